@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite runs for real: both image clients, the tools that
+# build real images, and tmux for the terminal tests. As root it installs what is missing; as
+# anyone else it names exactly what is missing and exits 1.
+set -euo pipefail
+
+# command -> package
+declare -A need=(
+  [lxc]=lxd-client
+  [incus]=incus-client
+  [mksquashfs]=squashfs-tools
+  [qemu-img]=qemu-utils
+  [xz]=xz-utils
+  [xdelta3]=xdelta3
+  [openssl]=openssl
+  [tmux]=tmux
+  [nginx]=nginx-light
+)
+
+missing=()
+for cmd in "${!need[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "simplestreams tests need these Debian packages: ${missing[*]}" >&2
+  echo "install them as root (incus-client comes from bookworm-backports), or run the tests as root" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# incus-client lives in bookworm-backports: add it from the mirror the system already uses.
+if [[ " ${missing[*]} " == *" incus-client "* ]] && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  mirror=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+  [ -n "$mirror" ] || mirror=$(awk '$1=="deb" && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+  [ -n "$mirror" ] || { echo "cannot find a Debian mirror in the apt sources to add bookworm-backports" >&2; exit 1; }
+  printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$mirror" \
+    > /etc/apt/sources.list.d/bookworm-backports.sources
+fi
+
+apt-get update -qq
+plain=() backports=()
+for p in "${missing[@]}"; do
+  if [ "$p" = incus-client ]; then backports+=("$p"); else plain+=("$p"); fi
+done
+[ ${#plain[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${plain[@]}"
+[ ${#backports[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends -t bookworm-backports "${backports[@]}"
