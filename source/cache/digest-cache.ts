@@ -1,0 +1,162 @@
+// Digests already known, so unchanged files are never read again. A file entry holds only while the
+// file's device, inode, size, mtime and ctime are what they were when it was hashed; combined
+// fingerprints are keyed by the two file digests, so they hold whatever the files are called.
+import {mkdir, readFile} from 'node:fs/promises';
+import {homedir} from 'node:os';
+import {createHash} from 'node:crypto';
+import {dirname, join} from 'node:path';
+import type {Content} from '../domain/ftypes.js';
+import type {FileIdentity, Knowledge} from '../pipeline/model.js';
+import type {Emit} from '../pipeline/events.js';
+import {writeAtomic} from '../util/atomic-write.js';
+
+const format = 'simplestreams-digests:1';
+
+type FileEntry = FileIdentity & Knowledge;
+
+type CacheFile = {
+	format: typeof format;
+	root: string;
+	files: Record<string, FileEntry>;
+	combined: Record<string, string>;
+};
+
+const hex64 = /^[0-9a-f]{64}$/;
+const contents = new Set<Content>(['xz', 'gzip', 'bzip2', 'zstd', 'tar', 'squashfs', 'qcow2', 'unknown']);
+
+/** The default cache file for a web root: outside it, so nothing private is ever served. */
+export function defaultCachePath(root: string): string {
+	const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+	return join(base, 'simplestreams', `${createHash('sha256').update(root).digest('hex').slice(0, 16)}.json`);
+}
+
+const sameIdentity = (a: FileIdentity, b: FileIdentity) =>
+	a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+
+function validEntry(entry: unknown): entry is FileEntry {
+	const e = entry as FileEntry;
+	return typeof e === 'object' && e !== null
+		&& typeof e.dev === 'string' && typeof e.ino === 'string' && Number.isSafeInteger(e.size)
+		&& typeof e.mtimeNs === 'string' && typeof e.ctimeNs === 'string' && contents.has(e.content)
+		&& (e.sha256 === undefined || hex64.test(e.sha256));
+}
+
+export class DigestCache {
+	static async load(path: string, root: string, emit: Emit): Promise<DigestCache> {
+		let text: string;
+		try {
+			text = await readFile(path, 'utf8');
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+				emit({type: 'warning', path, message: `digest cache cannot be read (${(error as NodeJS.ErrnoException).code}); hashing everything`});
+			}
+
+			return new DigestCache(path, root);
+		}
+
+		const ignore = (why: string) => {
+			emit({type: 'warning', path, message: `digest cache ignored: ${why}; hashing everything`});
+			return new DigestCache(path, root);
+		};
+
+		let data: CacheFile;
+		try {
+			data = JSON.parse(text) as CacheFile;
+		} catch {
+			return ignore('not valid JSON');
+		}
+
+		if (data?.format !== format || typeof data.files !== 'object' || typeof data.combined !== 'object' || data.files === null || data.combined === null) {
+			return ignore(`not a ${format} file`);
+		}
+
+		if (data.root !== root) {
+			return ignore(`it belongs to ${String(data.root)}`);
+		}
+
+		const cache = new DigestCache(path, root);
+		for (const [file, entry] of Object.entries(data.files)) {
+			if (validEntry(entry)) {
+				cache.files.set(file, entry);
+			}
+		}
+
+		for (const [pair, combined] of Object.entries(data.combined)) {
+			if (typeof combined === 'string' && hex64.test(combined)) {
+				cache.pairs.set(pair, combined);
+			}
+		}
+
+		return cache;
+	}
+
+	private readonly files = new Map<string, FileEntry>();
+	private readonly pairs = new Map<string, string>();
+	private readonly usedFiles = new Set<string>();
+	private readonly usedPairs = new Set<string>();
+	private dirty = false;
+
+	constructor(readonly path: string, readonly root: string) {}
+
+	/** What is known of the file at `path` in this exact state. */
+	lookup(path: string, identity: FileIdentity): Knowledge | undefined {
+		const entry = this.files.get(path);
+		if (!entry || !sameIdentity(entry, identity)) {
+			return undefined;
+		}
+
+		this.usedFiles.add(path);
+		return entry.sha256 === undefined ? {content: entry.content} : {content: entry.content, sha256: entry.sha256};
+	}
+
+	record(path: string, identity: FileIdentity, knowledge: Knowledge): void {
+		this.files.set(path, {...identity, ...knowledge});
+		this.usedFiles.add(path);
+		this.dirty = true;
+	}
+
+	combined(pair: string): string | undefined {
+		const combined = this.pairs.get(pair);
+		if (combined) {
+			this.usedPairs.add(pair);
+		}
+
+		return combined;
+	}
+
+	recordCombined(pair: string, combined: string): void {
+		this.pairs.set(pair, combined);
+		this.usedPairs.add(pair);
+		this.dirty = true;
+	}
+
+	/** Drop what the last full scan did not use, so the cache stays the size of the tree. */
+	prune(): void {
+		for (const [map, used] of [[this.files, this.usedFiles], [this.pairs, this.usedPairs]] as const) {
+			for (const key of map.keys()) {
+				if (!used.has(key)) {
+					map.delete(key);
+					this.dirty = true;
+				}
+			}
+		}
+	}
+
+	/** Write the cache if it changed; returns the number of entries or undefined when nothing was written. */
+	async save(): Promise<number | undefined> {
+		if (!this.dirty) {
+			return undefined;
+		}
+
+		const data: CacheFile = {
+			format,
+			root: this.root,
+			files: Object.fromEntries([...this.files].sort(([a], [b]) => (a < b ? -1 : 1))),
+			combined: Object.fromEntries([...this.pairs].sort(([a], [b]) => (a < b ? -1 : 1))),
+		};
+		await mkdir(dirname(this.path), {recursive: true});
+		await writeAtomic(this.path, JSON.stringify(data) + '\n', 0o600);
+		this.dirty = false;
+		return this.files.size + this.pairs.size;
+	}
+}

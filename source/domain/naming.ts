@@ -1,0 +1,64 @@
+// Naming rules for the tree images/OS/RELEASE/ARCH/VARIANT/VERSION/: what a directory may be called
+// so that both clients keep the version and every path works unescaped in LXD and Incus alike.
+
+/** The version-name forms accepted: the date must be real, the time (when present) too. */
+const versionForms: ReadonlyArray<{form: string; pattern: RegExp}> = [
+	{form: 'YYYYMMDD_HH:MM', pattern: /^(\d{8})_(\d{2}):(\d{2})$/},
+	{form: 'YYYYMMDD_HHMM', pattern: /^(\d{8})_(\d{2})(\d{2})$/},
+	{form: 'YYYYMMDDhhmm', pattern: /^(\d{8})(\d{2})(\d{2})$/},
+	{form: 'YYYYMMDD', pattern: /^(\d{8})$/},
+];
+
+export const versionFormsText = versionForms.map(f => f.form).join(', ');
+
+/** A real calendar date written YYYYMMDD. */
+export function isCalendarDate(yyyymmdd: string): boolean {
+	if (!/^\d{8}$/.test(yyyymmdd)) {
+		return false;
+	}
+
+	const year = Number(yyyymmdd.slice(0, 4));
+	const month = Number(yyyymmdd.slice(4, 6));
+	const day = Number(yyyymmdd.slice(6, 8));
+	const date = new Date(Date.UTC(year, month - 1, day));
+	return year >= 1970 && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+/** Why a version directory name is not a publishable version, or undefined when it is. */
+export function versionNameProblem(name: string): string | undefined {
+	for (const {pattern} of versionForms) {
+		const match = pattern.exec(name);
+		if (!match) {
+			continue;
+		}
+
+		const [, date, hours, minutes] = match;
+		if (!isCalendarDate(date!)) {
+			return `version "${name}" does not start with a real date YYYYMMDD`;
+		}
+
+		if (hours !== undefined && (Number(hours) > 23 || Number(minutes) > 59)) {
+			return `version "${name}" has an impossible time of day`;
+		}
+
+		return undefined;
+	}
+
+	return `version "${name}" is not a version name (expected ${versionFormsText})`;
+}
+
+/** Characters that every client puts into a URL unescaped and identically (see the format notes, §1). */
+const safeSegment = /^[A-Za-z0-9._:+-]+$/;
+
+/** Why a path segment (directory or file name) cannot be published, or undefined when it can. */
+export function segmentProblem(name: string): string | undefined {
+	if (name === '.' || name === '..' || name.startsWith('.')) {
+		return `"${name}" starts with a dot`;
+	}
+
+	if (!safeSegment.test(name)) {
+		return `"${name}" has characters LXD and Incus escape differently (allowed: A-Z a-z 0-9 . _ : + -)`;
+	}
+
+	return undefined;
+}

@@ -1,0 +1,162 @@
+// Stage 4 (pure): the products file and index both clients read, from planned versions and digests.
+import {combinedFields, itemKey, type MetaFtype, type RootFtype} from '../domain/ftypes.js';
+import type {Emit} from './events.js';
+import {pathPair, type Digests, type ImageFile} from './model.js';
+import type {PlannedProduct, PlannedVersion} from './plan.js';
+
+export type Item = {
+	ftype: string;
+	path: string;
+	sha256: string;
+	size: number;
+	[combined: `combined_${string}`]: string;
+};
+
+export type Product = {
+	aliases: string;
+	arch: string;
+	os: string;
+	release: string;
+	release_title: string;
+	variant: string;
+	requirements: Record<string, string>;
+	lxd_requirements?: Record<string, string>;
+	versions: Record<string, {items: Record<string, Item>}>;
+};
+
+export type ProductsFile = {content_id: 'images'; datatype: 'image-downloads'; format: 'products:1.0'; products: Record<string, Product>};
+
+export type IndexFile = {
+	format: 'index:1.0';
+	index: {images: {datatype: 'image-downloads'; path: string; format: 'products:1.0'; products: string[]}};
+};
+
+export const productsPath = 'streams/v1/images.json';
+export const indexPath = 'streams/v1/index.json';
+
+/** The two clients, each reading only its own metadata ftype. */
+const clients: ReadonlyArray<{name: 'lxd' | 'incus'; label: string; ftype: MetaFtype}> = [
+	{name: 'lxd', label: 'LXD', ftype: 'lxd.tar.xz'},
+	{name: 'incus', label: 'Incus', ftype: 'incus.tar.xz'},
+];
+
+export type Catalog = {
+	products: ProductsFile;
+	index: IndexFile;
+	images: {lxd: number; incus: number};
+	versions: number;
+};
+
+/** The metadata file a client reads: its own ftype when present, else the other one (same format). */
+function metaFor(ftype: MetaFtype, metas: readonly ImageFile[]): ImageFile {
+	return metas.find(m => m.role.ftype === ftype) ?? metas[0]!;
+}
+
+const rootFtype = (file: ImageFile) => file.role.ftype as RootFtype;
+
+export function aliasesOf(os: string, release: string, variant: string): string[] {
+	return variant === 'default' ? [`${os}/${release}/${variant}`, `${os}/${release}`] : [`${os}/${release}/${variant}`];
+}
+
+export function catalog(planned: readonly PlannedProduct[], digests: Digests, emit: Emit): Catalog {
+	const products: Record<string, Product> = {};
+	const images = {lxd: 0, incus: 0};
+	let versions = 0;
+	// A fingerprint a client sees twice breaks both images for it: the first one published keeps it.
+	const owners = {lxd: new Map<string, string>(), incus: new Map<string, string>()};
+
+	const itemOf = (file: ImageFile, ftype: string): Item | undefined => {
+		const sha256 = digests.files.get(file.path);
+		return sha256 ? {ftype, path: file.path, sha256, size: file.identity.size} : undefined;
+	};
+
+	const versionItems = ({version, metas, roots}: PlannedVersion): Record<string, Item> | undefined => {
+		const items: Record<string, Item> = {};
+		const pairedRoots = new Set<ImageFile>();
+		for (const client of clients) {
+			const meta = metaFor(client.ftype, metas);
+			const item = itemOf(meta, client.ftype);
+			if (!item) {
+				continue;
+			}
+
+			let pairings = 0;
+			for (const root of roots) {
+				const fingerprint = digests.combined.get(pathPair(meta.path, root.path));
+				if (!fingerprint || !digests.files.has(root.path)) {
+					continue;
+				}
+
+				const owner = owners[client.name].get(fingerprint);
+				if (owner) {
+					emit({type: 'skipped', scope: 'file', path: root.path, reason: `${client.label} would see fingerprint ${fingerprint.slice(0, 12)} twice: it is already published by ${owner}`});
+					continue;
+				}
+
+				owners[client.name].set(fingerprint, root.path);
+				for (const field of combinedFields[rootFtype(root)]) {
+					item[field] = fingerprint;
+				}
+
+				pairedRoots.add(root);
+				pairings++;
+			}
+
+			if (pairings > 0) {
+				items[client.ftype] = item;
+				images[client.name] += pairings;
+			}
+		}
+
+		for (const root of roots) {
+			if (pairedRoots.has(root)) {
+				items[itemKey[rootFtype(root)]] = itemOf(root, rootFtype(root))!;
+			}
+		}
+
+		if (pairedRoots.size === 0) {
+			emit({type: 'skipped', scope: 'version', path: version.path, reason: 'no image of it could be published (see the files above)'});
+			return undefined;
+		}
+
+		return items;
+	};
+
+	for (const {product, versions: productVersions} of planned) {
+		const {ref} = product;
+		const published: Product['versions'] = {};
+		for (const version of productVersions) {
+			const items = versionItems(version);
+			if (items) {
+				published[version.version.name] = {items};
+				versions++;
+			}
+		}
+
+		if (Object.keys(published).length === 0) {
+			emit({type: 'skipped', scope: 'product', path: ref.path, reason: 'no publishable version'});
+			continue;
+		}
+
+		products[ref.id] = {
+			aliases: aliasesOf(ref.os, ref.release, ref.variant).join(','),
+			arch: ref.arch,
+			os: ref.os,
+			release: ref.release,
+			release_title: ref.release,
+			variant: ref.variant,
+			requirements: product.requirements,
+			// An empty lxd_requirements would hide `requirements` from LXD: write it only when it says something.
+			...(Object.keys(product.requirements).length > 0 ? {lxd_requirements: product.requirements} : {}),
+			versions: published,
+		};
+	}
+
+	const ids = Object.keys(products).sort();
+	return {
+		products: {content_id: 'images', datatype: 'image-downloads', format: 'products:1.0', products},
+		index: {format: 'index:1.0', index: {images: {datatype: 'image-downloads', path: productsPath, format: 'products:1.0', products: ids}}},
+		images,
+		versions,
+	};
+}

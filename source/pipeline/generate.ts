@@ -1,0 +1,93 @@
+// The whole pipeline, scan → probe → plan → hash → catalog → write, as one call every front end shares.
+import {DigestCache, defaultCachePath} from '../cache/digest-cache.js';
+import {stableJson} from '../util/json.js';
+import {catalog, indexPath, productsPath, type Catalog} from './catalog.js';
+import type {Emit} from './events.js';
+import {HashPool} from './hash/pool.js';
+import {hash} from './hash/hash.js';
+import {contentPair, type Digests, type Knowledge, type Tree} from './model.js';
+import {plan} from './plan.js';
+import {probe} from './probe.js';
+import {scan} from './scan.js';
+import {writeStreams} from './write.js';
+
+export type GenerateOptions = {
+	root: string;
+	/** Publish the streams (-N); otherwise a dry run that writes nothing under the web root. */
+	write: boolean;
+	jobs: number;
+	cachePath?: string;
+	signal?: AbortSignal;
+	/** A pool that outlives this run (the watcher's); otherwise one is made only if there is hashing to do. */
+	pool?: HashPool;
+};
+
+export type GenerateResult = {catalog: Catalog; productsText: string; indexText: string};
+
+/** Put what this run learned into the cache: digests of files unchanged since the scan, and pairs. */
+function remember(cache: DigestCache, tree: Tree, knowledge: Map<string, Knowledge>, digests: Digests): void {
+	for (const version of tree.products.flatMap(p => p.versions)) {
+		for (const file of version.files) {
+			const sha256 = digests.files.get(file.path);
+			const known = knowledge.get(file.path);
+			if (sha256 && known && known.sha256 !== sha256) {
+				cache.record(file.path, file.identity, {content: known.content, sha256});
+			}
+		}
+	}
+
+	for (const [pair, combined] of digests.combined) {
+		const [meta, root] = pair.split('\0') as [string, string];
+		const metaSha = digests.files.get(meta);
+		const rootSha = digests.files.get(root);
+		if (metaSha && rootSha && cache.combined(contentPair(metaSha, rootSha)) !== combined) {
+			cache.recordCombined(contentPair(metaSha, rootSha), combined);
+		}
+	}
+}
+
+export async function generate(options: GenerateOptions, emit: Emit): Promise<GenerateResult> {
+	const tree = await scan(options.root, emit);
+	const cache = await DigestCache.load(options.cachePath ?? defaultCachePath(tree.root), tree.root, emit);
+	const knowledge = await probe(tree, cache, emit);
+	const planned = plan(tree.products, knowledge, {fuse: options.jobs === 1, knownCombined: pair => cache.combined(pair)}, emit);
+	const digests = planned.known;
+	let finished = false;
+	try {
+		if (planned.tasks.length > 0) {
+			const pool = options.pool ?? new HashPool(options.jobs);
+			try {
+				await hash(planned.tasks, pool, digests, emit, options.signal);
+			} finally {
+				if (!options.pool) {
+					await pool.destroy();
+				}
+			}
+		}
+
+		finished = true;
+	} finally {
+		remember(cache, tree, knowledge, digests);
+		if (finished) {
+			cache.prune();
+		}
+
+		const entries = await cache.save().catch((error: unknown) => {
+			emit({type: 'warning', path: cache.path, message: `digest cache not saved (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`});
+			return undefined;
+		});
+		if (entries !== undefined) {
+			emit({type: 'cache-saved', path: cache.path, entries});
+		}
+	}
+
+	const result = catalog(planned.products, digests, emit);
+	emit({type: 'cataloged', products: result.index.index.images.products.length, versions: result.versions, images: result.images});
+	const productsText = stableJson(result.products);
+	const indexText = stableJson(result.index);
+	if (options.write) {
+		await writeStreams(tree.root, [{path: productsPath, text: productsText}, {path: indexPath, text: indexText}], emit);
+	}
+
+	return {catalog: result, productsText, indexText};
+}

@@ -1,0 +1,95 @@
+// Stage 3: run the plan's digest tasks on the pool, reporting progress per file at a bounded rate.
+import type {Emit} from '../events.js';
+import {pathPair, type Digests} from '../model.js';
+import type {DigestTask} from '../plan.js';
+import type {HashPool} from './pool.js';
+
+/** How often progress is read from the workers' counters: a screen never needs more. */
+const progressInterval = 100;
+
+type FileWork = {work: number; done: number; slots: number[]; left: number; milliseconds: number; failed: boolean};
+
+/**
+ * Adds each digest to `digests` as it arrives, so a cancelled run still keeps what finished.
+ * Files that could not be hashed are reported as skipped and get no digest.
+ */
+export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests: Digests, emit: Emit, signal?: AbortSignal): Promise<void> {
+	const counters = new BigInt64Array(new SharedArrayBuffer(8 * Math.max(1, tasks.length)));
+
+	// Events speak of files; a file may take several tasks (its own digest and combined ones).
+	const files = new Map<string, FileWork>();
+	for (const [slot, task] of tasks.entries()) {
+		const file = files.get(task.file.path) ?? {work: 0, done: 0, slots: [], left: 0, milliseconds: 0, failed: false};
+		file.work += task.work;
+		file.slots.push(slot);
+		file.left++;
+		files.set(task.file.path, file);
+	}
+
+	for (const [path, file] of files) {
+		emit({type: 'queued', path, work: file.work});
+	}
+
+	// Tasks start in queue order, so the scan can stop at the first files nothing has touched yet.
+	const unfinished = new Set(files.keys());
+	const report = () => {
+		let untouched = 0;
+		for (const path of unfinished) {
+			const file = files.get(path)!;
+			const done = file.slots.reduce((sum, slot) => sum + Number(Atomics.load(counters, slot)), 0);
+			if (done === 0 && ++untouched > pool.jobs) {
+				break;
+			}
+
+			if (done !== file.done) {
+				file.done = done;
+				emit({type: 'progress', path, done, work: file.work});
+			}
+		}
+	};
+
+	const timer = setInterval(report, progressInterval);
+	const started = performance.now();
+	let bytes = 0;
+	try {
+		await Promise.all(tasks.map(async (task, slot) => {
+			const path = task.file.path;
+			const file = files.get(path)!;
+			const response = await pool.digest({
+				progress: counters.buffer as SharedArrayBuffer,
+				slot,
+				file: {absolute: task.file.absolute, identity: task.file.identity},
+				prefix: task.prefix && {absolute: task.prefix.absolute, identity: task.prefix.identity},
+				wantFile: task.wantFile,
+				wantCombined: task.wantCombined,
+			}, signal);
+			if (response.ok) {
+				file.milliseconds = Math.max(file.milliseconds, response.milliseconds);
+				if (response.sha256) {
+					digests.files.set(path, response.sha256);
+				}
+
+				if (response.combined && task.prefix) {
+					digests.combined.set(pathPair(task.prefix.path, path), response.combined);
+				}
+			} else if (!file.failed) {
+				file.failed = true;
+				emit({type: 'skipped', scope: 'file', path, reason: response.reason});
+			}
+
+			if (--file.left === 0) {
+				unfinished.delete(path);
+				bytes += file.work;
+				if (!file.failed) {
+					// Worker progress and results are not ordered: a finished file is at 100% by definition.
+					emit({type: 'progress', path, done: file.work, work: file.work});
+					emit({type: 'hashed', path, work: file.work, milliseconds: file.milliseconds});
+				}
+			}
+		}));
+	} finally {
+		clearInterval(timer);
+	}
+
+	emit({type: 'hash-finished', files: files.size, bytes, milliseconds: performance.now() - started});
+}

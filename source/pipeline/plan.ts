@@ -1,0 +1,99 @@
+// Stage 2 (pure): which versions can be published, and the least hashing that publishes them.
+import {contentFits, describeExpected} from '../domain/ftypes.js';
+import type {Emit} from './events.js';
+import {contentPair, pathPair, type Digests, type ImageFile, type Knowledge, type ScannedProduct, type ScannedVersion} from './model.js';
+
+export type PlannedVersion = {version: ScannedVersion; metas: ImageFile[]; roots: ImageFile[]};
+
+export type PlannedProduct = {product: ScannedProduct; versions: PlannedVersion[]};
+
+/** One pass over `file` (after `prefix`, for a combined digest) producing the digests asked for. */
+export type DigestTask = {file: ImageFile; prefix?: ImageFile; wantFile: boolean; wantCombined: boolean; work: number};
+
+export type Plan = {products: PlannedProduct[]; tasks: DigestTask[]; known: Digests};
+
+export type PlanOptions = {
+	/** Compute a rootfs digest and its first combined digest in one pass (best with one worker). */
+	fuse: boolean;
+	/** The cached combined fingerprint for contentPair(meta sha256, root sha256). */
+	knownCombined: (pair: string) => string | undefined;
+};
+
+function usable(version: ScannedVersion, knowledge: Map<string, Knowledge>, emit: Emit): PlannedVersion | undefined {
+	const files = version.files.filter(file => {
+		const known = knowledge.get(file.path);
+		if (!known) {
+			return false; // Unreadable: already reported by the probe.
+		}
+
+		if (!contentFits(file.role, known.content)) {
+			emit({type: 'skipped', scope: 'file', path: file.path, reason: `content is ${known.content === 'unknown' ? 'not recognised' : known.content}; expected ${describeExpected(file.role)}`});
+			return false;
+		}
+
+		return true;
+	});
+	const metas = files.filter(f => f.role.kind === 'meta');
+	const roots = files.filter(f => f.role.kind === 'root');
+	if (metas.length > 0 && roots.length > 0) {
+		return {version, metas, roots};
+	}
+
+	const reason = metas.length > 0
+		? 'metadata but no usable rootfs (root.squashfs, root.tar.xz or disk.qcow2)'
+		: roots.length > 0 ? 'a rootfs but no usable metadata (lxd.tar.xz or incus.tar.xz)' : 'no usable image files';
+	emit({type: 'skipped', scope: 'version', path: version.path, reason});
+	return undefined;
+}
+
+export function plan(products: readonly ScannedProduct[], knowledge: Map<string, Knowledge>, options: PlanOptions, emit: Emit): Plan {
+	const known: Digests = {files: new Map(), combined: new Map()};
+	const tasks: DigestTask[] = [];
+	const sha = (file: ImageFile) => knowledge.get(file.path)?.sha256;
+	const planned: PlannedProduct[] = [];
+
+	for (const product of products) {
+		const versions = product.versions.map(v => usable(v, knowledge, emit)).filter(v => v !== undefined);
+		planned.push({product, versions});
+		for (const {metas, roots} of versions) {
+			for (const file of [...metas, ...roots]) {
+				const digest = sha(file);
+				if (digest) {
+					known.files.set(file.path, digest);
+				}
+			}
+
+			for (const meta of metas) {
+				if (!sha(meta)) {
+					tasks.push({file: meta, wantFile: true, wantCombined: false, work: meta.identity.size});
+				}
+			}
+
+			for (const root of roots) {
+				let rootPending = !sha(root);
+				for (const meta of metas) {
+					const metaSha = sha(meta);
+					const rootSha = sha(root);
+					const cached = metaSha && rootSha ? options.knownCombined(contentPair(metaSha, rootSha)) : undefined;
+					if (cached) {
+						known.combined.set(pathPair(meta.path, root.path), cached);
+						continue;
+					}
+
+					const wantFile = options.fuse && rootPending;
+					rootPending &&= !wantFile;
+					tasks.push({file: root, prefix: meta, wantFile, wantCombined: true, work: meta.identity.size + root.identity.size});
+				}
+
+				if (rootPending) {
+					tasks.push({file: root, wantFile: true, wantCombined: false, work: root.identity.size});
+				}
+			}
+		}
+	}
+
+	// Largest first keeps every worker busy to the end; the passes over one file stay adjacent, so
+	// they run side by side and the second reads what the first just brought into the page cache.
+	tasks.sort((a, b) => b.file.identity.size - a.file.identity.size || (a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : 0));
+	return {products: planned, tasks, known};
+}

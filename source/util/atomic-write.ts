@@ -1,0 +1,34 @@
+import {randomBytes} from 'node:crypto';
+import {open, rename, unlink} from 'node:fs/promises';
+import {basename, dirname, join} from 'node:path';
+
+/**
+ * Replace `path` with `data` so that a reader sees the old bytes or the new ones, never a mix:
+ * write a temporary file in the same directory, fsync it, rename it over, fsync the directory.
+ * A failure leaves the old file as it was and removes the temporary one.
+ */
+export async function writeAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+	const directory = dirname(path);
+	const temporary = join(directory, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+	const handle = await open(temporary, 'wx', mode);
+	try {
+		try {
+			await handle.writeFile(data);
+			await handle.sync();
+		} finally {
+			await handle.close();
+		}
+
+		await rename(temporary, path);
+	} catch (error) {
+		await unlink(temporary).catch(() => undefined);
+		throw error;
+	}
+
+	const dir = await open(directory, 'r');
+	try {
+		await dir.sync();
+	} finally {
+		await dir.close();
+	}
+}
