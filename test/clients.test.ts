@@ -170,3 +170,49 @@ test.serial('a file the generator cannot read is skipped and the rest is still p
 		await scratch.cleanup();
 	}
 });
+
+test.serial('a copied version is published once, and both clients can still use the image', async t => {
+	const scratch = await tempDir('ss-duplicate');
+	t.teardown(async () => scratch.cleanup());
+	const root = path.join(scratch.path, 'webroot');
+	const original = await imageVersion(root, {os: 'acme', release: '1.0', arch: 'amd64', variant: 'default', version: '20240101_0000', meta: ['incus.tar.xz'], rootfs: ['root.squashfs']});
+	const copy = path.join(root, 'images/acme/1.0/amd64/default/20240102_0000');
+	await execa('cp', ['-a', original.dir, copy]);
+	const result = await execa('node', [cli, '-N', root, '--cache', path.join(scratch.path, 'cache.json')], {reject: false});
+	t.is(result.exitCode, 0, result.stderr);
+	t.regex(result.stderr, /20240102_0000\/root\.squashfs: LXD would see fingerprint [0-9a-f]{12} twice: it is already published by images\/acme\/1\.0\/amd64\/default\/20240101_0000\/root\.squashfs/);
+	const fingerprint = await sha(original.files['incus.tar.xz']!, original.files['root.squashfs']!);
+	const duplicateServer = await serve(root);
+	t.teardown(async () => duplicateServer.stop());
+	for (const kind of kinds) {
+		const client = await remote(kind, duplicateServer.url, duplicateServer.caFile);
+		t.teardown(async () => client.close());
+		t.deepEqual((await client.list()).map(i => i.fingerprint), [fingerprint]);
+		const files = await client.export(fingerprint, path.join(scratch.path, `export-${kind}`));
+		t.is(await fingerprintOfExport(files), fingerprint);
+	}
+});
+
+test.serial('the bundled example tree publishes six images to each client', async t => {
+	const scratch = await tempDir('ss-example');
+	t.teardown(async () => scratch.cleanup());
+	const root = path.join(scratch.path, 'webroot');
+	await execa('cp', ['-r', path.resolve('examples/webroot'), root]);
+	await execa('rm', ['-rf', path.join(root, 'streams')]);
+	const result = await execa('node', [cli, '-N', root, '--cache', path.join(scratch.path, 'cache.json')], {reject: false});
+	t.is(result.exitCode, 0, result.stderr);
+	const exampleServer = await serve(root);
+	t.teardown(async () => exampleServer.stop());
+	for (const kind of kinds) {
+		const client = await remote(kind, exampleServer.url, exampleServer.caFile);
+		t.teardown(async () => client.close());
+		const listed = await client.list();
+		t.is(listed.length, 6, kind);
+		for (const image of listed) {
+			const files = await client.export(image.fingerprint, path.join(scratch.path, `export-${kind}-${image.fingerprint}`), {vm: image.type === 'virtual-machine'});
+			t.is(await fingerprintOfExport(files), image.fingerprint);
+		}
+
+		t.is((await client.info('demo/1.0', {vm: true})).properties['requirements.secureboot'], 'false');
+	}
+});
