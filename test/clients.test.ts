@@ -64,6 +64,7 @@ test.before(async () => {
 	await v('lxdOnly', {release: '1.0', arch: 'arm64', variant: 'default', version: '20240101_0000', meta: ['lxd.tar.xz'], rootfs: ['root.tar.xz']});
 	// A VM-only product in the seed's version form, with requirements from two levels.
 	await v('vm', {release: '2.0', arch: 'amd64', variant: 'cloud', version: '20240105_12:30', meta: ['incus.tar.xz'], rootfs: ['disk.qcow2']});
+	await writeFile(path.join(webroot, 'images/acme/1.0/amd64/default/.aliases'), '# extra names\nacme/lts\nbad alias\n');
 	await writeFile(path.join(webroot, 'images/.requirements'), JSON.stringify({secureboot: 'true', cgroup: 'v2'}));
 	await writeFile(path.join(webroot, 'images/acme/2.0/.lxd_requirements'), JSON.stringify({secureboot: 'false'}));
 	// Never published: an upload in progress, metadata without rootfs, a bad version name, an unknown arch.
@@ -103,6 +104,7 @@ test('the generator reports what it left out, each with its reason', t => {
 	t.regex(firstRun, /skipped version images\/acme\/1\.0\/amd64\/default\/20240108_0000: metadata but no usable rootfs/);
 	t.regex(firstRun, /skipped version images\/acme\/1\.0\/amd64\/default\/latest: version "latest" is not a version name/);
 	t.regex(firstRun, /images\/acme\/1\.0\/x64: arch unknown architecture "x64"/);
+	t.regex(firstRun, /warning images\/acme\/1\.0\/amd64\/default\/\.aliases: line 3: alias "bad alias" may only use/);
 	t.regex(secondRun, /hashed images\/acme\/1\.0\/amd64\/default\/20240102_0000\/root\.squashfs/);
 	t.notRegex(secondRun, /hashed images\/acme\/1\.0\/amd64\/default\/20240101_0000\//, 'unchanged files come from the cache');
 });
@@ -137,6 +139,7 @@ for (const kind of kinds) {
 		t.is((await client.info('acme/1.0/default/amd64')).fingerprint, find('20240102_0000', 'root.squashfs'));
 		t.is((await client.info('acme/1.0', {vm: true})).fingerprint, find('20240101_0000', 'disk.qcow2'));
 		t.is((await client.info('acme/2.0/cloud', {vm: true})).fingerprint, find('20240105_12:30', 'disk.qcow2', 'acme:2.0:amd64:cloud'));
+		t.is((await client.info('acme/lts')).fingerprint, find('20240102_0000', 'root.squashfs'), 'an extra alias from .aliases');
 		t.is((await client.info('acme/1.0/default/arm64')).fingerprint, find('20240101_0000', 'root.tar.xz', 'acme:1.0:arm64:default'));
 		const names = new Set((await client.aliases()).map(a => a.name));
 		t.false(names.has('acme/2.0'), 'os/release alias only for the default variant');

@@ -1,4 +1,6 @@
 // Stage 4 (pure): the products file and index both clients read, from planned versions and digests.
+import {defaultAliases} from '../domain/aliases.js';
+import {canonicalArchitecture} from '../domain/architectures.js';
 import {combinedFields, itemKey, type MetaFtype, type RootFtype} from '../domain/ftypes.js';
 import type {Emit} from './events.js';
 import {pathPair, type Digests, type ImageFile} from './model.js';
@@ -54,9 +56,6 @@ function metaFor(ftype: MetaFtype, metas: readonly ImageFile[]): ImageFile {
 
 const rootFtype = (file: ImageFile) => file.role.ftype as RootFtype;
 
-export function aliasesOf(os: string, release: string, variant: string): string[] {
-	return variant === 'default' ? [`${os}/${release}/${variant}`, `${os}/${release}`] : [`${os}/${release}/${variant}`];
-}
 
 export function catalog(planned: readonly PlannedProduct[], digests: Digests, emit: Emit): Catalog {
 	const products: Record<string, Product> = {};
@@ -122,6 +121,23 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 		return items;
 	};
 
+	// Clients give an alias claimed twice for one architecture to whichever image sorts first, silently.
+	const aliasOwners = new Map<string, string>();
+	const claimAliases = ({ref, aliases}: PlannedProduct['product']): string[] => {
+		const arch = canonicalArchitecture(ref.arch) ?? ref.arch;
+		return [...new Set([...defaultAliases(ref.os, ref.release, ref.variant), ...aliases])].filter(alias => {
+			const key = `${alias}\0${arch}`;
+			const owner = aliasOwners.get(key);
+			if (owner) {
+				emit({type: 'warning', path: `${ref.path}/.aliases`, message: `alias "${alias}" already belongs to ${owner} for ${arch}; left out`});
+				return false;
+			}
+
+			aliasOwners.set(key, ref.id);
+			return true;
+		});
+	};
+
 	for (const {product, versions: productVersions} of planned) {
 		const {ref} = product;
 		const published: Product['versions'] = {};
@@ -139,7 +155,7 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 		}
 
 		products[ref.id] = {
-			aliases: aliasesOf(ref.os, ref.release, ref.variant).join(','),
+			aliases: claimAliases(product).join(','),
 			arch: ref.arch,
 			os: ref.os,
 			release: ref.release,

@@ -41,6 +41,8 @@ export type ScannedVersion = {
 export type ScannedProduct = {
 	ref: ProductRef;
 	requirements: Record<string, string>;
+	/** Extra aliases from the product's `.aliases` file. */
+	aliases: string[];
 	versions: ScannedVersion[];
 };
 

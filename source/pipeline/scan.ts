@@ -3,6 +3,7 @@
 import type {Dirent, BigIntStats} from 'node:fs';
 import {readdir, readFile, realpath, stat} from 'node:fs/promises';
 import {join, sep} from 'node:path';
+import {aliasFile, parseAliases} from '../domain/aliases.js';
 import {architectureProblem} from '../domain/architectures.js';
 import {roleOf} from '../domain/ftypes.js';
 import {segmentProblem, versionNameProblem} from '../domain/naming.js';
@@ -88,6 +89,25 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 		return {levels, broken};
 	}
 
+	async function extraAliases(absolute: string, rel: string, dirents: Dirent[]): Promise<string[]> {
+		if (!dirents.some(d => d.name === aliasFile)) {
+			return [];
+		}
+
+		const path = `${rel}/${aliasFile}`;
+		try {
+			const {aliases, problems} = parseAliases(await readFile(join(absolute, aliasFile), 'utf8'));
+			for (const problem of problems) {
+				emit({type: 'warning', path, message: problem});
+			}
+
+			return aliases;
+		} catch (error) {
+			emit({type: 'warning', path, message: `cannot be read (${errorText(error)}); no extra aliases`});
+			return [];
+		}
+	}
+
 	async function version(product: ProductRef, entry: Entry, rel: string): Promise<ScannedVersion | undefined> {
 		const dirents = await list(entry.absolute, rel, 'version');
 		if (!dirents) {
@@ -158,7 +178,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 			return version(ref, entry, path);
 		}));
 
-		products.push({ref, requirements: mergeRequirements(inherited.levels), versions: versions.filter(v => v !== undefined)});
+		products.push({ref, requirements: mergeRequirements(inherited.levels), aliases: await extraAliases(absolute, rel, dirents), versions: versions.filter(v => v !== undefined)});
 	}
 
 	async function walk(segments: string[], absolute: string, rel: string, inherited: Inherited): Promise<void> {
