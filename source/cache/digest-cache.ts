@@ -38,7 +38,7 @@ function validEntry(entry: unknown): entry is FileEntry {
 	return typeof e === 'object' && e !== null
 		&& typeof e.dev === 'string' && typeof e.ino === 'string' && Number.isSafeInteger(e.size)
 		&& typeof e.mtimeNs === 'string' && typeof e.ctimeNs === 'string' && contents.has(e.content)
-		&& (e.sha256 === undefined || hex64.test(e.sha256));
+		&& (e.sha256 === undefined || hex64.test(e.sha256)) && (e.problem === undefined || typeof e.problem === 'string');
 }
 
 export class DigestCache {
@@ -106,7 +106,8 @@ export class DigestCache {
 		}
 
 		this.usedFiles.add(path);
-		return entry.sha256 === undefined ? {content: entry.content} : {content: entry.content, sha256: entry.sha256};
+		const {content, problem, sha256} = entry;
+		return {content, ...(problem === undefined ? {} : {problem}), ...(sha256 === undefined ? {} : {sha256})};
 	}
 
 	record(path: string, identity: FileIdentity, knowledge: Knowledge): void {

@@ -38,14 +38,46 @@ export function classify(head: Uint8Array): Content {
 	return 'unknown';
 }
 
-/** Read the head of a file and classify it. */
-export async function detectContent(path: string): Promise<Content> {
+/** A squashfs superblock records the image's length (bytes_used, u64 LE at offset 40). */
+function squashfsLength(head: Uint8Array): number | undefined {
+	return head.length >= 48 ? Number(Buffer.from(head).readBigUInt64LE(40)) : undefined;
+}
+
+/**
+ * Read the head of a file (and for xz its last bytes) to tell its content and whether it is
+ * visibly cut short: a squashfs shorter than its superblock says, or an xz stream without its
+ * footer, is an upload still in progress or a broken copy, never something to publish.
+ */
+export async function inspectContent(path: string): Promise<{content: Content; problem?: string}> {
 	const handle = await open(path, 'r');
 	try {
 		const head = Buffer.alloc(magicLength);
 		const {bytesRead} = await handle.read(head, 0, magicLength, 0);
-		return classify(head.subarray(0, bytesRead));
+		const content = classify(head.subarray(0, bytesRead));
+		const {size} = await handle.stat();
+		if (content === 'squashfs') {
+			const length = squashfsLength(head.subarray(0, bytesRead));
+			if (length === undefined || size < length) {
+				return {content, problem: `truncated: the squashfs superblock says ${length ?? '?'} bytes, the file has ${size}`};
+			}
+		}
+
+		if (content === 'xz') {
+			// A stream ends in "YZ", unless stream padding (NUL bytes) follows it.
+			const tail = Buffer.alloc(4);
+			await handle.read(tail, 0, 4, Math.max(0, size - 4));
+			if (tail.subarray(2).toString('latin1') !== 'YZ' && tail.readUInt32LE() !== 0) {
+				return {content, problem: 'truncated: the xz stream has no footer'};
+			}
+		}
+
+		return {content};
 	} finally {
 		await handle.close();
 	}
+}
+
+/** Read the head of a file and classify it. */
+export async function detectContent(path: string): Promise<Content> {
+	return (await inspectContent(path)).content;
 }

@@ -13,6 +13,8 @@ export type PipelineEvent =
 	| {type: 'skipped'; scope: Scope; path: string; reason: string}
 	/** Something worth an operator's attention that does not leave anything out. */
 	| {type: 'warning'; path: string; message: string}
+	/** A version whose files changed too recently to be trusted complete; due at readyAt (epoch ms). */
+	| {type: 'settling'; path: string; readyAt: number}
 	| {type: 'cached'; path: string}
 	/** Hashing work for a file, in bytes (a file read by two digests counts twice). */
 	| {type: 'queued'; path: string; work: number}

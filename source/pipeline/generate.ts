@@ -9,6 +9,7 @@ import {contentPair, type Digests, type Knowledge, type Tree} from './model.js';
 import {plan} from './plan.js';
 import {probe} from './probe.js';
 import {scan} from './scan.js';
+import {holdSettling} from './settle.js';
 import {writeStreams} from './write.js';
 
 export type GenerateOptions = {
@@ -20,9 +21,19 @@ export type GenerateOptions = {
 	signal?: AbortSignal;
 	/** A pool that outlives this run (the watcher's); otherwise one is made only if there is hashing to do. */
 	pool?: HashPool;
+	/** A cache kept in memory between runs (the watcher's); otherwise loaded from cachePath. */
+	cache?: DigestCache;
+	/** Hold back versions with a file changed less than this long ago (the watcher's settle window). */
+	settleMs?: number;
 };
 
-export type GenerateResult = {catalog: Catalog; productsText: string; indexText: string};
+export type GenerateResult = {
+	catalog: Catalog;
+	productsText: string;
+	indexText: string;
+	/** When the earliest held-back version is due (epoch ms), if any was held back. */
+	settlingUntil?: number;
+};
 
 /** Put what this run learned into the cache: digests of files unchanged since the scan, and pairs. */
 function remember(cache: DigestCache, tree: Tree, knowledge: Map<string, Knowledge>, digests: Digests): void {
@@ -47,8 +58,9 @@ function remember(cache: DigestCache, tree: Tree, knowledge: Map<string, Knowled
 }
 
 export async function generate(options: GenerateOptions, emit: Emit): Promise<GenerateResult> {
-	const tree = await scan(options.root, emit);
-	const cache = await DigestCache.load(options.cachePath ?? defaultCachePath(tree.root), tree.root, emit);
+	const scanned = await scan(options.root, emit);
+	const {tree, readyAt} = options.settleMs ? holdSettling(scanned, Date.now(), options.settleMs, emit) : {tree: scanned, readyAt: undefined};
+	const cache = options.cache ?? await DigestCache.load(options.cachePath ?? defaultCachePath(tree.root), tree.root, emit);
 	const knowledge = await probe(tree, cache, emit);
 	const planned = plan(tree.products, knowledge, {fuse: options.jobs === 1, knownCombined: pair => cache.combined(pair)}, emit);
 	const digests = planned.known;
@@ -89,5 +101,5 @@ export async function generate(options: GenerateOptions, emit: Emit): Promise<Ge
 		await writeStreams(tree.root, [{path: productsPath, text: productsText}, {path: indexPath, text: indexText}], emit);
 	}
 
-	return {catalog: result, productsText, indexText};
+	return {catalog: result, productsText, indexText, ...(readyAt === undefined ? {} : {settlingUntil: readyAt})};
 }

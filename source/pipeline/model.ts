@@ -51,8 +51,11 @@ export type Tree = {
 	products: ScannedProduct[];
 };
 
-/** What is known of a file before hashing: its content kind, and its digest when a cache holds it. */
-export type Knowledge = {content: Content; sha256?: string};
+/**
+ * What is known of a file before hashing: its content kind, why it cannot be published (cut short),
+ * and its digest when a cache holds it.
+ */
+export type Knowledge = {content: Content; problem?: string; sha256?: string};
 
 /** Everything hashing found: file digests by ImageFile.path, fingerprints by pathPair(meta, root). */
 export type Digests = {

@@ -26,6 +26,11 @@ function usable(version: ScannedVersion, knowledge: Map<string, Knowledge>, emit
 			return false; // Unreadable: already reported by the probe.
 		}
 
+		if (known.problem) {
+			emit({type: 'skipped', scope: 'file', path: file.path, reason: known.problem});
+			return false;
+		}
+
 		if (!contentFits(file.role, known.content)) {
 			emit({type: 'skipped', scope: 'file', path: file.path, reason: `content is ${known.content === 'unknown' ? 'not recognised' : known.content}; expected ${describeExpected(file.role)}`});
 			return false;

@@ -1,7 +1,7 @@
 // Between scan and plan: what is each file? The cache answers for unchanged files; the others get
 // their first bytes read (never more) to learn their content kind.
 import type {DigestCache} from '../cache/digest-cache.js';
-import {detectContent} from '../domain/magic.js';
+import {inspectContent} from '../domain/magic.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {Emit} from './events.js';
 import type {Knowledge, Tree} from './model.js';
@@ -21,7 +21,7 @@ export async function probe(tree: Tree, cache: DigestCache, emit: Emit): Promise
 		}
 
 		try {
-			const knowledge = {content: await detectContent(file.absolute)};
+			const knowledge = await inspectContent(file.absolute);
 			cache.record(file.path, file.identity, knowledge);
 			known.set(file.path, knowledge);
 		} catch (error) {
