@@ -57,7 +57,14 @@ function metaFor(ftype: MetaFtype, metas: readonly ImageFile[]): ImageFile {
 const rootFtype = (file: ImageFile) => file.role.ftype as RootFtype;
 
 
-export function catalog(planned: readonly PlannedProduct[], digests: Digests, emit: Emit): Catalog {
+/** How many images a version's items give each client (one per combined fingerprint on its meta item). */
+function imagesIn(items: Record<string, Item>, ftype: MetaFtype): string[] {
+	const meta = Object.values(items).find(item => item.ftype === ftype);
+	return meta ? [...new Set(Object.entries(meta).filter(([key]) => key.startsWith('combined_')).map(([, value]) => String(value)))] : [];
+}
+
+/** `previous`: the products file published before, from which held versions are carried over unchanged. */
+export function catalog(planned: readonly PlannedProduct[], digests: Digests, emit: Emit, previous?: ProductsFile): Catalog {
 	const products: Record<string, Product> = {};
 	const images = {lxd: 0, incus: 0};
 	let versions = 0;
@@ -138,7 +145,7 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 		});
 	};
 
-	for (const {product, versions: productVersions} of planned) {
+	for (const {product, versions: productVersions, held} of planned) {
 		const {ref} = product;
 		const published: Product['versions'] = {};
 		for (const version of productVersions) {
@@ -146,6 +153,21 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 			if (items) {
 				published[version.version.name] = {items};
 				versions++;
+			}
+		}
+
+		for (const version of held ?? []) {
+			const before = previous?.products[ref.id]?.versions[version.name];
+			if (before) {
+				published[version.name] = before;
+				versions++;
+				for (const client of clients) {
+					const fingerprints = imagesIn(before.items, client.ftype);
+					images[client.name] += fingerprints.length;
+					for (const fingerprint of fingerprints) {
+						owners[client.name].set(fingerprint, version.path);
+					}
+				}
 			}
 		}
 

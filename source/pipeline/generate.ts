@@ -1,7 +1,7 @@
 // The whole pipeline, scan → probe → plan → hash → catalog → write, as one call every front end shares.
 import {DigestCache, defaultCachePath} from '../cache/digest-cache.js';
 import {stableJson} from '../util/json.js';
-import {catalog, indexPath, productsPath, type Catalog} from './catalog.js';
+import {catalog, indexPath, productsPath, type Catalog, type ProductsFile} from './catalog.js';
 import type {Emit} from './events.js';
 import {HashPool} from './hash/pool.js';
 import {hash} from './hash/hash.js';
@@ -9,7 +9,7 @@ import {contentPair, type Digests, type Knowledge, type Tree} from './model.js';
 import {plan} from './plan.js';
 import {probe} from './probe.js';
 import {scan} from './scan.js';
-import {holdSettling} from './settle.js';
+import {settlingVersions} from './settle.js';
 import {writeStreams} from './write.js';
 
 export type GenerateOptions = {
@@ -23,8 +23,10 @@ export type GenerateOptions = {
 	pool?: HashPool;
 	/** A cache kept in memory between runs (the watcher's); otherwise loaded from cachePath. */
 	cache?: DigestCache;
-	/** Hold back versions with a file changed less than this long ago (the watcher's settle window). */
+	/** Hold back versions with a file written less than this long ago (the watcher's settle window). */
 	settleMs?: number;
+	/** What was published before: held-back versions keep their entries from it. */
+	previous?: ProductsFile;
 };
 
 export type GenerateResult = {
@@ -58,11 +60,11 @@ function remember(cache: DigestCache, tree: Tree, knowledge: Map<string, Knowled
 }
 
 export async function generate(options: GenerateOptions, emit: Emit): Promise<GenerateResult> {
-	const scanned = await scan(options.root, emit);
-	const {tree, readyAt} = options.settleMs ? holdSettling(scanned, Date.now(), options.settleMs, emit) : {tree: scanned, readyAt: undefined};
+	const tree = await scan(options.root, emit);
+	const {held, readyAt} = options.settleMs ? settlingVersions(tree, Date.now(), options.settleMs, emit) : {held: undefined, readyAt: undefined};
 	const cache = options.cache ?? await DigestCache.load(options.cachePath ?? defaultCachePath(tree.root), tree.root, emit);
 	const knowledge = await probe(tree, cache, emit);
-	const planned = plan(tree.products, knowledge, {fuse: options.jobs === 1, knownCombined: pair => cache.combined(pair)}, emit);
+	const planned = plan(tree.products, knowledge, {fuse: options.jobs === 1, knownCombined: pair => cache.combined(pair), held}, emit);
 	const digests = planned.known;
 	let finished = false;
 	try {
@@ -93,7 +95,7 @@ export async function generate(options: GenerateOptions, emit: Emit): Promise<Ge
 		}
 	}
 
-	const result = catalog(planned.products, digests, emit);
+	const result = catalog(planned.products, digests, emit, options.previous);
 	emit({type: 'cataloged', products: result.index.index.images.products.length, versions: result.versions, images: result.images});
 	const productsText = stableJson(result.products);
 	const indexText = stableJson(result.index);

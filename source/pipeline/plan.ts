@@ -5,7 +5,8 @@ import {contentPair, pathPair, type Digests, type ImageFile, type Knowledge, typ
 
 export type PlannedVersion = {version: ScannedVersion; metas: ImageFile[]; roots: ImageFile[]};
 
-export type PlannedProduct = {product: ScannedProduct; versions: PlannedVersion[]};
+/** `held`: versions left as they were published before (still settling), neither hashed nor changed. */
+export type PlannedProduct = {product: ScannedProduct; versions: PlannedVersion[]; held?: ScannedVersion[]};
 
 /** One pass over `file` (after `prefix`, for a combined digest) producing the digests asked for. */
 export type DigestTask = {file: ImageFile; prefix?: ImageFile; wantFile: boolean; wantCombined: boolean; work: number};
@@ -17,6 +18,8 @@ export type PlanOptions = {
 	fuse: boolean;
 	/** The cached combined fingerprint for contentPair(meta sha256, root sha256). */
 	knownCombined: (pair: string) => string | undefined;
+	/** Paths of versions to hold back (see settle.ts). */
+	held?: ReadonlySet<string>;
 };
 
 function usable(version: ScannedVersion, knowledge: Map<string, Knowledge>, emit: Emit): PlannedVersion | undefined {
@@ -58,8 +61,9 @@ export function plan(products: readonly ScannedProduct[], knowledge: Map<string,
 	const planned: PlannedProduct[] = [];
 
 	for (const product of products) {
-		const versions = product.versions.map(v => usable(v, knowledge, emit)).filter(v => v !== undefined);
-		planned.push({product, versions});
+		const held = product.versions.filter(v => options.held?.has(v.path));
+		const versions = product.versions.filter(v => !held.includes(v)).map(v => usable(v, knowledge, emit)).filter(v => v !== undefined);
+		planned.push({product, versions, held});
 		for (const {metas, roots} of versions) {
 			for (const file of [...metas, ...roots]) {
 				const digest = sha(file);

@@ -1,7 +1,11 @@
 // Stage 1: walk images/OS/RELEASE/ARCH/VARIANT/VERSION/ and say what is there. Reads directories,
 // stats and requirements files; never opens an image file.
-import type {Dirent, BigIntStats} from 'node:fs';
-import {readdir, readFile, realpath, stat} from 'node:fs/promises';
+//
+// The walk is sequential and uses the synchronous fs calls: a tree of 10,000 versions is 30,000
+// readdir/stat calls, and through the promise API each one costs a thread-pool round trip several
+// times the call itself (1.8 s against 0.25 s for that tree on 2 cores). It yields to the event loop
+// every few milliseconds, so a live display, Ctrl-C and a watcher stay responsive during a long scan.
+import {readdirSync, readFileSync, realpathSync, statSync, type BigIntStats, type Dirent} from 'node:fs';
 import {join, sep} from 'node:path';
 import {aliasFile, parseAliases} from '../domain/aliases.js';
 import {architectureProblem} from '../domain/architectures.js';
@@ -33,27 +37,40 @@ const byName = (a: {name: string}, b: {name: string}) => (a.name < b.name ? -1 :
 
 const errorText = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
 
+/** How long the scan may hold the event loop before it lets timers and I/O run. */
+const sliceMilliseconds = 8;
+
 export async function scan(root: string, emit: Emit): Promise<Tree> {
 	emit({type: 'scan-started', root});
-	const rootReal = await realpath(root);
+	const rootReal = realpathSync.native(root);
+	let sliceStarted = performance.now();
+	const breathe = async () => {
+		if (performance.now() - sliceStarted >= sliceMilliseconds) {
+			await new Promise(resolve => {
+				setImmediate(resolve);
+			});
+			sliceStarted = performance.now();
+		}
+	};
+
 	const inside = (path: string) => path === rootReal || path.startsWith(rootReal + sep);
 	const products: ScannedProduct[] = [];
 
 	/** Resolve a directory entry: links are followed only when they stay inside the web root. */
-	async function resolve(dirent: Dirent, parent: string, rel: string, scope: Scope): Promise<Entry | undefined> {
+	function resolve(dirent: Dirent, parent: string, rel: string, scope: Scope): Entry | undefined {
 		const absolute = join(parent, dirent.name);
 		if (!dirent.isSymbolicLink()) {
 			return {name: dirent.name, absolute, isDirectory: dirent.isDirectory()};
 		}
 
 		try {
-			const target = await realpath(absolute);
+			const target = realpathSync.native(absolute);
 			if (!inside(target)) {
 				emit({type: 'skipped', scope, path: rel, reason: `symbolic link to ${target}, outside the web root`});
 				return undefined;
 			}
 
-			const stats = await stat(target, {bigint: true});
+			const stats = statSync(target, {bigint: true});
 			return {name: dirent.name, absolute: target, isDirectory: stats.isDirectory(), stats};
 		} catch (error) {
 			emit({type: 'skipped', scope, path: rel, reason: `broken symbolic link (${errorText(error)})`});
@@ -61,16 +78,16 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 		}
 	}
 
-	async function list(absolute: string, rel: string, scope: Scope): Promise<Dirent[] | undefined> {
+	function list(absolute: string, rel: string, scope: Scope): Dirent[] | undefined {
 		try {
-			return (await readdir(absolute, {withFileTypes: true})).sort(byName);
+			return readdirSync(absolute, {withFileTypes: true}).sort(byName);
 		} catch (error) {
 			emit({type: 'skipped', scope, path: rel, reason: `cannot read directory (${errorText(error)})`});
 			return undefined;
 		}
 	}
 
-	async function requirementsAt(absolute: string, rel: string, names: Set<string>, inherited: Inherited): Promise<Inherited> {
+	function requirementsAt(absolute: string, rel: string, names: Set<string>, inherited: Inherited): Inherited {
 		let {levels, broken} = inherited;
 		for (const file of requirementFiles) {
 			if (!names.has(file) || broken) {
@@ -79,7 +96,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 
 			const path = `${rel}/${file}`;
 			try {
-				levels = [...levels, parseRequirements(await readFile(join(absolute, file), 'utf8'))];
+				levels = [...levels, parseRequirements(readFileSync(join(absolute, file), 'utf8'))];
 			} catch (error) {
 				broken = `${path} ${(error as NodeJS.ErrnoException).code ? `cannot be read (${errorText(error)})` : (error as Error).message}`;
 				emit({type: 'warning', path, message: broken});
@@ -89,14 +106,14 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 		return {levels, broken};
 	}
 
-	async function extraAliases(absolute: string, rel: string, dirents: Dirent[]): Promise<string[]> {
+	function extraAliases(absolute: string, rel: string, dirents: Dirent[]): string[] {
 		if (!dirents.some(d => d.name === aliasFile)) {
 			return [];
 		}
 
 		const path = `${rel}/${aliasFile}`;
 		try {
-			const {aliases, problems} = parseAliases(await readFile(join(absolute, aliasFile), 'utf8'));
+			const {aliases, problems} = parseAliases(readFileSync(join(absolute, aliasFile), 'utf8'));
 			for (const problem of problems) {
 				emit({type: 'warning', path, message: problem});
 			}
@@ -108,8 +125,8 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 		}
 	}
 
-	async function version(product: ProductRef, entry: Entry, rel: string): Promise<ScannedVersion | undefined> {
-		const dirents = await list(entry.absolute, rel, 'version');
+	function version(product: ProductRef, entry: Entry, rel: string): ScannedVersion | undefined {
+		const dirents = list(entry.absolute, rel, 'version');
 		if (!dirents) {
 			return undefined;
 		}
@@ -126,13 +143,13 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 				continue;
 			}
 
-			const resolved = await resolve(dirent, entry.absolute, path, 'file');
+			const resolved = resolve(dirent, entry.absolute, path, 'file');
 			if (!resolved) {
 				continue;
 			}
 
 			try {
-				const stats = resolved.stats ?? await stat(resolved.absolute, {bigint: true});
+				const stats = resolved.stats ?? statSync(resolved.absolute, {bigint: true});
 				if (!stats.isFile()) {
 					emit({type: 'skipped', scope: 'file', path, reason: 'not a regular file'});
 					continue;
@@ -162,43 +179,48 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 			return;
 		}
 
-		const versions = await Promise.all(dirents.map(async dirent => {
+		const versions: ScannedVersion[] = [];
+		for (const dirent of dirents) {
+			await breathe();
 			const path = `${rel}/${dirent.name}`;
-			const entry = await resolve(dirent, absolute, path, 'version');
+			const entry = resolve(dirent, absolute, path, 'version');
 			if (!entry?.isDirectory) {
-				return undefined;
+				continue;
 			}
 
 			const problem = dirent.name.startsWith('.') ? 'upload in progress (name starts with a dot)' : versionNameProblem(dirent.name) ?? segmentProblem(dirent.name);
 			if (problem) {
 				emit({type: 'skipped', scope: 'version', path, reason: problem});
-				return undefined;
+				continue;
 			}
 
-			return version(ref, entry, path);
-		}));
+			const scanned = version(ref, entry, path);
+			if (scanned) {
+				versions.push(scanned);
+			}
+		}
 
-		products.push({ref, requirements: mergeRequirements(inherited.levels), aliases: await extraAliases(absolute, rel, dirents), versions: versions.filter(v => v !== undefined)});
+		products.push({ref, requirements: mergeRequirements(inherited.levels), aliases: extraAliases(absolute, rel, dirents), versions});
 	}
 
 	async function walk(segments: string[], absolute: string, rel: string, inherited: Inherited): Promise<void> {
 		const depth = segments.length;
 		const scope = levelScopes[depth] ?? 'tree';
-		const dirents = await list(absolute, rel, scope);
+		await breathe();
+		const dirents = list(absolute, rel, scope);
 		if (!dirents) {
 			return;
 		}
 
-		const here = await requirementsAt(absolute, rel, new Set(dirents.map(d => d.name)), inherited);
+		const here = requirementsAt(absolute, rel, new Set(dirents.map(d => d.name)), inherited);
 		if (depth === 4) {
 			await product(segments, absolute, rel, dirents, here);
 			return;
 		}
 
-		const children: Array<Promise<void>> = [];
 		for (const dirent of dirents) {
 			const path = `${rel}/${dirent.name}`;
-			const entry = await resolve(dirent, absolute, path, levelScopes[depth + 1] ?? 'tree');
+			const entry = resolve(dirent, absolute, path, levelScopes[depth + 1] ?? 'tree');
 			if (!entry?.isDirectory) {
 				continue;
 			}
@@ -212,15 +234,13 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 				continue;
 			}
 
-			children.push(walk([...segments, dirent.name], entry.absolute, path, here));
+			await walk([...segments, dirent.name], entry.absolute, path, here);
 		}
-
-		await Promise.all(children);
 	}
 
 	const images = join(rootReal, 'images');
 	try {
-		if (!(await stat(images)).isDirectory()) {
+		if (!statSync(images).isDirectory()) {
 			throw new Error('not a directory');
 		}
 	} catch {

@@ -1,26 +1,21 @@
-// For the watcher: a version whose files changed within the settle window may still be arriving,
-// so it waits (its previous state, if any, is not published either) until the window has passed.
+// For the watcher: a version whose files were written within the settle window may still be
+// arriving. It is held: not hashed, and published as it was before (if it was), until it has rested.
 import type {Emit} from './events.js';
-import type {ImageFile, Tree} from './model.js';
+import type {Tree} from './model.js';
 
-const lastChange = (file: ImageFile) => Math.max(Number(BigInt(file.identity.mtimeNs) / 1_000_000n), Number(BigInt(file.identity.ctimeNs) / 1_000_000n));
-
-/** The tree without settling versions, and when the earliest of them is due (ms since the epoch). */
-export function holdSettling(tree: Tree, now: number, settleMs: number, emit: Emit): {tree: Tree; readyAt?: number} {
+/** Version paths held back, and when the earliest of them is due (ms since the epoch). */
+export function settlingVersions(tree: Tree, now: number, settleMs: number, emit: Emit): {held: Set<string>; readyAt?: number} {
+	const held = new Set<string>();
 	let readyAt: number | undefined;
-	const products = tree.products.map(product => ({
-		...product,
-		versions: product.versions.filter(version => {
-			const changed = Math.max(0, ...version.files.map(f => lastChange(f)));
-			if (now - changed >= settleMs) {
-				return true;
-			}
+	for (const version of tree.products.flatMap(p => p.versions)) {
+		// mtime, not ctime: a chmod or a rename does not make a finished file look unfinished.
+		const written = Math.max(0, ...version.files.map(f => Number(BigInt(f.identity.mtimeNs) / 1_000_000n)));
+		if (now - written < settleMs) {
+			held.add(version.path);
+			readyAt = Math.min(readyAt ?? Infinity, written + settleMs);
+			emit({type: 'settling', path: version.path, readyAt: written + settleMs});
+		}
+	}
 
-			const due = changed + settleMs;
-			readyAt = Math.min(readyAt ?? due, due);
-			emit({type: 'settling', path: version.path, readyAt: due});
-			return false;
-		}),
-	}));
-	return {tree: {...tree, products}, readyAt};
+	return readyAt === undefined ? {held} : {held, readyAt};
 }

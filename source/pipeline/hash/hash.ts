@@ -1,4 +1,5 @@
 // Stage 3: run the plan's digest tasks on the pool, reporting progress per file at a bounded rate.
+import {setMaxListeners} from 'node:events';
 import type {Emit} from '../events.js';
 import {pathPair, type Digests} from '../model.js';
 import type {DigestTask} from '../plan.js';
@@ -47,6 +48,10 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 			}
 		}
 	};
+
+	if (signal) {
+		setMaxListeners(tasks.length + 10, signal); // Piscina listens once per queued task.
+	}
 
 	const timer = setInterval(report, progressInterval);
 	const started = performance.now();

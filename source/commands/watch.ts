@@ -1,0 +1,51 @@
+// `simplestreams --watch [rootdir]`: publish, then keep the streams regenerated as the tree changes,
+// until SIGINT or SIGTERM (exit 0). SIGHUP forces a full rescan.
+import {realpath} from 'node:fs/promises';
+import {acquireLock} from '../util/lock.js';
+import type {WatchEmit} from '../watch/events.js';
+import {jsonLog, plainLog} from '../watch/log.js';
+import {Watcher} from '../watch/watcher.js';
+import {UsageError} from './errors.js';
+
+export type WatchFlags = {root: string; jobs: number; cache?: string; settleSeconds: number; log: 'plain' | 'json'};
+
+/** How often the whole tree is regenerated even without events: a safety net for lost events. */
+const rescanMs = 10 * 60 * 1000;
+
+export async function runWatch(flags: WatchFlags): Promise<number> {
+	if (!Number.isFinite(flags.settleSeconds) || flags.settleSeconds < 0) {
+		throw new UsageError(`--settle must be a number of seconds, got ${String(flags.settleSeconds)}`);
+	}
+
+	const root = await realpath(flags.root).catch(() => {
+		throw new UsageError(`root directory ${flags.root} does not exist`);
+	});
+	const lock = await acquireLock(root, 'simplestreams --watch');
+	const emit: WatchEmit = flags.log === 'json' ? jsonLog(process.stdout) : plainLog(process.stderr);
+	const watcher = new Watcher({root, jobs: flags.jobs, cachePath: flags.cache, settleMs: flags.settleSeconds * 1000, rescanMs}, emit);
+	const stopped = new Promise<void>(resolve => {
+		const stop = () => {
+			process.off('SIGINT', stop);
+			process.off('SIGTERM', stop);
+			resolve();
+		};
+
+		process.on('SIGINT', stop);
+		process.on('SIGTERM', stop);
+	});
+	const hangup = () => {
+		watcher.rescan('SIGHUP');
+	};
+
+	process.on('SIGHUP', hangup);
+	try {
+		await watcher.start();
+		await stopped;
+		await watcher.stop();
+	} finally {
+		process.off('SIGHUP', hangup);
+		await lock.release();
+	}
+
+	return 0;
+}

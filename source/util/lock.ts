@@ -1,0 +1,97 @@
+// One writer per web root: `-N`, `--watch` and imports hold ROOT/.simplestreams.lock (a dot-name,
+// so the web server never serves it). A lock left by a process that no longer runs is taken over.
+import {hostname} from 'node:os';
+import {join} from 'node:path';
+import {open, readFile, stat, unlink} from 'node:fs/promises';
+import {UsageError} from '../commands/errors.js';
+
+export const lockName = '.simplestreams.lock';
+
+type Holder = {pid: number; host: string; since: string; command: string};
+
+function alive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch (error) {
+		return (error as NodeJS.ErrnoException).code === 'EPERM';
+	}
+}
+
+async function holderOf(path: string): Promise<Holder | undefined> {
+	try {
+		return JSON.parse(await readFile(path, 'utf8')) as Holder;
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * Remove a lock whose holder is dead. Only the process that creates the breaker file may do it, and
+ * only if the lock still names the dead holder: two newcomers can never both break and both win.
+ */
+async function breakStale(path: string, deadPid: number): Promise<void> {
+	const breaker = `${path}.break`;
+	try {
+		const {mtimeMs} = await stat(breaker);
+		if (Date.now() - mtimeMs > 10_000) {
+			await unlink(breaker).catch(() => undefined); // Left by a process that died while breaking.
+		}
+	} catch {}
+
+	let handle;
+	try {
+		handle = await open(breaker, 'wx');
+	} catch {
+		await new Promise(resolve => setTimeout(resolve, 100));
+		return;
+	}
+
+	try {
+		if ((await holderOf(path))?.pid === deadPid) {
+			await unlink(path);
+		}
+	} finally {
+		await handle.close();
+		await unlink(breaker).catch(() => undefined);
+	}
+}
+
+export type Lock = {release(): Promise<void>};
+
+export async function acquireLock(root: string, command: string): Promise<Lock> {
+	const path = join(root, lockName);
+	const me: Holder = {pid: process.pid, host: hostname(), since: new Date().toISOString(), command};
+	for (let attempt = 0; attempt < 5; attempt++) {
+		try {
+			const handle = await open(path, 'wx', 0o644);
+			await handle.writeFile(JSON.stringify(me) + '\n');
+			await handle.close();
+			return {release: async () => {
+				if ((await holderOf(path))?.pid === process.pid) {
+					await unlink(path).catch(() => undefined);
+				}
+			}};
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+				throw new UsageError(`cannot create the lock ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+			}
+		}
+
+		const holder = await holderOf(path);
+		if (holder && holder.host === me.host && !alive(holder.pid)) {
+			await breakStale(path, holder.pid);
+			continue;
+		}
+
+		if (!holder) {
+			// Being written right now, or unreadable: give the writer a moment.
+			await new Promise(resolve => setTimeout(resolve, 50));
+			continue;
+		}
+
+		throw new UsageError(`${root} is being written by another simplestreams (${holder.command}, pid ${holder.pid} on ${holder.host} since ${holder.since}); lock: ${path}`);
+	}
+
+	throw new UsageError(`cannot take the lock ${path}; remove it if no simplestreams runs on ${root}`);
+}

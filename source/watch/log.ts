@@ -1,0 +1,97 @@
+// Watch reporters for a service or a pipe: timestamped plain lines (one per regeneration, plus each
+// new problem once), or one JSON object per event for log shippers.
+import type {Writable} from 'node:stream';
+import {formatBytes, formatDuration} from '../util/format.js';
+import type {WatchEmit, WatchEvent} from './events.js';
+
+/** Per-file progress is for screens; logs get the outcome. */
+const unlogged = new Set<WatchEvent['type']>(['progress', 'queued', 'found', 'scan-started', 'cached']);
+
+export function jsonLog(out: Writable): WatchEmit {
+	return event => {
+		if (!unlogged.has(event.type)) {
+			out.write(JSON.stringify({time: new Date().toISOString(), ...event}) + '\n');
+		}
+	};
+}
+
+const list = (label: string, versions: string[]) => (versions.length === 0 ? '' : ` ${label}${versions.length} (${versions.slice(0, 3).join(', ')}${versions.length > 3 ? ', …' : ''})`);
+
+export function plainLog(out: Writable): WatchEmit {
+	const line = (text: string) => out.write(`${new Date().toISOString()} ${text}\n`);
+	// A problem that persists is said once, not at every regeneration for weeks.
+	let reported = new Set<string>();
+	let current = new Set<string>();
+	const problem = (text: string) => {
+		current.add(text);
+		if (!reported.has(text)) {
+			line(text);
+		}
+	};
+
+	return event => {
+		switch (event.type) {
+			case 'watching': {
+				line(`watching ${event.root} (changes settle for ${formatDuration(event.settleMs)})`);
+				break;
+			}
+
+			case 'skipped': {
+				problem(`skipped ${event.scope} ${event.path}: ${event.reason}`);
+				break;
+			}
+
+			case 'warning': {
+				problem(`warning ${event.path}: ${event.message}`);
+				break;
+			}
+
+			case 'settling': {
+				problem(`waiting for ${event.path} to settle (changed moments ago)`);
+				break;
+			}
+
+			case 'regenerating': {
+				current = new Set();
+				break;
+			}
+
+			case 'regenerated': {
+				reported = current;
+				const changes = `${list('+', event.added)}${list('-', event.removed)}` || ' no version changes';
+				const hashed = event.hashedBytes > 0 ? `, hashed ${formatBytes(event.hashedBytes)}` : '';
+				line(`regenerated in ${formatDuration(event.milliseconds)}:${changes}; ${event.images.lxd} images for LXD, ${event.images.incus} for Incus${hashed}; streams ${event.streamsChanged ? 'updated' : 'unchanged'}`);
+				break;
+			}
+
+			case 'regeneration-failed': {
+				line(`regeneration failed, previous streams kept: ${event.message}`);
+				break;
+			}
+
+			case 'rescan': {
+				line(`full rescan: ${event.reason}`);
+				break;
+			}
+
+			case 'root-missing': {
+				line(`${event.root} is gone; waiting for it to come back (streams left as they were)`);
+				break;
+			}
+
+			case 'root-back': {
+				line(`${event.root} is back; rescanning`);
+				break;
+			}
+
+			case 'stopped': {
+				line('stopped');
+				break;
+			}
+
+			default: {
+				break;
+			}
+		}
+	};
+}
