@@ -1,5 +1,6 @@
 import {open} from 'node:fs/promises';
 import type {Content} from './ftypes.js';
+import {qcow2Problem} from './qcow2.js';
 
 /** Bytes needed to tell every content kind apart (the ustar magic sits at offset 257). */
 export const magicLength = 262;
@@ -44,9 +45,10 @@ function squashfsLength(head: Uint8Array): number | undefined {
 }
 
 /**
- * Read the head of a file (and for xz its last bytes) to tell its content and whether it is
- * visibly cut short: a squashfs shorter than its superblock says, or an xz stream without its
- * footer, is an upload still in progress or a broken copy, never something to publish.
+ * Read the head of a file (and for xz its last bytes, for qcow2 its tables) to tell its content and
+ * whether it is visibly cut short: a squashfs shorter than its superblock says, a qcow2 whose tables
+ * point past its end, or an xz stream without its footer is an upload still in progress or a broken
+ * copy, never something to publish.
  */
 export async function inspectContent(path: string): Promise<{content: Content; problem?: string}> {
 	const handle = await open(path, 'r');
@@ -59,6 +61,13 @@ export async function inspectContent(path: string): Promise<{content: Content; p
 			const length = squashfsLength(head.subarray(0, bytesRead));
 			if (length === undefined || size < length) {
 				return {content, problem: `truncated: the squashfs superblock says ${length ?? '?'} bytes, the file has ${size}`};
+			}
+		}
+
+		if (content === 'qcow2') {
+			const problem = await qcow2Problem(handle, size);
+			if (problem) {
+				return {content, problem};
 			}
 		}
 

@@ -55,12 +55,16 @@ export class Watcher {
 	private stopping = false;
 	private rootMissing = false;
 	private readonly rescanTimer: NodeJS.Timeout;
+	private readonly rootTimer: NodeJS.Timeout;
 
 	constructor(private readonly options: WatchOptions, private readonly emit: WatchEmit) {
 		this.rescanTimer = setInterval(() => {
 			this.schedule('periodic rescan', 0);
 		}, options.rescanMs);
-		this.rescanTimer.unref();
+		// Renaming or removing the watched root itself gives no event: look for it once a second (one stat).
+		this.rootTimer = setInterval(() => {
+			void this.rootPresent();
+		}, 1000);
 	}
 
 	async start(): Promise<void> {
@@ -79,6 +83,7 @@ export class Watcher {
 		this.stopping = true;
 		clearTimeout(this.timer);
 		clearInterval(this.rescanTimer);
+		clearInterval(this.rootTimer);
 		// Hashing stops at once; a write already under way completes, atomically, before generate returns.
 		this.abort?.abort();
 		await this.running?.catch(() => undefined);

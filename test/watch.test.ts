@@ -1,0 +1,301 @@
+// A running `--watch` against real filesystem changes, checked in the streams it writes (and, for an
+// arrival, with the real lxc client). Each test has its own tree, watcher and cache.
+import {createHash} from 'node:crypto';
+import {appendFile, mkdir, open, readdir, readFile, rename, rm, utimes, writeFile} from 'node:fs/promises';
+import path from 'node:path';
+import {setTimeout as sleep} from 'node:timers/promises';
+import test from 'ava';
+import {execa, type ResultPromise} from 'execa';
+import {remote} from './helpers/clients.js';
+import {bigFile, imageVersion, qcow2Disk, tempDir, type TempDir} from './helpers/images.js';
+import {serve} from './helpers/server.js';
+
+const cli = path.resolve('dist/cli.js');
+const product = 'images/acme/1.0/amd64/default';
+
+type Products = {products: Record<string, {requirements: Record<string, string>; versions: Record<string, {items: Record<string, {path: string; sha256: string}>}>}>};
+
+async function readStreams(root: string): Promise<Products | undefined> {
+	try {
+		return JSON.parse(await readFile(path.join(root, 'streams/v1/images.json'), 'utf8')) as Products;
+	} catch {
+		return undefined;
+	}
+}
+
+const versionsIn = (streams: Products | undefined, id = 'acme:1.0:amd64:default') => Object.keys(streams?.products[id]?.versions ?? {}).sort();
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeout = 15_000): Promise<T> {
+	const deadline = Date.now() + timeout;
+	for (;;) {
+		const value = await probe();
+		if (value) {
+			return value;
+		}
+
+		if (Date.now() > deadline) {
+			throw new Error(`timed out waiting for ${what}`);
+		}
+
+		await sleep(50);
+	}
+}
+
+type Running = {root: string; tmp: TempDir; watcher: ResultPromise; log: () => string};
+
+async function startWatcher(t: {teardown(fn: () => Promise<void>): void}, build: (root: string) => Promise<void>, extra: string[] = []): Promise<Running> {
+	const tmp = await tempDir('ss-watch');
+	const root = path.join(tmp.path, 'webroot');
+	await mkdir(path.join(root, 'images'), {recursive: true});
+	await build(root);
+	// The tree is older than the settle window, as a tree the watcher starts on usually is.
+	const past = new Date(Date.now() - 60_000);
+	for (const entry of await readdir(root, {recursive: true, withFileTypes: true})) {
+		if (entry.isFile()) {
+			await utimes(path.join(entry.parentPath, entry.name), past, past);
+		}
+	}
+
+	const watcher = execa('node', [cli, '--watch', root, '--settle', '0.4', '--cache', path.join(tmp.path, 'cache.json'), ...extra], {reject: false, env: {CI: 'true'}, all: true});
+	let output = '';
+	watcher.all?.on('data', (chunk: Buffer) => {
+		output += chunk.toString();
+	});
+	t.teardown(async () => {
+		watcher.kill('SIGKILL');
+		await watcher;
+		await tmp.cleanup();
+	});
+	await until('the first regeneration', async () => output.includes('regenerated in'));
+	return {root, tmp, watcher, log: () => output};
+}
+
+const version = async (root: string, name: string, rootfs: Array<'root.squashfs' | 'disk.qcow2'> = ['root.squashfs']) =>
+	imageVersion(root, {os: 'acme', release: '1.0', arch: 'amd64', variant: 'default', version: name, meta: ['incus.tar.xz'], rootfs});
+
+test.serial('a version that arrives by renaming its upload directory is published, and lxc sees it', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+	});
+	t.deepEqual(versionsIn(await readStreams(w.root)), ['20240101_0000']);
+	const upload = await version(w.root, '.20240102_0000');
+	const started = Date.now();
+	await rename(upload.dir, path.join(w.root, product, '20240102_0000'));
+	await until('the new version', async () => versionsIn(await readStreams(w.root)).includes('20240102_0000'));
+	t.log(`rename → images.json in ${Date.now() - started} ms (settle 0.4 s)`);
+	t.regex(w.log(), /regenerated in .*: \+1 \(acme:1\.0:amd64:default 20240102_0000\)/);
+
+	const server = await serve(w.root);
+	t.teardown(async () => server.stop());
+	const client = await remote('lxc', server.url, server.caFile);
+	t.teardown(async () => client.close());
+	const listed = await client.list();
+	t.deepEqual(listed.map(i => i.properties.serial).sort(), ['20240101_0000', '20240102_0000']);
+});
+
+test.serial('a slow copy into a visible directory never publishes a partial digest', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+	});
+	// The finished disk, written slowly into the tree in chunks (pauses shorter than the settle window).
+	const source = await qcow2Disk(path.join(w.tmp.path, 'source.qcow2'), {sizeMiB: 8, content: 'slow copy '.repeat(50_000)});
+	const bytes = await readFile(source);
+	const meta = await version(w.tmp.path, '20240102_0000', []);
+	const target = path.join(w.root, product, '20240102_0000');
+	await mkdir(target, {recursive: true});
+	await writeFile(path.join(target, 'incus.tar.xz'), await readFile(meta.files['incus.tar.xz']!));
+	const final = createHash('sha256').update(bytes).digest('hex');
+	const seen = new Set<string>();
+	const handle = await open(path.join(target, 'disk.qcow2'), 'w');
+	const chunk = Math.ceil(bytes.length / 12);
+	for (let offset = 0; offset < bytes.length; offset += chunk) {
+		await handle.write(bytes.subarray(offset, offset + chunk));
+		await handle.sync();
+		for (let poll = 0; poll < 3; poll++) {
+			await sleep(50);
+			const item = (await readStreams(w.root))?.products['acme:1.0:amd64:default']?.versions['20240102_0000']?.items['disk.qcow2'];
+			if (item) {
+				seen.add(item.sha256);
+			}
+		}
+	}
+
+	await handle.close();
+	await until('the finished disk', async () => (await readStreams(w.root))?.products['acme:1.0:amd64:default']?.versions['20240102_0000']?.items['disk.qcow2']?.sha256 === final);
+	t.deepEqual([...seen].filter(digest => digest !== final), [], 'no digest of a partial file was ever published');
+	t.regex(w.log(), /waiting for images\/acme\/1\.0\/amd64\/default\/20240102_0000 to settle/);
+});
+
+test.serial('a squashfs upload that stalls longer than the settle window is not published until complete', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+	});
+	const finished = await version(w.tmp.path, '20240102_0000');
+	const bytes = await readFile(finished.files['root.squashfs']!);
+	const target = path.join(w.root, product, '20240102_0000');
+	await mkdir(target, {recursive: true});
+	await writeFile(path.join(target, 'incus.tar.xz'), await readFile(finished.files['incus.tar.xz']!));
+	// Cut inside the filesystem itself, not in mksquashfs's padding to 4 KiB.
+	const cut = Math.floor(Number(bytes.readBigUInt64LE(40)) / 2);
+	await writeFile(path.join(target, 'root.squashfs'), bytes.subarray(0, cut));
+	await until('the stalled upload to be judged', async () => /root\.squashfs: truncated: the squashfs superblock says/.test(w.log())).catch((error: Error) => {
+		throw new Error(`${error.message}; log:\n${w.log()}`);
+	});
+	t.deepEqual(versionsIn(await readStreams(w.root)), ['20240101_0000']);
+	await appendFile(path.join(target, 'root.squashfs'), bytes.subarray(cut));
+	await until('the completed upload', async () => versionsIn(await readStreams(w.root)).includes('20240102_0000'));
+	const item = (await readStreams(w.root))!.products['acme:1.0:amd64:default']!.versions['20240102_0000']!.items['root.squashfs']!;
+	t.is(item.sha256, createHash('sha256').update(bytes).digest('hex'));
+});
+
+test.serial('deleting a version, then a whole product, removes them from the streams', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+		await version(root, '20240102_0000');
+		await imageVersion(root, {os: 'other', release: '2', arch: 'arm64', variant: 'default', version: '20240101', meta: ['lxd.tar.xz'], rootfs: ['root.tar.xz']});
+	});
+	t.truthy((await readStreams(w.root))?.products['other:2:arm64:default']);
+	await rm(path.join(w.root, product, '20240101_0000'), {recursive: true});
+	await until('the version to leave', async () => versionsIn(await readStreams(w.root)).join() === '20240102_0000');
+	await rm(path.join(w.root, 'images/other'), {recursive: true});
+	// index.json is written right after images.json: wait for both.
+	await until('the product to leave', async () => {
+		const streams = await readStreams(w.root);
+		const index = JSON.parse(await readFile(path.join(w.root, 'streams/v1/index.json'), 'utf8')) as {index: {images: {products: string[]}}};
+		return streams && !streams.products['other:2:arm64:default'] && index.index.images.products.join() === 'acme:1.0:amd64:default';
+	});
+	t.pass();
+});
+
+test.serial('a changed requirements file changes the published requirements', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+		await writeFile(path.join(root, 'images/.requirements'), '{"secureboot": "false"}');
+	});
+	t.deepEqual((await readStreams(w.root))?.products['acme:1.0:amd64:default']?.requirements, {secureboot: 'false'});
+	await writeFile(path.join(w.root, 'images/acme/.lxd_requirements'), '{"nesting": "true"}');
+	await until('the new requirement', async () => (await readStreams(w.root))?.products['acme:1.0:amd64:default']?.requirements.nesting === 'true');
+	t.deepEqual((await readStreams(w.root))?.products['acme:1.0:amd64:default']?.requirements, {secureboot: 'false', nesting: 'true'});
+});
+
+test.serial('a corrupt file next to good ones is reported, and the good ones are still published', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+	});
+	const good = await version(w.tmp.path, '.staging');
+	const target = path.join(w.root, product, '20240102_0000');
+	await mkdir(target);
+	await writeFile(path.join(target, 'incus.tar.xz'), await readFile(good.files['incus.tar.xz']!));
+	await writeFile(path.join(target, 'root.squashfs'), await readFile(good.files['root.squashfs']!));
+	await writeFile(path.join(target, 'disk.qcow2'), 'this is not a qcow2 image\n');
+	await until('the good part of the new version', async () => versionsIn(await readStreams(w.root)).includes('20240102_0000'));
+	const items = (await readStreams(w.root))!.products['acme:1.0:amd64:default']!.versions['20240102_0000']!.items;
+	t.deepEqual(Object.keys(items).sort(), ['incus.tar.xz', 'lxd.tar.xz', 'root.squashfs']);
+	t.regex(w.log(), /skipped file images\/acme\/1\.0\/amd64\/default\/20240102_0000\/disk\.qcow2: content is not recognised; expected a qcow2 disk image/);
+	t.is(w.watcher.exitCode, null, 'still running');
+});
+
+test.serial('when the root is removed, the watcher waits, and publishes again when it comes back', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+	});
+	const saved = path.join(w.tmp.path, 'saved');
+	await rename(w.root, saved);
+	await until('the watcher to notice', async () => w.log().includes('is gone; waiting for it to come back'));
+	await rename(saved, w.root);
+	await version(w.root, '20240102_0000');
+	await until('the streams after the return', async () => versionsIn(await readStreams(w.root)).includes('20240102_0000'));
+	t.regex(w.log(), /is back; rescanning/);
+});
+
+test.serial('SIGTERM during a regeneration stops within two seconds, exit 0, valid streams', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+	}, ['-j', '1']);
+	const before = await readFile(path.join(w.root, 'streams/v1/images.json'), 'utf8');
+	// A large rootfs keeps the next regeneration hashing for a few seconds.
+	const big = path.join(w.root, product, '20240102_0000');
+	await version(w.tmp.path, '.big');
+	await mkdir(big);
+	await writeFile(path.join(big, 'incus.tar.xz'), await readFile(path.join(w.tmp.path, 'images/acme/1.0/amd64/default/.big/incus.tar.xz')));
+	await bigFile(path.join(big, 'root.squashfs'), 3 * 1024 ** 3, 'hsqs');
+	await until('hashing to start', async () => w.log().includes('regenerating') || true);
+	await sleep(1200);
+	const sent = Date.now();
+	w.watcher.kill('SIGTERM');
+	const result = await w.watcher;
+	t.is(result.exitCode, 0, w.log());
+	t.true(Date.now() - sent < 2000, `stopped in ${Date.now() - sent} ms`);
+	const after = await readFile(path.join(w.root, 'streams/v1/images.json'), 'utf8');
+	t.notThrows(() => JSON.parse(after));
+	t.is(after, before, 'the interrupted regeneration wrote nothing');
+	t.regex(w.log(), /stopped/);
+});
+
+test.serial('a second writer on the same root is refused while the watcher runs', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+	});
+	const second = await execa('node', [cli, '--watch', w.root, '--cache', path.join(w.tmp.path, 'other.json')], {reject: false, env: {CI: 'true'}, timeout: 10_000});
+	t.is(second.exitCode, 1);
+	t.regex(second.stderr, /is being written by another simplestreams \(simplestreams --watch, pid \d+/);
+	const write = await execa('node', [cli, '-N', w.root, '--cache', path.join(w.tmp.path, 'other.json')], {reject: false, env: {CI: 'true'}, timeout: 10_000});
+	t.is(write.exitCode, 1);
+	t.regex(write.stderr, /is being written by another simplestreams/);
+	const dry = await execa('node', [cli, w.root, '--cache', path.join(w.tmp.path, 'other.json')], {reject: false, env: {CI: 'true'}, timeout: 10_000});
+	t.is(dry.exitCode, 0, 'a dry run writes nothing and needs no lock');
+});
+
+test.serial('a stale lock from a dead process is taken over', async t => {
+	const tmp = await tempDir('ss-stale');
+	t.teardown(async () => tmp.cleanup());
+	const root = path.join(tmp.path, 'webroot');
+	await version(root, '20240101_0000');
+	const dead = execa('true');
+	await dead;
+	await writeFile(path.join(root, '.simplestreams.lock'), JSON.stringify({pid: dead.pid, host: (await import('node:os')).hostname(), since: new Date().toISOString(), command: 'simplestreams -N'}));
+	const result = await execa('node', [cli, '-N', root, '--cache', path.join(tmp.path, 'cache.json')], {reject: false, env: {CI: 'true'}});
+	t.is(result.exitCode, 0, result.stderr);
+	await t.throwsAsync(readFile(path.join(root, '.simplestreams.lock')), {code: 'ENOENT'}, 'released on exit');
+});
+
+test.serial('a published version rewritten in place stays published while it settles', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+	});
+	const before = await readFile(path.join(w.root, 'streams/v1/images.json'), 'utf8');
+	// Rewritten in place with the same bytes: a fresh mtime, the same digest.
+	const file = path.join(w.root, product, '20240101_0000/root.squashfs');
+	await writeFile(file, await readFile(file));
+	w.watcher.kill('SIGHUP'); // Regenerate now, inside the settle window.
+	await until('the watcher to hold it', async () => w.log().includes('20240101_0000 to settle'));
+	t.deepEqual(versionsIn(await readStreams(w.root)), ['20240101_0000']);
+	await sleep(600);
+	t.is(await readFile(path.join(w.root, 'streams/v1/images.json'), 'utf8'), before, 'same bytes: only the mtime moved');
+	t.regex(w.log(), /regenerated in [^\n]*no version changes[^\n]*streams unchanged\n[^]*regenerated in [^\n]*no version changes[^\n]*streams unchanged/);
+});
+
+test.serial('--watch runs headless in a detached tmux session and logs each regeneration', async t => {
+	const tmp = await tempDir('ss-tmux-watch');
+	const socket = `ss-watch-${process.pid}`;
+	t.teardown(async () => {
+		await execa('tmux', ['-L', socket, 'kill-server'], {reject: false});
+		await tmp.cleanup();
+	});
+	const root = path.join(tmp.path, 'webroot');
+	await version(root, '20240101_0000');
+	const log = path.join(tmp.path, 'watch.log');
+	const command = `node ${cli} --watch ${root} --settle 0.4 --cache ${path.join(tmp.path, 'cache.json')} 2>>${log}; echo exit=$? >>${log}`;
+	await execa('tmux', ['-L', socket, 'new-session', '-d', '-s', 'watch', '-x', '100', '-y', '30', command]);
+	const logged = async (pattern: RegExp) => until(`${pattern} in the log`, async () => pattern.test(await readFile(log, 'utf8').catch(() => '')));
+	await logged(/regenerated in .*: \+1 \(acme:1\.0:amd64:default 20240101_0000\)/);
+	const upload = await version(root, '.20240102_0000');
+	await rename(upload.dir, path.join(root, product, '20240102_0000'));
+	await logged(/regenerated in .*: \+1 \(acme:1\.0:amd64:default 20240102_0000\)/);
+	await execa('tmux', ['-L', socket, 'send-keys', '-t', 'watch', 'C-c']);
+	await logged(/exit=0/);
+	const text = await readFile(log, 'utf8');
+	t.regex(text, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z watching /m, 'timestamped plain lines');
+	t.regex(text, /Z stopped\n/);
+	t.notRegex(text, /\u001B\[/, 'no escape codes in the log');
+});
