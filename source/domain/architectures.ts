@@ -63,7 +63,7 @@ export function architectureProblem(name: string): string | undefined {
 		return undefined;
 	}
 
-	const only = oneClientOnly[name];
+	const only = Object.hasOwn(oneClientOnly, name) ? oneClientOnly[name] : undefined;
 	if (only) {
 		return `architecture "${name}" is known to ${only} only; the other client would hide the product`;
 	}
@@ -76,5 +76,5 @@ export function architectureProblem(name: string): string | undefined {
 /** The simplestreams (Debian) spelling of any accepted name: x86_64 → amd64, aarch64 → arm64. */
 export function streamArchitecture(name: string): string | undefined {
 	const canonicalName = byName.get(name);
-	return canonicalName === undefined ? undefined : (debianName[canonicalName] ?? canonicalName);
+	return canonicalName === undefined ? undefined : (Object.hasOwn(debianName, canonicalName) ? debianName[canonicalName]! : canonicalName);
 }

@@ -1,4 +1,4 @@
-import {open} from 'node:fs/promises';
+import {open, type FileHandle} from 'node:fs/promises';
 import type {Content} from './ftypes.js';
 import {qcow2Problem} from './qcow2.js';
 
@@ -39,6 +39,22 @@ export function classify(head: Uint8Array): Content {
 	return 'unknown';
 }
 
+/** How far back stream padding (NUL bytes after the last xz stream) is looked through. */
+const xzTail = 64 * 1024;
+
+/** An xz file ends with a stream footer ("YZ"), optionally followed by NUL padding in 4-byte steps. */
+async function xzComplete(handle: FileHandle, size: number): Promise<boolean> {
+	const length = Math.min(size, xzTail);
+	const tail = Buffer.alloc(length);
+	await handle.read(tail, 0, length, size - length);
+	let end = length;
+	while (end >= 4 && tail.readUInt32LE(end - 4) === 0) {
+		end -= 4;
+	}
+
+	return end >= 2 && tail.toString('latin1', end - 2, end) === 'YZ';
+}
+
 /** A squashfs superblock records the image's length (bytes_used, u64 LE at offset 40). */
 function squashfsLength(head: Uint8Array): number | undefined {
 	return head.length >= 48 ? Number(Buffer.from(head).readBigUInt64LE(40)) : undefined;
@@ -71,13 +87,8 @@ export async function inspectContent(path: string): Promise<{content: Content; p
 			}
 		}
 
-		if (content === 'xz') {
-			// A stream ends in "YZ", unless stream padding (NUL bytes) follows it.
-			const tail = Buffer.alloc(4);
-			await handle.read(tail, 0, 4, Math.max(0, size - 4));
-			if (tail.subarray(2).toString('latin1') !== 'YZ' && tail.readUInt32LE() !== 0) {
-				return {content, problem: 'truncated: the xz stream has no footer'};
-			}
+		if (content === 'xz' && !(await xzComplete(handle, size))) {
+			return {content, problem: 'truncated: the xz stream has no footer'};
 		}
 
 		return {content};

@@ -62,3 +62,34 @@ export function segmentProblem(name: string): string | undefined {
 
 	return undefined;
 }
+
+/**
+ * Why an os, release, arch or variant directory name cannot be used: on top of segmentProblem, no
+ * `:`, which joins them into the product id (`a:b/c` and `a/b:c` would be one product).
+ */
+export function productSegmentProblem(name: string): string | undefined {
+	return segmentProblem(name) ?? (name.includes(':') ? `"${name}" has a ":", which separates the parts of a product id` : undefined);
+}
+
+/** The moment a valid version name stands for, in ms since the epoch (UTC). */
+export function versionTime(name: string): number {
+	const digits = name.replaceAll(/\D/g, '');
+	const [year, month, day, hours = '0', minutes = '0'] = [digits.slice(0, 4), digits.slice(4, 6), digits.slice(6, 8), digits.slice(8, 10) || undefined, digits.slice(10, 12) || undefined];
+	return Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hours), Number(minutes));
+}
+
+/**
+ * Clients take the newest version by plain string order. When that order is not the time order
+ * (mixed forms such as 20240101_12:00 and 20240101_1300), an older build owns the aliases.
+ */
+export function versionOrderProblem(names: readonly string[]): string | undefined {
+	const byString = [...names].sort();
+	for (let i = 1; i < byString.length; i++) {
+		const [older, newer] = [byString[i - 1]!, byString[i]!];
+		if (versionTime(older) > versionTime(newer)) {
+			return `versions ${older} and ${newer} sort against their dates, so clients take the wrong one as newest: use one version form per product`;
+		}
+	}
+
+	return undefined;
+}

@@ -29,6 +29,10 @@ export function parseRequirements(text: string): Requirements {
 			throw new Error('has an empty key');
 		}
 
+		if (key === '__proto__') {
+			throw new Error('has the key "__proto__", which no client reads');
+		}
+
 		requirements[key] = entry;
 	}
 

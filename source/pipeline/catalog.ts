@@ -15,7 +15,7 @@ export type Item = {
 };
 
 export type Product = {
-	aliases: string;
+	aliases?: string;
 	arch: string;
 	os: string;
 	release: string;
@@ -55,6 +55,8 @@ function metaFor(ftype: MetaFtype, metas: readonly ImageFile[]): ImageFile {
 }
 
 const rootFtype = (file: ImageFile) => file.role.ftype as RootFtype;
+
+const instanceType: Record<string, 'container' | 'virtual-machine'> = {squashfs: 'container', 'root.tar.xz': 'container', 'disk-kvm.img': 'virtual-machine'};
 
 
 /** How many images a version's items give each client (one per combined fingerprint on its meta item). */
@@ -129,18 +131,24 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 	};
 
 	// Clients give an alias claimed twice for one architecture to whichever image sorts first, silently.
+	// Keyed by alias, architecture and image type: containers and VMs have separate alias namespaces.
 	const aliasOwners = new Map<string, string>();
-	const claimAliases = ({ref, aliases}: PlannedProduct['product']): string[] => {
+	const claimAliases = ({ref, aliases}: PlannedProduct['product'], versions: Product['versions']): string[] => {
 		const arch = canonicalArchitecture(ref.arch) ?? ref.arch;
-		return [...new Set([...defaultAliases(ref.os, ref.release, ref.variant), ...aliases])].filter(alias => {
-			const key = `${alias}\0${arch}`;
-			const owner = aliasOwners.get(key);
+		const types = new Set(Object.values(versions).flatMap(v => Object.values(v.items)).map(item => instanceType[item.ftype]).filter(t => t !== undefined));
+		const defaults = defaultAliases(ref.os, ref.release, ref.variant);
+		return [...new Set([...defaults, ...aliases])].filter(alias => {
+			const owner = [...types].map(type => aliasOwners.get(`${alias}\0${arch}\0${type}`)).find(o => o !== undefined);
 			if (owner) {
-				emit({type: 'warning', path: `${ref.path}/.aliases`, message: `alias "${alias}" already belongs to ${owner} for ${arch}; left out`});
+				const path = defaults.includes(alias) ? ref.path : `${ref.path}/.aliases`;
+				emit({type: 'warning', path, message: `alias "${alias}" already belongs to ${owner} for ${arch}; left out`});
 				return false;
 			}
 
-			aliasOwners.set(key, ref.id);
+			for (const type of types) {
+				aliasOwners.set(`${alias}\0${arch}\0${type}`, ref.id);
+			}
+
 			return true;
 		});
 	};
@@ -176,8 +184,10 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 			continue;
 		}
 
+		const aliases = claimAliases(product, published);
 		products[ref.id] = {
-			aliases: claimAliases(product).join(','),
+			// An empty string would register the alias "" (and "/ARCH"): leave the field out instead.
+			...(aliases.length > 0 ? {aliases: aliases.join(',')} : {}),
 			arch: ref.arch,
 			os: ref.os,
 			release: ref.release,

@@ -9,8 +9,8 @@ import {readdirSync, readFileSync, realpathSync, statSync, type BigIntStats, typ
 import {join, sep} from 'node:path';
 import {aliasFile, parseAliases} from '../domain/aliases.js';
 import {architectureProblem} from '../domain/architectures.js';
-import {roleOf} from '../domain/ftypes.js';
-import {segmentProblem, versionNameProblem} from '../domain/naming.js';
+import {fileRoles, roleOf} from '../domain/ftypes.js';
+import {productSegmentProblem, segmentProblem, versionNameProblem, versionOrderProblem} from '../domain/naming.js';
 import {mergeRequirements, parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
 import type {Emit, Scope} from './events.js';
 import type {FileIdentity, ImageFile, ProductRef, ScannedProduct, ScannedVersion, Tree} from './model.js';
@@ -32,6 +32,8 @@ export function identityOf(stats: BigIntStats): FileIdentity {
 		ctimeNs: stats.ctimeNs.toString(),
 	};
 }
+
+const preference = (name: string) => fileRoles.findIndex(f => f.name === name);
 
 const byName = (a: {name: string}, b: {name: string}) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
@@ -155,13 +157,17 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 					continue;
 				}
 
-				const twin = files.find(f => f.role.kind === role.kind && f.role.ftype === role.ftype);
-				if (twin) {
-					emit({type: 'skipped', scope: 'file', path, reason: `${twin.path} already serves as ${role.ftype}`});
+				const file = {path, absolute: resolved.absolute, role, identity: identityOf(stats)};
+				const twin = files.findIndex(f => f.role.kind === role.kind && f.role.ftype === role.ftype);
+				if (twin === -1) {
+					files.push(file);
 					continue;
 				}
 
-				files.push({path, absolute: resolved.absolute, role, identity: identityOf(stats)});
+				// Two names for one role: the one earlier in fileRoles serves, the other is left out.
+				const [kept, left] = preference(dirent.name) < preference(files[twin]!.path.slice(rel.length + 1)) ? [file, files[twin]!] : [files[twin]!, file];
+				files[twin] = kept;
+				emit({type: 'skipped', scope: 'file', path: left.path, reason: `${kept.path} already serves as ${role.ftype}`});
 			} catch (error) {
 				emit({type: 'skipped', scope: 'file', path, reason: `cannot stat (${errorText(error)})`});
 			}
@@ -200,12 +206,18 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 			}
 		}
 
+		const order = versionOrderProblem(versions.map(v => v.name));
+		if (order) {
+			emit({type: 'warning', path: rel, message: order});
+		}
+
 		products.push({ref, requirements: mergeRequirements(inherited.levels), aliases: extraAliases(absolute, rel, dirents), versions});
 	}
 
 	async function walk(segments: string[], absolute: string, rel: string, inherited: Inherited): Promise<void> {
 		const depth = segments.length;
-		const scope = levelScopes[depth] ?? 'tree';
+		// Children at this depth are level `depth`; this directory itself is the level above.
+		const scope = levelScopes[depth - 1] ?? 'tree';
 		await breathe();
 		const dirents = list(absolute, rel, scope);
 		if (!dirents) {
@@ -220,7 +232,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 
 		for (const dirent of dirents) {
 			const path = `${rel}/${dirent.name}`;
-			const entry = resolve(dirent, absolute, path, levelScopes[depth + 1] ?? 'tree');
+			const entry = resolve(dirent, absolute, path, levelScopes[depth] ?? 'tree');
 			if (!entry?.isDirectory) {
 				continue;
 			}
@@ -228,9 +240,9 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 			const level = levelNames[depth]!;
 			const problem = dirent.name.startsWith('.')
 				? 'upload in progress (name starts with a dot)'
-				: (level === 'arch' ? architectureProblem(dirent.name) : undefined) ?? segmentProblem(dirent.name);
+				: (level === 'arch' ? architectureProblem(dirent.name) : undefined) ?? productSegmentProblem(dirent.name);
 			if (problem) {
-				emit({type: 'skipped', scope: levelScopes[depth + 1] ?? 'tree', path, reason: `${level} ${problem}`});
+				emit({type: 'skipped', scope: levelScopes[depth] ?? 'tree', path, reason: `${level} ${problem}`});
 				continue;
 			}
 
@@ -241,10 +253,12 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 	const images = join(rootReal, 'images');
 	try {
 		if (!statSync(images).isDirectory()) {
-			throw new Error('not a directory');
+			emit({type: 'warning', path: 'images', message: 'is not a directory: nothing to publish'});
+			return {root: rootReal, products};
 		}
-	} catch {
-		emit({type: 'warning', path: 'images', message: 'there is no images/ directory: nothing to publish'});
+	} catch (error) {
+		const code = errorText(error);
+		emit({type: 'warning', path: 'images', message: code === 'ENOENT' ? 'there is no images/ directory: nothing to publish' : `cannot be read (${code}): nothing to publish`});
 		return {root: rootReal, products};
 	}
 

@@ -1,0 +1,143 @@
+import {mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import {execa, type Options} from 'execa';
+import {stableJson} from '../source/util/json.js';
+import {copyTree, distPath, metaTarball, squashfs, tempDir} from './helpers/fixtures.js';
+
+const cli = distPath('cli.js');
+const {version} = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {version: string};
+const ansi = '\u001B';
+
+let template: string;
+
+test.before(async () => {
+	template = await mkdtemp(path.join(tmpdir(), 'ss-cli-template-'));
+	const dir = path.join(template, 'images/acme/1.0/amd64/default/20240101_0000');
+	await Promise.all([metaTarball(path.join(dir, 'incus.tar.xz')), squashfs(path.join(dir, 'root.squashfs'))]);
+});
+
+test.after.always(async () => {
+	await rm(template, {recursive: true, force: true});
+});
+
+/** A private web root, and a runner of the CLI whose cache lives in the test's temp dir. */
+async function fixture(t: Parameters<typeof tempDir>[0]) {
+	const dir = await tempDir(t);
+	const root = path.join(dir, 'www');
+	await mkdir(root);
+	await copyTree(template, root);
+	const cache = path.join(dir, 'cache.json');
+	const run = async (args: string[], options: Options = {}) => execa(process.execPath, [cli, ...args], {
+		reject: false,
+		stdin: 'ignore',
+		stripFinalNewline: false,
+		env: {XDG_CACHE_HOME: path.join(dir, 'xdg'), CI: undefined, FORCE_COLOR: undefined},
+		...options,
+	});
+	return {dir, root, cache, run};
+}
+
+test('--help and -h print the usage on stdout and exit 0', async t => {
+	const {run} = await fixture(t);
+	for (const flag of ['--help', '-h']) {
+		const result = await run([flag]);
+		t.is(result.exitCode, 0, flag);
+		t.regex(String(result.stdout), /Usage/, flag);
+		t.regex(String(result.stdout), /-N, --write/, flag);
+		t.regex(String(result.stdout), /--cache FILE/, flag);
+	}
+});
+
+test('--version prints the package version', async t => {
+	const {run} = await fixture(t);
+	const result = await run(['--version']);
+	t.is(result.exitCode, 0);
+	t.is(String(result.stdout).trim(), version);
+});
+
+test('an unknown flag exits non-zero and names it', async t => {
+	const {run, root} = await fixture(t);
+	const result = await run(['--bogus', root]);
+	t.not(result.exitCode, 0);
+	t.regex(String(result.stderr), /--bogus/);
+	await t.throwsAsync(stat(path.join(root, 'streams')), {code: 'ENOENT'});
+});
+
+test('a missing rootdir exits 1 with a clear one-line message', async t => {
+	const {dir, run} = await fixture(t);
+	const missing = path.join(dir, 'nope');
+	const result = await run([missing]);
+	t.is(result.exitCode, 1);
+	t.is(String(result.stderr).trim(), `simplestreams: root directory ${missing} does not exist`);
+	t.is(String(result.stdout), '');
+});
+
+test('a rootdir that is a file, two rootdirs, and a bad --jobs exit 1 with a message', async t => {
+	const {dir, root, run} = await fixture(t);
+	const file = path.join(dir, 'file');
+	await writeFile(file, '');
+	const cases: Array<[string[], RegExp]> = [
+		[[file], /is not a directory/],
+		[[root, root], /at most one rootdir/],
+		[['-j', '0', root], /--jobs must be a whole number/],
+		[['--jobs', 'many', root], /--jobs/],
+	];
+	for (const [args, message] of cases) {
+		const result = await run(args);
+		t.is(result.exitCode, 1, args.join(' '));
+		t.regex(String(result.stderr), message, args.join(' '));
+		t.false(String(result.stderr).includes('    at '), 'no stack trace');
+	}
+});
+
+test('a dry run prints the products JSON on stdout and nothing else, progress on stderr', async t => {
+	const {root, cache, run} = await fixture(t);
+	const result = await run(['--cache', cache, root]);
+	t.is(result.exitCode, 0, String(result.stderr));
+	const stdout = String(result.stdout);
+	const products = JSON.parse(stdout) as {products: Record<string, unknown>};
+	t.is(stdout, stableJson(products), 'stdout is exactly the JSON document');
+	t.deepEqual(Object.keys(products.products), ['acme:1.0:amd64:default']);
+	const stderr = String(result.stderr);
+	t.regex(stderr, /^scanned 1 products, 1 versions, 2 files/m);
+	t.regex(stderr, /^hashed images\/acme\/1\.0\/amd64\/default\/20240101_0000\/root\.squashfs/m);
+	t.regex(stderr, /^catalog: 1 products, 1 versions; 1 images for LXD, 1 for Incus/m);
+	t.regex(stderr, /dry run: nothing written/);
+	t.false(stderr.includes(ansi), 'no escape codes off a terminal');
+	t.false(stdout.includes(ansi));
+	await t.throwsAsync(stat(path.join(root, 'streams')), {code: 'ENOENT'});
+	t.truthy(await stat(cache), 'the digest cache went where --cache said');
+});
+
+test('-N writes both files; a second run reports them unchanged and reuses the digests', async t => {
+	const {root, cache, run} = await fixture(t);
+	const first = await run(['-N', '--cache', cache, root]);
+	t.is(first.exitCode, 0, String(first.stderr));
+	t.is(String(first.stdout), '');
+	t.regex(String(first.stderr), /^wrote streams\/v1\/images\.json$/m);
+	t.regex(String(first.stderr), /^wrote streams\/v1\/index\.json$/m);
+	const index = JSON.parse(await readFile(path.join(root, 'streams/v1/index.json'), 'utf8')) as {index: {images: {products: string[]}}};
+	t.deepEqual(index.index.images.products, ['acme:1.0:amd64:default']);
+	const products = JSON.parse(await readFile(path.join(root, 'streams/v1/images.json'), 'utf8')) as {products: Record<string, unknown>};
+	t.deepEqual(Object.keys(products.products), ['acme:1.0:amd64:default']);
+	const second = await run(['--write', '--cache', cache, root]);
+	t.is(second.exitCode, 0);
+	t.regex(String(second.stderr), /^unchanged streams\/v1\/images\.json$/m);
+	t.regex(String(second.stderr), /2 digests reused from cache/);
+	t.false(String(second.stderr).includes('hashed '));
+	t.false(String(second.stderr).includes(ansi));
+});
+
+test('an unwritable streams directory exits 1 before any hashing, naming it', async t => {
+	const {root, cache, run} = await fixture(t);
+	await mkdir(path.join(root, 'streams'));
+	await writeFile(path.join(root, 'streams/v1'), 'a regular file where a directory should be\n');
+	const result = await run(['-N', '--cache', cache, root]);
+	t.is(result.exitCode, 1);
+	t.true(String(result.stderr).includes(path.join(root, 'streams', 'v1')), String(result.stderr));
+	t.regex(String(result.stderr), /cannot write/);
+	t.false(String(result.stderr).includes('hashed '));
+	t.false(String(result.stderr).includes('    at '), 'no stack trace');
+});
