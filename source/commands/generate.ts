@@ -3,13 +3,13 @@
 import {setMaxListeners} from 'node:events';
 import {access, constants, mkdir, stat} from 'node:fs/promises';
 import {join} from 'node:path';
-import type {Emit} from '../pipeline/events.js';
+import type {DeltaOptions} from '../pipeline/delta.js';
 import {generate} from '../pipeline/generate.js';
 import {plainReporter, type Reporter} from '../report/plain.js';
 import {acquireLock} from '../util/lock.js';
 import {UsageError} from './errors.js';
 
-export type GenerateFlags = {root: string; write: boolean; jobs: number; cache?: string; plain?: boolean};
+export type GenerateFlags = {root: string; write: boolean; jobs: number; cache?: string; plain?: boolean; deltas?: DeltaOptions};
 
 async function checkRoot(root: string, write: boolean): Promise<void> {
 	try {
@@ -36,18 +36,35 @@ async function checkRoot(root: string, write: boolean): Promise<void> {
 	}
 }
 
+/** CI as Ink itself (is-in-ci) tells it: there Ink would draw nothing until the end. */
+const inCi = (env: NodeJS.ProcessEnv) => env['CI'] !== '0' && env['CI'] !== 'false'
+	&& ('CI' in env || 'CONTINUOUS_INTEGRATION' in env || Object.keys(env).some(key => key.startsWith('CI_')));
+
 /** The live tree only on a terminal outside CI (Ink loaded lazily: it costs ~340 ms); plain lines otherwise. */
 async function pickReporter(flags: GenerateFlags, onCancel: () => void): Promise<Reporter> {
-	if (!process.stderr.isTTY || process.env['CI'] || flags.plain) {
+	if (!process.stderr.isTTY || inCi(process.env) || flags.plain) {
 		return plainReporter(process.stderr, {write: flags.write});
 	}
 
+	// React's development build (what an unset NODE_ENV loads) costs more and keeps more per frame.
+	process.env['NODE_ENV'] ??= 'production';
 	const {liveReporter} = await import('../report/live/reporter.js');
 	return liveReporter({out: process.stderr, input: process.stdin.isTTY ? process.stdin : undefined, write: flags.write, jobs: flags.jobs, onCancel});
 }
 
 export async function runGenerate(flags: GenerateFlags): Promise<number> {
 	await checkRoot(flags.root, flags.write);
+	// One writer per root; a dry run writes nothing and needs no lock. Taken before the live screen
+	// opens, so a refusal is printed where the operator can read it.
+	const lock = flags.write ? await acquireLock(flags.root, 'simplestreams -N') : undefined;
+	try {
+		return await run(flags);
+	} finally {
+		await lock?.release();
+	}
+}
+
+async function run(flags: GenerateFlags): Promise<number> {
 	const controller = new AbortController();
 	const {signal} = controller;
 	setMaxListeners(0, signal); // Every queued digest task listens to it.
@@ -61,20 +78,10 @@ export async function runGenerate(flags: GenerateFlags): Promise<number> {
 	};
 
 	const reporter = await pickReporter(flags, cancel);
-	// generate() stops on the signal only while hashing: when cancelled, stop it at the end of the scan
-	// or, at the latest, between the catalog and the write, so nothing is ever published.
-	const emit: Emit = event => {
-		reporter.emit(event);
-		if (event.type === 'scanned' || event.type === 'cataloged') {
-			signal.throwIfAborted();
-		}
-	};
 
-	// One writer per root; a dry run writes nothing and needs no lock.
-	const lock = flags.write ? await acquireLock(flags.root, 'simplestreams -N') : undefined;
 	process.on('SIGINT', cancel);
 	try {
-		const result = await generate({root: flags.root, write: flags.write, jobs: flags.jobs, cachePath: flags.cache, signal}, emit);
+		const result = await generate({root: flags.root, write: flags.write, jobs: flags.jobs, cachePath: flags.cache, signal, deltas: flags.deltas}, reporter.emit);
 		await reporter.finish('done');
 		if (!flags.write) {
 			process.stdout.write(result.productsText);
@@ -90,6 +97,5 @@ export async function runGenerate(flags: GenerateFlags): Promise<number> {
 		throw error;
 	} finally {
 		process.off('SIGINT', cancel);
-		await lock?.release();
 	}
 }

@@ -4,11 +4,27 @@ import type {Writable} from 'node:stream';
 import type {Emit, PipelineEvent} from '../pipeline/events.js';
 import {formatBytes, formatDuration, formatRate} from '../util/format.js';
 
-export type PlainReporter = {emit: Emit; problems: () => number};
+export type Outcome = 'done' | 'cancelled' | 'failed';
+
+/** What the command drives, in a terminal or not: events in, then a cancel request and an outcome. */
+export type Reporter = {
+	emit: Emit;
+	/** The operator asked to stop: workers are being stopped. */
+	cancel(): void;
+	/** The run is over; the terminal is back to normal when this resolves. */
+	finish(outcome: Outcome): Promise<void>;
+};
+
+/** Names come from the disk: control characters in one would drive the terminal. */
+export const printable = (text: string) => text.replaceAll(/[\u0000-\u001F\u007F-\u009F\u2028-\u202E\u2066-\u2069]/g, '?');
+
+export type PlainReporter = Reporter & {problems: () => number};
 
 export function plainReporter(out: Writable, options: {write: boolean}): PlainReporter {
 	let problems = 0;
 	let cached = 0;
+	let deltasReused = 0;
+	let saved: Extract<PipelineEvent, {type: 'cache-saved'}> | undefined;
 	const line = (text: string) => out.write(`${text}\n`);
 	const describe = (event: PipelineEvent): string | undefined => {
 		switch (event.type) {
@@ -18,12 +34,12 @@ export function plainReporter(out: Writable, options: {write: boolean}): PlainRe
 
 			case 'skipped': {
 				problems++;
-				return `skipped ${event.scope} ${event.path}: ${event.reason}`;
+				return `skipped ${event.scope} ${printable(event.path)}: ${printable(event.reason)}`;
 			}
 
 			case 'warning': {
 				problems++;
-				return `warning ${event.path}: ${event.message}`;
+				return `warning ${printable(event.path)}: ${printable(event.message)}`;
 			}
 
 			case 'cached': {
@@ -32,17 +48,37 @@ export function plainReporter(out: Writable, options: {write: boolean}): PlainRe
 			}
 
 			case 'hashed': {
-				return `hashed ${event.path} (${formatBytes(event.work)}, ${formatRate(event.work, event.milliseconds)})`;
+				return `hashed ${printable(event.path)} (${formatBytes(event.work)}, ${formatRate(event.work, event.milliseconds)})`;
 			}
 
 			case 'hash-finished': {
 				return `hashing done: ${event.files} files, ${formatBytes(event.bytes)} in ${formatDuration(event.milliseconds)} (${formatRate(event.bytes, event.milliseconds)})`;
 			}
 
+			case 'delta-made': {
+				return `delta ${printable(event.path)} (${formatBytes(event.size)}, ${Math.round(event.fraction * 100)}% of the full file, made and checked in ${formatDuration(event.milliseconds)})`;
+			}
+
+			case 'delta-reused': {
+				deltasReused++;
+				return undefined;
+			}
+
+			case 'delta-skipped': {
+				problems += event.problem ? 1 : 0;
+				return `${event.problem ? 'skipped delta' : 'no delta'} ${printable(event.path)}: ${printable(event.reason)}`;
+			}
+
 			case 'cataloged': {
-				const reuse = cached > 0 ? ` (${cached} digests reused from cache)` : '';
+				const reused = [cached > 0 ? `${cached} digests` : '', deltasReused > 0 ? `${deltasReused} deltas` : ''].filter(Boolean).join(' and ');
+				const reuse = reused ? ` (${reused} reused from cache)` : '';
 				return `catalog: ${event.products} products, ${event.versions} versions; ${event.images.lxd} images for LXD, ${event.images.incus} for Incus${reuse}`
 					+ (options.write ? '' : '\ndry run: nothing written (add -N to publish)');
+			}
+
+			case 'cache-saved': {
+				saved = event;
+				return undefined;
 			}
 
 			case 'written': {
@@ -60,6 +96,14 @@ export function plainReporter(out: Writable, options: {write: boolean}): PlainRe
 			const text = describe(event);
 			if (text !== undefined) {
 				line(text);
+			}
+		},
+		cancel() {
+			line('cancelling: stopping the hash workers (Ctrl-C again quits at once)');
+		},
+		async finish(outcome) {
+			if (outcome === 'cancelled') {
+				line(`cancelled: nothing written${saved ? `; the digest cache keeps what finished (${printable(saved.path)})` : ''}`);
 			}
 		},
 		problems: () => problems,

@@ -1,0 +1,327 @@
+// The model as lines of styled text that fit the terminal exactly (pure): names are cut in the
+// middle, statuses stay right-aligned, the footer always gets its lines and the tree what is left.
+import {formatBytes, formatDuration} from '../../util/format.js';
+import {isFinished, isMoving, totals, visibleRows, type Hidden, type LiveModel, type Node, type Rollup, type Row, type Totals} from './model.js';
+
+export type Segment = {text: string; color?: 'green' | 'cyan' | 'yellow' | 'red' | 'gray'; bold?: boolean};
+export type Line = Segment[];
+
+export type FrameOptions = {
+	width: number;
+	/** Lines available: the terminal's rows less one, so the frame never scrolls the screen. */
+	height: number;
+	now: number;
+	/** The first tree row shown while browsing; undefined follows the hashing. */
+	scroll?: number;
+	/** Whether keys work (stdin is a terminal). */
+	keys: boolean;
+};
+
+/** The lines, and the first tree row they show (where a scroll request landed). */
+export type Frame = {lines: Line[]; start: number};
+
+const length = (text: string) => [...text].length;
+
+export function truncateMiddle(text: string, width: number): string {
+	const chars = [...text];
+	if (chars.length <= width) {
+		return text;
+	}
+
+	if (width < 2) {
+		return '…'.slice(0, width);
+	}
+
+	const head = Math.ceil((width - 1) / 2);
+	return `${chars.slice(0, head).join('')}…${chars.slice(chars.length - (width - 1 - head)).join('')}`;
+}
+
+/** Cut a line to `width` from its end. */
+function fit(line: Line, width: number): Line {
+	const out: Line = [];
+	let room = width;
+	for (const segment of line) {
+		const chars = [...segment.text];
+		if (chars.length > room) {
+			out.push({...segment, text: room > 1 ? `${chars.slice(0, room - 1).join('')}…` : '…'.slice(0, room)});
+			break;
+		}
+
+		out.push(segment);
+		room -= chars.length;
+	}
+
+	return out;
+}
+
+const lineLength = (line: Line) => line.reduce((sum, segment) => sum + length(segment.text), 0);
+
+/** A reason in a word or two; the full sentence follows the name when there is room. */
+const shortReasons: Array<[RegExp, string]> = [
+	[/upload in progress/, 'uploading'],
+	[/^truncated/, 'truncated'],
+	[/changed while/, 'changed'],
+	[/cannot (be read|read directory|stat)/, 'unreadable'],
+	[/^content is/, 'wrong content'],
+	[/^not a usable/, 'unusable'],
+	[/already serves as|fingerprint .* twice/, 'duplicate'],
+	[/not a regular file/, 'not a file'],
+	[/outside the web root/, 'outside root'],
+	[/broken symbolic link/, 'broken link'],
+	[/^metadata but no usable rootfs/, 'no rootfs'],
+	[/^a rootfs but no usable metadata/, 'no metadata'],
+	[/no usable image files|no image of it could be|no publishable version/, 'nothing usable'],
+	[/requirements are unusable/, 'bad requirements'],
+	[/architecture/, 'bad arch'],
+	[/starts with a dot/, 'hidden'],
+	[/version name|real date|time of day|escape differently/, 'bad name'],
+];
+
+export const shortReason = (reason: string) => shortReasons.find(([pattern]) => pattern.test(reason))?.[1] ?? reason.split(/[\s:;,(]+/).slice(0, 2).join(' ');
+
+const spinner = (now: number) => '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏'[Math.floor(now / 160) % 10]!;
+
+const percent = (done: number, work: number) => `${work > 0 ? Math.floor((done * 100) / work) : 100}%`;
+
+const rate = (perSecond: number | undefined) => (perSecond === undefined ? '–' : `${formatBytes(perSecond)}/s`);
+
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
+/** A heavy line on a light track, in half cells: readable without colour too. */
+function bar(done: number, work: number, width: number): Line {
+	const halves = Math.round((work > 0 ? Math.min(1, done / work) : 1) * width * 2);
+	const full = Math.floor(halves / 2);
+	const half = halves % 2 === 1 ? '╸' : '';
+	return [{text: '━'.repeat(full) + half, color: 'cyan'}, {text: '─'.repeat(width - full - half.length), color: 'gray'}];
+}
+
+const barWidth = (width: number) => (width >= 100 ? 20 : width >= 80 ? 14 : 8);
+
+/** A row's icon and its status, from the richest to the sparest: the row shows the richest that fits. */
+type Status = {icon: Segment; statuses: Line[]};
+
+function fileStatus(node: Node, width: number, now: number, live: boolean): Status {
+	const file = node.file!;
+	const size = {text: formatBytes(file.size), color: 'gray'} as const;
+	const word = (text: string, color: Segment['color']): Segment => ({text: `  ${text}`, color});
+	switch (file.state) {
+		case 'hashing': {
+			// Its other passes wait for a worker (or the run stopped): say so rather than show a dwindling rate.
+			const still = !live ? 'stopped' : isMoving(file, now) ? undefined : 'waiting';
+			const pct = {text: percent(file.done, file.work).padStart(5)};
+			const speed: Segment = still ? {text: still.padStart(12), color: 'gray'} : {text: rate(file.rate?.perSecond(now)).padStart(12), color: 'cyan'};
+			return {
+				icon: still ? {text: '◦', color: 'gray'} : {text: spinner(now), color: 'cyan'},
+				statuses: [[...bar(file.done, file.work, barWidth(width)), pct, speed], [...bar(file.done, file.work, 4), pct, speed], [pct, speed], [pct]],
+			};
+		}
+
+		case 'done': {
+			const done = word('done', 'green');
+			return {icon: {text: '✓', color: 'green'}, statuses: [[size, word(rate(file.perSecond), 'gray'), done], [size, done], [done]]};
+		}
+
+		case 'cached': {
+			return {icon: {text: '↺', color: 'green'}, statuses: [[size, word('reused', 'green')], [word('reused', 'green')]]};
+		}
+
+		case 'queued': {
+			return {icon: {text: '·', color: 'gray'}, statuses: [[size, word('queued', 'gray')], [word('queued', 'gray')]]};
+		}
+
+		case 'found': {
+			return {icon: {text: '·', color: 'gray'}, statuses: [[size], []]};
+		}
+
+		case 'skipped': {
+			return {icon: {text: '!', color: 'yellow'}, statuses: [[{text: shortReason(file.reason ?? ''), color: 'yellow'}]]};
+		}
+
+		case 'failed': {
+			return {icon: {text: '✗', color: 'red'}, statuses: [[{text: shortReason(file.reason ?? ''), color: 'red'}]]};
+		}
+	}
+}
+
+/** A directory's rollup: what is done of it, how much, how big, what went wrong (dropped in that order). */
+function dirStatus(r: Rollup, depth: number, now: number, live: boolean): Status {
+	const finished = isFinished(r);
+	const icon: Segment = r.active > 0 && live ? {text: spinner(now), color: 'cyan'}
+		: r.problems > 0 ? {text: '!', color: 'yellow'} : finished ? {text: '✓', color: 'green'} : {text: '·', color: 'gray'};
+	const all = r.finished === r.files;
+	const files: Segment | undefined = r.files === 0 ? undefined
+		: {text: all ? (depth < 4 ? plural(r.versions, 'version') : plural(r.files, 'file')) : `${r.finished}/${r.files} files`, color: all ? 'green' : undefined};
+	const pct: Segment | undefined = r.active > 0 ? {text: percent(r.done, r.work), color: 'cyan'} : undefined;
+	const size: Segment | undefined = r.files > 0 ? {text: formatBytes(r.size), color: 'gray'} : undefined;
+	const problems: Segment | undefined = r.problems > 0 ? {text: plural(r.problems, 'problem'), color: 'yellow'} : undefined;
+	const join = (...parts: Array<Segment | undefined>): Line => parts.filter(part => part !== undefined)
+		.flatMap((part, at) => (at > 0 ? [{text: ' · ', color: 'gray' as const}, part] : [part]));
+	return {icon, statuses: [join(files, pct, size, problems), join(files, pct, problems), join(pct ?? files, problems), join(pct ?? files)]};
+}
+
+const nouns = ['systems', 'releases', 'architectures', 'variants', 'versions', 'files'];
+
+function rowLine(row: Row, width: number, now: number, live: boolean): Line {
+	const indent = ' '.repeat(row.depth * (width >= 80 ? 2 : 1));
+	if (row.kind === 'note') {
+		return [{text: indent}, {text: `! ${row.text}`, color: 'yellow'}];
+	}
+
+	let name: string;
+	let marker: Segment;
+	let detail: string | undefined;
+	let {icon, statuses} = dirStatus(row.rollup, row.depth, now, live);
+	if (row.kind === 'group') {
+		name = `${row.nodes.length} ${nouns[row.depth] ?? 'entries'}`;
+		marker = {text: '▸ ', color: 'gray'};
+	} else {
+		const {node} = row;
+		name = node.name;
+		detail = node.skipped ?? node.file?.reason;
+		marker = node.file ? {text: ''} : {text: row.open ? '▾ ' : '▸ ', color: 'gray'};
+		if (node.file) {
+			({icon, statuses} = fileStatus(node, width, now, live));
+		} else if (node.skipped) {
+			icon = {text: '!', color: 'yellow'};
+			statuses = [[{text: shortReason(node.skipped), color: 'yellow'}]];
+		}
+	}
+
+	const head = length(indent) + length(marker.text) + 2;
+	const status = statuses.find(candidate => head + length(name) + 1 + lineLength(candidate) <= width) ?? statuses.at(-1)!;
+	const statusWidth = lineLength(status);
+	name = truncateMiddle(name, Math.max(8, width - head - statusWidth - 1));
+	let gap = width - head - length(name) - statusWidth;
+	const line: Line = [{text: indent}, marker, icon, {text: ' '}, {text: name, color: row.kind === 'group' ? 'gray' : undefined, bold: row.depth === 0}];
+	if (detail && gap > 12) {
+		const [cut] = fit([{text: `  ${detail}`, color: 'gray'}], gap - 2);
+		line.push(cut!);
+		gap -= length(cut!.text);
+	}
+
+	line.push({text: ' '.repeat(Math.max(1, gap))}, ...status);
+	return line;
+}
+
+function header(model: LiveModel, width: number, now: number): Line {
+	const right: Line = model.outcome === 'done'
+		? [{text: `✓ done in ${formatDuration((model.ended ?? now) - (model.started ?? now))}`, color: 'green'}]
+		: model.outcome === 'cancelled' ? [{text: '✗ cancelled', color: 'yellow'}]
+			: model.outcome === 'failed' ? [{text: '✗ failed', color: 'red'}]
+				: model.cancelling ? [{text: `${spinner(now)} cancelling`, color: 'yellow'}]
+					: [{text: `${spinner(now)} ${model.phase}`, color: 'cyan'}];
+	right.push({text: model.options.write ? '  publishing' : '  dry run', color: 'gray'});
+	const title = 'simplestreams  ';
+	const root = truncateMiddle(model.root, Math.max(8, width - title.length - lineLength(right) - 1));
+	return [{text: title, bold: true}, {text: root}, {text: ' '.repeat(Math.max(1, width - title.length - length(root) - lineLength(right)))}, ...right];
+}
+
+/** Pack footer items into as few lines as the width allows. */
+function pack(items: Line[], width: number): Line[] {
+	const lines: Line[] = [];
+	for (const item of items) {
+		const last = lines.at(-1);
+		if (last && lineLength(last) + 3 + lineLength(item) <= width) {
+			last.push({text: ' · ', color: 'gray'}, ...item);
+		} else {
+			lines.push([...item]);
+		}
+	}
+
+	return lines;
+}
+
+function footer(model: LiveModel, t: Totals, options: FrameOptions): Line[] {
+	const hashing = model.phase === 'hashing' && !model.outcome;
+	const warn = (text: string, count: number): Line => [{text, color: count > 0 ? 'yellow' : 'gray'}];
+	const items: Line[] = [
+		[{text: 'files ', color: 'gray'}, {text: `${t.finished}/${t.files}`, bold: true}],
+		t.work > 0
+			? [{text: `${formatBytes(t.done)} / ${formatBytes(t.work)}`}, {text: ` hashed ${percent(t.done, t.work)}`, color: 'gray'}]
+			: [{text: model.phase === 'hashing' || model.hash.finished ? 'nothing to hash' : 'hashing not started', color: 'gray'}],
+		[{text: rate(t.perSecond), color: 'cyan'}, ...(model.hash.finished ? [{text: ` over ${formatDuration(model.hash.milliseconds)}`, color: 'gray' as const}] : [])],
+		...(hashing ? [[{text: 'ETA ', color: 'gray' as const}, {text: t.eta === undefined ? '–' : formatDuration(t.eta)}]] : []),
+		[{text: 'workers ', color: 'gray'}, {text: `${t.busy}/${t.jobs}`}],
+		[{text: `${t.reused} reused from cache`, color: t.reused > 0 ? 'green' : 'gray'}],
+		warn(`${t.skipped} skipped`, t.skipped),
+		warn(plural(t.warnings, 'warning'), t.warnings),
+	];
+	return [[{text: '─'.repeat(options.width), color: 'gray'}], ...pack(items, options.width), ...ending(model, options)];
+}
+
+/** The last lines: how to steer while running; what happened once it is over. */
+function ending(model: LiveModel, options: FrameOptions): Line[] {
+	const root = model.root;
+	switch (model.outcome) {
+		case undefined: {
+			if (model.cancelling) {
+				return [[{text: 'cancelling: stopping the hash workers; nothing will be written', color: 'yellow'}]];
+			}
+
+			return [[{text: options.keys ? '↑↓ j/k scroll · esc follow · q cancel' : 'Ctrl-C cancels', color: 'gray'}]];
+		}
+
+		case 'done': {
+			const c = model.cataloged;
+			const lines: Line[] = c
+				? [[{text: `✓ ${model.options.write ? 'published' : 'would publish'} `, color: 'green'}, {text: `${plural(c.images.lxd, 'image')} for LXD, ${c.images.incus} for Incus`, bold: true},
+					{text: ` · ${plural(c.products, 'product')} · ${plural(c.versions, 'version')}`}]]
+				: [];
+			if (!model.options.write) {
+				lines.push([{text: 'dry run: nothing written (images.json went to stdout; -N publishes)', color: 'gray'}]);
+			} else if (model.written.length > 0) {
+				const changed = model.written.filter(w => w.changed).map(w => w.path);
+				const same = model.written.filter(w => !w.changed).map(w => w.path);
+				lines.push([{text: [changed.length > 0 ? `wrote ${changed.join(', ')}` : '', same.length > 0 ? `unchanged ${same.join(', ')}` : ''].filter(Boolean).join('; ')}, {text: ` in ${root}`, color: 'gray'}]);
+			}
+
+			return lines;
+		}
+
+		case 'cancelled': {
+			return [[{text: '✗ cancelled: nothing written', color: 'yellow'}, {text: model.cacheSaved ? '; the digest cache keeps what finished' : '', color: 'gray'}]];
+		}
+
+		case 'failed': {
+			return [[{text: '✗ failed: the error follows', color: 'red'}]];
+		}
+	}
+}
+
+export function frame(model: LiveModel, options: FrameOptions): Frame {
+	const {width, now} = options;
+	const bottom = footer(model, totals(model, now), options).flatMap(line => (lineLength(line) > width ? wrap(line, width) : [line]));
+	const view = visibleRows(model.tree, Math.max(1, options.height - 1 - bottom.length), now, options.scroll);
+	const more = (arrow: string, hidden: Hidden): Line[] => (hidden.rows === 0 ? [] : [[{text: `  ${arrow} ${hidden.rows} more`, color: 'gray'},
+		...(hidden.problems > 0 ? [{text: ` · ${plural(hidden.problems, 'problem')}`, color: 'yellow' as const}] : [])]]);
+	const lines = [
+		header(model, width, now),
+		...more('↑', view.above),
+		...view.rows.map(row => rowLine(row, width, now, model.outcome === undefined)),
+		...more('↓', view.below),
+		...bottom,
+	];
+	return {lines: lines.map(line => fit(line, width)), start: view.start};
+}
+
+/** Split a line too long for the screen into lines (summaries name paths of any length). */
+function wrap(line: Line, width: number): Line[] {
+	const lines: Line[] = [[]];
+	let room = width;
+	for (const segment of line) {
+		let chars = [...segment.text];
+		while (chars.length > 0) {
+			if (room === 0) {
+				lines.push([]);
+				room = width;
+			}
+
+			lines.at(-1)!.push({...segment, text: chars.slice(0, room).join('')});
+			const taken = Math.min(room, chars.length);
+			chars = chars.slice(taken);
+			room -= taken;
+		}
+	}
+
+	return lines;
+}

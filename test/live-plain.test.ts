@@ -1,0 +1,96 @@
+// Everywhere but a terminal: the plain reporter, with no escape codes even for hostile names, the
+// same Ctrl-C behaviour as the live tree, and Ink never loaded.
+import {mkdir, readdir, writeFile} from 'node:fs/promises';
+import path from 'node:path';
+import {PassThrough} from 'node:stream';
+import {fileURLToPath} from 'node:url';
+import test from 'ava';
+import {execa} from 'execa';
+import {plainReporter} from '../source/report/plain.js';
+import {liveTree, versionDir} from './live-tree.js';
+
+const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+const env = {CI: undefined, FORCE_COLOR: undefined};
+
+test('the plain reporter prints names from the disk without their control characters', t => {
+	const out = new PassThrough();
+	let text = '';
+	out.on('data', (chunk: Buffer) => {
+		text += chunk.toString();
+	});
+	const reporter = plainReporter(out, {write: false});
+	reporter.emit({type: 'skipped', scope: 'tree', path: 'images/x\u001B[2J\u001B]0;pwned\u0007', reason: 'os "x\u001B[2J" has characters LXD and Incus escape differently'});
+	reporter.emit({type: 'warning', path: 'images/a\nb/requirements.yaml', message: 'broken'});
+	t.false(text.includes('\u001B'));
+	t.false(text.includes('\u0007'));
+	t.is(text.split('\n').length, 3, 'one line per event');
+	t.regex(text, /^skipped tree images\/x\?\[2J\?\]0;pwned\?: /m);
+});
+
+test('off a terminal: plain lines, one per finished file, a summary, and no escape code at all', async t => {
+	const {dir, root} = await liveTree(t, 4096);
+	// A directory whose name would clear the screen and set the title, were it printed raw.
+	await mkdir(path.join(root, 'images', 'evil\u001B[2J\u001B]0;x\u0007'), {recursive: true});
+	await writeFile(path.join(root, versionDir, 'disk.qcow2'), 'not a disk');
+	const result = await execa(process.execPath, [cli, '-N', '--cache', path.join(dir, 'cache.json'), root], {env, reject: false});
+	t.is(result.exitCode, 0, result.stderr);
+	t.regex(result.stderr, /^skipped tree images\/evil\?\[2J\?\]0;x\?: /m);
+	t.regex(result.stderr, /^skipped file .*disk\.qcow2: content is not recognised/m);
+	t.regex(result.stderr, /^hashed .*root\.squashfs \(/m);
+	t.regex(result.stderr, /^catalog: 1 products, 1 versions; 1 images for LXD, 1 for Incus/m);
+	t.regex(result.stderr, /^wrote streams\/v1\/index\.json$/m);
+	t.false(result.stderr.includes('\u001B'), result.stderr);
+	t.false(result.stdout.includes('\u001B'));
+});
+
+test('Ctrl-C on the plain path: the workers stop, nothing is written, exit 130', async t => {
+	const {dir, root} = await liveTree(t, 2 * 1024 ** 3);
+	const run = execa(process.execPath, [cli, '-N', '-j', '1', '--cache', path.join(dir, 'cache.json'), root], {env, reject: false});
+	// The small metadata file is hashed first or last; either way, the scan line comes before any hashing.
+	await new Promise<void>(resolve => {
+		run.stderr.on('data', (chunk: Buffer) => {
+			if (chunk.toString().includes('scanned ')) {
+				resolve();
+			}
+		});
+	});
+	await new Promise(resolve => {
+		setTimeout(resolve, 500);
+	});
+	const sent = performance.now();
+	run.kill('SIGINT');
+	const result = await run;
+	const took = performance.now() - sent;
+	t.is(result.exitCode, 130, result.stderr);
+	t.true(took < 2000, `exited ${Math.round(took)} ms after SIGINT`);
+	t.log(`exit ${Math.round(took)} ms after SIGINT`);
+	t.regex(result.stderr, /^cancelling: stopping the hash workers/m);
+	t.regex(result.stderr, /^cancelled: nothing written; the digest cache keeps what finished/m);
+	t.false(result.stderr.includes('root.squashfs ('), 'the rootfs was not finished');
+	t.deepEqual(await readdir(path.join(root, 'streams/v1')), []);
+	t.false(result.stderr.includes('\u001B'));
+});
+
+test('a headless run and --help never load Ink', async t => {
+	const {dir, root} = await liveTree(t, 4096);
+	// A loader hook that fails the program the moment anything under ink/ is imported.
+	const hooks = path.join(dir, 'no-ink.mjs');
+	await writeFile(hooks, `export async function resolve(specifier, context, next) {
+	const resolved = await next(specifier, context);
+	if (resolved.url.includes('/node_modules/ink/')) throw new Error('ink was loaded');
+	return resolved;
+}
+`);
+	const register = path.join(dir, 'register.mjs');
+	await writeFile(register, `import {register} from 'node:module';\nregister(${JSON.stringify(new URL(`file://${hooks}`).href)});\n`);
+	for (const args of [['--help'], ['--cache', path.join(dir, 'cache.json'), root]]) {
+		const result = await execa(process.execPath, ['--import', register, cli, ...args], {env, reject: false});
+		t.is(result.exitCode, 0, `${args.join(' ')}: ${result.stderr}`);
+	}
+
+	// And the hook does catch Ink: the live reporter's module imports it.
+	const live = fileURLToPath(new URL('../source/report/live/reporter.js', import.meta.url));
+	const loaded = await execa(process.execPath, ['--import', register, '-e', `await import(${JSON.stringify(live)})`, '--input-type=module'], {env, reject: false});
+	t.not(loaded.exitCode, 0);
+	t.regex(loaded.stderr, /ink was loaded/);
+});
