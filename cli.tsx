@@ -4,10 +4,13 @@ import {resolve} from 'node:path';
 import meow from 'meow';
 import {UsageError} from './source/commands/errors.js';
 import {runGenerate} from './source/commands/generate.js';
+import {runImport} from './source/commands/import.js';
+import {runWatch} from './source/commands/watch.js';
 
 const cli = meow(`
 	Usage
 	  $ simplestreams [options] [rootdir]
+	  $ simplestreams -i SRC [-N] [import options] [rootdir]
 
 	Turns rootdir/images/OS/RELEASE/ARCH/VARIANT/VERSION/ into the simplestreams
 	index (streams/v1/index.json and images.json) that lxc and incus read.
@@ -17,20 +20,51 @@ const cli = meow(`
 	  -N, --write      Write rootdir/streams/v1/images.json and index.json
 	  -j, --jobs N     Hash workers (default: ${availableParallelism()}, this machine's parallelism)
 	      --cache FILE Digest cache (default: ~/.cache/simplestreams/<root>.json)
+	      --plain      Plain lines instead of the live tree (the default off a terminal or in CI)
+	      --watch      Publish, then regenerate whenever images/ changes (until SIGINT/SIGTERM)
+	      --settle S   With --watch: seconds a change must rest before it is published (default 2)
+	      --log FORMAT With --watch off a terminal: plain (timestamped lines) or json (one event a line)
 	  -h, --help       Show this help
 	      --version    Show the version
+
+	Import (-i): file the image built in SRC under rootdir/images/, then regenerate
+	  -i, --import SRC Import the image in SRC: a wizard in a terminal; without -N only the plan
+	      --os, --release, --arch, --variant, --version VALUE
+	                   Set a field instead of taking it from metadata.yaml
+	      --alias A    An extra alias for the product (repeatable)
+	      --requirement K=V  A requirement for the product, such as secureboot=false (repeatable)
+	      --yes        No wizard: take metadata.yaml and the flags as they are
+	      --copy       Copy the files and keep them in SRC (default: move them)
+	      --force      Replace the version if it exists
 
 	Examples
 	  $ simplestreams /srv/images > /tmp/images.json
 	  $ simplestreams -N /srv/images
+	  $ simplestreams -i ./build -N /srv/images
 `, {
 	importMeta: import.meta,
 	allowUnknownFlags: false,
+	autoVersion: false, // --version VALUE is an import field; bare --version still shows the version.
 	flags: {
 		write: {type: 'boolean', shortFlag: 'N', default: false},
 		jobs: {type: 'number', shortFlag: 'j', default: availableParallelism()},
 		cache: {type: 'string'},
+		plain: {type: 'boolean', default: false},
+		watch: {type: 'boolean', default: false},
+		settle: {type: 'number', default: 2},
+		log: {type: 'string', choices: ['plain', 'json'], default: 'plain'},
 		help: {type: 'boolean', shortFlag: 'h'},
+		import: {type: 'string', shortFlag: 'i'},
+		os: {type: 'string'},
+		release: {type: 'string'},
+		arch: {type: 'string'},
+		variant: {type: 'string'},
+		version: {type: 'string'},
+		alias: {type: 'string', isMultiple: true, default: []},
+		requirement: {type: 'string', isMultiple: true, default: []},
+		yes: {type: 'boolean', default: false},
+		copy: {type: 'boolean', default: false},
+		force: {type: 'boolean', default: false},
 	},
 });
 
@@ -38,6 +72,10 @@ async function main(): Promise<number> {
 	const {flags, input} = cli;
 	if (flags.help) {
 		cli.showHelp(0);
+	}
+
+	if (flags.version !== undefined && flags.import === undefined) {
+		cli.showVersion();
 	}
 
 	if (input.length > 1) {
@@ -48,7 +86,19 @@ async function main(): Promise<number> {
 		throw new UsageError(`--jobs must be a whole number of at least 1, got ${String(flags.jobs)}`);
 	}
 
-	return runGenerate({root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache: flags.cache});
+	if (flags.import !== undefined) {
+		const {os, release, arch, variant, version} = flags;
+		return runImport({
+			source: flags.import, root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache: flags.cache, plain: flags.plain,
+			copy: flags.copy, force: flags.force, yes: flags.yes, fields: {os, release, arch, variant, version}, aliases: flags.alias, requirements: flags.requirement,
+		});
+	}
+
+	if (flags.watch) {
+		return runWatch({root: resolve(input[0] ?? '.'), jobs: flags.jobs, cache: flags.cache, settleSeconds: flags.settle, log: flags.log as 'plain' | 'json'});
+	}
+
+	return runGenerate({root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache: flags.cache, plain: flags.plain});
 }
 
 try {

@@ -1,0 +1,156 @@
+// `simplestreams -i SRC [-N] [rootdir]`: file a freshly built image into the tree. With a terminal
+// the wizard settles the fields; without one (or with --yes) metadata.yaml and the flags must.
+// Without -N only the plan is printed; with -N the files go in place and the streams are
+// regenerated. Exit 0 done, 1 bad input, 2 a field or flag missing or invalid, 130 cancelled.
+import {realpath, stat} from 'node:fs/promises';
+import {defaultCachePath} from '../cache/digest-cache.js';
+import type {Requirements} from '../domain/requirements.js';
+import {ImportError} from '../import/errors.js';
+import {executeImport} from '../import/execute.js';
+import {findImage, type Found} from '../import/find.js';
+import {commandLine, describePlan, type ImportPlan} from '../import/plan.js';
+import {fieldNames, fieldProblem, flagsFor, missingFields, parseRequirement, propose, type Fields} from '../import/propose.js';
+import {plainImportReporter, type ImportReporter} from '../import/report.js';
+import {preparePlan, scanProducts, type PrepareOptions} from '../import/tree.js';
+import {printable} from '../report/plain.js';
+import {UsageError} from './errors.js';
+import {runGenerate} from './generate.js';
+
+export type ImportFlags = {
+	source: string;
+	root: string;
+	write: boolean;
+	jobs: number;
+	cache?: string;
+	plain?: boolean;
+	copy: boolean;
+	force: boolean;
+	yes: boolean;
+	fields: Partial<Fields>;
+	aliases: string[];
+	requirements: string[];
+};
+
+const say = (text: string) => process.stderr.write(`simplestreams: ${text}\n`);
+
+/** Settle the choices from metadata.yaml and the flags alone; a list of problems when they do not. */
+async function unattended(found: Found, flags: ImportFlags, requirements: Requirements, options: PrepareOptions): Promise<ImportPlan | {exit: number; problems: string[]}> {
+	const proposed = propose(found, flags.fields);
+	const missing = missingFields(proposed);
+	if (missing.length > 0) {
+		const why = flags.yes ? 'with --yes nothing is asked' : 'there is no terminal to ask';
+		return {exit: 2, problems: [`${missing.join(', ')} cannot be told from ${printable(found.meta.name)} and ${why}: pass ${flagsFor(missing)}`]};
+	}
+
+	const fields = proposed as Fields;
+	const problems = fieldNames.map(name => fieldProblem(name, fields[name], found)).filter(p => p !== undefined);
+	if (problems.length > 0) {
+		return {exit: 2, problems};
+	}
+
+	const plan = await preparePlan(found, {fields, requirements, aliases: flags.aliases}, options);
+	return plan.problems.length > 0 ? {exit: 1, problems: plan.problems} : plan;
+}
+
+async function place(plan: ImportPlan, flags: ImportFlags, cachePath: string, live: boolean): Promise<number> {
+	const reporter: ImportReporter = live ? (await import('../import/wizard/run.js')).progressReporter(plan) : plainImportReporter(process.stderr);
+	const controller = new AbortController();
+	const cancel = () => {
+		controller.abort();
+	};
+
+	process.on('SIGINT', cancel);
+	try {
+		await executeImport(plan, {cachePath, emit: reporter.emit, signal: controller.signal});
+	} catch (error) {
+		if (controller.signal.aborted) {
+			await reporter.finish();
+			say('cancelled: nothing was changed');
+			return 130;
+		}
+
+		throw error;
+	} finally {
+		process.off('SIGINT', cancel);
+	}
+
+	await reporter.finish();
+	try {
+		return await runGenerate({root: plan.root, write: true, jobs: flags.jobs, cache: cachePath, plain: flags.plain});
+	} catch (error) {
+		if (error instanceof UsageError) {
+			say(`${plan.destination} is imported, but the streams were not regenerated: ${error.message}`);
+			return 1;
+		}
+
+		throw error;
+	}
+}
+
+export async function runImport(flags: ImportFlags): Promise<number> {
+	try {
+		const root = await realpath(flags.root).catch(() => {
+			throw new ImportError(`root directory ${flags.root} does not exist`);
+		});
+		if (!(await stat(root)).isDirectory()) {
+			throw new ImportError(`${root} is not a directory`);
+		}
+
+		const requirements: Requirements = {};
+		for (const text of flags.requirements) {
+			const parsed = parseRequirement(text);
+			if ('problem' in parsed) {
+				say(parsed.problem);
+				return 2;
+			}
+
+			requirements[parsed.key] = parsed.value;
+		}
+
+		const found = await findImage(flags.source);
+		const products = await scanProducts(root);
+		const options: PrepareOptions = {root, products, copy: flags.copy, force: flags.force};
+		// Ink only with a terminal on both ends and outside CI (useInput needs raw mode on stdin).
+		const terminal = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !process.env['CI'];
+		let plan: ImportPlan | undefined;
+		if (terminal && !flags.yes) {
+			const {runWizard} = await import('../import/wizard/run.js');
+			plan = await runWizard({
+				context: {found, products},
+				given: {fields: propose(found, flags.fields), requirements, aliases: flags.aliases},
+				root,
+				write: flags.write,
+				prepare: async choices => preparePlan(found, choices, options),
+			});
+			if (!plan) {
+				say('cancelled: nothing was changed');
+				return 130;
+			}
+		} else {
+			const settled = await unattended(found, flags, requirements, options);
+			if (!('files' in settled)) {
+				for (const problem of settled.problems) {
+					say(problem);
+				}
+
+				return settled.exit;
+			}
+
+			plan = settled;
+		}
+
+		if (!flags.write) {
+			process.stdout.write(`${describePlan(plan).join('\n')}\ndry run: nothing was changed. To import:\n  ${commandLine(plan, flags)}\n`);
+			return 0;
+		}
+
+		return await place(plan, flags, flags.cache ?? defaultCachePath(root), terminal && !flags.plain);
+	} catch (error) {
+		if (error instanceof ImportError) {
+			say(error.message);
+			return 1;
+		}
+
+		throw error;
+	}
+}

@@ -1,0 +1,263 @@
+// Carry out a plan. The version is assembled in a dot-directory next to where it belongs (the
+// generator, the watcher and the web server all ignore dot-names), every file is hashed on its one
+// pass (copies are read back and compared), and one rename puts the version in place. Until that
+// rename, any failure or Ctrl-C puts everything back as it was: moved files return to SRC, copies
+// and the dot-directory are removed. The digests then go into the cache, so the regeneration that
+// follows reads no file again.
+import {createHash, randomBytes, type Hash} from 'node:crypto';
+import {chmod, lstat, mkdir, open, rename, rm, rmdir, stat, unlink} from 'node:fs/promises';
+import {dirname, join, relative} from 'node:path';
+import {aliasFile} from '../domain/aliases.js';
+import {DigestCache} from '../cache/digest-cache.js';
+import {contentPair} from '../pipeline/model.js';
+import {identityOf} from '../pipeline/scan.js';
+import {printable} from '../report/plain.js';
+import {writeAtomic} from '../util/atomic-write.js';
+import {ImportError, errorCode} from './errors.js';
+import type {FileOp, ImportPlan, Method} from './plan.js';
+import {readOptional} from './tree.js';
+
+export type ImportEvent =
+	| {type: 'file-started'; name: string; method: Method; size: number}
+	/** copy: bytes copied (and hashed); verify: the copy read back; hash: a moved file read once. */
+	| {type: 'file-progress'; name: string; phase: 'copy' | 'verify' | 'hash'; done: number; size: number}
+	| {type: 'file-done'; name: string; method: Method; size: number; milliseconds: number}
+	| {type: 'placed'; destination: string; replaced: boolean}
+	| {type: 'warning'; message: string};
+
+export type ImportEmit = (event: ImportEvent) => void;
+
+export type ExecuteOptions = {cachePath: string; emit: ImportEmit; signal?: AbortSignal};
+
+const chunk = 4 * 1024 * 1024;
+
+/** One pass over `from`: every hash sees its bytes, and `to` (created, never overwritten) gets them. */
+async function pass(from: string, to: string | undefined, hashes: Hash[], progress: (done: number) => void, signal?: AbortSignal): Promise<number> {
+	const input = await open(from, 'r');
+	try {
+		const output = to === undefined ? undefined : await open(to, 'wx', 0o644);
+		try {
+			const buffer = Buffer.allocUnsafe(chunk);
+			let done = 0;
+			for (;;) {
+				signal?.throwIfAborted();
+				const {bytesRead} = await input.read(buffer, 0, chunk, done);
+				if (bytesRead === 0) {
+					break;
+				}
+
+				const bytes = buffer.subarray(0, bytesRead);
+				for (const hash of hashes) {
+					hash.update(bytes);
+				}
+
+				if (output) {
+					for (let written = 0; written < bytesRead;) {
+						written += (await output.write(bytes, written, bytesRead - written)).bytesWritten;
+					}
+				}
+
+				done += bytesRead;
+				progress(done);
+			}
+
+			await output?.sync();
+			return done;
+		} finally {
+			await output?.close();
+		}
+	} finally {
+		await input.close();
+	}
+}
+
+type Placed = {op: FileOp; sha256: string; combined?: string};
+
+/** Why a system call failed, in words an operator acts on. */
+const reason = (error: unknown) => {
+	const code = errorCode(error);
+	return `${code}${code === 'ENOSPC' ? ': no space left on the device' : code === 'EACCES' || code === 'EPERM' ? ': permission denied' : ''}`;
+};
+
+/**
+ * Bring one file into the staging directory and hash it on the way: a rename and one read, or a
+ * copy (hashed as it is copied) read back and compared. The metadata comes first, so each rootfs's
+ * fingerprint continues from a copy of the metadata's hash state.
+ */
+async function stage(op: FileOp, staged: string, metaHash: Hash, moved: Array<{from: string; to: string}>, {emit, signal}: ExecuteOptions): Promise<Placed> {
+	const {size, path} = op.source;
+	const progress = (phase: 'copy' | 'verify' | 'hash') => (done: number) => {
+		emit({type: 'file-progress', name: op.name, phase, done, size});
+	};
+
+	const hashes = op.ftype ? [createHash('sha256'), metaHash.copy()] : [metaHash];
+	if (op.method === 'rename') {
+		await rename(path, staged);
+		moved.push({from: path, to: staged});
+		await pass(staged, undefined, hashes, progress('hash'), signal);
+	} else {
+		const before = await stat(path);
+		const copied = await pass(path, staged, hashes, progress('copy'), signal);
+		const after = await stat(path);
+		if (copied !== after.size || before.size !== after.size || before.mtimeMs !== after.mtimeMs || before.ino !== after.ino) {
+			throw new ImportError(`${printable(path)} changed while it was being copied`);
+		}
+	}
+
+	const sha256 = hashes[0]!.copy().digest('hex');
+	if (op.method !== 'rename') {
+		const check = createHash('sha256');
+		await pass(staged, undefined, [check], progress('verify'), signal);
+		if (check.digest('hex') !== sha256) {
+			throw new ImportError(`the copy of ${printable(path)} does not read back the same (its sha256 differs)`);
+		}
+	}
+
+	return {op, sha256, ...(op.ftype ? {combined: hashes[1]!.digest('hex')} : {})};
+}
+
+export async function executeImport(plan: ImportPlan, options: ExecuteOptions): Promise<void> {
+	const {emit, signal} = options;
+	const {fields} = plan.choices;
+	const variant = join(plan.root, plan.productPath);
+	const final = join(plan.root, plan.destination);
+	const tag = randomBytes(4).toString('hex');
+	const staging = join(variant, `.${fields.version}.import-${tag}`);
+	const moved: Array<{from: string; to: string}> = [];
+	const restore: Array<{path: string; text?: string}> = [];
+	let created: string | undefined;
+	const undo = async () => {
+		for (const {from, to} of moved) {
+			await rename(to, from);
+		}
+
+		await rm(staging, {recursive: true, force: true});
+		for (const {path, text} of restore) {
+			await (text === undefined ? unlink(path) : writeAtomic(path, text));
+		}
+
+		// Directories this import made, deepest first, as long as nothing else has appeared in them.
+		for (let dir = variant; created && dir.length >= created.length; dir = dirname(dir)) {
+			await rmdir(dir).catch(() => undefined);
+		}
+	};
+
+	const placed: Placed[] = [];
+	let old: string | undefined;
+	try {
+		created = await mkdir(variant, {recursive: true, mode: 0o755});
+		await mkdir(staging);
+		await chmod(staging, 0o755); // The web server reads it once it is in place, whatever the umask.
+		const metaHash = createHash('sha256');
+		for (const op of plan.files) {
+			const started = performance.now();
+			emit({type: 'file-started', name: op.name, method: op.method, size: op.source.size});
+			placed.push(await stage(op, join(staging, op.name), metaHash, moved, options).catch((error: unknown) => {
+				throw error instanceof ImportError || signal?.aborted ? error
+					: new ImportError(`${printable(op.source.path)}: cannot ${op.method === 'rename' ? 'move' : 'copy'} it into ${plan.destination} (${reason(error)})`);
+			}));
+			emit({type: 'file-done', name: op.name, method: op.method, size: op.source.size, milliseconds: performance.now() - started});
+		}
+
+		signal?.throwIfAborted();
+		// The product's files the generator reads, so what the wizard added survives every regeneration.
+		const files = [
+			{path: join(variant, aliasFile), text: plan.aliases.text},
+			{path: join(plan.root, plan.requirements.path), text: Object.keys(plan.requirements.added).length > 0 ? JSON.stringify(plan.requirements.file, undefined, '\t') + '\n' : undefined},
+		];
+		for (const {path, text} of files.filter(f => f.text !== undefined)) {
+			const previous = await readOptional(path);
+			await writeAtomic(path, text!);
+			restore.push({path, ...(previous === undefined ? {} : {text: previous})});
+		}
+
+		old = await place(staging, final, plan.replace, tag, fields.version);
+	} catch (error) {
+		const what = error instanceof ImportError ? error.message : `cannot import into ${plan.destination} (${errorPath(error, plan)}${reason(error)})`;
+		try {
+			await undo();
+		} catch (undoError) {
+			throw new ImportError(`${what}; putting things back failed too (${reason(undoError)}): see ${staging}`);
+		}
+
+		throw signal?.aborted ? error : new ImportError(`${what}; nothing was changed`);
+	}
+
+	emit({type: 'placed', destination: plan.destination, replaced: plan.replace});
+	// The version is published from here on: what is left is tidying up, and it only warns.
+	const tidy = async (what: string, work: () => Promise<void>) => work().catch((error: unknown) => {
+		emit({type: 'warning', message: `imported, but ${what} (${errorCode(error)})`});
+	});
+	await tidy(`${printable(variant)} could not be synced to disk`, async () => {
+		const dir = await open(variant, 'r');
+		await dir.sync().finally(async () => dir.close());
+	});
+	if (old) {
+		await tidy(`the replaced version could not be removed from ${old}`, async () => rm(old, {recursive: true, force: true}));
+	}
+
+	for (const {op} of placed.filter(p => p.op.method === 'copy-remove')) {
+		await tidy(`${printable(op.source.path)} could not be removed`, async () => unlink(op.source.path));
+	}
+
+	await remember(plan, placed, options);
+}
+
+/**
+ * Put the assembled version in place: one rename, or with --force two (the old one goes aside
+ * first; a reader sees the old version, the new one, or for an instant neither, never a mix).
+ * Returns where the old version went.
+ */
+async function place(staging: string, final: string, replace: boolean, tag: string, version: string): Promise<string | undefined> {
+	const exists = await lstat(final).then(() => true, () => false);
+	if (exists && !replace) {
+		throw new ImportError(`${final} appeared while the import ran`);
+	}
+
+	const old = exists ? join(dirname(final), `.${version}.replaced-${tag}`) : undefined;
+	if (old) {
+		await rename(final, old);
+	}
+
+	try {
+		await rename(staging, final);
+	} catch (error) {
+		if (old) {
+			await rename(old, final);
+		}
+
+		throw error;
+	}
+
+	return old;
+}
+
+/** The file a failed system call was about, relative to the root when it is inside. */
+function errorPath(error: unknown, plan: ImportPlan): string {
+	const {path} = error as NodeJS.ErrnoException;
+	return path ? `${printable(relative(plan.root, path).startsWith('..') ? path : relative(plan.root, path))}: ` : '';
+}
+
+/** Record every digest against the file as it now is, so the generator finds them all. */
+async function remember(plan: ImportPlan, placed: Placed[], options: ExecuteOptions): Promise<void> {
+	const warn = (message: string) => options.emit({type: 'warning', message});
+	try {
+		const cache = await DigestCache.load(options.cachePath, plan.root, event => {
+			if (event.type === 'warning') {
+				warn(`${event.path}: ${event.message}`);
+			}
+		});
+		const meta = placed[0]!;
+		for (const {op, sha256, combined} of placed) {
+			const path = `${plan.destination}/${op.name}`;
+			cache.record(path, identityOf(await stat(join(plan.root, path), {bigint: true})), {content: op.source.content, sha256});
+			if (combined) {
+				cache.recordCombined(contentPair(meta.sha256, sha256), combined);
+			}
+		}
+
+		await cache.save();
+	} catch (error) {
+		warn(`the digests were not cached (${errorCode(error)}); the regeneration hashes the files again`);
+	}
+}

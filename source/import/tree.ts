@@ -1,0 +1,107 @@
+// What the web root already holds where an import would go: the product's versions and aliases,
+// the requirements files on the way down, whether the version exists, and which filesystem the
+// files would land on.
+import {lstat, readFile, stat} from 'node:fs/promises';
+import {dirname, join} from 'node:path';
+import {aliasFile, defaultAliases, parseAliases} from '../domain/aliases.js';
+import {canonicalArchitecture} from '../domain/architectures.js';
+import {parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
+import type {ScannedProduct} from '../pipeline/model.js';
+import {scan} from '../pipeline/scan.js';
+import {ImportError, errorCode} from './errors.js';
+import type {Found} from './find.js';
+import {planImport, type ImportPlan} from './plan.js';
+import {productId, productPath, type Choices, type Fields} from './propose.js';
+
+/** The products as the generator sees them (it reads directories and small files only). */
+export async function scanProducts(root: string): Promise<ScannedProduct[]> {
+	return (await scan(root, () => undefined)).products;
+}
+
+/** The product's aliases before the import: its default ones and those in its .aliases file. */
+export const ownAliases = (products: readonly ScannedProduct[], fields: Fields) =>
+	[...defaultAliases(fields.os, fields.release, fields.variant), ...products.find(p => p.ref.id === productId(fields))?.aliases ?? []];
+
+/** The other products' aliases on the same architecture, each with the product that has it. */
+export function takenAliases(products: readonly ScannedProduct[], fields: Fields): Map<string, string> {
+	const arch = canonicalArchitecture(fields.arch);
+	const taken = new Map<string, string>();
+	for (const {ref, aliases} of products) {
+		if (ref.id !== productId(fields) && canonicalArchitecture(ref.arch) === arch) {
+			for (const alias of [...defaultAliases(ref.os, ref.release, ref.variant), ...aliases]) {
+				taken.set(alias, ref.id);
+			}
+		}
+	}
+
+	return taken;
+}
+
+export type RequirementLevel = {path: string; requirements: Requirements};
+
+export type Destination = {
+	/** The version directory (or anything by its name) is already there. */
+	exists: boolean;
+	/** The device of the nearest directory that exists on the way: a rename works only within it. */
+	dev: number;
+	/** Every requirements file from images/ down to the variant, in the order the generator applies them. */
+	levels: RequirementLevel[];
+	/** The product's `.aliases` file as it is, if there is one. */
+	aliasesText?: string;
+	extraAliases: string[];
+};
+
+/** A file's text, or undefined when there is no such file. */
+export async function readOptional(path: string): Promise<string | undefined> {
+	try {
+		return await readFile(path, 'utf8');
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+			return undefined;
+		}
+
+		throw new ImportError(`${path} cannot be read (${errorCode(error)})`);
+	}
+}
+
+export async function inspectDestination(root: string, fields: Fields): Promise<Destination> {
+	const segments = productPath(fields).split('/');
+	const levels: RequirementLevel[] = [];
+	for (let depth = 1; depth <= segments.length; depth++) {
+		for (const name of requirementFiles) {
+			const path = [...segments.slice(0, depth), name].join('/');
+			const text = await readOptional(join(root, path));
+			if (text === undefined) {
+				continue;
+			}
+
+			try {
+				levels.push({path, requirements: parseRequirements(text)});
+			} catch (error) {
+				throw new ImportError(`${join(root, path)} ${(error as Error).message}: fix it first (the generator leaves out every product below it)`);
+			}
+		}
+	}
+
+	const aliasesText = await readOptional(join(root, productPath(fields), aliasFile));
+	const version = join(root, productPath(fields), fields.version);
+	const exists = await lstat(version).then(() => true, () => false);
+	let dir = dirname(version);
+	for (;;) {
+		try {
+			const {dev} = await stat(dir);
+			return {exists, dev, levels, ...(aliasesText === undefined ? {} : {aliasesText}), extraAliases: parseAliases(aliasesText ?? '').aliases};
+		} catch {
+			dir = dirname(dir);
+		}
+	}
+}
+
+export type PrepareOptions = {root: string; products: readonly ScannedProduct[]; copy: boolean; force: boolean};
+
+/** The plan for these choices against the tree as it is now. */
+export async function preparePlan(found: Found, choices: Choices, options: PrepareOptions): Promise<ImportPlan> {
+	const destination = await inspectDestination(options.root, choices.fields);
+	const existingVersions = options.products.find(p => p.ref.id === productId(choices.fields))?.versions.map(v => v.name) ?? [];
+	return planImport(found, choices, destination, {...options, existingVersions, taken: takenAliases(options.products, choices.fields)});
+}
