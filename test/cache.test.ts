@@ -1,0 +1,249 @@
+import {link, mkdir, readdir, readFile, rename, stat, writeFile} from 'node:fs/promises';
+import path from 'node:path';
+import test from 'ava';
+import {DigestCache, defaultCachePath} from '../source/cache/digest-cache.js';
+import type {FileIdentity} from '../source/pipeline/model.js';
+import {identityOf} from '../source/pipeline/scan.js';
+import {collector, flipLastByte, mtimeNs, rewriteSameSize, sha256, tempDir} from './helpers/fixtures.js';
+
+const root = '/srv/www';
+const sha = sha256(Buffer.from('bytes'));
+const otherSha = sha256(Buffer.from('other'));
+
+const identity = async (file: string) => identityOf(await stat(file, {bigint: true}));
+
+/** A cache file at `dir/cache.json` holding one file entry and one pair, and the identity recorded. */
+async function savedCache(dir: string) {
+	const file = path.join(dir, 'images', 'root.squashfs');
+	await mkdir(path.dirname(file), {recursive: true});
+	await writeFile(file, 'hsqs and some bytes');
+	const id = await identity(file);
+	const cachePath = path.join(dir, 'cache.json');
+	const cache = new DigestCache(cachePath, root);
+	cache.record('images/root.squashfs', id, {content: 'squashfs', sha256: sha});
+	cache.recordCombined(`${otherSha}:${sha}`, sha);
+	await cache.save();
+	return {file, id, cachePath};
+}
+
+test('a lookup hits while the file is unchanged, also after a save and a load', async t => {
+	const dir = await tempDir(t);
+	const {id, cachePath} = await savedCache(dir);
+	const c = collector();
+	const loaded = await DigestCache.load(cachePath, root, c.emit);
+	t.deepEqual(c.events, []);
+	t.deepEqual(loaded.lookup('images/root.squashfs', id), {content: 'squashfs', sha256: sha});
+	t.is(loaded.combined(`${otherSha}:${sha}`), sha);
+	t.is(loaded.lookup('images/other', id), undefined);
+	t.is(loaded.combined(`${sha}:${sha}`), undefined);
+});
+
+test('a lookup misses when any of dev, ino, size, mtime or ctime differs', async t => {
+	const dir = await tempDir(t);
+	const {id, cachePath} = await savedCache(dir);
+	const loaded = await DigestCache.load(cachePath, root, collector().emit);
+	const changes: Array<Partial<FileIdentity>> = [
+		{dev: `${id.dev}1`}, {ino: `${id.ino}1`}, {size: id.size + 1}, {mtimeNs: `${BigInt(id.mtimeNs) + 1n}`}, {ctimeNs: `${BigInt(id.ctimeNs) + 1n}`},
+	];
+	for (const change of changes) {
+		t.is(loaded.lookup('images/root.squashfs', {...id, ...change}), undefined, JSON.stringify(change));
+	}
+
+	t.truthy(loaded.lookup('images/root.squashfs', {...id}));
+});
+
+test('same-size content rewritten with the mtime put back: the ctime moves, the lookup misses', async t => {
+	const dir = await tempDir(t);
+	const {file, id, cachePath} = await savedCache(dir);
+	await rewriteSameSize(file, flipLastByte);
+	const now = await identity(file);
+	t.is(now.size, id.size);
+	t.is(now.mtimeNs, id.mtimeNs, 'precondition: the mtime is exactly as before');
+	t.is(now.ino, id.ino, 'precondition: same inode');
+	t.not(now.ctimeNs, id.ctimeNs, 'precondition: the ctime moved');
+	const loaded = await DigestCache.load(cachePath, root, collector().emit);
+	t.is(loaded.lookup('images/root.squashfs', now), undefined);
+});
+
+test('a file replaced by another of the same size and mtime (new inode) misses', async t => {
+	const dir = await tempDir(t);
+	const {file, id, cachePath} = await savedCache(dir);
+	const replacement = `${file}.new`;
+	await writeFile(replacement, 'hsqs and some BYTES');
+	await rename(replacement, file);
+	const now = await identity(file);
+	t.not(now.ino, id.ino);
+	const loaded = await DigestCache.load(cachePath, root, collector().emit);
+	t.is(loaded.lookup('images/root.squashfs', now), undefined);
+});
+
+const corrupt: Record<string, (dir: string) => string> = {
+	garbage: () => 'this is not { json',
+	binary: () => '\u0000\u0001\u0002',
+	empty: () => '',
+	'JSON null': () => 'null',
+	'JSON number': () => '5',
+	'JSON array': () => '[]',
+	'another format': () => JSON.stringify({format: 'simplestreams-digests:0', root, files: {}, combined: {}}),
+	'no format': () => JSON.stringify({root, files: {}, combined: {}}),
+	'files is null': () => JSON.stringify({format: 'simplestreams-digests:1', root, files: null, combined: {}}),
+	'combined is a string': () => JSON.stringify({format: 'simplestreams-digests:1', root, files: {}, combined: 'x'}),
+};
+
+for (const [name, content] of Object.entries(corrupt)) {
+	test(`a corrupt cache file (${name}) gives a warning and an empty cache`, async t => {
+		const dir = await tempDir(t);
+		const {id, cachePath} = await savedCache(dir);
+		await writeFile(cachePath, content(dir));
+		const c = collector();
+		const loaded = await DigestCache.load(cachePath, root, c.emit);
+		t.is(c.of('warning').length, 1);
+		t.is(c.of('warning')[0]?.path, cachePath);
+		t.regex(c.of('warning')[0]?.message ?? '', /digest cache ignored.*hashing everything/);
+		t.is(loaded.lookup('images/root.squashfs', id), undefined);
+	});
+}
+
+test('a cache file of another web root gives a warning naming that root, and an empty cache', async t => {
+	const dir = await tempDir(t);
+	const {id, cachePath} = await savedCache(dir);
+	const c = collector();
+	const loaded = await DigestCache.load(cachePath, '/srv/other', c.emit);
+	t.regex(c.of('warning')[0]?.message ?? '', /belongs to \/srv\/www/);
+	t.is(loaded.lookup('images/root.squashfs', id), undefined);
+	t.is(loaded.combined(`${otherSha}:${sha}`), undefined);
+});
+
+const badEntries = async (dir: string) => {
+	const {id, cachePath} = await savedCache(dir);
+	const data = JSON.parse(await readFile(cachePath, 'utf8')) as {files: Record<string, unknown>; combined: Record<string, unknown>};
+	const good = data.files['images/root.squashfs'] as Record<string, unknown>;
+	Object.assign(data.files, {
+		'images/null': null,
+		'images/string': 'x',
+		'images/size-string': {...good, size: String(id.size)},
+		'images/size-float': {...good, size: 1.5},
+		'images/upper-sha': {...good, sha256: sha.toUpperCase()},
+		'images/short-sha': {...good, sha256: 'abc'},
+		'images/bad-content': {...good, content: 'rar'},
+		'images/no-ino': {...good, ino: undefined},
+		'images/ino-number': {...good, ino: 5},
+		'images/problem-number': {...good, problem: 5},
+	});
+	Object.assign(data.combined, {'a:b': 'not hex', 'c:d': 42, 'e:f': null});
+	await writeFile(cachePath, JSON.stringify(data));
+	return {id, cachePath};
+};
+
+test('a cache file with bad entries: they are dropped, the good ones kept, nothing throws', async t => {
+	const dir = await tempDir(t);
+	const {id, cachePath} = await badEntries(dir);
+	const loaded = await DigestCache.load(cachePath, root, collector().emit);
+	t.deepEqual(loaded.lookup('images/root.squashfs', id), {content: 'squashfs', sha256: sha});
+	for (const name of ['null', 'string', 'size-string', 'size-float', 'upper-sha', 'short-sha', 'bad-content', 'no-ino', 'ino-number', 'problem-number']) {
+		t.is(loaded.lookup(`images/${name}`, id), undefined, name);
+	}
+
+	t.is(loaded.combined('a:b'), undefined);
+	t.is(loaded.combined('c:d'), undefined);
+	t.is(loaded.combined('e:f'), undefined);
+	t.is(loaded.combined(`${otherSha}:${sha}`), sha);
+});
+
+test('a cache file with bad entries says so in a warning', async t => {
+	const dir = await tempDir(t);
+	const {cachePath} = await badEntries(dir);
+	const c = collector();
+	await DigestCache.load(cachePath, root, c.emit);
+	t.is(c.of('warning').length, 1, 'dropped entries are reported');
+	t.is(c.of('warning')[0]?.path, cachePath);
+});
+
+test('a missing cache file is silently empty; an unreadable one gives a warning', async t => {
+	const dir = await tempDir(t);
+	const c = collector();
+	const missing = await DigestCache.load(path.join(dir, 'nope', 'cache.json'), root, c.emit);
+	t.deepEqual(c.events, []);
+	t.is(missing.combined('x'), undefined);
+	const directory = path.join(dir, 'dir.json');
+	await mkdir(directory);
+	await DigestCache.load(directory, root, c.emit);
+	t.regex(c.of('warning')[0]?.message ?? '', /cannot be read \(EISDIR\)/);
+});
+
+test('save writes only when something changed', async t => {
+	const dir = await tempDir(t);
+	const cachePath = path.join(dir, 'deep', 'er', 'cache.json');
+	const fresh = new DigestCache(cachePath, root);
+	t.is(await fresh.save(), undefined);
+	await t.throwsAsync(stat(cachePath), {code: 'ENOENT'}, 'nothing written for an unchanged cache');
+	const file = path.join(dir, 'f');
+	await writeFile(file, 'x');
+	fresh.record('images/f', await identity(file), {content: 'unknown'});
+	t.is(await fresh.save(), 1, 'creates the parent directories');
+	const written = await mtimeNs(cachePath);
+	t.is(await fresh.save(), undefined, 'clean after a save');
+	const loaded = await DigestCache.load(cachePath, root, collector().emit);
+	t.truthy(loaded.lookup('images/f', await identity(file)));
+	t.is(await loaded.save(), undefined, 'lookups do not make it dirty');
+	t.is(await mtimeNs(cachePath), written);
+	t.is((await stat(cachePath)).mode & 0o777, 0o600);
+});
+
+test('save is atomic: a new file is renamed into place, no temporary file is left', async t => {
+	const dir = await tempDir(t);
+	const {cachePath} = await savedCache(dir);
+	const before = await readFile(cachePath, 'utf8');
+	const hardlink = path.join(dir, 'old-cache.json');
+	await link(cachePath, hardlink);
+	const loaded = await DigestCache.load(cachePath, root, collector().emit);
+	loaded.recordCombined(`${sha}:${sha}`, otherSha);
+	t.is(await loaded.save(), 3);
+	t.is(await readFile(hardlink, 'utf8'), before, 'the old inode was never written to');
+	t.not((await stat(cachePath)).ino, (await stat(hardlink)).ino);
+	t.deepEqual((await readdir(dir)).sort(), ['cache.json', 'images', 'old-cache.json']);
+	const data = JSON.parse(await readFile(cachePath, 'utf8')) as {format: string; root: string; combined: Record<string, string>};
+	t.is(data.format, 'simplestreams-digests:1');
+	t.is(data.root, root);
+	t.is(data.combined[`${sha}:${sha}`], otherSha);
+});
+
+test('prune drops what was not used since the load', async t => {
+	const dir = await tempDir(t);
+	const {id, cachePath} = await savedCache(dir);
+	const c1 = await DigestCache.load(cachePath, root, collector().emit);
+	c1.record('images/b', id, {content: 'xz', sha256: otherSha});
+	c1.recordCombined(`${sha}:${sha}`, otherSha);
+	await c1.save();
+
+	const c2 = await DigestCache.load(cachePath, root, collector().emit);
+	t.truthy(c2.lookup('images/b', id));
+	t.truthy(c2.combined(`${sha}:${sha}`));
+	c2.prune();
+	t.is(await c2.save(), 2, 'the unused file entry and pair are gone');
+
+	const c3 = await DigestCache.load(cachePath, root, collector().emit);
+	t.is(c3.lookup('images/root.squashfs', id), undefined);
+	t.is(c3.combined(`${otherSha}:${sha}`), undefined);
+	t.truthy(c3.lookup('images/b', id));
+	t.truthy(c3.combined(`${sha}:${sha}`));
+	c3.prune();
+	t.is(await c3.save(), undefined, 'nothing unused: nothing to write');
+});
+
+test('the default cache path is outside the web root, per root, under XDG_CACHE_HOME', t => {
+	const saved = process.env.XDG_CACHE_HOME;
+	try {
+		process.env.XDG_CACHE_HOME = '/var/cache/test';
+		const a = defaultCachePath('/srv/www');
+		t.regex(a, /^\/var\/cache\/test\/simplestreams\/[0-9a-f]{16}\.json$/);
+		t.not(defaultCachePath('/srv/other'), a);
+		t.is(defaultCachePath('/srv/www'), a);
+	} finally {
+		if (saved === undefined) {
+			delete process.env.XDG_CACHE_HOME;
+		} else {
+			process.env.XDG_CACHE_HOME = saved;
+		}
+	}
+});
