@@ -3,14 +3,20 @@ import {availableParallelism} from 'node:os';
 import {resolve} from 'node:path';
 import meow from 'meow';
 import {UsageError} from './source/commands/errors.js';
+import {defaultDeltaRatio} from './source/pipeline/delta.js';
+import {listFormats, type ListFormat} from './source/list/format.js';
 import {runGenerate} from './source/commands/generate.js';
 import {runImport} from './source/commands/import.js';
+import {runList} from './source/commands/list.js';
+import {runVerify} from './source/commands/verify.js';
 import {runWatch} from './source/commands/watch.js';
 
 const cli = meow(`
 	Usage
 	  $ simplestreams [options] [rootdir]
 	  $ simplestreams -i SRC [-N] [import options] [rootdir]
+	  $ simplestreams verify [--json] [rootdir]
+	  $ simplestreams list [--format table|json|csv] [rootdir]
 
 	Turns rootdir/images/OS/RELEASE/ARCH/VARIANT/VERSION/ into the simplestreams
 	index (streams/v1/index.json and images.json) that lxc and incus read.
@@ -24,6 +30,11 @@ const cli = meow(`
 	      --watch      Publish, then regenerate whenever images/ changes (until SIGINT/SIGTERM)
 	      --settle S   With --watch: seconds a change must rest before it is published (default 2)
 	      --log FORMAT With --watch off a terminal: plain (timestamped lines) or json (one event a line)
+	      --deltas     With -N or --watch: publish each squashfs rootfs's delta from the version
+	                   before it (delta-BASE.vcdiff in the version directory), made with xdelta3
+	      --delta-ratio R  Leave out a delta larger than R times its full file (default ${defaultDeltaRatio})
+	      --vm-deltas  Also disk.qcow2 deltas (implies --deltas): for LXD only, Incus patches them
+	                   against the wrong base image and the download fails
 	  -h, --help       Show this help
 	      --version    Show the version
 
@@ -37,10 +48,19 @@ const cli = meow(`
 	      --copy       Copy the files and keep them in SRC (default: move them)
 	      --force      Replace the version if it exists
 
+	Checking what is published (reads rootdir/streams/v1/ and the files it names)
+	  verify           Check every file, fingerprint and delta as a client would; exit 1 on any problem
+	      --json       The report as JSON on stdout
+	  list             The images the streams publish, as lxc and incus see them
+	      --format F   table (default), json or csv
+	  A rootdir literally named verify or list is reached as ./verify or ./list.
+
 	Examples
 	  $ simplestreams /srv/images > /tmp/images.json
 	  $ simplestreams -N /srv/images
 	  $ simplestreams -i ./build -N /srv/images
+	  $ simplestreams --deltas -N /srv/images
+	  $ simplestreams verify /srv/images
 `, {
 	importMeta: import.meta,
 	allowUnknownFlags: false,
@@ -53,6 +73,11 @@ const cli = meow(`
 		watch: {type: 'boolean', default: false},
 		settle: {type: 'number', default: 2},
 		log: {type: 'string', choices: ['plain', 'json'], default: 'plain'},
+		deltas: {type: 'boolean', default: false},
+		deltaRatio: {type: 'number', default: defaultDeltaRatio},
+		vmDeltas: {type: 'boolean', default: false},
+		json: {type: 'boolean', default: false},
+		format: {type: 'string', choices: [...listFormats], default: 'table'},
 		help: {type: 'boolean', shortFlag: 'h'},
 		import: {type: 'string', shortFlag: 'i'},
 		os: {type: 'string'},
@@ -78,6 +103,16 @@ async function main(): Promise<number> {
 		cli.showVersion();
 	}
 
+	const [command, ...operands] = input;
+	if (command === 'verify' || command === 'list') {
+		if (operands.length > 1) {
+			throw new UsageError(`expected at most one rootdir after ${command}, got: ${operands.join(' ')}`);
+		}
+
+		const root = resolve(operands[0] ?? '.');
+		return command === 'verify' ? runVerify({root, jobs: flags.jobs, json: flags.json, plain: flags.plain}) : runList({root, format: flags.format as ListFormat});
+	}
+
 	if (input.length > 1) {
 		throw new UsageError(`expected at most one rootdir, got: ${input.join(' ')}`);
 	}
@@ -86,6 +121,11 @@ async function main(): Promise<number> {
 		throw new UsageError(`--jobs must be a whole number of at least 1, got ${String(flags.jobs)}`);
 	}
 
+	if (!(flags.deltaRatio > 0 && flags.deltaRatio <= 1)) {
+		throw new UsageError(`--delta-ratio must be a number above 0 and at most 1, got ${String(flags.deltaRatio)}`);
+	}
+
+	const deltas = flags.deltas || flags.vmDeltas ? {vm: flags.vmDeltas, ratio: flags.deltaRatio} : undefined;
 	if (flags.import !== undefined) {
 		const {os, release, arch, variant, version} = flags;
 		return runImport({
@@ -95,10 +135,10 @@ async function main(): Promise<number> {
 	}
 
 	if (flags.watch) {
-		return runWatch({root: resolve(input[0] ?? '.'), jobs: flags.jobs, cache: flags.cache, settleSeconds: flags.settle, log: flags.log as 'plain' | 'json'});
+		return runWatch({root: resolve(input[0] ?? '.'), jobs: flags.jobs, cache: flags.cache, settleSeconds: flags.settle, log: flags.log as 'plain' | 'json', deltas});
 	}
 
-	return runGenerate({root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache: flags.cache, plain: flags.plain});
+	return runGenerate({root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache: flags.cache, plain: flags.plain, deltas});
 }
 
 try {

@@ -10,7 +10,7 @@ const natural: Record<string, Content> = {
 };
 
 const files = (products: readonly ScannedProduct[]) => products.flatMap(p => p.versions.flatMap(v => v.files));
-const base = (file: ImageFile) => file.path.slice(file.path.lastIndexOf('/') + 1);
+const base = (file: {path: string}) => file.path.slice(file.path.lastIndexOf('/') + 1);
 
 /** Knowledge for every file: its natural content, overridden per name; a digest when `cached` says so. */
 function knowledge(products: readonly ScannedProduct[], options: {content?: Record<string, Content>; cached?: (file: ImageFile) => boolean} = {}) {

@@ -127,9 +127,9 @@ export class DigestCache {
 			}
 		}
 
-		for (const [path, entry] of Object.entries(data.deltas ?? {})) {
+		for (const [deltaPath, entry] of Object.entries(data.deltas ?? {})) {
 			if (validDelta(entry)) {
-				cache.deltas.set(path, entry);
+				cache.deltas.set(deltaPath, entry);
 			} else {
 				dropped++;
 			}

@@ -1,13 +1,14 @@
 // `simplestreams --watch [rootdir]`: publish, then keep the streams regenerated as the tree changes,
 // until SIGINT or SIGTERM (exit 0). SIGHUP forces a full rescan.
 import {realpath} from 'node:fs/promises';
+import type {DeltaOptions} from '../pipeline/delta.js';
 import {acquireLock} from '../util/lock.js';
 import type {WatchEmit} from '../watch/events.js';
 import {jsonLog, plainLog} from '../watch/log.js';
 import {Watcher} from '../watch/watcher.js';
 import {UsageError} from './errors.js';
 
-export type WatchFlags = {root: string; jobs: number; cache?: string; settleSeconds: number; log: 'plain' | 'json'};
+export type WatchFlags = {root: string; jobs: number; cache?: string; settleSeconds: number; log: 'plain' | 'json'; deltas?: DeltaOptions};
 
 /** How often the whole tree is regenerated even without events: a safety net for lost events. */
 const rescanMs = 10 * 60 * 1000;
@@ -22,7 +23,7 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 	});
 	const lock = await acquireLock(root, 'simplestreams --watch');
 	const emit: WatchEmit = flags.log === 'json' ? jsonLog(process.stdout) : plainLog(process.stderr);
-	const watcher = new Watcher({root, jobs: flags.jobs, cachePath: flags.cache, settleMs: flags.settleSeconds * 1000, rescanMs}, emit);
+	const watcher = new Watcher({root, jobs: flags.jobs, cachePath: flags.cache, settleMs: flags.settleSeconds * 1000, rescanMs, deltas: flags.deltas}, emit);
 	const stopped = new Promise<void>(resolve => {
 		const stop = () => {
 			process.off('SIGINT', stop);

@@ -78,3 +78,13 @@ export function streamArchitecture(name: string): string | undefined {
 	const canonicalName = byName.get(name);
 	return canonicalName === undefined ? undefined : (Object.hasOwn(debianName, canonicalName) ? debianName[canonicalName]! : canonicalName);
 }
+
+/**
+ * The canonical architecture one client makes of a product's `arch`, or undefined when it hides the
+ * product: LXD adds amd64v3 and reads only the first word, Incus adds x86_64_v1..v4.
+ */
+export function clientArchitecture(name: string, client: 'lxd' | 'incus'): string | undefined {
+	const word = client === 'lxd' ? name.split(/\s/)[0]! : name;
+	const only = Object.hasOwn(oneClientOnly, word) ? oneClientOnly[word] : undefined;
+	return byName.get(word) ?? (only === (client === 'lxd' ? 'LXD' : 'Incus') ? 'x86_64' : undefined);
+}

@@ -62,3 +62,12 @@ export function describeExpected(role: Role): string {
 
 	return role.ftype === 'squashfs' ? 'a squashfs image' : 'a qcow2 disk image';
 }
+
+/** A rootfs ftype the clients patch with a delta of ftype `<root>.vcdiff`. */
+export type DeltaRoot = Extract<RootFtype, 'squashfs' | 'disk-kvm.img'>;
+
+/** Delta files sit in the new version's directory, named after their base version (lxc-ci's `delta-<base>.vcdiff`). */
+export const deltaFileName = (root: DeltaRoot, base: string) => (root === 'squashfs' ? `delta-${base}.vcdiff` : `delta-${base}.qcow2.vcdiff`);
+
+/** The item keys official servers use: `root.<base>.vcdiff` (lxc-ci), `disk.<base>.qcow2.vcdiff` (lxd-imagebuilder). */
+export const deltaItemKey = (root: DeltaRoot, base: string) => (root === 'squashfs' ? `root.${base}.vcdiff` : `disk.${base}.qcow2.vcdiff`);

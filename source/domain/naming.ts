@@ -84,9 +84,10 @@ export function versionTime(name: string): number {
  */
 export function versionOrderProblem(names: readonly string[]): string | undefined {
 	const byString = [...names].sort();
+	const times = byString.map(name => versionTime(name)); // Once per name: a product can have thousands.
 	for (let i = 1; i < byString.length; i++) {
 		const [older, newer] = [byString[i - 1]!, byString[i]!];
-		if (versionTime(older) > versionTime(newer)) {
+		if (times[i - 1]! > times[i]!) {
 			return `versions ${older} and ${newer} sort against their dates, so clients take the wrong one as newest: use one version form per product`;
 		}
 	}

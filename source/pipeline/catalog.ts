@@ -1,7 +1,8 @@
 // Stage 4 (pure): the products file and index both clients read, from planned versions and digests.
 import {defaultAliases} from '../domain/aliases.js';
 import {canonicalArchitecture} from '../domain/architectures.js';
-import {combinedFields, itemKey, type MetaFtype, type RootFtype} from '../domain/ftypes.js';
+import {combinedFields, deltaItemKey, itemKey, type DeltaRoot, type MetaFtype, type RootFtype} from '../domain/ftypes.js';
+import type {Delta} from './delta.js';
 import type {Emit} from './events.js';
 import {pathPair, type Digests, type ImageFile} from './model.js';
 import type {PlannedProduct, PlannedVersion} from './plan.js';
@@ -11,6 +12,8 @@ export type Item = {
 	path: string;
 	sha256: string;
 	size: number;
+	/** On a delta item: the version (of the same product) whose rootfs it patches. */
+	delta_base?: string;
 	[combined: `combined_${string}`]: string;
 };
 
@@ -65,8 +68,42 @@ function imagesIn(items: Record<string, Item>, ftype: MetaFtype): string[] {
 	return meta ? [...new Set(Object.entries(meta).filter(([key]) => key.startsWith('combined_')).map(([, value]) => String(value)))] : [];
 }
 
-/** `previous`: the products file published before, from which held versions are carried over unchanged. */
-export function catalog(planned: readonly PlannedProduct[], digests: Digests, emit: Emit, previous?: ProductsFile): Catalog {
+/**
+ * Delta items, each in the version it leads to, only where a client can use one: its base is a
+ * published version of the product with that rootfs, whose meta items carry the fingerprint
+ * clients look the base image up by (§12). Items carried over from held versions are checked the
+ * same way, since their base may have gone.
+ */
+function withDeltas(versions: Product['versions'], deltas: readonly Delta[]): Product['versions'] {
+	const all = Object.values(versions).flatMap(v => Object.values(v.items));
+	if (deltas.length === 0 && !all.some(item => item.delta_base !== undefined)) {
+		return versions;
+	}
+
+	const usable = (base: string, root: string) => {
+		const items = Object.values(versions[base]?.items ?? {});
+		const field = combinedFields[root as DeltaRoot]?.[0];
+		const metas = items.filter(item => clients.some(c => c.ftype === item.ftype));
+		return field !== undefined && items.some(item => item.ftype === root) && metas.length > 0 && metas.every(item => item[field]);
+	};
+
+	return Object.fromEntries(Object.entries(versions).map(([name, version]) => {
+		const items = Object.fromEntries(Object.entries(version.items).filter(([, item]) => item.delta_base === undefined || usable(item.delta_base, item.ftype.replace(/\.vcdiff$/, ''))));
+		for (const delta of deltas) {
+			if (delta.version === name && items[itemKey[delta.root]] && usable(delta.base, delta.root)) {
+				items[deltaItemKey(delta.root, delta.base)] = {ftype: `${delta.root}.vcdiff`, path: delta.path, sha256: delta.sha256, size: delta.size, delta_base: delta.base};
+			}
+		}
+
+		return [name, {...version, items}];
+	}));
+}
+
+/**
+ * `previous`: the products file published before, from which held versions are carried over unchanged.
+ * `deltas`: checked deltas (delta.ts), published where a client can use them.
+ */
+export function catalog(planned: readonly PlannedProduct[], digests: Digests, emit: Emit, previous?: ProductsFile, deltas: readonly Delta[] = []): Catalog {
 	const products: Record<string, Product> = {};
 	const images = {lxd: 0, incus: 0};
 	let versions = 0;
@@ -153,6 +190,13 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 		});
 	};
 
+	const deltasOf = new Map<string, Delta[]>();
+	for (const delta of deltas) {
+		const list = deltasOf.get(delta.product) ?? [];
+		list.push(delta);
+		deltasOf.set(delta.product, list);
+	}
+
 	for (const {product, versions: productVersions, held} of planned) {
 		const {ref} = product;
 		const published: Product['versions'] = {};
@@ -196,7 +240,7 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 			requirements: product.requirements,
 			// An empty lxd_requirements would hide `requirements` from LXD: write it only when it says something.
 			...(Object.keys(product.requirements).length > 0 ? {lxd_requirements: product.requirements} : {}),
-			versions: published,
+			versions: withDeltas(published, deltasOf.get(ref.id) ?? []),
 		};
 	}
 

@@ -21,6 +21,17 @@ export type PipelineEvent =
 	| {type: 'progress'; path: string; done: number; work: number}
 	| {type: 'hashed'; path: string; work: number; milliseconds: number}
 	| {type: 'hash-finished'; files: number; bytes: number; milliseconds: number}
+	/** --deltas: `path` is the delta file, in the directory of the version it leads to from `base`. */
+	| {type: 'delta-queued'; path: string; base: string; work: number}
+	| {type: 'delta-progress'; path: string; done: number; work: number}
+	/** Made and checked; `fraction` is its size over the full rootfs's. */
+	| {type: 'delta-made'; path: string; size: number; fraction: number; milliseconds: number}
+	/** An existing delta whose inputs are unchanged (known from the cache, or checked again). */
+	| {type: 'delta-reused'; path: string; size: number; fraction: number}
+	/** `simplestreams verify`: applied to its base, the delta gave back the rootfs its version publishes. */
+	| {type: 'delta-checked'; path: string; milliseconds: number}
+	/** Not published: `problem` when something is wrong (xdelta3 failed, the check failed), not when it is merely not worth it. */
+	| {type: 'delta-skipped'; path: string; reason: string; problem: boolean}
 	| {type: 'cataloged'; products: number; versions: number; images: {lxd: number; incus: number}}
 	| {type: 'written'; path: string; changed: boolean}
 	| {type: 'cache-saved'; path: string; entries: number};

@@ -1,12 +1,13 @@
-// The whole pipeline, scan → probe → plan → hash → catalog → write, as one call every front end shares.
+// The whole pipeline, scan → probe → plan → hash → (deltas) → catalog → write, as one call every front end shares.
 import {DigestCache, defaultCachePath} from '../cache/digest-cache.js';
 import {stableJson} from '../util/json.js';
 import {catalog, indexPath, productsPath, type Catalog, type ProductsFile} from './catalog.js';
+import {makeDeltas, planDeltas, type Delta, type DeltaOptions} from './delta.js';
 import type {Emit} from './events.js';
 import {HashPool} from './hash/pool.js';
 import {hash} from './hash/hash.js';
-import {contentPair, type Digests, type Knowledge, type Tree} from './model.js';
-import {plan} from './plan.js';
+import {contentPair, pathPair, type Digests, type Knowledge} from './model.js';
+import {plan, type DigestTask} from './plan.js';
 import {probe} from './probe.js';
 import {scan} from './scan.js';
 import {settlingVersions} from './settle.js';
@@ -27,6 +28,8 @@ export type GenerateOptions = {
 	settleMs?: number;
 	/** What was published before: held-back versions keep their entries from it. */
 	previous?: ProductsFile;
+	/** Publish vcdiff deltas between consecutive versions (--deltas). */
+	deltas?: DeltaOptions;
 };
 
 export type GenerateResult = {
@@ -37,36 +40,36 @@ export type GenerateResult = {
 	settlingUntil?: number;
 };
 
-/** Put what this run learned into the cache: digests of files unchanged since the scan, and pairs. */
-function remember(cache: DigestCache, tree: Tree, knowledge: Map<string, Knowledge>, digests: Digests): void {
-	for (const version of tree.products.flatMap(p => p.versions)) {
-		for (const file of version.files) {
-			const sha256 = digests.files.get(file.path);
-			const known = knowledge.get(file.path);
-			if (sha256 && known && known.sha256 !== sha256) {
-				cache.record(file.path, file.identity, {content: known.content, sha256});
-			}
+/**
+ * Put what this run learned into the cache: the digests its tasks produced. Every other digest in
+ * `digests` came from the cache, so only the tasks need looking at (not all 20,000 files of a tree).
+ */
+function remember(cache: DigestCache, tasks: readonly DigestTask[], knowledge: Map<string, Knowledge>, digests: Digests): void {
+	for (const {file, prefix, wantFile, wantCombined} of tasks) {
+		const sha256 = digests.files.get(file.path);
+		const known = knowledge.get(file.path);
+		if (wantFile && sha256 && known && known.sha256 !== sha256) {
+			cache.record(file.path, file.identity, {content: known.content, sha256});
 		}
-	}
 
-	for (const [pair, combined] of digests.combined) {
-		const [meta, root] = pair.split('\0') as [string, string];
-		const metaSha = digests.files.get(meta);
-		const rootSha = digests.files.get(root);
-		if (metaSha && rootSha && cache.combined(contentPair(metaSha, rootSha)) !== combined) {
-			cache.recordCombined(contentPair(metaSha, rootSha), combined);
+		const combined = wantCombined && prefix ? digests.combined.get(pathPair(prefix.path, file.path)) : undefined;
+		const metaSha = prefix && digests.files.get(prefix.path);
+		if (combined && metaSha && sha256 && cache.combined(contentPair(metaSha, sha256)) !== combined) {
+			cache.recordCombined(contentPair(metaSha, sha256), combined);
 		}
 	}
 }
 
 export async function generate(options: GenerateOptions, emit: Emit): Promise<GenerateResult> {
 	const tree = await scan(options.root, emit);
+	options.signal?.throwIfAborted();
 	const {held, readyAt} = options.settleMs ? settlingVersions(tree, Date.now(), options.settleMs, emit) : {held: undefined, readyAt: undefined};
 	const cache = options.cache ?? await DigestCache.load(options.cachePath ?? defaultCachePath(tree.root), tree.root, emit);
 	const knowledge = await probe(tree, cache, emit);
 	const planned = plan(tree.products, knowledge, {fuse: options.jobs === 1, knownCombined: pair => cache.combined(pair), held}, emit);
 	const digests = planned.known;
 	let finished = false;
+	let deltas: Delta[] = [];
 	try {
 		if (planned.tasks.length > 0) {
 			const pool = options.pool ?? new HashPool(options.jobs);
@@ -79,9 +82,15 @@ export async function generate(options: GenerateOptions, emit: Emit): Promise<Ge
 			}
 		}
 
+		// Before the cache is pruned and saved: it records what each delta was made from.
+		if (options.deltas) {
+			const wanted = planDeltas(planned.products, digests, tree.root, options.deltas, emit);
+			deltas = await makeDeltas(wanted, {cache, jobs: options.jobs, ratio: options.deltas.ratio, write: options.write, signal: options.signal}, emit);
+		}
+
 		finished = true;
 	} finally {
-		remember(cache, tree, knowledge, digests);
+		remember(cache, planned.tasks, knowledge, digests);
 		if (finished) {
 			cache.prune();
 		}
@@ -95,10 +104,12 @@ export async function generate(options: GenerateOptions, emit: Emit): Promise<Ge
 		}
 	}
 
-	const result = catalog(planned.products, digests, emit, options.previous);
+	const result = catalog(planned.products, digests, emit, options.previous, deltas);
 	emit({type: 'cataloged', products: result.index.index.images.products.length, versions: result.versions, images: result.images});
 	const productsText = stableJson(result.products);
 	const indexText = stableJson(result.index);
+	// A cancelled run never publishes: the last point to stop is right before the write.
+	options.signal?.throwIfAborted();
 	if (options.write) {
 		await writeStreams(tree.root, [{path: productsPath, text: productsText}, {path: indexPath, text: indexText}], emit);
 	}

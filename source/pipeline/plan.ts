@@ -8,8 +8,11 @@ export type PlannedVersion = {version: ScannedVersion; metas: ImageFile[]; roots
 /** `held`: versions left as they were published before (still settling), neither hashed nor changed. */
 export type PlannedProduct = {product: ScannedProduct; versions: PlannedVersion[]; held?: ScannedVersion[]};
 
+/** What hashing needs of a file (verify hashes files that have no role, such as deltas). */
+export type HashedFile = Pick<ImageFile, 'path' | 'absolute' | 'identity'>;
+
 /** One pass over `file` (after `prefix`, for a combined digest) producing the digests asked for. */
-export type DigestTask = {file: ImageFile; prefix?: ImageFile; wantFile: boolean; wantCombined: boolean; work: number};
+export type DigestTask = {file: HashedFile; prefix?: HashedFile; wantFile: boolean; wantCombined: boolean; work: number};
 
 export type Plan = {products: PlannedProduct[]; tasks: DigestTask[]; known: Digests};
 

@@ -4,22 +4,31 @@ import type {DigestCache} from '../cache/digest-cache.js';
 import {inspectContent} from '../domain/magic.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {Emit} from './events.js';
-import type {Knowledge, Tree} from './model.js';
+import type {ImageFile, Knowledge, Tree} from './model.js';
 
 export async function probe(tree: Tree, cache: DigestCache, emit: Emit): Promise<Map<string, Knowledge>> {
-	const files = tree.products.flatMap(p => p.versions.flatMap(v => v.files));
 	const known = new Map<string, Knowledge>();
-	await mapLimit(files, 64, async file => {
-		const cached = cache.lookup(file.path, file.identity);
-		if (cached) {
-			known.set(file.path, cached);
-			if (cached.sha256) {
-				emit({type: 'cached', path: file.path});
+	// Unchanged files first, without an await each: on a re-run that is every file, and 20,000 async
+	// calls through mapLimit cost more than the lookups themselves.
+	const unknown: ImageFile[] = [];
+	for (const product of tree.products) {
+		for (const version of product.versions) {
+			for (const file of version.files) {
+				const cached = cache.lookup(file.path, file.identity);
+				if (!cached) {
+					unknown.push(file);
+					continue;
+				}
+
+				known.set(file.path, cached);
+				if (cached.sha256) {
+					emit({type: 'cached', path: file.path});
+				}
 			}
-
-			return;
 		}
+	}
 
+	await mapLimit(unknown, 64, async file => {
 		try {
 			const knowledge = await inspectContent(file.absolute);
 			cache.record(file.path, file.identity, knowledge);

@@ -1,17 +1,74 @@
 // Stage 5: publish the streams. images.json goes first, then index.json, each replaced atomically;
 // a file whose bytes would not change is left alone (same bytes, same mtime).
-import {mkdir, readFile} from 'node:fs/promises';
+import {mkdir, open, type FileHandle} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {writeAtomic} from '../util/atomic-write.js';
 import type {Emit} from './events.js';
 
 export type StreamFile = {path: string; text: string};
 
+/** Characters of the text compared per step (at most 3 bytes each in UTF-8). */
+const step = 256 * 1024;
+
+/** Read exactly `length` bytes at `position` unless the file ends first; returns how many were read. */
+async function readFully(handle: FileHandle, buffer: Buffer, length: number, position: number): Promise<number> {
+	let done = 0;
+	while (done < length) {
+		const {bytesRead} = await handle.read(buffer, done, length - done, position + done);
+		if (bytesRead === 0) {
+			break;
+		}
+
+		done += bytesRead;
+	}
+
+	return done;
+}
+
+/**
+ * Whether the file holds exactly the bytes `text` encodes to. Compared a step at a time: the products
+ * file of a large tree is tens of MB, and reading it whole as a string (next to the new text) was
+ * the peak memory of a no-change run. A size that differs answers without reading anything.
+ */
 async function same(path: string, text: string): Promise<boolean> {
+	let handle: FileHandle;
 	try {
-		return (await readFile(path, 'utf8')) === text;
+		handle = await open(path, 'r');
 	} catch {
 		return false;
+	}
+
+	try {
+		if ((await handle.stat()).size !== Buffer.byteLength(text)) {
+			return false;
+		}
+
+		const encoder = new TextEncoder();
+		const expected = Buffer.allocUnsafe(step * 3);
+		const actual = Buffer.allocUnsafe(step * 3);
+		let offset = 0;
+		let position = 0;
+		while (offset < text.length) {
+			let end = Math.min(text.length, offset + step);
+			const last = text.charCodeAt(end - 1);
+			if (end < text.length && last >= 0xd8_00 && last <= 0xdb_ff) {
+				end--; // Never split a surrogate pair between two steps.
+			}
+
+			const {read, written} = encoder.encodeInto(text.slice(offset, end), expected);
+			if (await readFully(handle, actual, written, position) !== written || !actual.subarray(0, written).equals(expected.subarray(0, written))) {
+				return false;
+			}
+
+			offset += read;
+			position += written;
+		}
+
+		return true;
+	} catch {
+		return false;
+	} finally {
+		await handle.close();
 	}
 }
 

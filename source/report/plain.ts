@@ -59,6 +59,10 @@ export function plainReporter(out: Writable, options: {write: boolean}): PlainRe
 				return `delta ${printable(event.path)} (${formatBytes(event.size)}, ${Math.round(event.fraction * 100)}% of the full file, made and checked in ${formatDuration(event.milliseconds)})`;
 			}
 
+			case 'delta-checked': {
+				return `checked delta ${printable(event.path)} (${formatDuration(event.milliseconds)})`;
+			}
+
 			case 'delta-reused': {
 				deltasReused++;
 				return undefined;
@@ -70,7 +74,7 @@ export function plainReporter(out: Writable, options: {write: boolean}): PlainRe
 			}
 
 			case 'cataloged': {
-				const reused = [cached > 0 ? `${cached} digests` : '', deltasReused > 0 ? `${deltasReused} deltas` : ''].filter(Boolean).join(' and ');
+				const reused = [cached > 0 ? `${cached} digests` : '', deltasReused > 0 ? `${deltasReused} delta${deltasReused === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ');
 				const reuse = reused ? ` (${reused} reused from cache)` : '';
 				return `catalog: ${event.products} products, ${event.versions} versions; ${event.images.lxd} images for LXD, ${event.images.incus} for Incus${reuse}`
 					+ (options.write ? '' : '\ndry run: nothing written (add -N to publish)');

@@ -5,7 +5,7 @@ import {formatBytes, formatDuration} from '../util/format.js';
 import type {WatchEmit, WatchEvent} from './events.js';
 
 /** Per-file progress is for screens; logs get the outcome. */
-const unlogged = new Set<WatchEvent['type']>(['progress', 'queued', 'found', 'scan-started', 'cached']);
+const unlogged = new Set<WatchEvent['type']>(['progress', 'queued', 'found', 'scan-started', 'cached', 'delta-progress', 'delta-queued']);
 
 export function jsonLog(out: Writable): WatchEmit {
 	return event => {
@@ -43,6 +43,16 @@ export function plainLog(out: Writable): WatchEmit {
 
 			case 'warning': {
 				problem(`warning ${event.path}: ${event.message}`);
+				break;
+			}
+
+			case 'delta-made': {
+				line(`delta ${event.path}: ${formatBytes(event.size)}, ${Math.round(event.fraction * 100)}% of the full file`);
+				break;
+			}
+
+			case 'delta-skipped': {
+				problem(`${event.problem ? 'skipped delta' : 'no delta'} ${event.path}: ${event.reason}`);
 				break;
 			}
 

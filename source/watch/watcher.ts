@@ -8,6 +8,7 @@ import {DigestCache, defaultCachePath} from '../cache/digest-cache.js';
 import {aliasFile} from '../domain/aliases.js';
 import {requirementFiles} from '../domain/requirements.js';
 import {productsPath, type ProductsFile} from '../pipeline/catalog.js';
+import type {DeltaOptions} from '../pipeline/delta.js';
 import {generate} from '../pipeline/generate.js';
 import {HashPool} from '../pipeline/hash/pool.js';
 import type {WatchEmit} from './events.js';
@@ -19,6 +20,7 @@ export type WatchOptions = {
 	settleMs: number;
 	/** A full regeneration at least this often, whatever the watcher says (a safety net). */
 	rescanMs: number;
+	deltas?: DeltaOptions;
 };
 
 /** Dot-names that matter: everything else starting with a dot is an upload in progress or private. */
@@ -158,7 +160,7 @@ export class Watcher {
 			this.cache ??= await DigestCache.load(this.options.cachePath ?? defaultCachePath(root), root, this.emit);
 			this.pool ??= new HashPool(jobs);
 			this.previous ??= await published(root);
-			const result = await generate({root, write: true, jobs, pool: this.pool, cache: this.cache, settleMs, previous: this.previous, signal: this.abort.signal}, event => {
+			const result = await generate({root, write: true, jobs, pool: this.pool, cache: this.cache, settleMs, previous: this.previous, signal: this.abort.signal, deltas: this.options.deltas}, event => {
 				if (event.type === 'written') {
 					streamsChanged ||= event.changed;
 				} else if (event.type === 'hash-finished') {

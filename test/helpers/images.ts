@@ -1,5 +1,6 @@
 // Builds real image files (metadata tarballs, squashfs, rootfs tarballs, qcow2 disks) with the
 // real system tools, so tests exercise exactly the bytes the lxc/incus clients will download.
+import {createHash} from 'node:crypto';
 import {mkdir, mkdtemp, open, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -266,6 +267,45 @@ export async function imageVersion(root: string, spec: VersionSpec): Promise<Bui
 		}
 
 		add(name, file);
+	}
+
+	return built;
+}
+
+/**
+ * A container rootfs as an update changes it: `files` files of hard-to-compress text, the same in
+ * every build except for a few (one edited, one added, a build stamp). Deterministic per build.
+ */
+export function rootfsBuild(build: number, files = 400): Record<string, string> {
+	const tree: Record<string, string> = {'etc/build': `${build}\n`, [`usr/share/added-in-${build}`]: `build ${build}\n`};
+	let state = createHash('sha256').update('rootfs').digest();
+	for (let index = 0; index < files; index++) {
+		const chunks: string[] = [];
+		for (let part = 0; part < 64; part++) {
+			state = createHash('sha256').update(state).digest();
+			chunks.push(state.toString('base64'));
+		}
+
+		tree[`usr/lib/file-${index}`] = index === (build * 37) % files ? `${chunks.join('\n')}\nedited in ${build}\n` : chunks.join('\n');
+	}
+
+	return tree;
+}
+
+/**
+ * Two versions of one product whose squashfs differ a little (built with mksquashfs from two builds
+ * of one tree): the pair the delta tests and the benchmark use.
+ */
+export async function deltaPair(root: string, versions = ['20240101_0000', '20240102_0000']): Promise<BuiltVersion[]> {
+	const built: BuiltVersion[] = [];
+	for (const [build, version] of versions.entries()) {
+		const spec = {os: 'acme', release: '1.0', arch: 'amd64', variant: 'default', version, meta: ['incus.tar.xz'] as MetaName[], rootfs: [] as RootfsName[]};
+		const done = await imageVersion(root, spec);
+		const file = path.join(done.dir, 'root.squashfs');
+		await squashfsImage(file, rootfsBuild(build + 1));
+		done.files['root.squashfs'] = file;
+		done.rel['root.squashfs'] = path.posix.join('images/acme/1.0/amd64/default', version, 'root.squashfs');
+		built.push(done);
 	}
 
 	return built;

@@ -1,24 +1,46 @@
-import {Piscina} from 'piscina';
+import {createRequire} from 'node:module';
+import type {Piscina} from 'piscina';
 import type {DigestRequest, DigestResponse} from './protocol.js';
+
+// piscina is loaded when the first pool is made, not when this module is: importing it costs about
+// 25 ms, and a run with nothing to hash (a no-change re-run) never needs it.
+const require = createRequire(import.meta.url);
 
 /** The piscina pool of hash workers; one per run, or one for the life of a watcher. */
 export class HashPool {
-	private readonly piscina: Piscina<DigestRequest, DigestResponse>;
+	private piscina?: Piscina<DigestRequest, DigestResponse>;
+	private destroyed = false;
 
-	constructor(readonly jobs: number) {
-		this.piscina = new Piscina({
-			filename: new URL('worker.js', import.meta.url).href,
-			minThreads: jobs,
-			maxThreads: jobs,
-			idleTimeout: 60_000,
-		});
-	}
+	constructor(readonly jobs: number) {}
 
 	async digest(request: DigestRequest, signal?: AbortSignal): Promise<DigestResponse> {
-		return this.piscina.run(request, signal ? {signal} : {});
+		return this.workers().run(request, signal ? {signal} : {});
 	}
 
 	async destroy(): Promise<void> {
-		await this.piscina.destroy();
+		this.destroyed = true;
+		await this.piscina?.destroy();
+	}
+
+	/**
+	 * The threads start with the first task that needs them: small files are hashed on the calling
+	 * thread (see hash.ts), so a run that has only those never starts any.
+	 */
+	private workers(): Piscina<DigestRequest, DigestResponse> {
+		if (this.destroyed) {
+			throw new Error('the hash pool has been destroyed');
+		}
+
+		if (!this.piscina) {
+			const {Piscina} = require('piscina') as typeof import('piscina');
+			this.piscina = new Piscina({
+				filename: new URL('worker.js', import.meta.url).href,
+				minThreads: this.jobs,
+				maxThreads: this.jobs,
+				idleTimeout: 60_000,
+			});
+		}
+
+		return this.piscina;
 	}
 }

@@ -1,6 +1,7 @@
 // A hash worker: streams a file through SHA-256 with two large buffers, reading the next chunk while
 // hashing the current one. Only node:* imports, so it loads fast in every worker thread.
 import {createHash, type Hash} from 'node:crypto';
+import {closeSync, fstatSync, openSync, readSync, type BigIntStats} from 'node:fs';
 import {open} from 'node:fs/promises';
 import type {DigestRequest, DigestResponse, DigestSource} from './protocol.js';
 
@@ -11,7 +12,51 @@ let back = Buffer.allocUnsafe(chunk);
 
 class Changed extends Error {}
 
+/** The file must still be what the scan saw, and all of it must have been read. */
+function check(request: DigestRequest, source: DigestSource, position: number, after: BigIntStats): void {
+	const {identity} = source;
+	if (position !== identity.size || Number(after.size) !== identity.size || after.mtimeNs.toString() !== identity.mtimeNs
+		|| after.ino.toString() !== identity.ino || after.ctimeNs.toString() !== identity.ctimeNs) {
+		throw new Changed(source === request.prefix ? 'its metadata changed while it was being hashed' : 'changed while it was being hashed');
+	}
+}
+
+/**
+ * A file smaller than one buffer is read with blocking calls: there is no next chunk to overlap with
+ * hashing, and this thread has nothing else to do, while the promise API would cost a thread-pool
+ * round trip for each of open, read, read, stat and close (most of the time on a tree of small files).
+ */
+function feedSmall(request: DigestRequest, source: DigestSource, hashes: Hash[], counted: (bytes: number) => void): void {
+	const fd = openSync(source.absolute, 'r');
+	try {
+		let position = 0;
+		for (;;) {
+			const bytesRead = readSync(fd, front, 0, chunk, position);
+			if (bytesRead === 0) {
+				break;
+			}
+
+			position += bytesRead;
+			const bytes = front.subarray(0, bytesRead);
+			for (const hash of hashes) {
+				hash.update(bytes);
+			}
+
+			counted(bytesRead);
+		}
+
+		check(request, source, position, fstatSync(fd, {bigint: true}));
+	} finally {
+		closeSync(fd);
+	}
+}
+
 async function feed(request: DigestRequest, source: DigestSource, hashes: Hash[], counted: (bytes: number) => void): Promise<void> {
+	if (source.identity.size < chunk) {
+		feedSmall(request, source, hashes, counted);
+		return;
+	}
+
 	const handle = await open(source.absolute, 'r');
 	try {
 		let position = 0;
@@ -34,12 +79,7 @@ async function feed(request: DigestRequest, source: DigestSource, hashes: Hash[]
 			counted(bytesRead);
 		}
 
-		const after = await handle.stat({bigint: true});
-		const {identity} = source;
-		if (position !== identity.size || Number(after.size) !== identity.size || after.mtimeNs.toString() !== identity.mtimeNs
-			|| after.ino.toString() !== identity.ino || after.ctimeNs.toString() !== identity.ctimeNs) {
-			throw new Changed(source === request.prefix ? 'its metadata changed while it was being hashed' : 'changed while it was being hashed');
-		}
+		check(request, source, position, await handle.stat({bigint: true}));
 	} finally {
 		await handle.close();
 	}

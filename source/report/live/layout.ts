@@ -210,7 +210,7 @@ function header(model: LiveModel, width: number, now: number): Line {
 			: model.outcome === 'failed' ? [{text: '✗ failed', color: 'red'}]
 				: model.cancelling ? [{text: `${spinner(now)} cancelling`, color: 'yellow'}]
 					: [{text: `${spinner(now)} ${model.phase}`, color: 'cyan'}];
-	right.push({text: model.options.write ? '  publishing' : '  dry run', color: 'gray'});
+	right.push({text: model.options.verify ? '  verifying' : model.options.write ? '  publishing' : '  dry run', color: 'gray'});
 	const title = 'simplestreams  ';
 	const root = truncateMiddle(model.root, Math.max(8, width - title.length - lineLength(right) - 1));
 	return [{text: title, bold: true}, {text: root}, {text: ' '.repeat(Math.max(1, width - title.length - length(root) - lineLength(right)))}, ...right];
@@ -267,7 +267,7 @@ function ending(model: LiveModel, options: FrameOptions): Line[] {
 				? [[{text: `✓ ${model.options.write ? 'published' : 'would publish'} `, color: 'green'}, {text: `${plural(c.images.lxd, 'image')} for LXD, ${c.images.incus} for Incus`, bold: true},
 					{text: ` · ${plural(c.products, 'product')} · ${plural(c.versions, 'version')}`}]]
 				: [];
-			if (!model.options.write) {
+			if (!model.options.write && !model.options.verify) {
 				lines.push([{text: 'dry run: nothing written (images.json went to stdout; -N publishes)', color: 'gray'}]);
 			} else if (model.written.length > 0) {
 				const changed = model.written.filter(w => w.changed).map(w => w.path);

@@ -79,7 +79,7 @@ const newNode = (name: string, path: string, depth: number, parent?: Node): Node
 export class LiveModel {
 	readonly tree = newNode('images', 'images', -1);
 	root = '';
-	phase: 'starting' | 'scanning' | 'planning' | 'hashing' | 'cataloging' | 'writing' = 'starting';
+	phase: 'starting' | 'scanning' | 'planning' | 'hashing' | 'deltas' | 'cataloging' | 'writing' = 'starting';
 	outcome?: Outcome;
 	cancelling = false;
 	started?: number;
@@ -98,7 +98,8 @@ export class LiveModel {
 	private readonly hashing = new Set<Node>();
 	private passes = 0;
 
-	constructor(readonly options: {write: boolean; jobs: number}) {}
+	/** `verify`: nothing is published (simplestreams verify prints its report after the tree). */
+	constructor(readonly options: {write: boolean; jobs: number; verify?: boolean}) {}
 
 	/** The node for a path under images/, made with its ancestors when missing. */
 	node(path: string): Node {
@@ -245,6 +246,59 @@ export class LiveModel {
 				file.rate = undefined;
 				this.unqueue(node);
 				this.rate.add(now, this.hash.done);
+				break;
+			}
+
+			// A delta file (--deltas, verify) gets a node with its own bar while xdelta3 makes or checks it;
+			// it runs outside the hash pool, so it stays out of the hashing totals and the worker count.
+			case 'delta-queued': {
+				this.phase = 'deltas';
+				const {file} = this.fileNode(event.path);
+				Object.assign(file, {state: 'queued', work: event.work, done: 0, reason: undefined});
+				break;
+			}
+
+			case 'delta-progress': {
+				const {file} = this.fileNode(event.path);
+				if (event.done !== file.done) {
+					Object.assign(file, {state: 'hashing', done: event.done, work: event.work, moved: now});
+					file.rate ??= new Rate();
+					file.rate.add(now, event.done);
+				}
+
+				break;
+			}
+
+			case 'delta-made':
+			case 'delta-checked': {
+				const {file} = this.fileNode(event.path);
+				const milliseconds = event.milliseconds;
+				Object.assign(file, {state: 'done', done: file.work, rate: undefined, perSecond: milliseconds > 0 ? (file.work * 1000) / milliseconds : undefined});
+				if (event.type === 'delta-made') {
+					file.size = event.size;
+				}
+
+				break;
+			}
+
+			case 'delta-reused': {
+				const {file} = this.fileNode(event.path, event.size);
+				Object.assign(file, {state: 'cached', size: event.size, done: file.work, rate: undefined});
+				break;
+			}
+
+			case 'delta-skipped': {
+				const node = this.nodes.get(event.path);
+				if (event.problem) {
+					this.skipped++;
+					Object.assign(this.fileNode(event.path).file, {state: 'failed', reason: printable(event.reason), rate: undefined});
+				} else if (node?.parent) {
+					// Not worth publishing is no problem: the delta just leaves the tree.
+					node.parent.children = node.parent.children.filter(child => child !== node);
+					this.nodes.delete(event.path);
+					touch(node.parent);
+				}
+
 				break;
 			}
 

@@ -16,6 +16,8 @@ export type LiveOptions = {
 	/** A terminal to read keys from; without one there are no keys (raw mode needs a TTY). */
 	input?: NodeJS.ReadStream;
 	write: boolean;
+	/** simplestreams verify: nothing is published, and the report follows the final frame. */
+	verify?: boolean;
 	jobs: number;
 	/** q or Ctrl-C: the command aborts the run. */
 	onCancel: () => void;
@@ -30,7 +32,7 @@ function Keys({onKey}: {onKey: (input: string, key: Key) => void}) {
 
 export function liveReporter(options: LiveOptions): Reporter {
 	const {out, input} = options;
-	const model = new LiveModel({write: options.write, jobs: options.jobs});
+	const model = new LiveModel({write: options.write, jobs: options.jobs, verify: options.verify});
 	/** The first row shown while browsing; undefined follows the hashing. */
 	let scroll: number | undefined;
 	const page = () => Math.max(1, (out.rows || 24) - 10);

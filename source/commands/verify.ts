@@ -1,0 +1,70 @@
+// `simplestreams verify [rootdir]`: check the published tree as a client would, trusting nothing
+// cached. Progress goes to stderr (the live tree in a terminal, plain lines otherwise); the report,
+// or with --json the report as JSON, to stdout. Exit 1 when any problem is found, 130 on Ctrl-C.
+import {setMaxListeners} from 'node:events';
+import {printable, plainReporter, type Reporter} from '../report/plain.js';
+import {formatBytes, formatRate} from '../util/format.js';
+import type {Problem} from '../verify/schema.js';
+import {verify} from '../verify/verify.js';
+import {requireDirectory} from './list.js';
+
+export type VerifyFlags = {root: string; jobs: number; json: boolean; plain?: boolean};
+
+async function pickReporter(flags: VerifyFlags, onCancel: () => void): Promise<Reporter> {
+	if (!process.stderr.isTTY || process.env['CI'] || flags.plain) {
+		return plainReporter(process.stderr, {write: false});
+	}
+
+	process.env['NODE_ENV'] ??= 'production';
+	const {liveReporter} = await import('../report/live/reporter.js');
+	return liveReporter({out: process.stderr, input: process.stdin.isTTY ? process.stdin : undefined, write: false, verify: true, jobs: flags.jobs, onCancel});
+}
+
+const describe = (p: Problem) => [p.product && `product ${p.product}`, p.version && `version ${p.version}`, p.item && `item ${p.item}`, `file ${p.file}`]
+	.filter(Boolean).join(', ');
+
+export async function runVerify(flags: VerifyFlags): Promise<number> {
+	await requireDirectory(flags.root);
+	const controller = new AbortController();
+	setMaxListeners(0, controller.signal);
+	const cancel = () => {
+		if (controller.signal.aborted) {
+			process.exit(130);
+		}
+
+		controller.abort();
+		reporter.cancel();
+	};
+
+	const reporter = await pickReporter(flags, cancel);
+	process.on('SIGINT', cancel);
+	try {
+		const report = await verify({root: flags.root, jobs: flags.jobs, signal: controller.signal}, event => {
+			reporter.emit(event);
+		});
+		await reporter.finish('done');
+		if (flags.json) {
+			process.stdout.write(`${JSON.stringify(report, undefined, 1)}\n`);
+		} else {
+			for (const problem of report.problems) {
+				process.stdout.write(`problem: ${printable(describe(problem))}: ${printable(problem.message)}\n`);
+			}
+
+			const {images} = report;
+			const hashed = report.bytes > 0 ? `, hashed ${formatBytes(report.bytes)} at ${formatRate(report.bytes, report.hashMilliseconds)}` : '';
+			process.stdout.write(`${report.ok ? 'ok' : `${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}`}: ${report.products} products, `
+				+ `${report.versions} versions, ${images.lxd} images for LXD, ${images.incus} for Incus, ${report.files} files${hashed}, ${report.deltas} delta${report.deltas === 1 ? '' : 's'} applied\n`);
+		}
+
+		return report.ok ? 0 : 1;
+	} catch (error) {
+		await reporter.finish(controller.signal.aborted ? 'cancelled' : 'failed');
+		if (controller.signal.aborted) {
+			return 130;
+		}
+
+		throw error;
+	} finally {
+		process.off('SIGINT', cancel);
+	}
+}

@@ -1,0 +1,79 @@
+// Pure: what a type-correct products file can still get wrong for the clients: an index that does
+// not list what the products file holds, one fingerprint twice, pairings and deltas clients drop.
+import {allClients, clientLabel, deltaSource, metaFtypeOf, pairedFingerprint, rootFtypes, type ClientImage, type StreamProducts} from '../list/derive.js';
+import type {Problem} from './schema.js';
+
+export type ProductsOf = {path: string; products: StreamProducts; listed: string[]};
+
+/** The index entry's products and the products file's ids must be the same set. */
+export function checkAgreement({path, products, listed}: ProductsOf, indexPath: string): Problem[] {
+	const ids = new Set(Object.keys(products.products));
+	const named = new Set(listed);
+	return [
+		...[...ids].filter(id => !named.has(id)).map(product => ({file: indexPath, product, message: `${path} holds this product but index.json does not list it`})),
+		...[...named].filter(id => !ids.has(id)).map(product => ({file: indexPath, product, message: `index.json lists this product but ${path} does not hold it`})),
+	];
+}
+
+/** A fingerprint a client sees twice makes every info, export and launch of either fail (§8). */
+export function checkDuplicates(images: readonly ClientImage[], file: string): Problem[] {
+	const problems: Problem[] = [];
+	for (const client of allClients) {
+		const first = new Map<string, ClientImage>();
+		for (const image of images.filter(i => i.client === client)) {
+			const owner = first.get(image.fingerprint);
+			if (owner) {
+				problems.push({file, product: image.product, version: image.version, item: image.files[0]!.key, message: `${clientLabel[client]} sees fingerprint ${image.fingerprint} twice (also ${owner.product} ${owner.version} ${owner.rootType}): "More than one match" for both`});
+			} else {
+				first.set(image.fingerprint, image);
+			}
+		}
+	}
+
+	return problems;
+}
+
+/** Per version: rootfs items a client cannot pair, and delta items it would ignore (§7, §12, §18). */
+export function checkVersions(products: StreamProducts, file: string): Problem[] {
+	const problems: Problem[] = [];
+	for (const [product, body] of Object.entries(products.products)) {
+		for (const [version, {items}] of Object.entries(body.versions)) {
+			const where = {file, product, version};
+			const entries = Object.entries(items);
+			const roots = entries.filter(([, item]) => rootFtypes[item.ftype]);
+			for (const client of allClients) {
+				const metas = entries.filter(([, item]) => item.ftype === metaFtypeOf[client]);
+				if (metas.length === 0 && roots.length > 0) {
+					problems.push({...where, message: `no ${metaFtypeOf[client]} item: ${clientLabel[client]} sees nothing of this version`});
+				}
+
+				for (const [key, meta] of metas) {
+					for (const [, root] of roots.filter(([, r]) => !pairedFingerprint(meta, r.ftype))) {
+						problems.push({...where, item: key, file: meta.path, message: `no ${rootFtypes[root.ftype]!.fields[0]}: ${clientLabel[client]} hides the ${root.ftype} image`});
+					}
+				}
+			}
+
+			for (const [key, delta] of entries.filter(([, item]) => item.ftype.endsWith('.vcdiff'))) {
+				const root = delta.ftype.replace(/\.vcdiff$/, '');
+				const dwhere = {...where, item: key, file: delta.path};
+				const base = delta.delta_base === undefined ? undefined : body.versions[delta.delta_base];
+				const why = root !== 'squashfs' && root !== 'disk-kvm.img' ? `ftype ${delta.ftype} is not one the clients use`
+					: delta.delta_base === undefined ? 'no delta_base'
+						: !base ? `its base ${delta.delta_base} is not a version of this product`
+							: !Object.values(base.items).some(item => item.ftype === root) ? `its base ${delta.delta_base} has no ${root} item`
+								: !roots.some(([, item]) => item.ftype === root) ? `this version has no ${root} item for it to give` : undefined;
+				if (why) {
+					problems.push({...dwhere, message: `${why}: the clients ignore the delta`});
+					continue;
+				}
+
+				for (const client of allClients.filter(c => !deltaSource(c, base, delta.ftype))) {
+					problems.push({...dwhere, message: `the base ${delta.delta_base}'s ${metaFtypeOf[client]} item gives no fingerprint to look it up by: ${clientLabel[client]} ignores the delta`});
+				}
+			}
+		}
+	}
+
+	return problems;
+}

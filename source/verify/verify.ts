@@ -1,0 +1,73 @@
+// `simplestreams verify`: the published tree checked the way a client reads it, reporting every
+// problem found rather than the first. The JSON checks are pure (schema.ts, checks.ts); files.ts
+// reads the files.
+import {allClients, clientImages, type ClientImage, type StreamProducts} from '../list/derive.js';
+import {followedEntries, readStreams} from '../list/read.js';
+import type {Emit} from '../pipeline/events.js';
+import {checkAgreement, checkDuplicates, checkVersions} from './checks.js';
+import {checkFiles, type FileCheckOptions} from './files.js';
+import {checkIndex, checkProducts, decode, type Problem} from './schema.js';
+
+export type VerifyReport = {
+	ok: boolean;
+	problems: Problem[];
+	products: number;
+	versions: number;
+	images: {lxd: number; incus: number};
+	files: number;
+	/** SHA-256 work done, in bytes (a rootfs read for its digest and its fingerprint counts twice). */
+	bytes: number;
+	hashMilliseconds: number;
+	deltas: number;
+};
+
+const order = (p: Problem) => [p.product ?? '', p.version ?? '', p.item ?? '', p.file, p.message].join('\0');
+
+export async function verify(options: FileCheckOptions, emit: Emit): Promise<VerifyReport> {
+	const streams = await readStreams(options.root);
+	const problems: Problem[] = [];
+	const decoded: Array<{path: string; products: StreamProducts}> = [];
+	if (streams.index.problem) {
+		problems.push({file: streams.index.path, message: streams.index.problem});
+	} else {
+		problems.push(...checkIndex(streams.index));
+	}
+
+	const entries = followedEntries(streams.index.value);
+	for (const file of streams.products) {
+		if (file.problem) {
+			problems.push({file: file.path, message: file.problem});
+			continue;
+		}
+
+		const checked = checkProducts(file);
+		problems.push(...checked.problems);
+		if (!checked.decodable) {
+			continue; // The clients stop here: nothing of this file reaches them.
+		}
+
+		const products = decode(file.value);
+		const listed = entries.filter(entry => entry.path === file.path).flatMap(entry => entry.products.map(String));
+		problems.push(...checkAgreement({path: file.path, products, listed}, streams.index.path), ...checkVersions(products, file.path));
+		decoded.push({path: file.path, products});
+	}
+
+	// The clients merge every products file into one list: fingerprints must be unique across all of them.
+	const merged: StreamProducts = {products: Object.assign({}, ...decoded.map(d => d.products.products))};
+	const images: ClientImage[] = allClients.flatMap(client => clientImages(merged, client));
+	problems.push(...checkDuplicates(images, decoded.map(d => d.path).join(', ')));
+	const files = await checkFiles(merged, images, options, emit);
+	problems.push(...files.problems);
+	problems.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+	return {
+		ok: problems.length === 0,
+		problems,
+		products: Object.keys(merged.products).length,
+		versions: Object.values(merged.products).reduce((sum, p) => sum + Object.keys(p.versions).length, 0),
+		images: {lxd: images.filter(i => i.client === 'lxd').length, incus: images.filter(i => i.client === 'incus').length},
+		files: files.files,
+		bytes: files.bytes,
+		hashMilliseconds: files.hashMilliseconds,
+		deltas: files.deltas,
+	};
+}
