@@ -266,9 +266,14 @@ test.serial('a published version rewritten in place stays published while it set
 	const before = await readFile(path.join(w.root, 'streams/v1/images.json'), 'utf8');
 	// Rewritten in place with the same bytes: a fresh mtime, the same digest.
 	const file = path.join(w.root, product, '20240101_0000/root.squashfs');
-	await writeFile(file, await readFile(file));
-	w.watcher.kill('SIGHUP'); // Regenerate now, inside the settle window.
-	await until('the watcher to hold it', async () => w.log().includes('20240101_0000 to settle'));
+	const bytes = await readFile(file);
+	// Regenerate now, inside the settle window (again, if a regeneration was busy when the signal came).
+	await until('the watcher to hold it', async () => {
+		await writeFile(file, bytes);
+		w.watcher.kill('SIGHUP');
+		await sleep(100);
+		return w.log().includes('20240101_0000 to settle');
+	});
 	t.deepEqual(versionsIn(await readStreams(w.root)), ['20240101_0000']);
 	await sleep(600);
 	t.is(await readFile(path.join(w.root, 'streams/v1/images.json'), 'utf8'), before, 'same bytes: only the mtime moved');
