@@ -5,11 +5,9 @@ import meow from 'meow';
 import {UsageError} from './source/commands/errors.js';
 import {defaultDeltaRatio} from './source/pipeline/delta.js';
 import {listFormats, type ListFormat} from './source/list/format.js';
+// Commands other than the generator load on demand: their dependencies (chokidar, lzma-native, yaml,
+// tar-stream) would otherwise cost every run, --help included, a few hundred milliseconds.
 import {runGenerate} from './source/commands/generate.js';
-import {runImport} from './source/commands/import.js';
-import {runList} from './source/commands/list.js';
-import {runVerify} from './source/commands/verify.js';
-import {runWatch} from './source/commands/watch.js';
 
 const cli = meow(`
 	Usage
@@ -110,7 +108,7 @@ async function main(): Promise<number> {
 		}
 
 		const root = resolve(operands[0] ?? '.');
-		return command === 'verify' ? runVerify({root, jobs: flags.jobs, json: flags.json, plain: flags.plain}) : runList({root, format: flags.format as ListFormat});
+		return command === 'verify' ? (await import('./source/commands/verify.js')).runVerify({root, jobs: flags.jobs, json: flags.json, plain: flags.plain}) : (await import('./source/commands/list.js')).runList({root, format: flags.format as ListFormat});
 	}
 
 	if (input.length > 1) {
@@ -128,14 +126,14 @@ async function main(): Promise<number> {
 	const deltas = flags.deltas || flags.vmDeltas ? {vm: flags.vmDeltas, ratio: flags.deltaRatio} : undefined;
 	if (flags.import !== undefined) {
 		const {os, release, arch, variant, version} = flags;
-		return runImport({
+		return (await import('./source/commands/import.js')).runImport({
 			source: flags.import, root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache: flags.cache, plain: flags.plain,
 			copy: flags.copy, force: flags.force, yes: flags.yes, fields: {os, release, arch, variant, version}, aliases: flags.alias, requirements: flags.requirement,
 		});
 	}
 
 	if (flags.watch) {
-		return runWatch({root: resolve(input[0] ?? '.'), jobs: flags.jobs, cache: flags.cache, settleSeconds: flags.settle, log: flags.log as 'plain' | 'json', deltas});
+		return (await import('./source/commands/watch.js')).runWatch({root: resolve(input[0] ?? '.'), jobs: flags.jobs, cache: flags.cache, settleSeconds: flags.settle, log: flags.log as 'plain' | 'json', deltas});
 	}
 
 	return runGenerate({root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache: flags.cache, plain: flags.plain, deltas});

@@ -83,7 +83,8 @@ test.serial('a version that arrives by renaming its upload directory is publishe
 	await rename(upload.dir, path.join(w.root, product, '20240102_0000'));
 	await until('the new version', async () => versionsIn(await readStreams(w.root)).includes('20240102_0000'));
 	t.log(`rename → images.json in ${Date.now() - started} ms (settle 0.4 s)`);
-	t.regex(w.log(), /regenerated in .*: \+1 \(acme:1\.0:amd64:default 20240102_0000\)/);
+	// The log line follows the write.
+	await until('the log line', async () => /regenerated in .*: \+1 \(acme:1\.0:amd64:default 20240102_0000\)/.test(w.log()));
 
 	const server = await serve(w.root);
 	t.teardown(async () => server.stop());
