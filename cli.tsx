@@ -133,7 +133,7 @@ async function main(): Promise<number> {
 	}
 
 	if (flags.watch) {
-		return (await import('./source/commands/watch.js')).runWatch({root: resolve(input[0] ?? '.'), jobs: flags.jobs, cache: flags.cache, settleSeconds: flags.settle, log: flags.log as 'plain' | 'json', deltas});
+		return (await import('./source/commands/watch.js')).runWatch({root: resolve(input[0] ?? '.'), jobs: flags.jobs, cache: flags.cache, settleSeconds: flags.settle, log: flags.log as 'plain' | 'json', plain: flags.plain, deltas});
 	}
 
 	return runGenerate({root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache: flags.cache, plain: flags.plain, deltas});

@@ -1,70 +1,12 @@
-// The live tree in a real terminal: tmux runs the CLI on a 2 GiB rootfs hashed by one worker, and
-// capture-pane shows what an operator sees. CI sets CI=true, which turns Ink off: the program under
-// test runs with it (and everything else Ink takes for CI) cleared, or these tests would test nothing.
-import {execFileSync} from 'node:child_process';
+// The live tree in a real terminal (test/helpers/terminal.ts: tmux, CI variables cleared): the CLI
+// on a 2 GiB rootfs hashed by one worker, and capture-pane shows what an operator sees.
 import {readdir, readFile, stat} from 'node:fs/promises';
 import path from 'node:path';
-import {setTimeout as delay} from 'node:timers/promises';
-import {fileURLToPath} from 'node:url';
-import test, {type ExecutionContext} from 'ava';
+import test from 'ava';
+import {quote, terminal} from './helpers/terminal.js';
 import {liveTree} from './live-tree.js';
 
-const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
 const bigRootfs = 2 * 1024 ** 3;
-const quote = (text: string) => `'${text.replaceAll('\'', '\'\\\'\'')}'`;
-const noCi = ['CI', 'CONTINUOUS_INTEGRATION', ...Object.keys(process.env).filter(key => key.startsWith('CI_'))].map(key => `-u ${key}`).join(' ');
-
-/** A private tmux server running `args` in a pane (100×32) that stays open after the program exits. */
-function terminal(t: ExecutionContext, dir: string, args: string[], redirect: string, size = {width: 100, height: 32}) {
-	const socket = path.join(dir, 'tmux.sock');
-	const tmux = (...rest: string[]) => execFileSync('tmux', ['-f', '/dev/null', '-S', socket, ...rest], {encoding: 'utf8'});
-	const files = {rc: path.join(dir, 'rc'), stty: path.join(dir, 'stty')};
-	const command = `env ${noCi} ${quote(process.execPath)} ${[cli, ...args].map(quote).join(' ')} ${redirect}; `
-		+ `echo $? > ${quote(files.rc)}; stty -a > ${quote(files.stty)}; sleep 600`;
-	tmux('new-session', '-d', '-x', String(size.width), '-y', String(size.height), '-s', 'live', command);
-	t.teardown(() => {
-		tmux('kill-server');
-	});
-	const capture = () => tmux('capture-pane', '-p', '-t', 'live');
-	return {
-		capture,
-		/** Escape codes included: what the program really drew. */
-		captureRaw: () => tmux('capture-pane', '-e', '-p', '-t', 'live'),
-		keys: (...keys: string[]) => tmux('send-keys', '-t', 'live', ...keys),
-		resize: (width: number, height: number) => tmux('resize-window', '-t', 'live', '-x', String(width), '-y', String(height)),
-		cursorVisible: () => tmux('display', '-p', '-t', 'live', '#{cursor_flag}').trim() === '1',
-		alternateScreen: () => tmux('display', '-p', '-t', 'live', '#{alternate_on}').trim() === '1',
-		async until(what: string, check: (screen: string) => boolean, timeout = 60_000) {
-			const end = Date.now() + timeout;
-			for (;;) {
-				const screen = capture();
-				if (check(screen)) {
-					return screen;
-				}
-
-				if (Date.now() > end) {
-					throw new Error(`timed out waiting for ${what}; the screen:\n${screen}`);
-				}
-
-				await delay(50);
-			}
-		},
-		async exitCode(timeout = 60_000) {
-			const end = Date.now() + timeout;
-			while (Date.now() < end) {
-				const rc = await readFile(files.rc, 'utf8').catch(() => '');
-				if (rc.trim() !== '') {
-					return Number(rc);
-				}
-
-				await delay(20);
-			}
-
-			throw new Error(`the program did not exit; the screen:\n${capture()}`);
-		},
-		stty: async () => readFile(files.stty, 'utf8'),
-	};
-}
 
 /** The rootfs line's percent, when it is hashing. */
 const hashing = (screen: string) => /root\.squashfs\s+[━╸─]+\s+(\d+)%/.exec(screen)?.[1];

@@ -40,9 +40,12 @@ async function checkRoot(root: string, write: boolean): Promise<void> {
 const inCi = (env: NodeJS.ProcessEnv) => env['CI'] !== '0' && env['CI'] !== 'false'
 	&& ('CI' in env || 'CONTINUOUS_INTEGRATION' in env || Object.keys(env).some(key => key.startsWith('CI_')));
 
-/** The live tree only on a terminal outside CI (Ink loaded lazily: it costs ~340 ms); plain lines otherwise. */
+/** The live screen only on a terminal (stderr) outside CI, without --plain: generate and --watch alike. */
+export const liveTerminal = (plain?: boolean) => Boolean(process.stderr.isTTY) && !inCi(process.env) && !plain;
+
+/** The live tree when liveTerminal() (Ink loaded lazily: it costs ~340 ms); plain lines otherwise. */
 async function pickReporter(flags: GenerateFlags, onCancel: () => void): Promise<Reporter> {
-	if (!process.stderr.isTTY || inCi(process.env) || flags.plain) {
+	if (!liveTerminal(flags.plain)) {
 		return plainReporter(process.stderr, {write: flags.write});
 	}
 

@@ -1,5 +1,6 @@
 // `simplestreams --watch [rootdir]`: publish, then keep the streams regenerated as the tree changes,
-// until SIGINT or SIGTERM (exit 0). SIGHUP forces a full rescan.
+// until SIGINT or SIGTERM (or q in the live screen): exit 0. SIGHUP forces a full rescan.
+// In a terminal (as generate decides it) the live tree and a status line; elsewhere log lines.
 import {realpath} from 'node:fs/promises';
 import type {DeltaOptions} from '../pipeline/delta.js';
 import {acquireLock} from '../util/lock.js';
@@ -7,8 +8,9 @@ import type {WatchEmit} from '../watch/events.js';
 import {jsonLog, plainLog} from '../watch/log.js';
 import {Watcher} from '../watch/watcher.js';
 import {UsageError} from './errors.js';
+import {liveTerminal} from './generate.js';
 
-export type WatchFlags = {root: string; jobs: number; cache?: string; settleSeconds: number; log: 'plain' | 'json'; deltas?: DeltaOptions};
+export type WatchFlags = {root: string; jobs: number; cache?: string; settleSeconds: number; log: 'plain' | 'json'; plain?: boolean; deltas?: DeltaOptions};
 
 /** How often the whole tree is regenerated even without events: a safety net for lost events. */
 const rescanMs = 10 * 60 * 1000;
@@ -22,10 +24,9 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 		throw new UsageError(`root directory ${flags.root} does not exist`);
 	});
 	const lock = await acquireLock(root, 'simplestreams --watch');
-	const emit: WatchEmit = flags.log === 'json' ? jsonLog(process.stdout) : plainLog(process.stderr);
-	const watcher = new Watcher({root, jobs: flags.jobs, cachePath: flags.cache, settleMs: flags.settleSeconds * 1000, rescanMs, deltas: flags.deltas}, emit);
+	let stop = () => {};
 	const stopped = new Promise<void>(resolve => {
-		const stop = () => {
+		stop = () => {
 			process.off('SIGINT', stop);
 			process.off('SIGTERM', stop);
 			resolve();
@@ -34,6 +35,9 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 		process.on('SIGINT', stop);
 		process.on('SIGTERM', stop);
 	});
+	const live = flags.log !== 'json' && liveTerminal(flags.plain) ? await liveScreen(flags.jobs, () => stop()) : undefined;
+	const emit: WatchEmit = live?.emit ?? (flags.log === 'json' ? jsonLog(process.stdout) : plainLog(process.stderr));
+	const watcher = new Watcher({root, jobs: flags.jobs, cachePath: flags.cache, settleMs: flags.settleSeconds * 1000, rescanMs, deltas: flags.deltas}, emit);
 	const hangup = () => {
 		watcher.rescan('SIGHUP');
 	};
@@ -45,8 +49,16 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 		await watcher.stop();
 	} finally {
 		process.off('SIGHUP', hangup);
+		await live?.close();
 		await lock.release();
 	}
 
 	return 0;
+}
+
+/** Ink loaded only for a terminal, in React's production build (as generate does). */
+async function liveScreen(jobs: number, onQuit: () => void) {
+	process.env['NODE_ENV'] ??= 'production';
+	const {liveWatch} = await import('../report/live/reporter.js');
+	return liveWatch({out: process.stderr, input: process.stdin.isTTY ? process.stdin : undefined, jobs, onQuit});
 }

@@ -15,6 +15,8 @@ export type FrameOptions = {
 	scroll?: number;
 	/** Whether keys work (stdin is a terminal). */
 	keys: boolean;
+	/** `--watch`: the watcher's lines, last and cut to the width; they say which keys work. */
+	status?: Line[];
 };
 
 /** The lines, and the first tree row they show (where a scroll request landed). */
@@ -258,6 +260,10 @@ function ending(model: LiveModel, options: FrameOptions): Line[] {
 				return [[{text: 'cancelling: stopping the hash workers; nothing will be written', color: 'yellow'}]];
 			}
 
+			if (options.status) {
+				return [];
+			}
+
 			return [[{text: options.keys ? '↑↓ j/k scroll · esc follow · q cancel' : 'Ctrl-C cancels', color: 'gray'}]];
 		}
 
@@ -290,7 +296,7 @@ function ending(model: LiveModel, options: FrameOptions): Line[] {
 
 export function frame(model: LiveModel, options: FrameOptions): Frame {
 	const {width, now} = options;
-	const bottom = footer(model, totals(model, now), options).flatMap(line => (lineLength(line) > width ? wrap(line, width) : [line]));
+	const bottom = [...footer(model, totals(model, now), options).flatMap(line => (lineLength(line) > width ? wrap(line, width) : [line])), ...options.status ?? []];
 	const view = visibleRows(model.tree, Math.max(1, options.height - 1 - bottom.length), now, options.scroll);
 	const more = (arrow: string, hidden: Hidden): Line[] => (hidden.rows === 0 ? [] : [[{text: `  ${arrow} ${hidden.rows} more`, color: 'gray'},
 		...(hidden.problems > 0 ? [{text: ` · ${plural(hidden.problems, 'problem')}`, color: 'yellow' as const}] : [])]]);

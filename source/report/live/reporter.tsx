@@ -3,10 +3,13 @@
 // the terminal's alternate screen, like a pager's: a resize (which makes terminals reflow what is
 // on screen) is a clean redraw, and the final frame is printed where the command was typed.
 import {render, useInput, type Key} from 'ink';
+import type {PipelineEvent} from '../../pipeline/events.js';
+import type {WatchEmit, WatchEvent} from '../../watch/events.js';
 import type {Reporter} from '../plain.js';
-import {frame, type Line} from './layout.js';
+import {frame, type Frame, type Line} from './layout.js';
 import {LiveModel} from './model.js';
 import {paint, Screen} from './Screen.js';
+import {WatchStatus} from './watch-status.js';
 
 const alternate = {enter: '\u001B[?1049h\u001B[H', leave: '\u001B[?1049l', clear: '\u001B[2J\u001B[H'};
 
@@ -30,9 +33,27 @@ function Keys({onKey}: {onKey: (input: string, key: Key) => void}) {
 	return null;
 }
 
-export function liveReporter(options: LiveOptions): Reporter {
+/** The live screen, drawing whatever `draw` lays out; shared by a run's reporter and the watcher's. */
+type Surface = {
+	/** Lay out and draw now. */
+	draw(): void;
+	/** Draw the frame that stays (followed, not browsed), leave the screen and print that frame. */
+	close(): Promise<void>;
+};
+
+type SurfaceOptions = {
+	out: NodeJS.WriteStream;
+	input?: NodeJS.ReadStream;
+	fps?: number;
+	onQuit: () => void;
+	/** The frame for this size, browsing from `scroll` (undefined follows). */
+	layout: (size: {width: number; height: number; keys: boolean}, scroll: number | undefined) => Frame;
+	/** On a timer tick: whether to draw (skipping a tick keeps an idle screen at no cost). */
+	due?: () => boolean;
+};
+
+function surface(options: SurfaceOptions): Surface {
 	const {out, input} = options;
-	const model = new LiveModel({write: options.write, jobs: options.jobs, verify: options.verify});
 	/** The first row shown while browsing; undefined follows the hashing. */
 	let scroll: number | undefined;
 	const page = () => Math.max(1, (out.rows || 24) - 10);
@@ -47,7 +68,7 @@ export function liveReporter(options: LiveOptions): Reporter {
 		}
 
 		if (text === 'q' || (key.ctrl && text === 'c')) {
-			options.onCancel();
+			options.onQuit();
 			return;
 		}
 
@@ -80,9 +101,8 @@ export function liveReporter(options: LiveOptions): Reporter {
 	const instance = render(screen([]), {stdout: out, stderr: out, ...(input ? {stdin: input} : {}), exitOnCtrlC: false, patchConsole: false});
 	let lines: Line[] = [];
 	function draw() {
-		const now = performance.now();
 		// One line less than the screen: a frame as tall as the screen makes Ink clear it every time.
-		const drawn = frame(model, {width: out.columns || 80, height: (out.rows || 24) - 1, now, scroll, keys: input !== undefined});
+		const drawn = options.layout({width: out.columns || 80, height: (out.rows || 24) - 1, keys: input !== undefined}, scroll);
 		if (scroll !== undefined) {
 			scroll = drawn.start;
 		}
@@ -98,21 +118,18 @@ export function liveReporter(options: LiveOptions): Reporter {
 		draw();
 	};
 
-	const timer = setInterval(draw, 1000 / (options.fps ?? 6)).unref();
+	const timer = setInterval(() => {
+		if (options.due?.() ?? true) {
+			draw();
+		}
+	}, 1000 / (options.fps ?? 6)).unref();
 	out.on('resize', resized);
 	draw();
 	return {
-		emit(event) {
-			model.apply(event, performance.now());
-		},
-		cancel() {
-			model.cancel();
-			draw();
-		},
-		async finish(outcome) {
+		draw,
+		async close() {
 			clearInterval(timer);
 			out.off('resize', resized);
-			model.finish(outcome, performance.now());
 			// Browsing or not, the frame that stays is the folded tree with the summary.
 			scroll = undefined;
 			draw();
@@ -122,5 +139,73 @@ export function liveReporter(options: LiveOptions): Reporter {
 			leave();
 			out.write(`${lines.map(line => paint(line)).join('\n')}\n`);
 		},
+	};
+}
+
+export function liveReporter(options: LiveOptions): Reporter {
+	const model = new LiveModel({write: options.write, jobs: options.jobs, verify: options.verify});
+	const screen = surface({...options, onQuit: options.onCancel, layout: (size, scroll) => frame(model, {...size, now: performance.now(), scroll})});
+	return {
+		emit(event) {
+			model.apply(event, performance.now());
+		},
+		cancel() {
+			model.cancel();
+			screen.draw();
+		},
+		async finish(outcome) {
+			model.finish(outcome, performance.now());
+			await screen.close();
+		},
+	};
+}
+
+export type LiveWatchOptions = Pick<LiveOptions, 'out' | 'input' | 'jobs' | 'fps'> & {
+	/** q or Ctrl-C: the command stops the watcher (as SIGINT does). */
+	onQuit: () => void;
+};
+
+/** Pipeline events of a regeneration go to its tree; the watcher's own to the status. */
+const watchOnly = new Set<WatchEvent['type']>(['watching', 'regenerating', 'regenerated', 'regeneration-failed', 'rescan', 'root-missing', 'root-back', 'stopped']);
+
+/**
+ * `--watch` in a terminal: the tree of the current (or last) regeneration, a new one at each, and
+ * the watcher's status under it. Between regenerations nothing moves but the clock: the timer then
+ * draws only after an event or once a second, so a watcher idle for weeks costs no CPU to speak of.
+ */
+export function liveWatch(options: LiveWatchOptions): {emit: WatchEmit; close: () => Promise<void>} {
+	const newModel = () => new LiveModel({write: true, jobs: options.jobs});
+	let model = newModel();
+	const status = new WatchStatus();
+	let changed = true;
+	let drawn = 0;
+	const screen = surface({
+		...options,
+		layout(size, scroll) {
+			changed = false;
+			drawn = Date.now();
+			return frame(model, {...size, now: performance.now(), scroll, status: status.lines(Date.now(), size.keys)});
+		},
+		// Spinners and bars move while a regeneration runs.
+		due: () => changed || (model.started !== undefined && model.outcome === undefined) || Date.now() - drawn >= 1000,
+	});
+	return {
+		emit(event) {
+			changed = true;
+			if (!watchOnly.has(event.type)) {
+				model.apply(event as PipelineEvent, performance.now());
+				return;
+			}
+
+			status.apply(event, Date.now());
+			if (event.type === 'regenerating') {
+				model = newModel();
+			} else if (event.type === 'regenerated' || event.type === 'regeneration-failed') {
+				model.finish(event.type === 'regenerated' ? 'done' : 'failed', performance.now());
+			} else if (event.type === 'stopped' && model.started !== undefined && !model.outcome) {
+				model.finish('cancelled', performance.now()); // Stopped mid-regeneration: its hashing was aborted.
+			}
+		},
+		close: async () => screen.close(),
 	};
 }
