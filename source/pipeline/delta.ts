@@ -7,7 +7,6 @@ import {createReadStream} from 'node:fs';
 import {readdir, readFile, readlink, rename, rm, stat} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 import {pipeline} from 'node:stream/promises';
-import {execa} from 'execa';
 import {sameIdentity, type DigestCache} from '../cache/digest-cache.js';
 import {deltaFileName, type DeltaRoot} from '../domain/ftypes.js';
 import {mapLimit} from '../util/map-limit.js';
@@ -95,6 +94,9 @@ export function planDeltas(planned: readonly PlannedProduct[], digests: Digests,
 /** A delta applied: its own sha256 and the result's. */
 export type DeltaCheck = {ok: true; sha256: string; target: string} | {ok: false; reason: string};
 
+/** execa is loaded only when a delta is checked or made: it would cost every run ~60 ms of start-up. */
+const loadExeca = async () => (await import('execa')).execa;
+
 const failure = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
 
 /**
@@ -102,6 +104,7 @@ const failure = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (er
  * bytes fed to xdelta3 and the result's from what it writes, so nothing is buffered or read twice.
  */
 export async function applyDelta(source: string, delta: string, progress?: (bytes: number) => void, signal?: AbortSignal): Promise<DeltaCheck> {
+	const execa = await loadExeca();
 	const child = execa('xdelta3', ['-d', '-c', '-s', source], {stdin: 'pipe', buffer: {stdout: false, stderr: true}, reject: false, ...(signal ? {cancelSignal: signal} : {})});
 	const deltaHash = createHash('sha256');
 	const targetHash = createHash('sha256');
@@ -182,7 +185,7 @@ export async function makeDeltas(jobs: readonly DeltaJob[], context: DeltaContex
 	// Looked for once, and only when a delta has to be checked or made: reusing needs no xdelta3.
 	let tool: Promise<boolean> | undefined;
 	const haveTool = async () => {
-		tool ??= execa('xdelta3', ['-V'], {reject: false}).then(r => r.exitCode === 0, () => false).then(present => {
+		tool ??= loadExeca().then(async execa => execa('xdelta3', ['-V'], {reject: false})).then(r => r.exitCode === 0, () => false).then(present => {
 			if (!present) {
 				emit({type: 'warning', path: 'xdelta3', message: xdelta3Missing});
 			}
@@ -271,6 +274,7 @@ export async function makeDeltas(jobs: readonly DeltaJob[], context: DeltaContex
 		emit({type: 'delta-queued', path: job.path, base: job.base, work: 2 * work});
 		const temporary = join(dirname(job.absolute), `.${basename(job.absolute)}.${randomBytes(6).toString('hex')}.tmp`);
 		try {
+			const execa = await loadExeca();
 			const child = execa('xdelta3', ['-e', '-9', '-s', job.source.absolute, job.target.absolute, temporary], {reject: false, stdin: 'ignore', ...(signal ? {cancelSignal: signal} : {})});
 			// xdelta3 reads the new file front to back: how far it got is the progress of the first half.
 			const timer = setInterval(async () => {
