@@ -4,7 +4,7 @@ import {setMaxListeners} from 'node:events';
 import {access, constants, mkdir, stat} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {DeltaOptions} from '../pipeline/delta.js';
-import {generate} from '../pipeline/generate.js';
+import {generate, publish} from '../pipeline/generate.js';
 import {plainReporter, type Reporter} from '../report/plain.js';
 import {acquireLock} from '../util/lock.js';
 import {UsageError} from './errors.js';
@@ -84,10 +84,14 @@ async function run(flags: GenerateFlags): Promise<number> {
 
 	process.on('SIGINT', cancel);
 	try {
-		const result = await generate({root: flags.root, write: flags.write, jobs: flags.jobs, cachePath: flags.cache, signal, deltas: flags.deltas}, reporter.emit);
-		await reporter.finish('done');
-		if (!flags.write) {
-			process.stdout.write(result.productsText);
+		const options = {root: flags.root, jobs: flags.jobs, cachePath: flags.cache, signal, deltas: flags.deltas};
+		if (flags.write) {
+			await publish(options, reporter.emit);
+			await reporter.finish('done');
+		} else {
+			const {productsText} = await generate({...options, write: false}, reporter.emit);
+			await reporter.finish('done');
+			process.stdout.write(productsText);
 		}
 
 		return 0;

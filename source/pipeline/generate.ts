@@ -1,4 +1,5 @@
 // The whole pipeline, scan → probe → plan → hash → (deltas) → catalog → write, as one call every front end shares.
+import {join} from 'node:path';
 import {DigestCache, defaultCachePath} from '../cache/digest-cache.js';
 import {stableJson} from '../util/json.js';
 import {catalog, indexPath, productsPath, type Catalog, type ProductsFile} from './catalog.js';
@@ -6,9 +7,10 @@ import {makeDeltas, planDeltas, type Delta, type DeltaOptions} from './delta.js'
 import type {Emit} from './events.js';
 import {HashPool} from './hash/pool.js';
 import {hash} from './hash/hash.js';
-import {contentPair, pathPair, type Digests, type Knowledge} from './model.js';
+import {contentPair, pathPair, type Digests, type Knowledge, type Tree} from './model.js';
 import {plan, type DigestTask} from './plan.js';
 import {probe} from './probe.js';
+import {recordReceipt, receiptPath, replay, stillPublished, type Replayed} from './receipt.js';
 import {scan} from './scan.js';
 import {settlingVersions} from './settle.js';
 import {writeStreams} from './write.js';
@@ -60,13 +62,49 @@ function remember(cache: DigestCache, tasks: readonly DigestTask[], knowledge: M
 	}
 }
 
+const streams = [productsPath, indexPath];
+
 export async function generate(options: GenerateOptions, emit: Emit): Promise<GenerateResult> {
 	const tree = await scan(options.root, emit);
 	options.signal?.throwIfAborted();
+	return build(tree, options, emit);
+}
+
+/**
+ * A one-shot -N run: when the receipt beside the digest cache shows that the streams were published
+ * from this very tree and are untouched since, report that run's findings again and stop; otherwise
+ * publish, and leave a receipt. Not with --deltas: delta files are outside the scan.
+ */
+export async function publish(options: Omit<GenerateOptions, 'write' | 'pool' | 'cache' | 'settleMs' | 'previous'>, emit: Emit): Promise<GenerateResult | 'unchanged'> {
+	const tree = await scan(options.root, emit);
+	options.signal?.throwIfAborted();
+	const receipt = options.deltas ? undefined : receiptPath(options.cachePath ?? defaultCachePath(tree.root));
+	const published = receipt === undefined ? undefined : stillPublished(receipt, tree);
+	if (published) {
+		replay(published, tree, streams, emit);
+		return 'unchanged';
+	}
+
+	return build(tree, {...options, write: true}, emit, receipt);
+}
+
+/** Everything after the scan; `receipt`: where to record what was published, if anywhere. */
+async function build(tree: Tree, options: GenerateOptions, emit: Emit, receipt?: string): Promise<GenerateResult> {
 	const {held, readyAt} = options.settleMs ? settlingVersions(tree, Date.now(), options.settleMs, emit) : {held: undefined, readyAt: undefined};
 	const cache = options.cache ?? await DigestCache.load(options.cachePath ?? defaultCachePath(tree.root), tree.root, emit);
-	const knowledge = await probe(tree, cache, emit);
-	const planned = plan(tree.products, knowledge, {fuse: options.jobs === 1, knownCombined: pair => cache.combined(pair), held}, emit);
+	// What a no-change run would report again: recorded from the stages after the cache.
+	const replayed: Replayed[] = [];
+	let lost = 0;
+	const stage: Emit = event => {
+		if (event.type === 'skipped' || event.type === 'warning' || event.type === 'cataloged') {
+			replayed.push(event);
+		}
+
+		emit(event);
+	};
+
+	const knowledge = await probe(tree, cache, stage);
+	const planned = plan(tree.products, knowledge, {fuse: options.jobs === 1, knownCombined: pair => cache.combined(pair), held}, stage);
 	const digests = planned.known;
 	let finished = false;
 	let deltas: Delta[] = [];
@@ -74,7 +112,10 @@ export async function generate(options: GenerateOptions, emit: Emit): Promise<Ge
 		if (planned.tasks.length > 0) {
 			const pool = options.pool ?? new HashPool(options.jobs);
 			try {
-				await hash(planned.tasks, pool, digests, emit, options.signal);
+				await hash(planned.tasks, pool, digests, event => {
+					lost += event.type === 'skipped' ? 1 : 0;
+					emit(event);
+				}, options.signal);
 			} finally {
 				if (!options.pool) {
 					await pool.destroy();
@@ -104,14 +145,21 @@ export async function generate(options: GenerateOptions, emit: Emit): Promise<Ge
 		}
 	}
 
-	const result = catalog(planned.products, digests, emit, options.previous, deltas);
-	emit({type: 'cataloged', products: result.index.index.images.products.length, versions: result.versions, images: result.images});
+	const result = catalog(planned.products, digests, stage, options.previous, deltas);
+	stage({type: 'cataloged', products: result.index.index.images.products.length, versions: result.versions, images: result.images});
 	const productsText = stableJson(result.products);
 	const indexText = stableJson(result.index);
 	// A cancelled run never publishes: the last point to stop is right before the write.
 	options.signal?.throwIfAborted();
 	if (options.write) {
-		await writeStreams(tree.root, [{path: productsPath, text: productsText}, {path: indexPath, text: indexText}], emit);
+		await writeStreams(tree.root, streams.map((path, index) => ({path, text: [productsText, indexText][index]!})), emit);
+	}
+
+	const files = tree.products.flatMap(p => p.versions.flatMap(v => v.files));
+	// A file the probe could not read, or that hashing lost, may be readable next time: no receipt.
+	if (receipt !== undefined && lost === 0 && files.every(f => knowledge.has(f.path))) {
+		const uncached = files.filter(f => cache.lookup(f.path, f.identity)?.sha256 === undefined).map(f => f.path);
+		await recordReceipt(receipt, tree, [...streams.map(s => join(tree.root, s)), cache.path], uncached, replayed);
 	}
 
 	return {catalog: result, productsText, indexText, ...(readyAt === undefined ? {} : {settlingUntil: readyAt})};

@@ -1,0 +1,165 @@
+// What a `-N` run published, from which tree: so that the next run over an unchanged tree stops
+// right after the scan. The streams are a function of the scanned tree (names, requirements,
+// aliases, and the identity of every image file: digests are only trusted while it holds), of the
+// build of this program, and of nothing else. A receipt pins all of these by one key and pins what
+// the run left behind (the two streams and the digest cache) by their identities. When all of it
+// still holds, regenerating would write the same bytes: the run replays the events that run
+// reported instead, and a tree of 10,000 versions costs its scan and no more.
+//
+// Runs that depend on more than the tree do not write a receipt: --deltas (their files live
+// outside the scan), the watcher (settling depends on the clock), and a run that could not read
+// some file (it may be readable next time).
+import {createHash} from 'node:crypto';
+import {readFileSync, statSync} from 'node:fs';
+import {fileURLToPath} from 'node:url';
+import {sameIdentity} from '../cache/digest-cache.js';
+import {writeAtomic} from '../util/atomic-write.js';
+import type {Emit, PipelineEvent, Scope} from './events.js';
+import type {FileIdentity, Tree} from './model.js';
+import {identityOf} from './scan.js';
+
+const format = 'simplestreams-receipt:1';
+
+/** The events of a run that are not from the scan, as a no-change run would emit them again. */
+export type Replayed = Extract<PipelineEvent, {type: 'skipped' | 'warning' | 'cataloged'}>;
+
+export type Receipt = {
+	format: typeof format;
+	tree: string;
+	/** Absolute paths of what the run left behind, with their identities then. */
+	outputs: Array<{path: string; identity: FileIdentity}>;
+	/** Scanned files whose digest the cache did not hold: all others are reported as reused. */
+	uncached: string[];
+	events: Replayed[];
+};
+
+/** Where the receipt of the runs using a digest cache lives: beside it, outside the web root. */
+export const receiptPath = (cachePath: string) => `${cachePath.replace(/\.json$/, '')}.published.json`;
+
+/** This build of the program: a new one may publish differently. */
+function buildIdentity(): string {
+	const {ino, size, mtimeNs} = statSync(fileURLToPath(import.meta.url), {bigint: true});
+	return `${ino}:${size}:${mtimeNs}`;
+}
+
+/** One digest over everything the streams are made from. */
+export function treeKey(tree: Tree): string {
+	const hash = createHash('sha256').update(`${format}\0${buildIdentity()}\0${tree.root}\n`);
+	for (const {ref, requirements, aliases, versions} of tree.products) {
+		hash.update(JSON.stringify([ref.id, ref.path, requirements, aliases]));
+		for (const version of versions) {
+			let text = `\n${version.path}`;
+			for (const {path, absolute, identity: {dev, ino, size, mtimeNs, ctimeNs}} of version.files) {
+				text += `\0${path}\0${absolute}\0${dev}:${ino}:${size}:${mtimeNs}:${ctimeNs}`;
+			}
+
+			hash.update(text);
+		}
+	}
+
+	return hash.digest('hex');
+}
+
+function identityAt(path: string): FileIdentity | undefined {
+	try {
+		return identityOf(statSync(path, {bigint: true}));
+	} catch {
+		return undefined;
+	}
+}
+
+const scopes = new Set<Scope>(['tree', 'product', 'version', 'file']);
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+
+function validEvent(event: unknown): event is Replayed {
+	const e = event as Replayed;
+	if (typeof e !== 'object' || e === null) {
+		return false;
+	}
+
+	switch (e.type) {
+		case 'skipped': {
+			return scopes.has(e.scope) && isString(e.path) && isString(e.reason);
+		}
+
+		case 'warning': {
+			return isString(e.path) && isString(e.message);
+		}
+
+		case 'cataloged': {
+			return isCount(e.products) && isCount(e.versions) && typeof e.images === 'object' && e.images !== null && isCount(e.images.lxd) && isCount(e.images.incus);
+		}
+
+		default: {
+			return false;
+		}
+	}
+}
+
+function validReceipt(data: unknown): data is Receipt {
+	const r = data as Receipt;
+	return typeof r === 'object' && r !== null && r.format === format && isString(r.tree)
+		&& Array.isArray(r.outputs) && r.outputs.every(o => isString(o?.path) && typeof o.identity === 'object' && o.identity !== null)
+		&& Array.isArray(r.uncached) && r.uncached.every(isString)
+		&& Array.isArray(r.events) && r.events.every(validEvent) && r.events.at(-1)?.type === 'cataloged';
+}
+
+/**
+ * The receipt at `path` if it shows that the streams were published from exactly `tree` and are
+ * still as that run left them. Anything else (none, unreadable, another format, stale) means: run
+ * the pipeline, which is always right; so it is not worth a warning.
+ */
+export function stillPublished(path: string, tree: Tree): Receipt | undefined {
+	let data: unknown;
+	try {
+		data = JSON.parse(readFileSync(path, 'utf8'));
+	} catch {
+		return undefined;
+	}
+
+	if (!validReceipt(data) || data.tree !== treeKey(tree)) {
+		return undefined;
+	}
+
+	return data.outputs.every(o => {
+		const identity = identityAt(o.path);
+		return identity !== undefined && sameIdentity(identity, o.identity);
+	}) ? data : undefined;
+}
+
+/** Emit what the run that wrote `receipt` reported, as a run that found nothing to do would. */
+export function replay(receipt: Receipt, tree: Tree, streams: readonly string[], emit: Emit): void {
+	const uncached = new Set(receipt.uncached);
+	for (const product of tree.products) {
+		for (const version of product.versions) {
+			for (const file of version.files) {
+				if (!uncached.has(file.path)) {
+					emit({type: 'cached', path: file.path});
+				}
+			}
+		}
+	}
+
+	for (const event of receipt.events) {
+		emit(event);
+	}
+
+	for (const path of streams) {
+		emit({type: 'written', path, changed: false});
+	}
+}
+
+/**
+ * Record what a run published. `outputs` are absolute paths; a missing one (the cache could not be
+ * saved) leaves no receipt, as does a failure to write it: the next run then does the whole job.
+ */
+export async function recordReceipt(path: string, tree: Tree, outputs: readonly string[], uncached: string[], events: Replayed[]): Promise<boolean> {
+	const identities = outputs.map(output => ({path: output, identity: identityAt(output)}));
+	if (identities.some(o => o.identity === undefined)) {
+		return false;
+	}
+
+	const receipt: Receipt = {format, tree: treeKey(tree), outputs: identities as Receipt['outputs'], uncached, events};
+	return writeAtomic(path, JSON.stringify(receipt) + '\n', 0o600).then(() => true, () => false);
+}

@@ -1,0 +1,150 @@
+import {appendFile, chmod, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+import test, {type ExecutionContext} from 'ava';
+import {execa} from 'execa';
+import type {PipelineEvent} from '../source/pipeline/events.js';
+import {generate, publish} from '../source/pipeline/generate.js';
+import {receiptPath} from '../source/pipeline/receipt.js';
+import {asNobody, collector, copyTree, distModule, flipLastByte, imageTree, mtimeNs, rewriteSameSize, tempDir, writeFiles, type BuiltTree} from './helpers/fixtures.js';
+
+let template: BuiltTree;
+
+test.before(async () => {
+	template = await imageTree(await mkdtemp(path.join(tmpdir(), 'ss-receipt-template-')));
+});
+
+test.after.always(async () => {
+	await rm(template.root, {recursive: true, force: true});
+});
+
+const product = 'images/acme/1.0/amd64/default';
+const container = `${product}/20240101_0000`;
+const images = 'streams/v1/images.json';
+
+async function fixture(t: ExecutionContext) {
+	const dir = await tempDir(t, 'ss-receipt');
+	const root = path.join(dir, 'www');
+	await mkdir(root);
+	await copyTree(template.root, root);
+	const cachePath = path.join(dir, 'cache', 'digests.json');
+	const publishOnce = async (options: {deltas?: {vm: boolean; ratio: number}} = {}) => {
+		const c = collector();
+		const result = await publish({root, jobs: 2, cachePath, ...options}, c.emit);
+		return {...c, unchanged: result === 'unchanged'};
+	};
+
+	/** What the streams must hold: the pipeline run in full, dry, with a cache of its own. */
+	const expected = async () => (await generate({root, write: false, jobs: 2, cachePath: path.join(dir, `fresh-${Math.random()}.json`)}, () => undefined)).productsText;
+	return {dir, root, cachePath, publishOnce, expected};
+}
+
+/** A tree with something to report at every stage after the scan: a bad file, a half version, a copy. */
+async function troubled(root: string): Promise<void> {
+	await writeFiles(root, {
+		[`${product}/20240102_0000/lxd.tar.xz`]: 'not a tarball',
+		[`${product}/20240102_0000/root.squashfs`]: 'not a squashfs',
+	});
+	await mkdir(path.join(root, `${product}/20240103_0000`));
+	await execa('cp', ['-a', path.join(root, 'images/acme/1.0/amd64/default-vm/20240101_0000/incus.tar.xz'), path.join(root, `${product}/20240103_0000/`)]);
+	await execa('cp', ['-a', path.join(root, container), path.join(root, `${product}/20240104_0000`)]);
+}
+
+test('an unchanged tree: the run stops after the scan and reports what a full no-change run reports', async t => {
+	const {root, cachePath, publishOnce} = await fixture(t);
+	await troubled(root);
+	const first = await publishOnce();
+	t.false(first.unchanged);
+	t.true(first.of('queued').length > 0);
+	const written = await mtimeNs(path.join(root, images));
+
+	// The same tree through the whole pipeline, which never consults a receipt.
+	const full = collector();
+	await generate({root, write: true, jobs: 2, cachePath}, full.emit);
+	const again = await publishOnce();
+	t.true(again.unchanged);
+	t.deepEqual(again.events, full.events);
+	t.true(full.of('skipped').length >= 3, JSON.stringify(full.of('skipped')));
+	t.deepEqual(again.of('written'), [{type: 'written', path: images, changed: false}, {type: 'written', path: 'streams/v1/index.json', changed: false}]);
+	t.is(await mtimeNs(path.join(root, images)), written);
+});
+
+type Change = {name: string; apply: (root: string, cachePath: string) => Promise<void>; hashes?: boolean};
+
+const changes: Change[] = [
+	{name: 'an image file touched', async apply(root) {
+		await utimes(path.join(root, container, 'root.squashfs'), new Date(), new Date(Date.now() - 60_000));
+	}, hashes: true},
+	{name: 'an image file rewritten, same size and mtime', async apply(root) {
+		await rewriteSameSize(path.join(root, container, 'root.squashfs'), flipLastByte);
+	}, hashes: true},
+	{name: 'a requirements file edited', async apply(root) {
+		await writeFile(path.join(root, 'images', '.requirements'), JSON.stringify({secureboot: 'false'}));
+	}},
+	{name: 'an aliases file added', async apply(root) {
+		await writeFile(path.join(root, product, '.aliases'), 'acme/current\n');
+	}},
+	{name: 'a version added', async apply(root) {
+		await execa('cp', ['-a', path.join(root, 'images/acme/1.0/arm64/default/20240101_0000'), path.join(root, 'images/acme/1.0/arm64/default/20240201_0000')]);
+	}, hashes: true},
+	{name: 'a version removed', async apply(root) {
+		await rm(path.join(root, 'images/acme/1.0/amd64/default-vm/20240101_0000'), {recursive: true});
+	}},
+	{name: 'images.json edited by hand', async apply(root) {
+		await appendFile(path.join(root, images), ' ');
+	}},
+	{name: 'index.json deleted', async apply(root) {
+		await rm(path.join(root, 'streams/v1/index.json'));
+	}},
+	{name: 'the digest cache deleted', async apply(_root, cachePath) {
+		await rm(cachePath);
+	}, hashes: true},
+	{name: 'the receipt is not JSON', async apply(_root, cachePath) {
+		await writeFile(receiptPath(cachePath), '{"format":');
+	}},
+];
+
+for (const change of changes) {
+	test(`${change.name}: the whole pipeline runs again, then the next run stops early`, async t => {
+		const {root, cachePath, publishOnce, expected} = await fixture(t);
+		t.false((await publishOnce()).unchanged);
+		t.true((await publishOnce()).unchanged);
+		await change.apply(root, cachePath);
+		const after = await publishOnce();
+		t.false(after.unchanged);
+		t.is(after.of('queued').length > 0, change.hashes === true);
+		t.is(await readFile(path.join(root, images), 'utf8'), await expected());
+		t.true((await publishOnce()).unchanged);
+	});
+}
+
+test('--deltas runs never stop early: their files are outside the scan', async t => {
+	const {publishOnce} = await fixture(t);
+	const deltas = {vm: false, ratio: 0.8};
+	t.false((await publishOnce()).unchanged);
+	t.false((await publishOnce({deltas})).unchanged);
+	t.false((await publishOnce({deltas})).unchanged);
+});
+
+test('a run that could not read a file leaves no receipt: the next one tries again', async t => {
+	const {dir, root} = await fixture(t);
+	await execa('chmod', ['-R', 'a+rwX', dir]);
+	await chmod(path.join(root, container, 'root.tar.xz'), 0o000);
+	const cachePath = path.join(dir, 'nobody-cache.json');
+	const run = async () => asNobody<{result: string; events: PipelineEvent[]}>(dir, `
+		import {publish} from ${JSON.stringify(distModule('source/pipeline/generate.js'))};
+		const events = [];
+		const result = await publish({root: ${JSON.stringify(root)}, jobs: 2, cachePath: ${JSON.stringify(cachePath)}}, e => events.push(e));
+		console.log(JSON.stringify({result: result === 'unchanged' ? 'unchanged' : 'published', events}));
+	`);
+	for (const attempt of [1, 2]) {
+		const {result, events} = await run();
+		t.is(result, 'published', `attempt ${attempt}`);
+		t.true(events.some(e => e.type === 'skipped' && e.path === `${container}/root.tar.xz` && /EACCES/.test(e.reason)));
+	}
+
+	await t.throwsAsync(stat(receiptPath(cachePath)), {code: 'ENOENT'});
+	await chmod(path.join(root, container, 'root.tar.xz'), 0o644);
+	t.is((await run()).result, 'published');
+	t.is((await run()).result, 'unchanged');
+});
