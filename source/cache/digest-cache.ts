@@ -71,6 +71,61 @@ function validEntry(entry: unknown): entry is FileEntry {
 		&& (e.sha256 === undefined || isHex64(e.sha256)) && (e.problem === undefined || typeof e.problem === 'string');
 }
 
+/** Entries of one kind, with the keys this run used: the others are pruned after a full run. */
+class Tracked<V> {
+	readonly entries = new Map<string, V>();
+	private readonly used = new Set<string>();
+
+	/** Take the valid entries of a loaded record; returns how many were not. */
+	load(record: Record<string, unknown>, valid: (value: unknown) => value is V): number {
+		let dropped = 0;
+		// Object.keys, not Object.entries: no [key, value] array per entry (tens of thousands on a large tree).
+		for (const key of Object.keys(record)) {
+			const value = record[key];
+			if (valid(value)) {
+				this.entries.set(key, value);
+			} else {
+				dropped++;
+			}
+		}
+
+		return dropped;
+	}
+
+	use(key: string): void {
+		this.used.add(key);
+	}
+
+	set(key: string, value: V): void {
+		this.entries.set(key, value);
+		this.used.add(key);
+	}
+
+	/** Drop the unused entries; whether any were. */
+	prune(): boolean {
+		let pruned = false;
+		for (const key of this.entries.keys()) {
+			if (!this.used.has(key)) {
+				this.entries.delete(key);
+				pruned = true;
+			}
+		}
+
+		return pruned;
+	}
+
+	/** `"name":{…}`, entries in key order, a few thousand at a time: never the whole file as one string. */
+	* json(name: string): Generator<string> {
+		const keys = [...this.entries.keys()].sort();
+		yield `${JSON.stringify(name)}:{`;
+		for (let index = 0; index < keys.length; index += 4096) {
+			yield (index === 0 ? '' : ',') + keys.slice(index, index + 4096).map(key => `${JSON.stringify(key)}:${JSON.stringify(this.entries.get(key))}`).join(',');
+		}
+
+		yield '}';
+	}
+}
+
 export class DigestCache {
 	static async load(path: string, root: string, emit: Emit): Promise<DigestCache> {
 		let text: string;
@@ -107,34 +162,8 @@ export class DigestCache {
 		}
 
 		const cache = new DigestCache(path, root);
-		let dropped = 0;
-		// Object.keys, not Object.entries: no [key, value] array per entry (tens of thousands on a large tree).
-		for (const file of Object.keys(data.files)) {
-			const entry = data.files[file];
-			if (validEntry(entry)) {
-				cache.files.set(file, entry);
-			} else {
-				dropped++;
-			}
-		}
-
-		for (const pair of Object.keys(data.combined)) {
-			const combined = data.combined[pair];
-			if (isHex64(combined)) {
-				cache.pairs.set(pair, combined);
-			} else {
-				dropped++;
-			}
-		}
-
-		for (const [deltaPath, entry] of Object.entries(data.deltas ?? {})) {
-			if (validDelta(entry)) {
-				cache.deltas.set(deltaPath, entry);
-			} else {
-				dropped++;
-			}
-		}
-
+		const dropped = cache.files.load(data.files, validEntry) + cache.pairs.load(data.combined, isHex64)
+			+ (typeof data.deltas === 'object' && data.deltas !== null ? cache.deltas.load(data.deltas, validDelta) : 0);
 		if (dropped > 0) {
 			emit({type: 'warning', path, message: `digest cache: ${dropped} malformed entries ignored; those files are hashed again`});
 		}
@@ -142,24 +171,21 @@ export class DigestCache {
 		return cache;
 	}
 
-	private readonly files = new Map<string, FileEntry>();
-	private readonly pairs = new Map<string, string>();
-	private readonly usedFiles = new Set<string>();
-	private readonly usedPairs = new Set<string>();
-	private readonly deltas = new Map<string, DeltaEntry>();
-	private readonly usedDeltas = new Set<string>();
+	private readonly files = new Tracked<FileEntry>();
+	private readonly pairs = new Tracked<string>();
+	private readonly deltas = new Tracked<DeltaEntry>();
 	private dirty = false;
 
 	constructor(readonly path: string, readonly root: string) {}
 
 	/** What is known of the file at `path` in this exact state. */
 	lookup(path: string, identity: FileIdentity): Knowledge | undefined {
-		const entry = this.files.get(path);
+		const entry = this.files.entries.get(path);
 		if (!entry || !sameIdentity(entry, identity)) {
 			return undefined;
 		}
 
-		this.usedFiles.add(path);
+		this.files.use(path);
 		// Built field by field: conditional spreads cost four times as much, once per file of the tree.
 		const {content, problem, sha256} = entry;
 		const knowledge: Knowledge = {content};
@@ -176,14 +202,13 @@ export class DigestCache {
 
 	record(path: string, identity: FileIdentity, knowledge: Knowledge): void {
 		this.files.set(path, {...identity, ...knowledge});
-		this.usedFiles.add(path);
 		this.dirty = true;
 	}
 
 	combined(pair: string): string | undefined {
-		const combined = this.pairs.get(pair);
+		const combined = this.pairs.entries.get(pair);
 		if (combined) {
-			this.usedPairs.add(pair);
+			this.pairs.use(pair);
 		}
 
 		return combined;
@@ -191,15 +216,14 @@ export class DigestCache {
 
 	recordCombined(pair: string, combined: string): void {
 		this.pairs.set(pair, combined);
-		this.usedPairs.add(pair);
 		this.dirty = true;
 	}
 
 	/** What is known of the delta file at `path` (relative to the root); the caller checks it still applies. */
 	delta(path: string): DeltaEntry | undefined {
-		const entry = this.deltas.get(path);
+		const entry = this.deltas.entries.get(path);
 		if (entry) {
-			this.usedDeltas.add(path);
+			this.deltas.use(path);
 		}
 
 		return entry;
@@ -207,20 +231,14 @@ export class DigestCache {
 
 	recordDelta(path: string, entry: DeltaEntry): void {
 		this.deltas.set(path, entry);
-		this.usedDeltas.add(path);
 		this.dirty = true;
 	}
 
 	/** Drop what the last full scan did not use, so the cache stays the size of the tree. */
 	prune(): void {
-		for (const [map, used] of [[this.files, this.usedFiles], [this.pairs, this.usedPairs], [this.deltas, this.usedDeltas]] as const) {
-			for (const key of map.keys()) {
-				if (!used.has(key)) {
-					map.delete(key);
-					this.dirty = true;
-				}
-			}
-		}
+		// Every map is pruned: no short-circuit.
+		const pruned = [this.files.prune(), this.pairs.prune(), this.deltas.prune()];
+		this.dirty ||= pruned.includes(true);
 	}
 
 	/** Write the cache if it changed; returns the number of entries or undefined when nothing was written. */
@@ -229,16 +247,23 @@ export class DigestCache {
 			return undefined;
 		}
 
-		const data: CacheFile = {
-			format,
-			root: this.root,
-			files: Object.fromEntries([...this.files].sort(([a], [b]) => (a < b ? -1 : 1))),
-			combined: Object.fromEntries([...this.pairs].sort(([a], [b]) => (a < b ? -1 : 1))),
-			...(this.deltas.size > 0 ? {deltas: Object.fromEntries([...this.deltas].sort(([a], [b]) => (a < b ? -1 : 1)))} : {}),
+		const {files, pairs, deltas, root} = this;
+		const document = function * () {
+			yield `{"format":${JSON.stringify(format)},"root":${JSON.stringify(root)},`;
+			yield * files.json('files');
+			yield ',';
+			yield * pairs.json('combined');
+			if (deltas.entries.size > 0) {
+				yield ',';
+				yield * deltas.json('deltas');
+			}
+
+			yield '}\n';
 		};
+
 		await mkdir(dirname(this.path), {recursive: true});
-		await writeAtomic(this.path, JSON.stringify(data) + '\n', 0o600);
+		await writeAtomic(this.path, document(), 0o600);
 		this.dirty = false;
-		return this.files.size + this.pairs.size + this.deltas.size;
+		return files.entries.size + pairs.entries.size + deltas.entries.size;
 	}
 }

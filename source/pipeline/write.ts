@@ -3,6 +3,7 @@
 import {mkdir, open, type FileHandle} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {writeAtomic} from '../util/atomic-write.js';
+import {slices} from '../util/slices.js';
 import type {Emit} from './events.js';
 
 export type StreamFile = {path: string; text: string};
@@ -44,23 +45,15 @@ async function same(path: string, text: string): Promise<boolean> {
 		}
 
 		const encoder = new TextEncoder();
-		const expected = Buffer.allocUnsafe(step * 3);
-		const actual = Buffer.allocUnsafe(step * 3);
-		let offset = 0;
+		const expected = Buffer.allocUnsafe((step + 1) * 3);
+		const actual = Buffer.allocUnsafe((step + 1) * 3);
 		let position = 0;
-		while (offset < text.length) {
-			let end = Math.min(text.length, offset + step);
-			const last = text.charCodeAt(end - 1);
-			if (end < text.length && last >= 0xd8_00 && last <= 0xdb_ff) {
-				end--; // Never split a surrogate pair between two steps.
-			}
-
-			const {read, written} = encoder.encodeInto(text.slice(offset, end), expected);
+		for (const slice of slices(text, step)) {
+			const {written} = encoder.encodeInto(slice, expected);
 			if (await readFully(handle, actual, written, position) !== written || !actual.subarray(0, written).equals(expected.subarray(0, written))) {
 				return false;
 			}
 
-			offset += read;
 			position += written;
 		}
 
