@@ -101,7 +101,7 @@ class Tracked<V> {
 		this.used.add(key);
 	}
 
-	/** Drop the unused entries; whether any were. */
+	/** Drop the entries not used since the last prune (or the load); whether any were. */
 	prune(): boolean {
 		let pruned = false;
 		for (const key of this.entries.keys()) {
@@ -111,6 +111,9 @@ class Tracked<V> {
 			}
 		}
 
+		// The marks start again: a watcher prunes after every full scan, and what left the tree must
+		// leave the cache at the next one, not stay for the life of the process.
+		this.used.clear();
 		return pruned;
 	}
 

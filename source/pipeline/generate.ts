@@ -158,7 +158,8 @@ async function build(tree: Tree, options: GenerateOptions, emit: Emit, receipt?:
 	const files = tree.products.flatMap(p => p.versions.flatMap(v => v.files));
 	// A file the probe could not read, or that hashing lost, may be readable next time: no receipt.
 	if (receipt !== undefined && lost === 0 && files.every(f => knowledge.has(f.path))) {
-		const uncached = files.filter(f => cache.lookup(f.path, f.identity)?.sha256 === undefined).map(f => f.path);
+		// Reported as reused by the next run: the digests the cache held, and those this run added.
+		const uncached = files.filter(f => !knowledge.get(f.path)?.sha256 && !digests.files.has(f.path)).map(f => f.path);
 		await recordReceipt(receipt, tree, [...streams.map(s => join(tree.root, s)), cache.path], uncached, replayed);
 	}
 
