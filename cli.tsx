@@ -3,6 +3,7 @@ import {availableParallelism} from 'node:os';
 import {resolve} from 'node:path';
 import meow from 'meow';
 import {UsageError} from './source/commands/errors.js';
+import {quitAfterHangUp} from './source/commands/stop.js';
 import {defaultDeltaRatio} from './source/pipeline/delta.js';
 import {listFormats, type ListFormat} from './source/list/format.js';
 // Commands other than the generator load on demand: their dependencies (chokidar, lzma-native, yaml,
@@ -141,6 +142,7 @@ async function main(): Promise<number> {
 
 try {
 	process.exitCode = await main();
+	quitAfterHangUp();
 } catch (error) {
 	if (error instanceof UsageError) {
 		process.stderr.write(`simplestreams: ${error.message}\n`);

@@ -43,33 +43,35 @@ test('off a terminal: plain lines, one per finished file, a summary, and no esca
 	t.false(result.stdout.includes('\u001B'));
 });
 
-test('Ctrl-C on the plain path: the workers stop, nothing is written, exit 130', async t => {
-	const {dir, root} = await liveTree(t, 2 * 1024 ** 3);
-	const run = execa(process.execPath, [cli, '-N', '-j', '1', '--cache', path.join(dir, 'cache.json'), root], {env, reject: false});
-	// The small metadata file is hashed first or last; either way, the scan line comes before any hashing.
-	await new Promise<void>(resolve => {
-		run.stderr.on('data', (chunk: Buffer) => {
-			if (chunk.toString().includes('scanned ')) {
-				resolve();
-			}
+for (const [signal, code, why] of [['SIGINT', 130, 'Ctrl-C'], ['SIGTERM', 143, 'a service stopped']] as const) {
+	test(`${signal} (${why}) on the plain path: the workers stop, nothing is written, exit ${code}`, async t => {
+		const {dir, root} = await liveTree(t, 2 * 1024 ** 3);
+		const run = execa(process.execPath, [cli, '-N', '-j', '1', '--cache', path.join(dir, 'cache.json'), root], {env, reject: false});
+		// The small metadata file is hashed first or last; either way, the scan line comes before any hashing.
+		await new Promise<void>(resolve => {
+			run.stderr.on('data', (chunk: Buffer) => {
+				if (chunk.toString().includes('scanned ')) {
+					resolve();
+				}
+			});
 		});
+		await new Promise(resolve => {
+			setTimeout(resolve, 500);
+		});
+		const sent = performance.now();
+		run.kill(signal);
+		const result = await run;
+		const took = performance.now() - sent;
+		t.is(result.exitCode, code, result.stderr);
+		t.true(took < 2000, `exited ${Math.round(took)} ms after ${signal}`);
+		t.log(`exit ${Math.round(took)} ms after ${signal}`);
+		t.regex(result.stderr, /^cancelling: stopping the hash workers/m);
+		t.regex(result.stderr, /^cancelled: nothing written; the digest cache keeps what finished/m);
+		t.false(result.stderr.includes('root.squashfs ('), 'the rootfs was not finished');
+		t.deepEqual(await readdir(path.join(root, 'streams/v1')), []);
+		t.false(result.stderr.includes('\u001B'));
 	});
-	await new Promise(resolve => {
-		setTimeout(resolve, 500);
-	});
-	const sent = performance.now();
-	run.kill('SIGINT');
-	const result = await run;
-	const took = performance.now() - sent;
-	t.is(result.exitCode, 130, result.stderr);
-	t.true(took < 2000, `exited ${Math.round(took)} ms after SIGINT`);
-	t.log(`exit ${Math.round(took)} ms after SIGINT`);
-	t.regex(result.stderr, /^cancelling: stopping the hash workers/m);
-	t.regex(result.stderr, /^cancelled: nothing written; the digest cache keeps what finished/m);
-	t.false(result.stderr.includes('root.squashfs ('), 'the rootfs was not finished');
-	t.deepEqual(await readdir(path.join(root, 'streams/v1')), []);
-	t.false(result.stderr.includes('\u001B'));
-});
+}
 
 test('a headless run and --help never load Ink', async t => {
 	const {dir, root} = await liveTree(t, 4096);

@@ -64,6 +64,21 @@ test.serial('Ctrl-C mid-hash: workers stop at once, nothing is written, exit 130
 	t.false(term.alternateScreen(), 'the shell\'s screen is back');
 });
 
+test.serial('the terminal hangs up mid-hash (a dropped SSH session): nothing is written, the cache keeps what finished, exit 129', async t => {
+	const {dir, root} = await liveTree(t, bigRootfs);
+	const cache = path.join(dir, 'cache.json');
+	const term = terminal(t, dir, ['-N', '-j', '1', '--cache', cache, root], '', undefined, {passHangUp: true});
+	await term.until('the rootfs bar', screen => hashing(screen) !== undefined);
+	const closed = performance.now();
+	term.hangUp();
+	t.is(await term.exitCode(), 129);
+	t.log(`exit ${Math.round(performance.now() - closed)} ms after the hang-up`);
+	t.deepEqual(await readdir(path.join(root, 'streams/v1')), [], 'no streams, not even half-written ones');
+	const saved = JSON.parse(await readFile(cache, 'utf8')) as {format: string; files: Record<string, unknown>};
+	t.is(saved.format, 'simplestreams-digests:1');
+	t.deepEqual(Object.keys(saved.files).map(file => path.basename(file)).sort(), ['lxd.tar.xz', 'root.squashfs'], 'what the probe learned of both files');
+});
+
 test.serial('60 columns and resizes keep the layout whole; q cancels', async t => {
 	const {dir, root} = await liveTree(t, bigRootfs);
 	const term = terminal(t, dir, ['-j', '1', '--cache', path.join(dir, 'cache.json'), root], '> /dev/null', {width: 60, height: 24});

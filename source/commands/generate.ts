@@ -1,6 +1,6 @@
 // `simplestreams [-N] [rootdir]`: the pipeline with the live tree in a terminal, the plain reporter
-// elsewhere; a dry run prints images.json. Ctrl-C (or q) stops the workers and writes nothing: exit 130.
-import {setMaxListeners} from 'node:events';
+// elsewhere; a dry run prints images.json. Ctrl-C (or q), SIGTERM or a hang-up stops the workers and
+// writes nothing (stop.ts).
 import {access, constants, mkdir, stat} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {DeltaOptions} from '../pipeline/delta.js';
@@ -8,6 +8,7 @@ import {generate, publish} from '../pipeline/generate.js';
 import {plainReporter, type Reporter} from '../report/plain.js';
 import {acquireLock} from '../util/lock.js';
 import {UsageError} from './errors.js';
+import {Stop} from './stop.js';
 
 export type GenerateFlags = {root: string; write: boolean; jobs: number; cache?: string; plain?: boolean; deltas?: DeltaOptions};
 
@@ -68,23 +69,15 @@ export async function runGenerate(flags: GenerateFlags): Promise<number> {
 }
 
 async function run(flags: GenerateFlags): Promise<number> {
-	const controller = new AbortController();
-	const {signal} = controller;
-	setMaxListeners(0, signal); // Every queued digest task listens to it.
-	const cancel = () => {
-		if (signal.aborted) {
-			process.exit(130); // A second Ctrl-C does not wait for the workers.
-		}
-
-		controller.abort();
+	const stop = new Stop(() => {
 		reporter.cancel();
-	};
-
-	const reporter = await pickReporter(flags, cancel);
-
-	process.on('SIGINT', cancel);
+	});
+	const reporter = await pickReporter(flags, () => {
+		stop.request();
+	});
+	const unlisten = stop.listen();
 	try {
-		const options = {root: flags.root, jobs: flags.jobs, cachePath: flags.cache, signal, deltas: flags.deltas};
+		const options = {root: flags.root, jobs: flags.jobs, cachePath: flags.cache, signal: stop.signal, deltas: flags.deltas};
 		if (flags.write) {
 			await publish(options, reporter.emit);
 			await reporter.finish('done');
@@ -96,13 +89,13 @@ async function run(flags: GenerateFlags): Promise<number> {
 
 		return 0;
 	} catch (error) {
-		await reporter.finish(signal.aborted ? 'cancelled' : 'failed');
-		if (signal.aborted) {
-			return 130;
+		await reporter.finish(stop.signal.aborted ? 'cancelled' : 'failed');
+		if (stop.signal.aborted) {
+			return stop.code;
 		}
 
 		throw error;
 	} finally {
-		process.off('SIGINT', cancel);
+		unlisten();
 	}
 }

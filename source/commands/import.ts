@@ -15,6 +15,7 @@ import {preparePlan, scanProducts, type PrepareOptions} from '../import/tree.js'
 import {printable} from '../report/plain.js';
 import {UsageError} from './errors.js';
 import {runGenerate} from './generate.js';
+import {Stop} from './stop.js';
 
 export type ImportFlags = {
 	source: string;
@@ -54,24 +55,21 @@ async function unattended(found: Found, flags: ImportFlags, requirements: Requir
 
 async function place(plan: ImportPlan, flags: ImportFlags, cachePath: string, live: boolean): Promise<number> {
 	const reporter: ImportReporter = live ? (await import('../import/wizard/run.js')).progressReporter(plan) : plainImportReporter(process.stderr);
-	const controller = new AbortController();
-	const cancel = () => {
-		controller.abort();
-	};
-
-	process.on('SIGINT', cancel);
+	// Whatever stops it, everything goes back where it was (execute.ts).
+	const stop = new Stop(() => undefined);
+	const unlisten = stop.listen();
 	try {
-		await executeImport(plan, {cachePath, emit: reporter.emit, signal: controller.signal});
+		await executeImport(plan, {cachePath, emit: reporter.emit, signal: stop.signal});
 	} catch (error) {
-		if (controller.signal.aborted) {
+		if (stop.signal.aborted) {
 			await reporter.finish();
 			say('cancelled: nothing was changed');
-			return 130;
+			return stop.code;
 		}
 
 		throw error;
 	} finally {
-		process.off('SIGINT', cancel);
+		unlisten();
 	}
 
 	await reporter.finish();

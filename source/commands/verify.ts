@@ -1,17 +1,18 @@
 // `simplestreams verify [rootdir]`: check the published tree as a client would, trusting nothing
 // cached. Progress goes to stderr (the live tree in a terminal, plain lines otherwise); the report,
-// or with --json the report as JSON, to stdout. Exit 1 when any problem is found, 130 on Ctrl-C.
-import {setMaxListeners} from 'node:events';
+// or with --json the report as JSON, to stdout. Exit 1 when any problem is found; stopped early (stop.ts) 130, 143 or 129.
 import {printable, plainReporter, type Reporter} from '../report/plain.js';
 import {formatBytes, formatRate} from '../util/format.js';
 import type {Problem} from '../verify/schema.js';
 import {verify} from '../verify/verify.js';
+import {liveTerminal} from './generate.js';
 import {requireDirectory} from './list.js';
+import {Stop} from './stop.js';
 
 export type VerifyFlags = {root: string; jobs: number; json: boolean; plain?: boolean};
 
 async function pickReporter(flags: VerifyFlags, onCancel: () => void): Promise<Reporter> {
-	if (!process.stderr.isTTY || process.env['CI'] || flags.plain) {
+	if (!liveTerminal(flags.plain)) {
 		return plainReporter(process.stderr, {write: false});
 	}
 
@@ -25,21 +26,15 @@ const describe = (p: Problem) => [p.product && `product ${p.product}`, p.version
 
 export async function runVerify(flags: VerifyFlags): Promise<number> {
 	await requireDirectory(flags.root);
-	const controller = new AbortController();
-	setMaxListeners(0, controller.signal);
-	const cancel = () => {
-		if (controller.signal.aborted) {
-			process.exit(130);
-		}
-
-		controller.abort();
+	const stop = new Stop(() => {
 		reporter.cancel();
-	};
-
-	const reporter = await pickReporter(flags, cancel);
-	process.on('SIGINT', cancel);
+	});
+	const reporter = await pickReporter(flags, () => {
+		stop.request();
+	});
+	const unlisten = stop.listen();
 	try {
-		const report = await verify({root: flags.root, jobs: flags.jobs, signal: controller.signal}, event => {
+		const report = await verify({root: flags.root, jobs: flags.jobs, signal: stop.signal}, event => {
 			reporter.emit(event);
 		});
 		await reporter.finish('done');
@@ -58,13 +53,13 @@ export async function runVerify(flags: VerifyFlags): Promise<number> {
 
 		return report.ok ? 0 : 1;
 	} catch (error) {
-		await reporter.finish(controller.signal.aborted ? 'cancelled' : 'failed');
-		if (controller.signal.aborted) {
-			return 130;
+		await reporter.finish(stop.signal.aborted ? 'cancelled' : 'failed');
+		if (stop.signal.aborted) {
+			return stop.code;
 		}
 
 		throw error;
 	} finally {
-		process.off('SIGINT', cancel);
+		unlisten();
 	}
 }

@@ -12,16 +12,25 @@ const cli = fileURLToPath(new URL('../../cli.js', import.meta.url));
 export const quote = (text: string) => `'${text.replaceAll('\'', '\'\\\'\'')}'`;
 const noCi = ['CI', 'CONTINUOUS_INTEGRATION', ...Object.keys(process.env).filter(key => key.startsWith('CI_'))].map(key => `-u ${key}`).join(' ');
 
-/** A private tmux server running `args` in a pane (100×32) that stays open after the program exits. */
-export function terminal(t: ExecutionContext, dir: string, args: string[], redirect: string, size = {width: 100, height: 32}) {
+/**
+ * A private tmux server running `args` in a pane (100×32) that stays open after the program exits.
+ * With `passHangUp`, `hangUp()` closes the pane as a dropped SSH session closes a terminal: the shell
+ * around the program passes the hang-up on, as a login shell does, and survives it to record the
+ * program's exit code (the program then runs in the background, its stdin the terminal still).
+ */
+export function terminal(t: ExecutionContext, dir: string, args: string[], redirect: string, size = {width: 100, height: 32}, {passHangUp = false} = {}) {
 	const socket = path.join(dir, 'tmux.sock');
 	const tmux = (...rest: string[]) => execFileSync('tmux', ['-f', '/dev/null', '-S', socket, ...rest], {encoding: 'utf8'});
 	const files = {rc: path.join(dir, 'rc'), stty: path.join(dir, 'stty')};
-	const command = `env ${noCi} ${quote(process.execPath)} ${[cli, ...args].map(quote).join(' ')} ${redirect}; `
-		+ `echo $? > ${quote(files.rc)}; stty -a > ${quote(files.stty)}; sleep 600`;
+	const program = `env ${noCi} ${quote(process.execPath)} ${[cli, ...args].map(quote).join(' ')} ${redirect}`;
+	const run = passHangUp ? `${program} < /dev/tty & child=$!; trap 'kill -HUP $child' HUP; wait $child; wait $child` : program;
+	const command = `${run}; echo $? > ${quote(files.rc)}; stty -a > ${quote(files.stty)}; sleep 600`;
 	tmux('new-session', '-d', '-x', String(size.width), '-y', String(size.height), '-s', 'live', command);
+	let closed = false;
 	t.teardown(() => {
-		tmux('kill-server');
+		if (!closed) {
+			tmux('kill-server');
+		}
 	});
 	const capture = () => tmux('capture-pane', '-p', '-t', 'live');
 	return {
@@ -61,5 +70,10 @@ export function terminal(t: ExecutionContext, dir: string, args: string[], redir
 			throw new Error(`the program did not exit; the screen:\n${capture()}`);
 		},
 		stty: async () => readFile(files.stty, 'utf8'),
+		/** Close the terminal under the program: SIGHUP, and every later write to it fails. */
+		hangUp() {
+			closed = true;
+			tmux('kill-server');
+		},
 	};
 }

@@ -1,0 +1,82 @@
+// How a one-shot command stops early. Ctrl-C (SIGINT, or q in the live screen) ends with exit 130,
+// SIGTERM (a service manager, kill) with 143, and a hang-up of the terminal with 129: a dropped SSH
+// session under an hours-long hash job. Each asks the run to stop: the workers stop, the digest
+// cache keeps what finished, nothing is published. A second request quits at once.
+import {setMaxListeners} from 'node:events';
+
+const codes = {SIGINT: 130, SIGTERM: 143, SIGHUP: 129} as const;
+
+/** Whether the terminal went away (see quitAfterHangUp). */
+let hungUp = false;
+
+/**
+ * After a hang-up the process ends by the signal itself, once the run has let go of everything:
+ * a normal exit would abort (SIGABRT), since Node 20 checks that it could restore the terminal's
+ * settings, and a terminal that is gone cannot be restored (nodejs/node#51519).
+ */
+export function quitAfterHangUp(): void {
+	if (hungUp) {
+		process.removeAllListeners('SIGHUP');
+		process.kill(process.pid, 'SIGHUP');
+	}
+}
+
+export class Stop {
+	private readonly controller = new AbortController();
+	private exitCode: number = codes.SIGINT;
+
+	/** `onStop`: told once, at the first request (the reporter says the workers are being stopped). */
+	constructor(private readonly onStop: () => void) {
+		setMaxListeners(0, this.controller.signal); // Every queued digest task listens to it.
+	}
+
+	get signal(): AbortSignal {
+		return this.controller.signal;
+	}
+
+	/** The exit code of a stopped run. */
+	get code(): number {
+		return this.exitCode;
+	}
+
+	/** Stop the run (`code`: how it will end); the second time, quit without waiting for the workers. */
+	request(code: number = codes.SIGINT): void {
+		if (this.signal.aborted) {
+			quitAfterHangUp();
+			process.exit(this.exitCode);
+		}
+
+		this.exitCode = code;
+		this.controller.abort();
+		this.onStop();
+	}
+
+	/**
+	 * Take SIGINT, SIGTERM and, with a terminal, SIGHUP as stop requests until the returned function
+	 * is called. Without a terminal a hang-up is not one: under nohup it stays ignored, as asked.
+	 */
+	listen(): () => void {
+		const terminal = [process.stdin, process.stdout, process.stderr].some(stream => stream.isTTY);
+		const handlers = Object.entries(codes).filter(([name]) => name !== 'SIGHUP' || terminal).map(([name, code]) => {
+			const handler = () => {
+				if (name === 'SIGHUP') {
+					hungUp = true;
+					// Nothing is left to write to: what the reporter still says is lost, not fatal.
+					for (const stream of [process.stdout, process.stderr]) {
+						stream.on('error', () => undefined);
+					}
+				}
+
+				this.request(code);
+			};
+
+			process.on(name, handler);
+			return [name, handler] as const;
+		});
+		return () => {
+			for (const [name, handler] of handlers) {
+				process.off(name, handler);
+			}
+		};
+	}
+}
