@@ -73,6 +73,22 @@ for (const [signal, code, why] of [['SIGINT', 130, 'Ctrl-C'], ['SIGTERM', 143, '
 	});
 }
 
+test('SIGHUP without a terminal is no hang-up: the run goes on and publishes, as under nohup', async t => {
+	const {dir, root} = await liveTree(t, 512 * 1024 ** 2);
+	const run = execa(process.execPath, [cli, '-N', '-j', '1', '--cache', path.join(dir, 'cache.json'), root], {env, reject: false});
+	await new Promise<void>(resolve => {
+		run.stderr.on('data', (chunk: Buffer) => {
+			if (chunk.toString().includes('scanned ')) {
+				resolve();
+			}
+		});
+	});
+	run.kill('SIGHUP');
+	const result = await run;
+	t.is(result.exitCode, 0, result.stderr);
+	t.regex(result.stderr, /^wrote streams\/v1\/index\.json$/m);
+});
+
 test('a headless run and --help never load Ink', async t => {
 	const {dir, root} = await liveTree(t, 4096);
 	// A loader hook that fails the program the moment anything under ink/ is imported.

@@ -53,12 +53,17 @@ export class Stop {
 
 	/**
 	 * Take SIGINT, SIGTERM and, with a terminal, SIGHUP as stop requests until the returned function
-	 * is called. Without a terminal a hang-up is not one: under nohup it stays ignored, as asked.
+	 * is called. Without a terminal there is none to lose: SIGHUP is ignored, as nohup means it to be
+	 * (Node resets an inherited ignore to the default, which ends the process).
 	 */
 	listen(): () => void {
 		const terminal = [process.stdin, process.stdout, process.stderr].some(stream => stream.isTTY);
-		const handlers = Object.entries(codes).filter(([name]) => name !== 'SIGHUP' || terminal).map(([name, code]) => {
+		const handlers = Object.entries(codes).map(([name, code]) => {
 			const handler = () => {
+				if (name === 'SIGHUP' && !terminal) {
+					return;
+				}
+
 				if (name === 'SIGHUP') {
 					hungUp = true;
 					// Nothing is left to write to: what the reporter still says is lost, not fatal.
