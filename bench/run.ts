@@ -9,7 +9,7 @@ import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import {corpus, corpusTitles, corpusVersion, type Corpus, type CorpusName} from './corpus.js';
 import {deltaFigure, verifyFigure} from './deltas.js';
-import {canDropCaches, dropImageCaches, median, opensslFloor, rssMethod, timed, waitQuiet, warm, type FloorTask} from './measure.js';
+import {canDropCaches, dropImageCaches, median, opensslFloor, rssMethod, seconds, timed, waitQuiet, warm, type FloorTask} from './measure.js';
 
 const usage = `Usage: npm run bench -- [options]
 
@@ -61,7 +61,6 @@ async function settle(): Promise<void> {
 	}
 }
 
-const seconds = (milliseconds: number) => (milliseconds < 1000 ? `${Math.round(milliseconds)} ms` : `${(milliseconds / 1000).toFixed(2)} s`);
 const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
 const rate = (bytes: number, milliseconds: number) => `${(bytes / milliseconds / 1e6).toFixed(2)} GB/s`;
 const spread = (values: readonly number[]) => values.map(v => seconds(v)).join(', ');
