@@ -6,14 +6,13 @@ import {availableParallelism} from 'node:os';
 import path from 'node:path';
 import {deltaPair} from '../test/helpers/images.js';
 import type {Corpus} from './corpus.js';
-import {median, opensslFloor, timed, type FloorTask} from './measure.js';
+import {median, opensslFloor, seconds, timed, type FloorTask} from './measure.js';
 
 /** A row of run.ts's table. */
 export type FigureRow = {label: string; generator: string; floor: string; ratio: string; target: string; result: string};
 
 type Item = {ftype: string; size: number; delta_base?: string};
 
-const seconds = (milliseconds: number) => (milliseconds < 1000 ? `${Math.round(milliseconds)} ms` : `${(milliseconds / 1000).toFixed(2)} s`);
 const rate = (bytes: number, milliseconds: number) => `${(bytes / milliseconds / 1e6).toFixed(2)} GB/s`;
 
 /** Publish the test pair with --deltas and read the delta's size off the streams. */

@@ -10,14 +10,16 @@ import {parseArgs} from 'node:util';
 import {receiptPath} from '../source/pipeline/receipt.js';
 import {corpus, corpusTitles, corpusVersion, type Corpus, type CorpusName} from './corpus.js';
 import {deltaFigure, verifyFigure} from './deltas.js';
-import {canDropCaches, dropImageCaches, median, opensslFloor, rssMethod, timed, waitQuiet, warm, type FloorTask} from './measure.js';
+import {canDropCaches, dropImageCaches, median, opensslFloor, rssMethod, seconds, timed, waitQuiet, warm, type FloorTask} from './measure.js';
+import {treeFigure} from './terminal.js';
 
 const usage = `Usage: npm run bench -- [options]
 
   --dir DIR       where the corpora live (default: ${path.join(tmpdir(), 'simplestreams-bench')});
                   they are built once and reused while their version (${corpusVersion}) is current
   --clean         delete DIR and exit
-  --only LIST     comma-separated subset of: multi,single,many (default: all)
+  --only LIST     comma-separated subset of: multi,single,many,tree (default: all); tree: a cold
+                  build of the multi corpus in a pty (tmux), with the live tree and with --plain
   --repeat N      runs per timed measurement, median reported (default: 3)
   --no-cold       skip the cold page-cache measurements
   --jobs N        pass -j N to the generator (default: its own default)
@@ -30,7 +32,7 @@ const {values: flags} = parseArgs({
 	options: {
 		dir: {type: 'string'},
 		clean: {type: 'boolean', default: false},
-		only: {type: 'string', default: 'multi,single,many'},
+		only: {type: 'string', default: 'multi,single,many,tree'},
 		repeat: {type: 'string', default: '3'},
 		'no-cold': {type: 'boolean', default: false},
 		jobs: {type: 'string'},
@@ -62,7 +64,6 @@ async function settle(): Promise<void> {
 	}
 }
 
-const seconds = (milliseconds: number) => (milliseconds < 1000 ? `${Math.round(milliseconds)} ms` : `${(milliseconds / 1000).toFixed(2)} s`);
 const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
 const rate = (bytes: number, milliseconds: number) => `${(bytes / milliseconds / 1e6).toFixed(2)} GB/s`;
 const spread = (values: readonly number[]) => values.map(v => seconds(v)).join(', ');
@@ -364,16 +365,16 @@ async function main(): Promise<void> {
 		throw new Error(`--repeat must be a whole number of at least 1, got ${flags.repeat}`);
 	}
 
-	const names = flags.only.split(',').map(name => name.trim()) as CorpusName[];
+	const names = flags.only.split(',').map(name => name.trim());
 	for (const name of names) {
-		if (!(name in corpusTitles)) {
-			throw new Error(`--only: unknown corpus ${name} (expected multi, single or many)`);
+		if (!(name in corpusTitles) && name !== 'tree') {
+			throw new Error(`--only: unknown measurement ${name} (expected multi, single, many or tree)`);
 		}
 	}
 
 	await mkdir(path.join(base, 'run'), {recursive: true});
 	const corpora = new Map<CorpusName, Corpus>();
-	for (const name of names) {
+	for (const name of names.filter((name): name is CorpusName => name in corpusTitles)) {
 		corpora.set(name, await corpus(base, name, log));
 	}
 
@@ -385,6 +386,12 @@ async function main(): Promise<void> {
 	const notes: string[] = [];
 	for (const [name, c] of corpora) {
 		await (name === 'many' ? many(c, base, repeat, cold, rows, notes) : large(c, base, repeat, cold, rows, notes));
+	}
+
+	if (names.includes('tree')) {
+		const tree = await treeFigure(corpora.get('multi') ?? await corpus(base, 'multi', log), {argv: generatorArgv, cacheFile: path.join(base, 'run', 'tree.cache.json'), repeat, settle, log});
+		rows.push(...tree.rows);
+		notes.push(...tree.notes);
 	}
 
 	const delta = await deltaFigure(base, cli);

@@ -10,7 +10,8 @@ import type {ExecutionContext} from 'ava';
 
 const cli = fileURLToPath(new URL('../../cli.js', import.meta.url));
 export const quote = (text: string) => `'${text.replaceAll('\'', '\'\\\'\'')}'`;
-const noCi = ['CI', 'CONTINUOUS_INTEGRATION', ...Object.keys(process.env).filter(key => key.startsWith('CI_'))].map(key => `-u ${key}`).join(' ');
+/** `env` options that clear every variable Ink (and so the CLI) takes for CI. */
+export const noCi = ['CI', 'CONTINUOUS_INTEGRATION', ...Object.keys(process.env).filter(key => key.startsWith('CI_'))].map(key => `-u ${key}`).join(' ');
 
 /**
  * A private tmux server running `args` in a pane (100×32) that stays open after the program exits.
