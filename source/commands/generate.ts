@@ -5,7 +5,7 @@ import {access, constants, mkdir, stat} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {DeltaOptions} from '../pipeline/delta.js';
 import {generate, publish} from '../pipeline/generate.js';
-import {plainReporter, type Reporter} from '../report/plain.js';
+import {pickReporter} from '../report/pick.js';
 import {acquireLock} from '../util/lock.js';
 import {UsageError} from './errors.js';
 import {Stop} from './stop.js';
@@ -37,25 +37,6 @@ async function checkRoot(root: string, write: boolean): Promise<void> {
 	}
 }
 
-/** CI as Ink itself (is-in-ci) tells it: there Ink would draw nothing until the end. */
-const inCi = (env: NodeJS.ProcessEnv) => env['CI'] !== '0' && env['CI'] !== 'false'
-	&& ('CI' in env || 'CONTINUOUS_INTEGRATION' in env || Object.keys(env).some(key => key.startsWith('CI_')));
-
-/** The live screen only on a terminal (stderr) outside CI, without --plain: generate and --watch alike. */
-export const liveTerminal = (plain?: boolean) => Boolean(process.stderr.isTTY) && !inCi(process.env) && !plain;
-
-/** The live tree when liveTerminal() (Ink loaded lazily: it costs ~340 ms); plain lines otherwise. */
-async function pickReporter(flags: GenerateFlags, onCancel: () => void): Promise<Reporter> {
-	if (!liveTerminal(flags.plain)) {
-		return plainReporter(process.stderr, {write: flags.write});
-	}
-
-	// React's development build (what an unset NODE_ENV loads) costs more and keeps more per frame.
-	process.env['NODE_ENV'] ??= 'production';
-	const {liveReporter} = await import('../report/live/reporter.js');
-	return liveReporter({out: process.stderr, input: process.stdin.isTTY ? process.stdin : undefined, write: flags.write, jobs: flags.jobs, onCancel});
-}
-
 export async function runGenerate(flags: GenerateFlags): Promise<number> {
 	await checkRoot(flags.root, flags.write);
 	// One writer per root; a dry run writes nothing and needs no lock. Taken before the live screen
@@ -72,9 +53,9 @@ async function run(flags: GenerateFlags): Promise<number> {
 	const stop = new Stop(() => {
 		reporter.cancel();
 	});
-	const reporter = await pickReporter(flags, () => {
+	const reporter = pickReporter({plain: flags.plain, write: flags.write, jobs: flags.jobs, onCancel: () => {
 		stop.request();
-	});
+	}});
 	const unlisten = stop.listen();
 	try {
 		const options = {root: flags.root, jobs: flags.jobs, cachePath: flags.cache, signal: stop.signal, deltas: flags.deltas};

@@ -1,25 +1,15 @@
 // `simplestreams verify [rootdir]`: check the published tree as a client would, trusting nothing
 // cached. Progress goes to stderr (the live tree in a terminal, plain lines otherwise); the report,
 // or with --json the report as JSON, to stdout. Exit 1 when any problem is found; stopped early (stop.ts) 130, 143 or 129.
-import {printable, plainReporter, type Reporter} from '../report/plain.js';
+import {pickReporter} from '../report/pick.js';
+import {printable} from '../report/plain.js';
 import {formatBytes, formatRate} from '../util/format.js';
 import type {Problem} from '../verify/schema.js';
 import {verify} from '../verify/verify.js';
-import {liveTerminal} from './generate.js';
 import {requireDirectory} from './list.js';
 import {Stop} from './stop.js';
 
 export type VerifyFlags = {root: string; jobs: number; json: boolean; plain?: boolean};
-
-async function pickReporter(flags: VerifyFlags, onCancel: () => void): Promise<Reporter> {
-	if (!liveTerminal(flags.plain)) {
-		return plainReporter(process.stderr, {write: false});
-	}
-
-	process.env['NODE_ENV'] ??= 'production';
-	const {liveReporter} = await import('../report/live/reporter.js');
-	return liveReporter({out: process.stderr, input: process.stdin.isTTY ? process.stdin : undefined, write: false, verify: true, jobs: flags.jobs, onCancel});
-}
 
 const describe = (p: Problem) => [p.product && `product ${p.product}`, p.version && `version ${p.version}`, p.item && `item ${p.item}`, `file ${p.file}`]
 	.filter(Boolean).join(', ');
@@ -29,9 +19,9 @@ export async function runVerify(flags: VerifyFlags): Promise<number> {
 	const stop = new Stop(() => {
 		reporter.cancel();
 	});
-	const reporter = await pickReporter(flags, () => {
+	const reporter = pickReporter({plain: flags.plain, write: false, verify: true, jobs: flags.jobs, onCancel: () => {
 		stop.request();
-	});
+	}});
 	const unlisten = stop.listen();
 	try {
 		const report = await verify({root: flags.root, jobs: flags.jobs, signal: stop.signal}, event => {

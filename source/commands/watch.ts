@@ -3,12 +3,12 @@
 // In a terminal (as generate decides it) the live tree and a status line; elsewhere log lines.
 import {realpath} from 'node:fs/promises';
 import type {DeltaOptions} from '../pipeline/delta.js';
+import {keyboard, liveTerminal} from '../report/pick.js';
 import {acquireLock} from '../util/lock.js';
 import type {WatchEmit} from '../watch/events.js';
 import {jsonLog, plainLog} from '../watch/log.js';
 import {Watcher} from '../watch/watcher.js';
 import {UsageError} from './errors.js';
-import {liveTerminal} from './generate.js';
 
 export type WatchFlags = {root: string; jobs: number; cache?: string; settleSeconds: number; log: 'plain' | 'json'; plain?: boolean; deltas?: DeltaOptions};
 
@@ -60,5 +60,5 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 async function liveScreen(jobs: number, onQuit: () => void) {
 	process.env['NODE_ENV'] ??= 'production';
 	const {liveWatch} = await import('../report/live/reporter.js');
-	return liveWatch({out: process.stderr, input: process.stdin.isTTY ? process.stdin : undefined, jobs, onQuit});
+	return liveWatch({out: process.stderr, input: keyboard(), jobs, onQuit});
 }

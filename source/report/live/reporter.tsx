@@ -24,9 +24,16 @@ export type LiveOptions = {
 	jobs: number;
 	/** q or Ctrl-C: the command aborts the run. */
 	onCancel: () => void;
-	/** Frames per second: a frame costs Ink 3-8 ms, so 6 keeps drawing to a few percent of one core. */
+	/** The most frames a second: 6. Fewer when frames are dear (see drawBudget). */
 	fps?: number;
 };
+
+/**
+ * The share of one core the screen may take. A frame costs Ink 5-25 ms (it re-reads every character
+ * of every line), so on a slow machine or a tall terminal the frames come further apart: the
+ * hashing, whose workers use every core, never waits for the screen.
+ */
+const drawBudget = 0.025;
 
 function Keys({onKey}: {onKey: (input: string, key: Key) => void}) {
 	useInput(onKey);
@@ -100,7 +107,10 @@ function surface(options: SurfaceOptions): Surface {
 	process.once('exit', leave); // However the process ends, the shell gets its screen back.
 	const instance = render(screen([]), {stdout: out, stderr: out, ...(input ? {stdin: input} : {}), exitOnCtrlC: false, patchConsole: false});
 	let lines: Line[] = [];
+	const interval = 1000 / (options.fps ?? 6);
+	let nextFrame = 0;
 	function draw() {
+		const started = performance.now();
 		// One line less than the screen: a frame as tall as the screen makes Ink clear it every time.
 		const drawn = options.layout({width: out.columns || 80, height: (out.rows || 24) - 1, keys: input !== undefined}, scroll);
 		if (scroll !== undefined) {
@@ -109,6 +119,7 @@ function surface(options: SurfaceOptions): Surface {
 
 		lines = drawn.lines;
 		instance.rerender(screen(lines));
+		nextFrame = started + Math.max(interval, (performance.now() - started) / drawBudget);
 	}
 
 	// Ink erases its last frame by moving up as many lines as it wrote, which a reflowed screen no
@@ -118,11 +129,12 @@ function surface(options: SurfaceOptions): Surface {
 		draw();
 	};
 
+	// Keys and resizes draw at once; the timer only when the last frame's cost allows.
 	const timer = setInterval(() => {
-		if (options.due?.() ?? true) {
+		if (performance.now() >= nextFrame && (options.due?.() ?? true)) {
 			draw();
 		}
-	}, 1000 / (options.fps ?? 6)).unref();
+	}, interval).unref();
 	out.on('resize', resized);
 	draw();
 	return {
