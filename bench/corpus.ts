@@ -16,12 +16,13 @@ export type CorpusVersion = {meta: string; roots: string[]};
 
 export type Corpus = {name: string; root: string; versions: CorpusVersion[]; files: number; bytes: number};
 
-export type CorpusName = 'multi' | 'single' | 'many';
+export type CorpusName = 'multi' | 'single' | 'many' | 'long';
 
 export const corpusTitles: Record<CorpusName, string> = {
 	multi: '3 versions × (lxd.tar.xz + 256 MiB squashfs + 256 MiB qcow2)',
 	single: '1 version × (lxd.tar.xz + 1 GiB squashfs)',
 	many: '10,000 versions × (lxd.tar.xz + root.squashfs), small files',
+	long: '4 versions × (lxd.tar.xz + 3 GiB squashfs): a job of ~10 s, for what the live tree costs',
 };
 
 /** Run a tool; reject with its stderr when it fails. */
@@ -270,6 +271,11 @@ export async function corpus(base: string, name: CorpusName, log: (text: string)
 
 			case 'many': {
 				versions = await buildMany(root, scratch, 10_000, log);
+				break;
+			}
+
+			case 'long': {
+				versions = await buildLarge(root, scratch, 4, [{name: 'root.squashfs', bytes: 3072 * MiB}], log);
 				break;
 			}
 		}
