@@ -129,7 +129,7 @@ async function main(): Promise<number> {
 		const {os, release, arch, variant, version} = flags;
 		return (await import('./source/commands/import.js')).runImport({
 			source: flags.import, root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache: flags.cache, plain: flags.plain,
-			copy: flags.copy, force: flags.force, yes: flags.yes, fields: {os, release, arch, variant, version}, aliases: flags.alias, requirements: flags.requirement,
+			copy: flags.copy, force: flags.force, yes: flags.yes, fields: {os, release, arch, variant, version}, aliases: flags.alias, requirements: flags.requirement, deltas,
 		});
 	}
 

@@ -186,6 +186,40 @@ test('-N moves the files into place, keeps the product files\' old entries, and 
 	t.is((await stat(path.join(root, product, version))).mode & 0o777, 0o755, 'readable by the web server');
 });
 
+test('-N while a watcher runs on the root: the files go in place and the watcher publishes them', async t => {
+	const dir = await scratch(t);
+	const src = await importSource(path.join(dir, 'src'));
+	const root = path.join(dir, 'root');
+	await mkdir(path.join(root, 'images'), {recursive: true});
+	const watcher = execa('node', [cli, '--watch', root, '--settle', '0.4', '--cache', path.join(dir, 'watch-cache.json')], {reject: false, env: {CI: 'true'}, all: true});
+	t.teardown(() => {
+		watcher.kill('SIGKILL');
+	});
+	let log = '';
+	watcher.all.on('data', (chunk: Buffer) => {
+		log += chunk.toString();
+	});
+	const until = async (what: string, check: () => Promise<boolean>) => {
+		for (const end = Date.now() + 20_000; !(await check());) {
+			if (Date.now() > end) {
+				throw new Error(`timed out waiting for ${what}; the watcher said:\n${log}`);
+			}
+
+			await new Promise(resolve => {
+				setTimeout(resolve, 50);
+			});
+		}
+	};
+
+	await until('the first regeneration', async () => log.includes('regenerated in'));
+	const result = await run(dir, '-i', src, '-N', '--yes', root);
+	t.is(result.exitCode, 0, result.stderr);
+	t.regex(result.stderr, new RegExp(`${product}/${version} is imported; the watcher on .* \\(pid ${watcher.pid}\\) publishes it once it has settled`));
+	await until('the watcher to publish the import', async () => Boolean(await streams(root).then(s => s.products['acme:3.0:amd64:default']?.versions[version], () => undefined)));
+	watcher.kill('SIGTERM');
+	t.is((await watcher).exitCode, 0);
+});
+
 test('across filesystems the files are copied, verified and removed; --copy keeps them', async t => {
 	const dir = await scratch(t);
 	const shm = await scratch(t, '/dev/shm');

@@ -12,7 +12,9 @@ import {commandLine, describePlan, type ImportPlan} from '../import/plan.js';
 import {fieldNames, fieldProblem, flagsFor, missingFields, parseRequirement, propose, type Fields} from '../import/propose.js';
 import {plainImportReporter, type ImportReporter} from '../import/report.js';
 import {preparePlan, scanProducts, type PrepareOptions} from '../import/tree.js';
+import type {DeltaOptions} from '../pipeline/delta.js';
 import {printable} from '../report/plain.js';
+import {LockHeld, watchCommand} from '../util/lock.js';
 import {UsageError} from './errors.js';
 import {runGenerate} from './generate.js';
 import {Stop} from './stop.js';
@@ -30,6 +32,8 @@ export type ImportFlags = {
 	fields: Partial<Fields>;
 	aliases: string[];
 	requirements: string[];
+	/** --deltas, for the regeneration that follows. */
+	deltas?: DeltaOptions;
 };
 
 const say = (text: string) => process.stderr.write(`simplestreams: ${text}\n`);
@@ -74,8 +78,14 @@ async function place(plan: ImportPlan, flags: ImportFlags, cachePath: string, li
 
 	await reporter.finish();
 	try {
-		return await runGenerate({root: plan.root, write: true, jobs: flags.jobs, cache: cachePath, plain: flags.plain});
+		return await runGenerate({root: plan.root, write: true, jobs: flags.jobs, cache: cachePath, plain: flags.plain, deltas: flags.deltas});
 	} catch (error) {
+		// A watcher on the root publishes what lands in it: that is what it is for.
+		if (error instanceof LockHeld && error.holder.command === watchCommand) {
+			say(`${plan.destination} is imported; the watcher on ${plan.root} (pid ${error.holder.pid}) publishes it once it has settled`);
+			return 0;
+		}
+
 		if (error instanceof UsageError) {
 			say(`${plan.destination} is imported, but the streams were not regenerated: ${error.message}`);
 			return 1;

@@ -4,7 +4,7 @@
 import {realpath} from 'node:fs/promises';
 import type {DeltaOptions} from '../pipeline/delta.js';
 import {keyboard, liveTerminal} from '../report/pick.js';
-import {acquireLock} from '../util/lock.js';
+import {acquireLock, watchCommand} from '../util/lock.js';
 import type {WatchEmit} from '../watch/events.js';
 import {jsonLog, plainLog} from '../watch/log.js';
 import {Watcher} from '../watch/watcher.js';
@@ -23,7 +23,7 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 	const root = await realpath(flags.root).catch(() => {
 		throw new UsageError(`root directory ${flags.root} does not exist`);
 	});
-	const lock = await acquireLock(root, 'simplestreams --watch');
+	const lock = await acquireLock(root, watchCommand);
 	let stop = () => {};
 	const stopped = new Promise<void>(resolve => {
 		stop = () => {

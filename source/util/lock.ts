@@ -9,6 +9,15 @@ export const lockName = '.simplestreams.lock';
 
 type Holder = {pid: number; host: string; since: string; command: string};
 
+export const watchCommand = 'simplestreams --watch';
+
+/** The root is being written by another live simplestreams: who, since when. */
+export class LockHeld extends UsageError {
+	constructor(root: string, path: string, readonly holder: Holder) {
+		super(`${root} is being written by another simplestreams (${holder.command}, pid ${holder.pid} on ${holder.host} since ${holder.since}); lock: ${path}`);
+	}
+}
+
 function alive(pid: number): boolean {
 	try {
 		process.kill(pid, 0);
@@ -90,7 +99,7 @@ export async function acquireLock(root: string, command: string): Promise<Lock> 
 			continue;
 		}
 
-		throw new UsageError(`${root} is being written by another simplestreams (${holder.command}, pid ${holder.pid} on ${holder.host} since ${holder.since}); lock: ${path}`);
+		throw new LockHeld(root, path, holder);
 	}
 
 	throw new UsageError(`cannot take the lock ${path}; remove it if no simplestreams runs on ${root}`);
