@@ -43,18 +43,20 @@ test('off a terminal: plain lines, one per finished file, a summary, and no esca
 	t.false(result.stdout.includes('\u001B'));
 });
 
+/** Until the run has scanned its tree: the small metadata file is hashed first or last, the scan line comes before any hashing. */
+const scanned = async (run: ReturnType<typeof execa>) => new Promise<void>(resolve => {
+	run.stderr!.on('data', (chunk: Buffer) => {
+		if (chunk.toString().includes('scanned ')) {
+			resolve();
+		}
+	});
+});
+
 for (const [signal, code, why] of [['SIGINT', 130, 'Ctrl-C'], ['SIGTERM', 143, 'a service stopped']] as const) {
 	test(`${signal} (${why}) on the plain path: the workers stop, nothing is written, exit ${code}`, async t => {
 		const {dir, root} = await liveTree(t, 2 * 1024 ** 3);
 		const run = execa(process.execPath, [cli, '-N', '-j', '1', '--cache', path.join(dir, 'cache.json'), root], {env, reject: false});
-		// The small metadata file is hashed first or last; either way, the scan line comes before any hashing.
-		await new Promise<void>(resolve => {
-			run.stderr.on('data', (chunk: Buffer) => {
-				if (chunk.toString().includes('scanned ')) {
-					resolve();
-				}
-			});
-		});
+		await scanned(run);
 		await new Promise(resolve => {
 			setTimeout(resolve, 500);
 		});
@@ -76,13 +78,7 @@ for (const [signal, code, why] of [['SIGINT', 130, 'Ctrl-C'], ['SIGTERM', 143, '
 test('SIGHUP without a terminal is no hang-up: the run goes on and publishes, as under nohup', async t => {
 	const {dir, root} = await liveTree(t, 512 * 1024 ** 2);
 	const run = execa(process.execPath, [cli, '-N', '-j', '1', '--cache', path.join(dir, 'cache.json'), root], {env, reject: false});
-	await new Promise<void>(resolve => {
-		run.stderr.on('data', (chunk: Buffer) => {
-			if (chunk.toString().includes('scanned ')) {
-				resolve();
-			}
-		});
-	});
+	await scanned(run);
 	run.kill('SIGHUP');
 	const result = await run;
 	t.is(result.exitCode, 0, result.stderr);
