@@ -83,6 +83,14 @@ export function versionTime(name: string): number {
  * (mixed forms such as 20240101_12:00 and 20240101_1300), an older build owns the aliases.
  */
 export function versionOrderProblem(names: readonly string[]): string | undefined {
+	// Names of one layout (digits in the same places) sort as their dates do: the usual case, and
+	// a tenth of the scan of a large tree when every name's time was worked out.
+	const layout = (name: string) => name.replaceAll(/\d/g, '0');
+	const first = names[0] === undefined ? '' : layout(names[0]);
+	if (names.every(name => name.length === first.length && layout(name) === first)) {
+		return undefined;
+	}
+
 	const byString = [...names].sort();
 	const times = byString.map(name => versionTime(name)); // Once per name: a product can have thousands.
 	for (let i = 1; i < byString.length; i++) {

@@ -45,19 +45,25 @@ function buildIdentity(): string {
 /** One digest over everything the streams are made from. */
 export function treeKey(tree: Tree): string {
 	const hash = createHash('sha256').update(`${format}\0${buildIdentity()}\0${tree.root}\n`);
+	let text = '';
 	for (const {ref, requirements, aliases, versions} of tree.products) {
-		hash.update(JSON.stringify([ref.id, ref.path, requirements, aliases]));
+		text += JSON.stringify([ref.id, ref.path, requirements, aliases]);
 		for (const version of versions) {
-			let text = `\n${version.path}`;
+			text += `\n${version.path}`;
 			for (const {path, absolute, identity: {dev, ino, size, mtimeNs, ctimeNs}} of version.files) {
-				text += `\0${path}\0${absolute}\0${dev}:${ino}:${size}:${mtimeNs}:${ctimeNs}`;
+				// Where a link inside the root leads matters; a file read where it is named adds nothing.
+				text += `\0${path}\0${absolute === `${tree.root}/${path}` ? '' : absolute}\0${dev}:${ino}:${size}:${mtimeNs}:${ctimeNs}`;
 			}
 
-			hash.update(text);
+			// Hashed a piece at a time: the whole text of a large tree is megabytes.
+			if (text.length > 65_536) {
+				hash.update(text);
+				text = '';
+			}
 		}
 	}
 
-	return hash.digest('hex');
+	return hash.update(text).digest('hex');
 }
 
 function identityAt(path: string): FileIdentity | undefined {
