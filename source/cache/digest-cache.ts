@@ -211,7 +211,11 @@ export class DigestCache {
 		this.dirty = true;
 	}
 
-	/** Drop what the last full scan did not use, so the cache stays the size of the tree. */
+	/**
+	 * Drop what was not used since the last prune (or the load), so the cache stays the size of the
+	 * tree. The marks start again: a watcher prunes after every full scan, and what it removed from
+	 * the tree must leave the cache at the next one, not stay for the life of the process.
+	 */
 	prune(): void {
 		for (const [map, used] of [[this.files, this.usedFiles], [this.pairs, this.usedPairs], [this.deltas, this.usedDeltas]] as const) {
 			for (const key of map.keys()) {
@@ -220,6 +224,8 @@ export class DigestCache {
 					this.dirty = true;
 				}
 			}
+
+			used.clear();
 		}
 	}
 

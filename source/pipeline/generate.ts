@@ -91,7 +91,9 @@ export async function generate(options: GenerateOptions, emit: Emit): Promise<Ge
 		finished = true;
 	} finally {
 		remember(cache, planned.tasks, knowledge, digests);
-		if (finished) {
+		// Only after a run that looked everything up: a held version's fingerprints and deltas were
+		// not, and are wanted again once it has settled.
+		if (finished && !held?.size) {
 			cache.prune();
 		}
 
