@@ -228,6 +228,26 @@ test.serial('when the root is removed, the watcher waits, and publishes again wh
 	t.regex(w.log(), /is back; rescanning/);
 });
 
+test.serial('a root replaced in one step (renamed away, a new one renamed in) is watched anew', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+	});
+	const next = path.join(w.tmp.path, 'next');
+	await version(next, '20240201_0000');
+	await rename(w.root, path.join(w.tmp.path, 'old'));
+	await rename(next, w.root);
+	await until('the new root\'s streams', async () => versionsIn(await readStreams(w.root)).join() === '20240201_0000').catch((error: Error) => {
+		throw new Error(`${error.message}; log:\n${w.log()}`);
+	});
+	// Changes in the new root are seen: the watch followed the swap.
+	const upload = await version(w.root, '.20240202_0000');
+	await rename(upload.dir, path.join(w.root, product, '20240202_0000'));
+	await until('a version added to the new root', async () => versionsIn(await readStreams(w.root)).includes('20240202_0000')).catch((error: Error) => {
+		throw new Error(`${error.message}; log:\n${w.log()}`);
+	});
+	t.regex(w.log(), /full rescan: the root was replaced|is back; rescanning/);
+});
+
 test.serial('SIGTERM during a regeneration stops within two seconds, exit 0, valid streams', async t => {
 	const w = await startWatcher(t, async root => {
 		await version(root, '20240101_0000');
