@@ -1,5 +1,5 @@
 // `npm run bench`: builds (once) the benchmark corpora and measures the generator against the
-// openssl floor, its peak RSS and a no-change re-run of 10,000 versions, all in one run.
+// openssl floor, its peak RSS, a no-change re-run of 10,000 versions and the watcher, all in one run.
 import {spawnSync} from 'node:child_process';
 import {existsSync} from 'node:fs';
 import {mkdir, readFile, rm, stat, writeFile} from 'node:fs/promises';
@@ -10,13 +10,14 @@ import {parseArgs} from 'node:util';
 import {corpus, corpusTitles, corpusVersion, type Corpus, type CorpusName} from './corpus.js';
 import {deltaFigure, verifyFigure} from './deltas.js';
 import {canDropCaches, dropImageCaches, median, opensslFloor, rssMethod, timed, waitQuiet, warm, type FloorTask} from './measure.js';
+import {watchFigures, watchRows} from './watch.js';
 
 const usage = `Usage: npm run bench -- [options]
 
   --dir DIR       where the corpora live (default: ${path.join(tmpdir(), 'simplestreams-bench')});
                   they are built once and reused while their version (${corpusVersion}) is current
   --clean         delete DIR and exit
-  --only LIST     comma-separated subset of: multi,single,many (default: all)
+  --only LIST     comma-separated subset of: multi,single,many,watch (default: all)
   --repeat N      runs per timed measurement, median reported (default: 3)
   --no-cold       skip the cold page-cache measurements
   --jobs N        pass -j N to the generator (default: its own default)
@@ -29,7 +30,7 @@ const {values: flags} = parseArgs({
 	options: {
 		dir: {type: 'string'},
 		clean: {type: 'boolean', default: false},
-		only: {type: 'string', default: 'multi,single,many'},
+		only: {type: 'string', default: 'multi,single,many,watch'},
 		repeat: {type: 'string', default: '3'},
 		'no-cold': {type: 'boolean', default: false},
 		jobs: {type: 'string'},
@@ -345,10 +346,11 @@ async function main(): Promise<void> {
 		throw new Error(`--repeat must be a whole number of at least 1, got ${flags.repeat}`);
 	}
 
-	const names = flags.only.split(',').map(name => name.trim()) as CorpusName[];
+	const only = flags.only.split(',').map(name => name.trim());
+	const names = only.filter(name => name !== 'watch') as CorpusName[];
 	for (const name of names) {
 		if (!(name in corpusTitles)) {
-			throw new Error(`--only: unknown corpus ${name} (expected multi, single or many)`);
+			throw new Error(`--only: unknown measurement ${name} (expected multi, single, many or watch)`);
 		}
 	}
 
@@ -371,6 +373,11 @@ async function main(): Promise<void> {
 	const delta = await deltaFigure(base, cli);
 	rows.push(delta.row);
 	notes.push(delta.note);
+	if (only.includes('watch')) {
+		const watch = watchRows(await watchFigures(base, cli, log, repeat, settle));
+		rows.push(...watch.rows);
+		notes.push(...watch.notes);
+	}
 
 	const info = [
 		...machine(),
