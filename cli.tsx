@@ -28,7 +28,9 @@ const cli = meow(`
 	      --plain      Plain lines instead of the live tree (the default off a terminal or in CI)
 	      --watch      Publish, then regenerate whenever images/ changes (until SIGINT/SIGTERM)
 	      --settle S   With --watch: seconds a change must rest before it is published (default 2)
-	      --log FORMAT With --watch off a terminal: plain (timestamped lines) or json (one event a line)
+	      --log FORMAT With --watch: log lines instead of the live screen, also in a terminal:
+	                   plain (timestamped lines on stderr; the default off a terminal) or json
+	                   (one event a line on stdout)
 	      --deltas     With -N or --watch: publish each squashfs rootfs's delta from the version
 	                   before it (delta-BASE.vcdiff in the version directory), made with xdelta3
 	      --delta-ratio R  Leave out a delta larger than R times its full file (default ${defaultDeltaRatio})
@@ -71,7 +73,7 @@ const cli = meow(`
 		plain: {type: 'boolean', default: false},
 		watch: {type: 'boolean', default: false},
 		settle: {type: 'number', default: 2},
-		log: {type: 'string', choices: ['plain', 'json'], default: 'plain'},
+		log: {type: 'string', choices: ['plain', 'json']}, // No default: an explicit --log plain asks for log lines in a terminal too.
 		deltas: {type: 'boolean', default: false},
 		deltaRatio: {type: 'number', default: defaultDeltaRatio},
 		vmDeltas: {type: 'boolean', default: false},
@@ -134,7 +136,7 @@ async function main(): Promise<number> {
 	}
 
 	if (flags.watch) {
-		return (await import('./source/commands/watch.js')).runWatch({root: resolve(input[0] ?? '.'), jobs: flags.jobs, cache: flags.cache, settleSeconds: flags.settle, log: flags.log as 'plain' | 'json', plain: flags.plain, deltas});
+		return (await import('./source/commands/watch.js')).runWatch({root: resolve(input[0] ?? '.'), jobs: flags.jobs, cache: flags.cache, settleSeconds: flags.settle, log: flags.log as 'plain' | 'json' | undefined, plain: flags.plain, deltas});
 	}
 
 	return runGenerate({root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache: flags.cache, plain: flags.plain, deltas});

@@ -1,5 +1,5 @@
 // `npm run bench`: builds (once) the benchmark corpora and measures the generator against the
-// openssl floor, its peak RSS and a no-change re-run of 10,000 versions, all in one run.
+// openssl floor, its peak RSS, a no-change re-run of 10,000 versions and the watcher, all in one run.
 import {spawnSync} from 'node:child_process';
 import {existsSync} from 'node:fs';
 import {mkdir, readFile, rm, stat, writeFile} from 'node:fs/promises';
@@ -12,15 +12,16 @@ import {corpus, corpusTitles, corpusVersion, type Corpus, type CorpusName} from 
 import {deltaFigure, verifyFigure} from './deltas.js';
 import {canDropCaches, dropImageCaches, median, opensslFloor, rssMethod, seconds, timed, waitQuiet, warm, type FloorTask} from './measure.js';
 import {treeFigure} from './terminal.js';
+import {watchFigures, watchRows} from './watch.js';
 
 const usage = `Usage: npm run bench -- [options]
 
   --dir DIR       where the corpora live (default: ${path.join(tmpdir(), 'simplestreams-bench')});
                   they are built once and reused while their version (${corpusVersion}) is current
   --clean         delete DIR and exit
-  --only LIST     comma-separated subset of: multi,single,many,tree (default: all); tree: a cold
-                  build of the long corpus (4 × 3 GiB squashfs) in a pty (tmux), with the live
-                  tree and with --plain
+  --only LIST     comma-separated subset of: multi,single,many,tree,watch (default: all); tree:
+                  a cold build of the long corpus (4 × 3 GiB squashfs) in a pty (tmux), with the
+                  live tree and with --plain; watch: the watcher's latency, idle CPU and memory
   --repeat N      runs per timed measurement, median reported (default: 3)
   --no-cold       skip the cold page-cache measurements
   --jobs N        pass -j N to the generator (default: its own default)
@@ -33,7 +34,7 @@ const {values: flags} = parseArgs({
 	options: {
 		dir: {type: 'string'},
 		clean: {type: 'boolean', default: false},
-		only: {type: 'string', default: 'multi,single,many,tree'},
+		only: {type: 'string', default: 'multi,single,many,tree,watch'},
 		repeat: {type: 'string', default: '3'},
 		'no-cold': {type: 'boolean', default: false},
 		jobs: {type: 'string'},
@@ -368,8 +369,8 @@ async function main(): Promise<void> {
 
 	const names = flags.only.split(',').map(name => name.trim());
 	for (const name of names) {
-		if (!['multi', 'single', 'many', 'tree'].includes(name)) {
-			throw new Error(`--only: unknown measurement ${name} (expected multi, single, many or tree)`);
+		if (!['multi', 'single', 'many', 'tree', 'watch'].includes(name)) {
+			throw new Error(`--only: unknown measurement ${name} (expected multi, single, many, tree or watch)`);
 		}
 	}
 
@@ -398,6 +399,11 @@ async function main(): Promise<void> {
 	const delta = await deltaFigure(base, cli);
 	rows.push(delta.row);
 	notes.push(delta.note);
+	if (names.includes('watch')) {
+		const watch = watchRows(await watchFigures(base, cli, log, repeat, settle));
+		rows.push(...watch.rows);
+		notes.push(...watch.notes);
+	}
 
 	const info = [
 		...machine(),

@@ -1,53 +1,106 @@
 // The watcher's figures: latency from the rename that completes an upload (a dot-directory holding
-// lxd.tar.xz + a 256 MiB squashfs) to the new index.json on disk, CPU while idle, and memory over
-// 1,000 regenerations. Run by bench/run.ts, or alone: node dist/bench/watch.js [--dir DIR].
-import {spawn, type ChildProcess} from 'node:child_process';
-import {appendFile, copyFile, cp, mkdir, readFile, rename, rm} from 'node:fs/promises';
+// lxd.tar.xz + a 256 MiB squashfs) to the new index.json on disk; memory over 1,000 regenerations
+// while versions come and go; CPU once idle. Run by bench/run.ts (--only watch), or alone:
+// node dist/bench/watch.js [--dir DIR].
+import {spawn} from 'node:child_process';
+import {appendFile, copyFile, cp, mkdir, readdir, readFile, rename, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {corpus} from './corpus.js';
+import type {FigureRow} from './deltas.js';
+import {median} from './measure.js';
 
-export type WatchFigures = {latencies: Array<{settleSeconds: number; milliseconds: number[]}>; idleCpuPercent: number; rss: Array<{regenerations: number; bytes: number}>};
+export type WatchFigures = {
+	latencies: Array<{settleSeconds: number; milliseconds: number[]}>;
+	memory: Array<{regenerations: number; rssBytes: number; heapUsedBytes: number}>;
+	/** CPU time in the quiet period before idle is measured: V8 collecting garbage once activity stops. */
+	winddownCpuMilliseconds: number;
+	idleCpuPercent: number;
+};
 
-type Watcher = {child: ChildProcess; regenerations: () => number; next: (count: number) => Promise<void>; stop: () => Promise<void>};
+/**
+ * For up to 40 s after activity (seen here) V8's memory reducer runs a few full collections (some 20 ms
+ * each here): idle is measured after this much quiet, over this long.
+ */
+const idle = {quietMs: 60_000, measureMs: 30_000};
+const memoryMarks = [10, 100, 1000];
+/**
+ * From 100 to 1,000 regenerations the heap grows by about 1 MB of compiled code while V8 warms up (and
+ * no more after); a digest cache that kept every path it had ever seen made it 2 MB.
+ */
+const targets = {idleCpuPercent: 0.01, heapGrowthBytes: 1.5e6};
+/** A wait for the watcher longer than this is a failure, reported rather than waited out. */
+const patienceMs = 60_000;
 
-const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+type Regenerated = {added: string[]; removed: string[]};
+
+type Watcher = {
+	pid: number;
+	/** Every regeneration so far. */
+	log: Regenerated[];
+	/** Until a regeneration after the first `from` satisfies `done` (`what`, if it never does). */
+	until: (from: number, what: string, done: (r: Regenerated) => boolean) => Promise<void>;
+	/** RSS and V8 heap in use after a full garbage collection (bench/heap-probe.ts). */
+	memory: () => Promise<{rssBytes: number; heapUsedBytes: number}>;
+	stop: () => Promise<void>;
+};
+
+const probe = fileURLToPath(new URL('heap-probe.js', import.meta.url));
 const sleep = async (ms: number) => new Promise(resolve => {
 	setTimeout(resolve, ms);
 });
 
-async function startWatcher(root: string, cache: string, settleSeconds: number): Promise<Watcher> {
-	const child = spawn(process.execPath, [cli, '--watch', root, '--settle', String(settleSeconds), '--cache', cache, '--log', 'json'], {stdio: ['ignore', 'pipe', 'inherit']});
-	let count = 0;
+/** Poll `ready` until it holds, or fail after patienceMs saying `what` never happened. */
+async function waitFor(what: string, ready: () => Promise<boolean>, interval = 5): Promise<void> {
+	const deadline = performance.now() + patienceMs;
+	while (!(await ready())) {
+		if (performance.now() > deadline) {
+			throw new Error(`the watcher: no ${what} within ${patienceMs / 1000} s`);
+		}
+
+		await sleep(interval);
+	}
+}
+
+async function startWatcher(cli: string, root: string, cache: string, settleSeconds: number, log: (text: string) => void): Promise<Watcher> {
+	const memoryFile = `${cache}.memory`;
+	await rm(memoryFile, {force: true});
+	const child = spawn(process.execPath, ['--expose-gc', '--import', probe, cli, '--watch', root, '--settle', String(settleSeconds), '--cache', cache, '--log', 'json'], {
+		stdio: ['ignore', 'pipe', 'inherit'],
+		env: {...process.env, SIMPLESTREAMS_BENCH_MEMORY: memoryFile},
+	});
+	const regenerations: Regenerated[] = [];
 	let buffered = '';
-	const waiting: Array<{count: number; resolve: () => void}> = [];
-	child.stdout!.setEncoding('utf8').on('data', (text: string) => {
+	child.stdout.setEncoding('utf8').on('data', (text: string) => {
 		buffered += text;
 		const lines = buffered.split('\n');
 		buffered = lines.pop()!;
 		for (const line of lines) {
-			if ((JSON.parse(line) as {type: string}).type === 'regenerated') {
-				count++;
-				for (const waiter of waiting.filter(w => w.count <= count)) {
-					waiting.splice(waiting.indexOf(waiter), 1);
-					waiter.resolve();
-				}
+			const event = JSON.parse(line) as {type: string; message?: string} & Regenerated;
+			if (event.type === 'regenerated') {
+				regenerations.push(event);
+			} else if (event.type === 'regeneration-failed') {
+				log(`  watch: regeneration failed: ${event.message}`);
 			}
 		}
 	});
-	const next = async (target: number) => new Promise<void>(resolve => {
-		if (count >= target) {
-			resolve();
-		} else {
-			waiting.push({count: target, resolve});
-		}
-	});
-	await next(1);
+	const until = async (from: number, what: string, done: (r: Regenerated) => boolean) =>
+		waitFor(what, async () => regenerations.slice(from).some(r => done(r)));
+
+	await until(0, 'first regeneration', () => true);
 	return {
-		child,
-		regenerations: () => count,
-		next,
+		pid: child.pid!,
+		log: regenerations,
+		until,
+		async memory() {
+			const lines = async () => (await readFile(memoryFile, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
+			const before = (await lines()).length;
+			child.kill('SIGUSR2');
+			await waitFor('memory figures', async () => (await lines()).length > before, 20);
+			const {rss, heapUsed} = JSON.parse((await lines()).at(-1)!) as {rss: number; heapUsed: number};
+			return {rssBytes: rss, heapUsedBytes: heapUsed};
+		},
 		async stop() {
 			child.kill('SIGTERM');
 			await new Promise(resolve => child.once('exit', resolve));
@@ -55,18 +108,28 @@ async function startWatcher(root: string, cache: string, settleSeconds: number):
 	};
 }
 
-/** utime + stime of a process, in seconds. */
-async function cpuSeconds(pid: number): Promise<number> {
-	const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-	return (Number(fields[11]) + Number(fields[12])) / 100; // Clock ticks at USER_HZ = 100.
+/** CPU time of all the process's threads so far, in ns: schedstat is exact, /proc/PID/stat counts 10 ms ticks. */
+async function cpuNanoseconds(pid: number): Promise<number> {
+	let total = 0;
+	for (const task of await readdir(`/proc/${pid}/task`)) {
+		total += Number((await readFile(`/proc/${pid}/task/${task}/schedstat`, 'utf8').catch(() => '0')).split(' ')[0]);
+	}
+
+	return total;
 }
 
-async function rssBytes(pid: number): Promise<number> {
-	const match = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
-	return Number(match?.[1] ?? 0) * 1024;
+/** Version names by the minute from 2030 on (YYYYMMDD_HHMM). */
+const versionName = (n: number) => new Date(Date.UTC(2030, 0, 1) + (n * 60_000)).toISOString().replaceAll(/[-:]/g, '').replace('T', '_').slice(0, 13);
+
+/** Upload `name` as a builder does (a dot-directory renamed into place), with a rootfs of its own: identical copies are refused as duplicates. */
+async function upload(template: string, product: string, name: string): Promise<void> {
+	const staging = path.join(product, `.${name}`);
+	await cp(template, staging, {recursive: true});
+	await appendFile(path.join(staging, 'root.squashfs'), `${name}\n`);
+	await rename(staging, path.join(product, name));
 }
 
-export async function watchFigures(base: string, log: (text: string) => void, repeat = 3): Promise<WatchFigures> {
+export async function watchFigures(base: string, cli: string, log: (text: string) => void, repeat = 3, quiet = async () => {}): Promise<WatchFigures> {
 	const source = (await corpus(base, 'multi', log)).versions[0]!;
 	const squashfs = source.roots.find(r => r.endsWith('.squashfs'))!;
 	const work = path.join(base, 'watch');
@@ -77,62 +140,109 @@ export async function watchFigures(base: string, log: (text: string) => void, re
 	const latencies: WatchFigures['latencies'] = [];
 	let trial = 0;
 	for (const settleSeconds of [2, 0]) {
-		const watcher = await startWatcher(root, path.join(work, `cache-${settleSeconds}.json`), settleSeconds);
+		const watcher = await startWatcher(cli, root, path.join(work, `cache-${settleSeconds}.json`), settleSeconds, log);
 		const milliseconds: number[] = [];
-		for (let i = 0; i < repeat; i++) {
-			// A new product each time, so index.json itself changes; a fresh copy, so it is hashed.
-			const id = `bench${++trial}`;
-			const upload = path.join(root, 'images', id, '1.0/amd64/default/.20240101_0000');
-			await mkdir(upload, {recursive: true});
-			await copyFile(source.meta, path.join(upload, 'lxd.tar.xz'));
-			await copyFile(squashfs, path.join(upload, 'root.squashfs'));
-			// Bytes after the filesystem keep it valid and make its fingerprint unique: a copy of an
-			// already published image would rightly be left out as a duplicate.
-			await appendFile(path.join(upload, 'root.squashfs'), `${id}\n`);
-			const started = performance.now();
-			await rename(upload, path.join(path.dirname(upload), '20240101_0000'));
-			const index = path.join(root, 'streams/v1/index.json');
-			while (!(await readFile(index, 'utf8').catch(() => '')).includes(`"${id}:1.0:amd64:default"`)) {
-				await sleep(5);
+		try {
+			for (let i = 0; i < repeat; i++) {
+				// A new product each time, so index.json itself changes; a fresh copy, so it is hashed.
+				const id = `bench${++trial}`;
+				const staging = path.join(root, 'images', id, '1.0/amd64/default/.20240101_0000');
+				await mkdir(staging, {recursive: true});
+				await copyFile(source.meta, path.join(staging, 'lxd.tar.xz'));
+				await copyFile(squashfs, path.join(staging, 'root.squashfs'));
+				// Bytes after the filesystem keep it valid and make its fingerprint unique.
+				await appendFile(path.join(staging, 'root.squashfs'), `${id}\n`);
+				await quiet();
+				const started = performance.now();
+				await rename(staging, path.join(path.dirname(staging), '20240101_0000'));
+				const index = path.join(root, 'streams/v1/index.json');
+				await waitFor(`${id} in index.json`, async () => (await readFile(index, 'utf8').catch(() => '')).includes(`"${id}:1.0:amd64:default"`));
+				milliseconds.push(performance.now() - started);
+				log(`  watch: upload → index.json with --settle ${settleSeconds}: ${Math.round(milliseconds.at(-1)!)} ms`);
 			}
-
-			milliseconds.push(performance.now() - started);
-			log(`  watch: upload → index.json with --settle ${settleSeconds}: ${Math.round(milliseconds.at(-1)!)} ms`);
+		} finally {
+			await watcher.stop();
 		}
 
 		latencies.push({settleSeconds, milliseconds});
-		await watcher.stop();
 	}
 
-	// Idle and long-run figures on the bundled example tree, triggering regenerations with SIGHUP.
+	// Memory while versions come and go (each step one uploaded, the oldest removed, so the tree keeps
+	// its size and its paths change), on the bundled example tree; then CPU once idle.
 	await rm(path.join(root, 'images'), {recursive: true});
-	await cp(fileURLToPath(new URL('../../examples/webroot/images', import.meta.url)), path.join(root, 'images'), {recursive: true});
-	const watcher = await startWatcher(root, path.join(work, 'cache-idle.json'), 0);
-	const pid = watcher.child.pid!;
-	await sleep(1000);
-	const cpuBefore = await cpuSeconds(pid);
-	await sleep(10_000);
-	const idleCpuPercent = ((await cpuSeconds(pid)) - cpuBefore) / 10 * 100;
-	log(`  watch: idle CPU over 10 s: ${idleCpuPercent.toFixed(2)} %`);
-	const rss: WatchFigures['rss'] = [];
-	for (let i = 1; i <= 1000; i++) {
-		const target = watcher.regenerations() + 1;
-		watcher.child.kill('SIGHUP');
-		await watcher.next(target);
-		if (i === 10 || i === 100 || i === 1000) {
-			global.gc?.();
-			rss.push({regenerations: i, bytes: await rssBytes(pid)});
-			log(`  watch: RSS after ${i} regenerations: ${(rss.at(-1)!.bytes / 1e6).toFixed(1)} MB`);
-		}
+	const examples = fileURLToPath(new URL('../../examples/webroot/images', import.meta.url));
+	await cp(examples, path.join(root, 'images'), {recursive: true});
+	const template = path.join(examples, 'demo/2.0/amd64/cloud/20240701_12:00');
+	const product = path.join(root, 'images/churn/1.0/amd64/default');
+	await mkdir(product, {recursive: true});
+	const kept = 3;
+	for (let n = 0; n < kept; n++) {
+		await upload(template, product, versionName(n));
 	}
 
-	await watcher.stop();
-	await rm(work, {recursive: true, force: true});
-	return {latencies, idleCpuPercent, rss};
+	const watcher = await startWatcher(cli, root, path.join(work, 'cache-churn.json'), 0, log);
+	try {
+		const start = watcher.log.length;
+		const memory: WatchFigures['memory'] = [];
+		for (let step = 0; memory.length < memoryMarks.length; step++) {
+			const gone = versionName(step);
+			const from = watcher.log.length;
+			await upload(template, product, versionName(step + kept));
+			await rm(path.join(product, gone), {recursive: true});
+			await watcher.until(from, `regeneration without ${gone}`, r => r.removed.includes(`churn:1.0:amd64:default ${gone}`));
+			const regenerations = watcher.log.length - start;
+			if (regenerations >= memoryMarks[memory.length]!) {
+				memory.push({regenerations, ...await watcher.memory()});
+				log(`  watch: after ${regenerations} regenerations (${step + 1} versions in and out): RSS ${(memory.at(-1)!.rssBytes / 1e6).toFixed(1)} MB, heap used ${(memory.at(-1)!.heapUsedBytes / 1e6).toFixed(2)} MB`);
+			}
+		}
+
+		const lastRegeneration = await cpuNanoseconds(watcher.pid);
+		await sleep(idle.quietMs);
+		const quietStart = await cpuNanoseconds(watcher.pid);
+		await sleep(idle.measureMs);
+		const winddownCpuMilliseconds = (quietStart - lastRegeneration) / 1e6;
+		const idleCpuPercent = ((await cpuNanoseconds(watcher.pid)) - quietStart) / (idle.measureMs * 1e6) * 100;
+		log(`  watch: CPU in the ${idle.quietMs / 1000} s after the last regeneration ${winddownCpuMilliseconds.toFixed(1)} ms, then idle over ${idle.measureMs / 1000} s: ${idleCpuPercent.toFixed(3)} %`);
+		return {latencies, memory, winddownCpuMilliseconds, idleCpuPercent};
+	} finally {
+		await watcher.stop();
+		await rm(work, {recursive: true, force: true});
+	}
+}
+
+/** The rows of run.ts's table, and the runs behind them. */
+export function watchRows(figures: WatchFigures): {rows: FigureRow[]; notes: string[]} {
+	const ms = (value: number) => (value < 1000 ? `${Math.round(value)} ms` : `${(value / 1000).toFixed(2)} s`);
+	const mb = (bytes: number, digits = 1) => `${(bytes / 1e6).toFixed(digits)} MB`;
+	const row = (label: string, generator: string, target = '', result = ''): FigureRow => ({label, generator, floor: '', ratio: '', target, result});
+	const rows = figures.latencies.map(({settleSeconds, milliseconds}) => row(`watch: upload complete → index.json (--settle ${settleSeconds})`, ms(median(milliseconds))));
+	const [, hundred, thousand] = figures.memory;
+	for (const point of figures.memory) {
+		const judged = point === thousand && hundred;
+		const growth = judged ? point.heapUsedBytes - hundred.heapUsedBytes : 0;
+		rows.push(row(
+			`watch: RSS / heap used after ${point.regenerations} regenerations`,
+			`${mb(point.rssBytes)} / ${mb(point.heapUsedBytes, 2)}`,
+			judged ? `heap ≤ +${mb(targets.heapGrowthBytes)} on ${hundred.regenerations}` : '',
+			judged ? (growth <= targets.heapGrowthBytes ? 'PASS' : 'MISS') : '',
+		));
+	}
+
+	rows.push(row(`watch: CPU while idle (after ${idle.quietMs / 1000} s quiet, over ${idle.measureMs / 1000} s)`, `${figures.idleCpuPercent.toFixed(3)}% of a core`, `< ${targets.idleCpuPercent}%`, figures.idleCpuPercent < targets.idleCpuPercent ? 'PASS' : 'MISS'));
+	return {
+		rows,
+		notes: [
+			...figures.latencies.map(({settleSeconds, milliseconds}) => `watch --settle ${settleSeconds}: upload → index.json ${milliseconds.map(v => ms(v)).join(', ')}`),
+			'watch memory: the example tree plus a product whose versions come and go (one uploaded, the oldest removed, per step), --settle 0; RSS and heap used after a full GC in the watcher (node --expose-gc, bench/heap-probe.ts)',
+			`watch CPU (all its threads, /proc/PID/task/*/schedstat): ${figures.winddownCpuMilliseconds.toFixed(1)} ms in the ${idle.quietMs / 1000} s after the last regeneration (V8 collecting garbage once activity stops), then ${figures.idleCpuPercent.toFixed(3)}% of a core`,
+		],
+	};
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
 	const dirFlag = process.argv.indexOf('--dir');
 	const base = dirFlag === -1 ? path.join(tmpdir(), 'simplestreams-bench') : process.argv[dirFlag + 1]!;
-	console.log(JSON.stringify(await watchFigures(base, text => process.stderr.write(`${text}\n`)), undefined, 1));
+	const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+	console.log(JSON.stringify(await watchFigures(base, cli, text => process.stderr.write(`${text}\n`)), undefined, 1));
 }

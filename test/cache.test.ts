@@ -231,6 +231,22 @@ test('prune drops what was not used since the load', async t => {
 	t.is(await c3.save(), undefined, 'nothing unused: nothing to write');
 });
 
+test('a cache kept in memory (the watcher\'s) forgets at each prune what the scan since the last one did not use', async t => {
+	const dir = await tempDir(t);
+	const {id, cachePath} = await savedCache(dir);
+	const cache = await DigestCache.load(cachePath, root, collector().emit);
+	t.truthy(cache.lookup('images/root.squashfs', id));
+	t.truthy(cache.combined(`${otherSha}:${sha}`));
+	cache.prune();
+	t.is(await cache.save(), undefined, 'both used: nothing dropped');
+
+	// The next scan: the version is gone from the tree, so nothing looks it up.
+	cache.prune();
+	t.is(cache.lookup('images/root.squashfs', id), undefined);
+	t.is(cache.combined(`${otherSha}:${sha}`), undefined);
+	t.is(await cache.save(), 0);
+});
+
 test('the default cache path is outside the web root, per root, under XDG_CACHE_HOME', t => {
 	const saved = process.env.XDG_CACHE_HOME;
 	try {

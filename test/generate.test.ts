@@ -1,8 +1,9 @@
-import {chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises';
+import {chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
+import {DigestCache} from '../source/cache/digest-cache.js';
 import type {ProductsFile} from '../source/pipeline/catalog.js';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import {generate, type GenerateOptions} from '../source/pipeline/generate.js';
@@ -192,6 +193,24 @@ test('a copied version is published once: its fingerprints are already taken', a
 	const products = JSON.parse(result.productsText) as ProductsFile;
 	t.deepEqual(Object.keys(products.products['acme:1.0:amd64:default']!.versions), ['20240101_0000']);
 	t.true(of('skipped').some(e => e.path === 'images/acme/1.0/amd64/default/20240102_0000/root.squashfs' && e.reason.includes(`${container}/root.squashfs`)));
+});
+
+test('a cache kept between runs (the watcher\'s) keeps a settling version\'s fingerprints: once settled, only its new file is hashed', async t => {
+	const {root, cachePath, run} = await fixture(t);
+	const hourAgo = new Date(Date.now() - 3_600_000);
+	for (const [dir, names] of Object.entries(template.versions)) {
+		await Promise.all(names.map(async name => utimes(path.join(root, dir, name), hourAgo, hourAgo)));
+	}
+
+	const cache = new DigestCache(cachePath, root);
+	await run({cache});
+	// A squashfs uploaded next to the published VM disk: the whole version is held while it settles.
+	await copyFile(path.join(root, container, 'root.squashfs'), path.join(root, vm, 'root.squashfs'));
+	const settling = await run({cache, settleMs: 60_000});
+	t.deepEqual(paths(settling.events, 'settling'), [vm]);
+	t.deepEqual(settling.of('queued'), []);
+	const settled = await run({cache});
+	t.deepEqual(paths(settled.events, 'queued'), [`${vm}/root.squashfs`], 'the disk\'s fingerprint came from the cache');
 });
 
 test('a digest cache that cannot be saved is a warning, not a failure', async t => {

@@ -1,5 +1,6 @@
 // `--watch` in a real terminal (tmux): the live tree of the last regeneration with the watcher's
-// status under it, an upload renamed into place reported there, and q stopping the watcher cleanly.
+// status under it, an upload renamed into place reported there, and q stopping the watcher cleanly;
+// with --log plain, log lines instead.
 import {mkdir, readdir, readFile, rename, utimes} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
@@ -48,4 +49,20 @@ test.serial('the tree and a status line; a renamed upload shows as +1; q stops t
 	t.regex(stty, /(^|\s)echo(\s|$)/, 'echo is back');
 	t.regex(term.capture(), /stopped/, 'the last frame stays, with the status');
 	t.truthy(JSON.parse(await readFile(path.join(root, 'streams/v1/images.json'), 'utf8')));
+});
+
+test.serial('--log plain in a terminal: timestamped log lines in the pane, not the live screen', async t => {
+	const tmp = await tempDir('ss-watch-term-log');
+	t.teardown(async () => tmp.cleanup());
+	const root = path.join(tmp.path, 'webroot');
+	await version(root, '20240101_0000');
+	const term = terminal(t, tmp.path, ['--watch', root, '--settle', '0.4', '--cache', path.join(tmp.path, 'cache.json'), '--log', 'plain'], '');
+	const screen = await term.until('a regeneration logged', text => /regenerated in .*: \+1 \(acme:1\.0:amd64:default 20240101_0000\)/.test(text));
+	t.false(term.alternateScreen(), 'no live screen');
+	t.regex(screen, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z watching \S*webroot \(changes settle for 400 ms\)$/m);
+	t.regex(screen, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z regenerated in /m);
+	t.notRegex(screen, /✓ done in|q stops watching/, 'no tree, no status line');
+	term.keys('C-c');
+	t.is(await term.exitCode(10_000), 0);
+	t.regex(term.capture(), /Z stopped$/m);
 });

@@ -196,6 +196,25 @@ test.serial('a corrupt file next to good ones is reported, and the good ones are
 	t.is(w.watcher.exitCode, null, 'still running');
 });
 
+test.serial('versions that come and go leave the digest cache the size of the tree', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+	});
+	let previous = '20240101_0000';
+	for (const name of ['20240102_0000', '20240103_0000', '20240104_0000', '20240105_0000']) {
+		const upload = await version(w.root, `.${name}`);
+		await rename(upload.dir, path.join(w.root, product, name));
+		await rm(path.join(w.root, product, previous), {recursive: true});
+		await until(`${name} alone in the streams`, async () => versionsIn(await readStreams(w.root)).join() === name);
+		previous = name;
+	}
+
+	// The cache is saved before the streams are written, in the same regeneration.
+	const cache = JSON.parse(await readFile(path.join(w.tmp.path, 'cache.json'), 'utf8')) as {files: Record<string, unknown>; combined: Record<string, string>};
+	t.deepEqual(Object.keys(cache.files).sort(), [`${product}/${previous}/incus.tar.xz`, `${product}/${previous}/root.squashfs`]);
+	t.is(Object.keys(cache.combined).length, 1, 'the fingerprint of the one image left');
+});
+
 test.serial('when the root is removed, the watcher waits, and publishes again when it comes back', async t => {
 	const w = await startWatcher(t, async root => {
 		await version(root, '20240101_0000');
@@ -207,6 +226,26 @@ test.serial('when the root is removed, the watcher waits, and publishes again wh
 	await version(w.root, '20240102_0000');
 	await until('the streams after the return', async () => versionsIn(await readStreams(w.root)).includes('20240102_0000'));
 	t.regex(w.log(), /is back; rescanning/);
+});
+
+test.serial('a root replaced in one step (renamed away, a new one renamed in) is watched anew', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+	});
+	const next = path.join(w.tmp.path, 'next');
+	await version(next, '20240201_0000');
+	await rename(w.root, path.join(w.tmp.path, 'old'));
+	await rename(next, w.root);
+	await until('the new root\'s streams', async () => versionsIn(await readStreams(w.root)).join() === '20240201_0000').catch((error: Error) => {
+		throw new Error(`${error.message}; log:\n${w.log()}`);
+	});
+	// Changes in the new root are seen: the watch followed the swap.
+	const upload = await version(w.root, '.20240202_0000');
+	await rename(upload.dir, path.join(w.root, product, '20240202_0000'));
+	await until('a version added to the new root', async () => versionsIn(await readStreams(w.root)).includes('20240202_0000')).catch((error: Error) => {
+		throw new Error(`${error.message}; log:\n${w.log()}`);
+	});
+	t.regex(w.log(), /full rescan: the root was replaced|is back; rescanning/);
 });
 
 test.serial('SIGTERM during a regeneration stops within two seconds, exit 0, valid streams', async t => {

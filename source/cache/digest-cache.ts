@@ -111,9 +111,7 @@ class Tracked<V> {
 			}
 		}
 
-		// The marks start again: a watcher prunes after every full scan, and what left the tree must
-		// leave the cache at the next one, not stay for the life of the process.
-		this.used.clear();
+		this.used.clear(); // See DigestCache.prune.
 		return pruned;
 	}
 
@@ -237,7 +235,11 @@ export class DigestCache {
 		this.dirty = true;
 	}
 
-	/** Drop what the last full scan did not use, so the cache stays the size of the tree. */
+	/**
+	 * Drop what was not used since the last prune (or the load), so the cache stays the size of the
+	 * tree. The marks start again: a watcher prunes after every full scan, and what it removed from
+	 * the tree must leave the cache at the next one, not stay for the life of the process.
+	 */
 	prune(): void {
 		// Every map is pruned: no short-circuit.
 		const pruned = [this.files.prune(), this.pairs.prune(), this.deltas.prune()];

@@ -1,6 +1,7 @@
 // `simplestreams --watch [rootdir]`: publish, then keep the streams regenerated as the tree changes,
 // until SIGINT or SIGTERM (or q in the live screen): exit 0. SIGHUP forces a full rescan.
-// In a terminal (as generate decides it) the live tree and a status line; elsewhere log lines.
+// In a terminal (as generate decides it) the live tree and a status line, unless --log asks for log
+// lines; elsewhere log lines.
 import {realpath} from 'node:fs/promises';
 import type {DeltaOptions} from '../pipeline/delta.js';
 import {keyboard, liveTerminal} from '../report/pick.js';
@@ -10,7 +11,16 @@ import {jsonLog, plainLog} from '../watch/log.js';
 import {Watcher} from '../watch/watcher.js';
 import {UsageError} from './errors.js';
 
-export type WatchFlags = {root: string; jobs: number; cache?: string; settleSeconds: number; log: 'plain' | 'json'; plain?: boolean; deltas?: DeltaOptions};
+export type WatchFlags = {
+	root: string;
+	jobs: number;
+	cache?: string;
+	settleSeconds: number;
+	/** Log lines even in a terminal; unset, a terminal gets the live screen and anything else plain lines. */
+	log?: 'plain' | 'json';
+	plain?: boolean;
+	deltas?: DeltaOptions;
+};
 
 /** How often the whole tree is regenerated even without events: a safety net for lost events. */
 const rescanMs = 10 * 60 * 1000;
@@ -35,7 +45,7 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 		process.on('SIGINT', stop);
 		process.on('SIGTERM', stop);
 	});
-	const live = flags.log !== 'json' && liveTerminal(flags.plain) ? await liveScreen(flags.jobs, () => stop()) : undefined;
+	const live = flags.log === undefined && liveTerminal(flags.plain) ? await liveScreen(flags.jobs, () => stop()) : undefined;
 	const emit: WatchEmit = live?.emit ?? (flags.log === 'json' ? jsonLog(process.stdout) : plainLog(process.stderr));
 	const watcher = new Watcher({root, jobs: flags.jobs, cachePath: flags.cache, settleMs: flags.settleSeconds * 1000, rescanMs, deltas: flags.deltas}, emit);
 	const hangup = () => {

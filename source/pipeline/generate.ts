@@ -132,7 +132,9 @@ async function build(tree: Tree, options: GenerateOptions, emit: Emit, receipt?:
 		finished = true;
 	} finally {
 		remember(cache, planned.tasks, knowledge, digests);
-		if (finished) {
+		// Only after a run that looked everything up: a held version's fingerprints and deltas were
+		// not, and are wanted again once it has settled.
+		if (finished && !held?.size) {
 			cache.prune();
 		}
 

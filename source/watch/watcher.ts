@@ -2,7 +2,7 @@
 // regeneration is a full generate() (a scan is cheap; unchanged files come from the in-memory cache),
 // so a lost event can only delay an update, never leave the streams wrong.
 import {readFile, stat} from 'node:fs/promises';
-import {join, relative, sep} from 'node:path';
+import {basename, join, relative, sep} from 'node:path';
 import {watch, type FSWatcher} from 'chokidar';
 import {DigestCache, defaultCachePath} from '../cache/digest-cache.js';
 import {aliasFile} from '../domain/aliases.js';
@@ -28,6 +28,12 @@ const watchedDotFiles = new Set<string>([...requirementFiles, aliasFile]);
 
 /** The longest a steady stream of events may postpone a regeneration, in settle windows. */
 const maxDelayWindows = 5;
+
+type DirectoryIdentity = {dev: bigint; ino: bigint};
+
+/** The directory at `path`, or undefined if there is none. */
+const directoryAt = async (path: string): Promise<DirectoryIdentity | undefined> =>
+	stat(path, {bigint: true}).then(s => (s.isDirectory() ? {dev: s.dev, ino: s.ino} : undefined), () => undefined);
 
 const versionsOf = (products?: ProductsFile) => new Set(Object.entries(products?.products ?? {}).flatMap(([id, product]) =>
 	Object.keys(product.versions).map(version => `${id} ${version}`)));
@@ -55,28 +61,31 @@ export class Watcher {
 	private again = false;
 	private abort?: AbortController;
 	private stopping = false;
-	private rootMissing = false;
+	/** The directory chokidar watches: the root as it was when the watch began. */
+	private watchedRoot?: DirectoryIdentity;
+	/** Set while the root's watch is renewed, after the root went away or was replaced. */
+	private rewatching = false;
+	private rootPoll?: NodeJS.Timeout;
 	private readonly rescanTimer: NodeJS.Timeout;
-	private readonly rootTimer: NodeJS.Timeout;
 
 	constructor(private readonly options: WatchOptions, private readonly emit: WatchEmit) {
 		this.rescanTimer = setInterval(() => {
 			this.schedule('periodic rescan', 0);
 		}, options.rescanMs);
-		// Renaming or removing the watched root itself gives no event: look for it once a second (one stat).
-		this.rootTimer = setInterval(() => {
-			void this.rootPresent();
-		}, 1000);
 	}
 
 	async start(): Promise<void> {
 		this.emit({type: 'watching', root: this.options.root, settleMs: this.options.settleMs});
-		this.watchTree();
+		this.watchTree(await directoryAt(this.options.root));
 		this.schedule('start', 0);
 	}
 
 	/** SIGHUP: events may have been missed; look at everything now. */
 	rescan(reason: string): void {
+		if (this.stopping) {
+			return;
+		}
+
 		this.emit({type: 'rescan', reason});
 		this.schedule(reason, 0);
 	}
@@ -85,7 +94,7 @@ export class Watcher {
 		this.stopping = true;
 		clearTimeout(this.timer);
 		clearInterval(this.rescanTimer);
-		clearInterval(this.rootTimer);
+		clearInterval(this.rootPoll);
 		// Hashing stops at once; a write already under way completes, atomically, before generate returns.
 		this.abort?.abort();
 		await this.running?.catch(() => undefined);
@@ -94,8 +103,9 @@ export class Watcher {
 		this.emit({type: 'stopped'});
 	}
 
-	private watchTree(): void {
+	private watchTree(identity: DirectoryIdentity | undefined): void {
 		const {root} = this.options;
+		this.watchedRoot = identity;
 		const ignored = (path: string) => {
 			const parts = relative(root, path).split(sep);
 			return parts[0] === 'streams' || parts.some(p => p.startsWith('.') && !watchedDotFiles.has(p));
@@ -105,6 +115,13 @@ export class Watcher {
 		this.fsWatcher.on('all', (_event, path) => {
 			this.changes++;
 			this.schedule(`changes under ${relative(root, path).split(sep).slice(0, 6).join('/')}`, this.options.settleMs);
+		});
+		// The root's own watch names the root when it is moved or removed (or a child of the same name
+		// changes: the check tells). Chokidar's events then do not always follow, and its watch is dead.
+		this.fsWatcher.on('raw', (_event, name, details) => {
+			if (name === basename(root) && (details as {watchedPath?: string}).watchedPath === root) {
+				void this.rootWatched();
+			}
 		});
 		this.fsWatcher.on('error', error => {
 			this.rescan(`watcher error (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); events may have been lost`);
@@ -147,7 +164,8 @@ export class Watcher {
 
 	private async regenerate(reason: string, changes: number): Promise<void> {
 		const {root, jobs, settleMs} = this.options;
-		if (!(await this.rootPresent())) {
+		// A renewed watch brings a regeneration of its own.
+		if (this.rewatching || !(await this.rootWatched())) {
 			return;
 		}
 
@@ -190,39 +208,59 @@ export class Watcher {
 			}
 
 			this.emit({type: 'regeneration-failed', message: (error as Error).message});
-			await this.rootPresent();
+			await this.rootWatched();
 		}
 	}
 
-	/** When the root has gone, wait for it to come back, then watch it anew and regenerate. */
-	private async rootPresent(): Promise<boolean> {
-		const {root} = this.options;
-		const present = await stat(join(root, '.')).then(s => s.isDirectory(), () => false);
-		if (present || this.stopping) {
-			return present;
+	/**
+	 * Whether the root is still the directory being watched; if not, the watch is renewed. Asked when
+	 * the root's watch names it and before each regeneration, so nothing polls while the root is there
+	 * (a renamed parent directory gives no event: the next regeneration, at the latest the periodic
+	 * rescan, notices it).
+	 */
+	private async rootWatched(): Promise<boolean> {
+		const now = await directoryAt(this.options.root);
+		if (now && now.dev === this.watchedRoot?.dev && now.ino === this.watchedRoot.ino) {
+			return true;
 		}
 
-		if (!this.rootMissing) {
-			this.rootMissing = true;
-			this.emit({type: 'root-missing', root});
-			await this.fsWatcher?.close();
-			this.fsWatcher = undefined;
-			const poll = setInterval(async () => {
-				if (this.stopping) {
-					clearInterval(poll);
-					return;
-				}
-
-				if (await stat(root).then(s => s.isDirectory(), () => false)) {
-					clearInterval(poll);
-					this.rootMissing = false;
-					this.emit({type: 'root-back', root});
-					this.watchTree();
-					this.schedule('the root is back', 0);
-				}
-			}, 1000);
-		}
-
+		void this.rewatch();
 		return false;
+	}
+
+	/** Watch the root anew: at once if a root is there, or else once it is back (a stat a second, only while it is missing). */
+	private async rewatch(): Promise<void> {
+		const {root} = this.options;
+		if (this.rewatching || this.stopping) {
+			return;
+		}
+
+		this.rewatching = true;
+		await this.fsWatcher?.close();
+		this.fsWatcher = undefined;
+		const replacement = await directoryAt(root);
+		if (replacement) {
+			this.watchAgain(replacement);
+			this.rescan('the root was replaced');
+			return;
+		}
+
+		this.emit({type: 'root-missing', root});
+		this.rootPoll = setInterval(async () => {
+			const back = await directoryAt(root);
+			if (back && this.rewatching && !this.stopping) {
+				clearInterval(this.rootPoll);
+				this.emit({type: 'root-back', root});
+				this.watchAgain(back);
+				this.schedule('the root is back', 0);
+			}
+		}, 1000);
+	}
+
+	private watchAgain(identity: DirectoryIdentity): void {
+		this.rewatching = false;
+		if (!this.stopping) {
+			this.watchTree(identity);
+		}
 	}
 }

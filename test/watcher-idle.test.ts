@@ -1,0 +1,34 @@
+// An idle watcher costs nothing between events: besides chokidar's inotify watches it keeps one
+// timer, the periodic rescan. A poll (of the root, say) would show here as a second one.
+import {cp} from 'node:fs/promises';
+import path from 'node:path';
+import {setTimeout as sleep} from 'node:timers/promises';
+import test from 'ava';
+import type {WatchEvent} from '../source/watch/events.js';
+import {Watcher} from '../source/watch/watcher.js';
+import {tempDir} from './helpers/images.js';
+
+const timers = () => process.getActiveResourcesInfo().filter(kind => kind === 'Timeout').length;
+
+test('once a regeneration is done, the periodic rescan is the only timer', async t => {
+	const tmp = await tempDir('ss-watch-idle');
+	t.teardown(async () => tmp.cleanup());
+	const root = path.join(tmp.path, 'webroot');
+	await cp(path.resolve('examples/webroot/images'), path.join(root, 'images'), {recursive: true});
+	const before = timers();
+	const events: WatchEvent[] = [];
+	const watcher = new Watcher({root, jobs: 1, cachePath: path.join(tmp.path, 'cache.json'), settleMs: 0, rescanMs: 600_000}, event => events.push(event));
+	try {
+		await watcher.start();
+		while (!events.some(event => event.type === 'regenerated')) {
+			await sleep(20);
+		}
+
+		await sleep(1500);
+		t.is(timers() - before, 1, process.getActiveResourcesInfo().join(', '));
+	} finally {
+		await watcher.stop();
+	}
+
+	t.is(timers() - before, 0, 'stop clears it');
+});
