@@ -342,19 +342,28 @@ function terminal(columns = 80, rows = 24) {
 			input.emit('readable');
 		},
 	});
-	return {out, input, last: () => plain(out.frames.filter(f => f.includes('simplestreams')).at(-1))};
+	const last = () => plain(out.frames.filter(f => f.includes('simplestreams')).at(-1));
+	/** The last frame once it matches: frames come as often as their cost allows (the draw budget). */
+	const shown = async (pattern: RegExp) => {
+		for (const end = Date.now() + 3000; !pattern.test(last()) && Date.now() < end;) {
+			await delay(20);
+		}
+
+		return last();
+	};
+
+	return {out, input, last, shown};
 }
 
 test('the reporter: draws on a timer, q and Ctrl-C cancel, j/k scroll, the last frame stays', async t => {
-	const {out, input, last} = terminal(80, 16);
+	const {out, input, last, shown} = terminal(80, 16);
 	let cancels = 0;
 	const reporter = liveReporter({out: out as unknown as NodeJS.WriteStream, input: input as unknown as NodeJS.ReadStream, write: true, jobs: 4, onCancel: () => cancels++, fps: 50});
 	for (const [, event] of midHash) {
 		reporter.emit(event);
 	}
 
-	await delay(100);
-	t.regex(last(), /root\.squashfs/);
+	t.regex(await shown(/root\.squashfs/), /root\.squashfs/, 'the timer draws what came since the first frame');
 	input.type('j');
 	await delay(50);
 	t.regex(last(), /↑ 1 more|↓/);
@@ -373,14 +382,13 @@ test('the reporter: draws on a timer, q and Ctrl-C cancel, j/k scroll, the last 
 });
 
 test('without a terminal on stdin there are no keys, and no raw mode to crash on', async t => {
-	const {out, last} = terminal(60, 20);
+	const {out, last, shown} = terminal(60, 20);
 	const reporter = liveReporter({out: out as unknown as NodeJS.WriteStream, write: false, jobs: 2, onCancel() {}, fps: 50});
 	for (const [, event] of midHash) {
 		reporter.emit(event);
 	}
 
-	await delay(60);
-	t.regex(last(), /Ctrl-C cancels/);
+	t.regex(await shown(/Ctrl-C cancels/), /Ctrl-C cancels/);
 	await reporter.finish('done');
 	t.regex(last(), /dry run: nothing written/);
 });
