@@ -88,8 +88,14 @@ export async function remote(kind: ClientKind, url: string, caFile: string, name
 		await mkdir(path.join(tmp.path, d), {recursive: true});
 	}
 
+	// One command at a time: incus writes its index cache in place (not by rename), so a second
+	// incus started meanwhile can read half a file ("unexpected end of JSON input"), as tests that
+	// share a remote and run concurrently did.
+	let previous: Promise<unknown> = Promise.resolve();
 	const run = async (args: string[], opts: {reject?: boolean} = {}): Promise<RunResult> => {
-		const r = await execa(kind, args, {env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 60_000});
+		const turn = previous.then(async () => execa(kind, args, {env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 60_000}));
+		previous = turn.catch(() => undefined);
+		const r = await turn;
 		const result = {stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? -1};
 		if (result.exitCode !== 0 && opts.reject !== false) {
 			throw new Error(`${kind} ${args.join(' ')} failed (exit ${result.exitCode}${r.timedOut ? ', timed out' : ''}): ${r.stderr || r.stdout}`);
