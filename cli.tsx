@@ -4,8 +4,8 @@ import {resolve} from 'node:path';
 import meow from 'meow';
 import {UsageError} from './source/commands/errors.js';
 import {quitAfterHangUp} from './source/commands/stop.js';
-import {defaultDeltaRatio} from './source/pipeline/delta.js';
-import {listFormats, type ListFormat} from './source/list/format.js';
+import {defaultDeltaRatio} from './source/pipeline/delta-options.js';
+import {listFormats, type ListFormat} from './source/list/formats.js';
 // Commands other than the generator load on demand: their dependencies (chokidar, lzma-native, yaml,
 // tar-stream) would otherwise cost every run, --help included, a few hundred milliseconds.
 import {runGenerate} from './source/commands/generate.js';

@@ -1,5 +1,6 @@
 import test from 'ava';
-import {catalog, indexPath, productsPath, type Item} from '../source/pipeline/catalog.js';
+import {catalog, type Item} from '../source/pipeline/catalog.js';
+import {indexPath, productsPath} from '../source/pipeline/streams.js';
 import {pathPair, type Digests, type ScannedProduct} from '../source/pipeline/model.js';
 import type {PlannedProduct} from '../source/pipeline/plan.js';
 import {stableJson} from '../source/util/json.js';

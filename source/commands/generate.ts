@@ -3,7 +3,7 @@
 // writes nothing (stop.ts).
 import {access, constants, mkdir, stat} from 'node:fs/promises';
 import {join} from 'node:path';
-import type {DeltaOptions} from '../pipeline/delta.js';
+import type {DeltaOptions} from '../pipeline/delta-options.js';
 import {generate, publish} from '../pipeline/generate.js';
 import {pickReporter} from '../report/pick.js';
 import {acquireLock} from '../util/lock.js';

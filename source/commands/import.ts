@@ -12,7 +12,7 @@ import {commandLine, describePlan, type ImportPlan} from '../import/plan.js';
 import {fieldNames, fieldProblem, flagsFor, missingFields, parseRequirement, propose, type Fields} from '../import/propose.js';
 import {plainImportReporter, type ImportReporter} from '../import/report.js';
 import {preparePlan, scanProducts, type PrepareOptions} from '../import/tree.js';
-import type {DeltaOptions} from '../pipeline/delta.js';
+import type {DeltaOptions} from '../pipeline/delta-options.js';
 import {printable} from '../report/plain.js';
 import {LockHeld, watchCommand} from '../util/lock.js';
 import {UsageError} from './errors.js';

@@ -2,7 +2,8 @@
 // them. Reads streams/v1/ only; streams the clients cannot decode are refused, as the clients do.
 import {stat} from 'node:fs/promises';
 import {allClients, clientImages, type StreamProducts} from '../list/derive.js';
-import {formatList, listedImages, type ListFormat} from '../list/format.js';
+import {formatList, listedImages} from '../list/format.js';
+import type {ListFormat} from '../list/formats.js';
 import {readStreams} from '../list/read.js';
 import {checkProducts, decode} from '../verify/schema.js';
 import {UsageError} from './errors.js';

@@ -3,7 +3,7 @@
 // In a terminal (as generate decides it) the live tree and a status line, unless --log asks for log
 // lines; elsewhere log lines.
 import {realpath} from 'node:fs/promises';
-import type {DeltaOptions} from '../pipeline/delta.js';
+import type {DeltaOptions} from '../pipeline/delta-options.js';
 import {keyboard, liveTerminal} from '../report/pick.js';
 import {acquireLock, watchCommand} from '../util/lock.js';
 import type {WatchEmit} from '../watch/events.js';

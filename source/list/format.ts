@@ -3,6 +3,7 @@
 import {printable} from '../report/plain.js';
 import {formatBytes} from '../util/format.js';
 import {allClients, type Client, type ClientImage} from './derive.js';
+import type {ListFormat} from './formats.js';
 
 export type ListedImage = {
 	aliases: string[];
@@ -22,8 +23,6 @@ export type ListedImage = {
 	product: string;
 };
 
-export const listFormats = ['table', 'json', 'csv'] as const;
-export type ListFormat = (typeof listFormats)[number];
 
 export function listedImages(images: readonly ClientImage[]): ListedImage[] {
 	const rows = new Map<string, ListedImage>();

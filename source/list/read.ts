@@ -2,7 +2,7 @@
 // file its image-downloads entries name (§1, §2). Nothing under images/ is opened.
 import {readFile} from 'node:fs/promises';
 import {join, posix} from 'node:path';
-import {indexPath} from '../pipeline/catalog.js';
+import {indexPath} from '../pipeline/streams.js';
 
 /** One streams file: its text and parsed value, or why it has neither. */
 export type StreamsFile = {path: string; text?: string; value?: unknown; problem?: string};

@@ -6,6 +6,7 @@ import type {Delta} from './delta.js';
 import type {Emit} from './events.js';
 import {pathPair, type Digests, type ImageFile} from './model.js';
 import type {PlannedProduct, PlannedVersion} from './plan.js';
+import {productsPath} from './streams.js';
 
 export type Item = {
 	ftype: string;
@@ -36,8 +37,6 @@ export type IndexFile = {
 	index: {images: {datatype: 'image-downloads'; path: string; format: 'products:1.0'; products: string[]}};
 };
 
-export const productsPath = 'streams/v1/images.json';
-export const indexPath = 'streams/v1/index.json';
 
 /** The two clients, each reading only its own metadata ftype. */
 const clients: ReadonlyArray<{name: 'lxd' | 'incus'; label: string; ftype: MetaFtype}> = [

@@ -10,19 +10,12 @@ import {pipeline} from 'node:stream/promises';
 import {sameIdentity, type DigestCache} from '../cache/digest-cache.js';
 import {deltaFileName, type DeltaRoot} from '../domain/ftypes.js';
 import {mapLimit} from '../util/map-limit.js';
+import type {DeltaOptions} from './delta-options.js';
 import type {Emit} from './events.js';
 import {pathPair, type Digests, type FileIdentity, type ImageFile} from './model.js';
 import type {PlannedProduct, PlannedVersion} from './plan.js';
 import {identityOf} from './scan.js';
 
-export type DeltaOptions = {
-	/** Also disk-kvm.img deltas (LXD only: Incus patches them against the wrong base, see the README). */
-	vm: boolean;
-	/** A delta larger than this fraction of the full file is not worth publishing. */
-	ratio: number;
-};
-
-export const defaultDeltaRatio = 0.8;
 
 /** A delta wanted: from `base`'s rootfs (`source`) to `version`'s (`target`) in one product. */
 export type DeltaJob = {

@@ -1,19 +1,13 @@
-// The whole pipeline, scan → probe → plan → hash → (deltas) → catalog → write, as one call every front end shares.
-import {join} from 'node:path';
-import {DigestCache, defaultCachePath} from '../cache/digest-cache.js';
-import {stableJson} from '../util/json.js';
-import {catalog, indexPath, productsPath, type Catalog, type ProductsFile} from './catalog.js';
-import {makeDeltas, planDeltas, type Delta, type DeltaOptions} from './delta.js';
+// The whole pipeline, scan → probe → plan → hash → (deltas) → catalog → write, as one call every
+// front end shares. The stages after the scan (build.ts) load only when a run needs them.
+import {defaultCachePath, type DigestCache} from '../cache/digest-cache.js';
+import type {Catalog, ProductsFile} from './catalog.js';
+import type {DeltaOptions} from './delta-options.js';
 import type {Emit} from './events.js';
-import {HashPool} from './hash/pool.js';
-import {hash} from './hash/hash.js';
-import {contentPair, pathPair, type Digests, type Knowledge, type Tree} from './model.js';
-import {plan, type DigestTask} from './plan.js';
-import {probe} from './probe.js';
-import {recordReceipt, receiptPath, replay, stillPublished, type Replayed} from './receipt.js';
+import type {HashPool} from './hash/pool.js';
+import {receiptPath, replay, stillPublished} from './receipt.js';
 import {scan} from './scan.js';
-import {settlingVersions} from './settle.js';
-import {writeStreams} from './write.js';
+import {streamFiles} from './streams.js';
 
 export type GenerateOptions = {
 	root: string;
@@ -42,31 +36,10 @@ export type GenerateResult = {
 	settlingUntil?: number;
 };
 
-/**
- * Put what this run learned into the cache: the digests its tasks produced. Every other digest in
- * `digests` came from the cache, so only the tasks need looking at (not all 20,000 files of a tree).
- */
-function remember(cache: DigestCache, tasks: readonly DigestTask[], knowledge: Map<string, Knowledge>, digests: Digests): void {
-	for (const {file, prefix, wantFile, wantCombined} of tasks) {
-		const sha256 = digests.files.get(file.path);
-		const known = knowledge.get(file.path);
-		if (wantFile && sha256 && known && known.sha256 !== sha256) {
-			cache.record(file.path, file.identity, {content: known.content, sha256});
-		}
-
-		const combined = wantCombined && prefix ? digests.combined.get(pathPair(prefix.path, file.path)) : undefined;
-		const metaSha = prefix && digests.files.get(prefix.path);
-		if (combined && metaSha && sha256 && cache.combined(contentPair(metaSha, sha256)) !== combined) {
-			cache.recordCombined(contentPair(metaSha, sha256), combined);
-		}
-	}
-}
-
-const streams = [productsPath, indexPath];
-
 export async function generate(options: GenerateOptions, emit: Emit): Promise<GenerateResult> {
 	const tree = await scan(options.root, emit);
 	options.signal?.throwIfAborted();
+	const {build} = await import('./build.js');
 	return build(tree, options, emit);
 }
 
@@ -81,89 +54,10 @@ export async function publish(options: Omit<GenerateOptions, 'write' | 'pool' | 
 	const receipt = options.deltas ? undefined : receiptPath(options.cachePath ?? defaultCachePath(tree.root));
 	const published = receipt === undefined ? undefined : stillPublished(receipt, tree);
 	if (published) {
-		replay(published, tree, streams, emit);
+		replay(published, tree, streamFiles, emit);
 		return 'unchanged';
 	}
 
+	const {build} = await import('./build.js');
 	return build(tree, {...options, write: true}, emit, receipt);
-}
-
-/** Everything after the scan; `receipt`: where to record what was published, if anywhere. */
-async function build(tree: Tree, options: GenerateOptions, emit: Emit, receipt?: string): Promise<GenerateResult> {
-	const {held, readyAt} = options.settleMs ? settlingVersions(tree, Date.now(), options.settleMs, emit) : {held: undefined, readyAt: undefined};
-	const cache = options.cache ?? await DigestCache.load(options.cachePath ?? defaultCachePath(tree.root), tree.root, emit);
-	// What a no-change run would report again: recorded from the stages after the cache.
-	const replayed: Replayed[] = [];
-	let lost = 0;
-	const stage: Emit = event => {
-		if (event.type === 'skipped' || event.type === 'warning' || event.type === 'cataloged') {
-			replayed.push(event);
-		}
-
-		emit(event);
-	};
-
-	const knowledge = await probe(tree, cache, stage);
-	const planned = plan(tree.products, knowledge, {fuse: options.jobs === 1, knownCombined: pair => cache.combined(pair), held}, stage);
-	const digests = planned.known;
-	let finished = false;
-	let deltas: Delta[] = [];
-	try {
-		if (planned.tasks.length > 0) {
-			const pool = options.pool ?? new HashPool(options.jobs);
-			try {
-				await hash(planned.tasks, pool, digests, event => {
-					lost += event.type === 'skipped' ? 1 : 0;
-					emit(event);
-				}, options.signal);
-			} finally {
-				if (!options.pool) {
-					await pool.destroy();
-				}
-			}
-		}
-
-		// Before the cache is pruned and saved: it records what each delta was made from.
-		if (options.deltas) {
-			const wanted = planDeltas(planned.products, digests, tree.root, options.deltas, emit);
-			deltas = await makeDeltas(wanted, {cache, jobs: options.jobs, ratio: options.deltas.ratio, write: options.write, signal: options.signal}, emit);
-		}
-
-		finished = true;
-	} finally {
-		remember(cache, planned.tasks, knowledge, digests);
-		// Only after a run that looked everything up: a held version's fingerprints and deltas were
-		// not, and are wanted again once it has settled.
-		if (finished && !held?.size) {
-			cache.prune();
-		}
-
-		const entries = await cache.save().catch((error: unknown) => {
-			emit({type: 'warning', path: cache.path, message: `digest cache not saved (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`});
-			return undefined;
-		});
-		if (entries !== undefined) {
-			emit({type: 'cache-saved', path: cache.path, entries});
-		}
-	}
-
-	const result = catalog(planned.products, digests, stage, options.previous, deltas);
-	stage({type: 'cataloged', products: result.index.index.images.products.length, versions: result.versions, images: result.images});
-	const productsText = stableJson(result.products);
-	const indexText = stableJson(result.index);
-	// A cancelled run never publishes: the last point to stop is right before the write.
-	options.signal?.throwIfAborted();
-	if (options.write) {
-		await writeStreams(tree.root, streams.map((path, index) => ({path, text: [productsText, indexText][index]!})), emit);
-	}
-
-	const files = tree.products.flatMap(p => p.versions.flatMap(v => v.files));
-	// A file the probe could not read, or that hashing lost, may be readable next time: no receipt.
-	if (receipt !== undefined && lost === 0 && files.every(f => knowledge.has(f.path))) {
-		// Reported as reused by the next run: the digests the cache held, and those this run added.
-		const uncached = files.filter(f => !knowledge.get(f.path)?.sha256 && !digests.files.has(f.path)).map(f => f.path);
-		await recordReceipt(receipt, tree, [...streams.map(s => join(tree.root, s)), cache.path], uncached, replayed);
-	}
-
-	return {catalog: result, productsText, indexText, ...(readyAt === undefined ? {} : {settlingUntil: readyAt})};
 }
