@@ -87,11 +87,12 @@ test('SIGHUP without a terminal is no hang-up: the run goes on and publishes, as
 
 test('a headless run and --help never load Ink', async t => {
 	const {dir, root} = await liveTree(t, 4096);
-	// A loader hook that fails the program the moment anything under ink/ is imported.
+	// A loader hook that fails the program the moment Ink is imported: from its package, or within
+	// the live bundle (scripts/bundle.mjs).
 	const hooks = path.join(dir, 'no-ink.mjs');
 	await writeFile(hooks, `export async function resolve(specifier, context, next) {
 	const resolved = await next(specifier, context);
-	if (resolved.url.includes('/node_modules/ink/')) throw new Error('ink was loaded');
+	if (resolved.url.includes('/node_modules/ink/') || resolved.url.endsWith('/dist/bundle/live.js')) throw new Error('ink was loaded');
 	return resolved;
 }
 `);
@@ -102,9 +103,11 @@ test('a headless run and --help never load Ink', async t => {
 		t.is(result.exitCode, 0, `${args.join(' ')}: ${result.stderr}`);
 	}
 
-	// And the hook does catch Ink: the live reporter's module imports it.
-	const live = fileURLToPath(new URL('../source/report/live/reporter.js', import.meta.url));
-	const loaded = await execa(process.execPath, ['--import', register, '-e', `await import(${JSON.stringify(live)})`, '--input-type=module'], {env, reject: false});
-	t.not(loaded.exitCode, 0);
-	t.regex(loaded.stderr, /ink was loaded/);
+	// And the hook does catch Ink: the live reporter's module imports it, and so does the bundle.
+	for (const module of ['../source/report/live/reporter.js', '../bundle/live.js']) {
+		const live = fileURLToPath(new URL(module, import.meta.url));
+		const loaded = await execa(process.execPath, ['--import', register, '-e', `await import(${JSON.stringify(live)})`, '--input-type=module'], {env, reject: false});
+		t.not(loaded.exitCode, 0, module);
+		t.regex(loaded.stderr, /ink was loaded/);
+	}
 });

@@ -4,7 +4,7 @@
 // lines; elsewhere log lines.
 import {realpath} from 'node:fs/promises';
 import type {DeltaOptions} from '../pipeline/delta-options.js';
-import {keyboard, liveTerminal} from '../report/pick.js';
+import {keyboard, liveTerminal, loadLive} from '../report/pick.js';
 import {acquireLock, watchCommand} from '../util/lock.js';
 import type {WatchEmit} from '../watch/events.js';
 import {jsonLog, plainLog} from '../watch/log.js';
@@ -66,9 +66,8 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 	return 0;
 }
 
-/** Ink loaded only for a terminal, in React's production build (as generate does). */
+/** Ink loaded only for a terminal (the bundle, as generate loads it). */
 async function liveScreen(jobs: number, onQuit: () => void) {
-	process.env['NODE_ENV'] ??= 'production';
-	const {liveWatch} = await import('../report/live/reporter.js');
+	const {liveWatch} = await loadLive();
 	return liveWatch({out: process.stderr, input: keyboard(), jobs, onQuit});
 }

@@ -33,7 +33,7 @@ export type LiveOptions = {
  * of every line), so on a slow machine or a tall terminal the frames come further apart: the
  * hashing, whose workers use every core, never waits for the screen.
  */
-const drawBudget = 0.025;
+const drawBudget = 0.02;
 
 function Keys({onKey}: {onKey: (input: string, key: Key) => void}) {
 	useInput(onKey);
