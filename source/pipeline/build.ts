@@ -12,7 +12,7 @@ import {hash} from './hash/hash.js';
 import {contentPair, pathPair, type Digests, type Knowledge, type Tree} from './model.js';
 import {plan, type DigestTask} from './plan.js';
 import {probe} from './probe.js';
-import {recordReceipt, type Replayed} from './receipt.js';
+import {recordReceipt, type ReceiptTarget, type Replayed} from './receipt.js';
 import {settlingVersions} from './settle.js';
 import {streamFiles} from './streams.js';
 import {writeStreams} from './write.js';
@@ -38,7 +38,7 @@ function remember(cache: DigestCache, tasks: readonly DigestTask[], knowledge: M
 }
 
 /** `receipt`: where to record what was published, if anywhere. */
-export async function build(tree: Tree, options: GenerateOptions, emit: Emit, receipt?: string): Promise<GenerateResult> {
+export async function build(tree: Tree, options: GenerateOptions, emit: Emit, receipt?: ReceiptTarget): Promise<GenerateResult> {
 	const {held, readyAt} = options.settleMs ? settlingVersions(tree, Date.now(), options.settleMs, emit) : {held: undefined, readyAt: undefined};
 	const cache = options.cache ?? await DigestCache.load(options.cachePath ?? defaultCachePath(tree.root), tree.root, emit);
 	// What a no-change run would report again: recorded from the stages after the cache.
@@ -106,12 +106,14 @@ export async function build(tree: Tree, options: GenerateOptions, emit: Emit, re
 		await writeStreams(tree.root, streamFiles.map((path, index) => ({path, text: [productsText, indexText][index]!})), emit);
 	}
 
-	const files = tree.products.flatMap(p => p.versions.flatMap(v => v.files));
 	// A file the probe could not read, or that hashing lost, may be readable next time: no receipt.
-	if (receipt !== undefined && lost === 0 && files.every(f => knowledge.has(f.path))) {
-		// Reported as reused by the next run: the digests the cache held, and those this run added.
-		const uncached = files.filter(f => !knowledge.get(f.path)?.sha256 && !digests.files.has(f.path)).map(f => f.path);
-		await recordReceipt(receipt, tree, [...streamFiles.map(s => join(tree.root, s)), cache.path], uncached, replayed);
+	if (receipt !== undefined && lost === 0) {
+		const files = tree.products.flatMap(p => p.versions.flatMap(v => v.files));
+		if (files.every(f => knowledge.has(f.path))) {
+			// Reported as reused by the next run: the digests the cache held, and those this run added.
+			const uncached = files.filter(f => !knowledge.get(f.path)?.sha256 && !digests.files.has(f.path)).map(f => f.path);
+			await recordReceipt(receipt, [...streamFiles.map(s => join(tree.root, s)), cache.path], uncached, replayed);
+		}
 	}
 
 	return {catalog: result, productsText, indexText, ...(readyAt === undefined ? {} : {settlingUntil: readyAt})};

@@ -5,7 +5,7 @@ import type {Catalog, ProductsFile} from './catalog.js';
 import type {DeltaOptions} from './delta-options.js';
 import type {Emit} from './events.js';
 import type {HashPool} from './hash/pool.js';
-import {receiptPath, replay, stillPublished} from './receipt.js';
+import {receiptPath, replay, stillPublished, treeKey} from './receipt.js';
 import {scan} from './scan.js';
 import {streamFiles} from './streams.js';
 
@@ -51,8 +51,8 @@ export async function generate(options: GenerateOptions, emit: Emit): Promise<Ge
 export async function publish(options: Omit<GenerateOptions, 'write' | 'pool' | 'cache' | 'settleMs' | 'previous'>, emit: Emit): Promise<GenerateResult | 'unchanged'> {
 	const tree = await scan(options.root, emit);
 	options.signal?.throwIfAborted();
-	const receipt = options.deltas ? undefined : receiptPath(options.cachePath ?? defaultCachePath(tree.root));
-	const published = receipt === undefined ? undefined : stillPublished(receipt, tree);
+	const receipt = options.deltas ? undefined : {path: receiptPath(options.cachePath ?? defaultCachePath(tree.root)), key: treeKey(tree)};
+	const published = receipt === undefined ? undefined : stillPublished(receipt);
 	if (published) {
 		replay(published, tree, streamFiles, emit);
 		return 'unchanged';

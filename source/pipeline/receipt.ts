@@ -111,12 +111,15 @@ function validReceipt(data: unknown): data is Receipt {
 		&& Array.isArray(r.events) && r.events.every(validEvent) && r.events.at(-1)?.type === 'cataloged';
 }
 
+/** Where a run's receipt lives and the key (treeKey) of the tree that run scanned. */
+export type ReceiptTarget = {path: string; key: string};
+
 /**
- * The receipt at `path` if it shows that the streams were published from exactly `tree` and are
+ * The receipt at `path` if it shows that the streams were published from the tree of `key` and are
  * still as that run left them. Anything else (none, unreadable, another format, stale) means: run
  * the pipeline, which is always right; so it is not worth a warning.
  */
-export function stillPublished(path: string, tree: Tree): Receipt | undefined {
+export function stillPublished({path, key}: ReceiptTarget): Receipt | undefined {
 	let data: unknown;
 	try {
 		data = JSON.parse(readFileSync(path, 'utf8'));
@@ -124,7 +127,7 @@ export function stillPublished(path: string, tree: Tree): Receipt | undefined {
 		return undefined;
 	}
 
-	if (!validReceipt(data) || data.tree !== treeKey(tree)) {
+	if (!validReceipt(data) || data.tree !== key) {
 		return undefined;
 	}
 
@@ -160,12 +163,12 @@ export function replay(receipt: Receipt, tree: Tree, streams: readonly string[],
  * Record what a run published. `outputs` are absolute paths; a missing one (the cache could not be
  * saved) leaves no receipt, as does a failure to write it: the next run then does the whole job.
  */
-export async function recordReceipt(path: string, tree: Tree, outputs: readonly string[], uncached: string[], events: Replayed[]): Promise<boolean> {
+export async function recordReceipt({path, key}: ReceiptTarget, outputs: readonly string[], uncached: string[], events: Replayed[]): Promise<boolean> {
 	const identities = outputs.map(output => ({path: output, identity: identityAt(output)}));
 	if (identities.some(o => o.identity === undefined)) {
 		return false;
 	}
 
-	const receipt: Receipt = {format, tree: treeKey(tree), outputs: identities as Receipt['outputs'], uncached, events};
+	const receipt: Receipt = {format, tree: key, outputs: identities as Receipt['outputs'], uncached, events};
 	return writeAtomic(path, JSON.stringify(receipt) + '\n', 0o600).then(() => true, () => false);
 }
