@@ -23,7 +23,6 @@ export type ListedImage = {
 	product: string;
 };
 
-
 export function listedImages(images: readonly ClientImage[]): ListedImage[] {
 	const rows = new Map<string, ListedImage>();
 	for (const image of images) {

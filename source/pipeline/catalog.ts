@@ -37,7 +37,6 @@ export type IndexFile = {
 	index: {images: {datatype: 'image-downloads'; path: string; format: 'products:1.0'; products: string[]}};
 };
 
-
 /** The two clients, each reading only its own metadata ftype. */
 const clients: ReadonlyArray<{name: 'lxd' | 'incus'; label: string; ftype: MetaFtype}> = [
 	{name: 'lxd', label: 'LXD', ftype: 'lxd.tar.xz'},

@@ -29,7 +29,7 @@ export type LiveOptions = {
 };
 
 /**
- * The share of one core the screen may take. A frame costs Ink 5-25 ms (it re-reads every character
+ * The share of one core the screen may take. A frame costs Ink 5-50 ms (it re-reads every character
  * of every line), so on a slow machine or a tall terminal the frames come further apart: the
  * hashing, whose workers use every core, never waits for the screen.
  */
