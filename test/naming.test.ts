@@ -1,5 +1,5 @@
 import test from 'ava';
-import {isCalendarDate, segmentProblem, versionNameProblem} from '../source/domain/naming.js';
+import {isCalendarDate, segmentProblem, versionNameProblem, versionOrderProblem} from '../source/domain/naming.js';
 
 test('versionNameProblem accepts every official form', t => {
 	for (const name of ['20240101_12:34', '20240101_1234', '202401011234', '20240101', '20240229_23:59', '20241231_0000', '197001010000']) {
@@ -55,10 +55,29 @@ test('isCalendarDate knows leap years', t => {
 	t.false(isCalendarDate('19691231'), 'before the epoch');
 	t.false(isCalendarDate('20240431'));
 	t.true(isCalendarDate('99991231'));
+	t.false(isCalendarDate('20240001'), 'month 0');
+	t.false(isCalendarDate('20241301'), 'month 13');
+	t.false(isCalendarDate('20240100'), 'day 0');
+	t.true(isCalendarDate('20241231'));
+	t.false(isCalendarDate('20240631'), 'June has 30 days');
 });
 
 test('isCalendarDate wants exactly eight digits', t => {
 	for (const text of ['2024011', '202401011', '2024010a', ' 20240101', '2024-1-1', '']) {
 		t.false(isCalendarDate(text), JSON.stringify(text));
 	}
+});
+
+test('versionOrderProblem: names of one form sort as their dates', t => {
+	t.is(versionOrderProblem([]), undefined);
+	t.is(versionOrderProblem(['20240101_12:00', '20240102_09:30', '20250101_00:00']), undefined);
+	t.is(versionOrderProblem(['20240101', '20231231']), undefined, 'one layout: string order is time order');
+});
+
+test('versionOrderProblem: mixed forms that sort against their dates are named', t => {
+	// "1" sorts before "_": 10:00 comes first by name, after 09:00 by time.
+	t.regex(versionOrderProblem(['20240101_09:00', '202401011000']) ?? '', /versions 202401011000 and 20240101_09:00 sort against their dates/);
+	t.regex(versionOrderProblem(['202401011000', '20240101_09:00']) ?? '', /sort against their dates/, 'whatever the order found on disk');
+	t.is(versionOrderProblem(['20240101_09:00', '20240101_1300']), undefined, 'mixed forms in time order are fine');
+	t.is(versionOrderProblem(['20240101', '20240102_1200']), undefined);
 });

@@ -5,7 +5,7 @@
 // readdir/stat calls, and through the promise API each one costs a thread-pool round trip several
 // times the call itself (1.8 s against 0.25 s for that tree on 2 cores). It yields to the event loop
 // every few milliseconds, so a live display, Ctrl-C and a watcher stay responsive during a long scan.
-import {readdirSync, readFileSync, realpathSync, statSync, type BigIntStats, type Dirent} from 'node:fs';
+import {lstatSync, readdirSync, readFileSync, realpathSync, statSync, type BigIntStats, type Dirent} from 'node:fs';
 import {join, sep} from 'node:path';
 import {aliasFile, parseAliases} from '../domain/aliases.js';
 import {architectureProblem} from '../domain/architectures.js';
@@ -37,6 +37,10 @@ const preference = (name: string) => fileRoles.findIndex(f => f.name === name);
 
 const byName = (a: {name: string}, b: {name: string}) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
+// Not join(): `parent` is already normal and an entry's name is one plain segment, so joining is
+// concatenating, and join's normalising was a tenth of the scan of a large tree.
+const under = (parent: string, name: string) => (parent.endsWith(sep) ? parent + name : parent + sep + name);
+
 const errorText = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
 
 /** How long the scan may hold the event loop before it lets timers and I/O run. */
@@ -46,27 +50,20 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 	emit({type: 'scan-started', root});
 	const rootReal = realpathSync.native(root);
 	let sliceStarted = performance.now();
+	/** Whether the slice is used up: checked inline, as an await per version costs a tick each. */
+	const due = () => performance.now() - sliceStarted >= sliceMilliseconds;
 	const breathe = async () => {
-		if (performance.now() - sliceStarted >= sliceMilliseconds) {
-			await new Promise(resolve => {
-				setImmediate(resolve);
-			});
-			sliceStarted = performance.now();
-		}
+		await new Promise(resolve => {
+			setImmediate(resolve);
+		});
+		sliceStarted = performance.now();
 	};
 
 	const inside = (path: string) => path === rootReal || path.startsWith(rootReal + sep);
 	const products: ScannedProduct[] = [];
 
-	/** Resolve a directory entry: links are followed only when they stay inside the web root. */
-	function resolve(dirent: Dirent, parent: string, rel: string, scope: Scope): Entry | undefined {
-		// Not join(): `parent` is already normal and a directory entry's name is one plain segment, so
-		// joining is concatenating, and join's normalising was a tenth of the scan of a large tree.
-		const absolute = parent.endsWith(sep) ? parent + dirent.name : parent + sep + dirent.name;
-		if (!dirent.isSymbolicLink()) {
-			return {name: dirent.name, absolute, isDirectory: dirent.isDirectory()};
-		}
-
+	/** Follow a symbolic link, but only when it stays inside the web root. */
+	function follow(absolute: string, name: string, rel: string, scope: Scope): Entry | undefined {
 		try {
 			const target = realpathSync.native(absolute);
 			if (!inside(target)) {
@@ -75,16 +72,25 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 			}
 
 			const stats = statSync(target, {bigint: true});
-			return {name: dirent.name, absolute: target, isDirectory: stats.isDirectory(), stats};
+			return {name, absolute: target, isDirectory: stats.isDirectory(), stats};
 		} catch (error) {
 			emit({type: 'skipped', scope, path: rel, reason: `broken symbolic link (${errorText(error)})`});
 			return undefined;
 		}
 	}
 
-	function list(absolute: string, rel: string, scope: Scope): Dirent[] | undefined {
+	/** Resolve a directory entry: links are followed only when they stay inside the web root. */
+	function resolve(dirent: Dirent, parent: string, rel: string, scope: Scope): Entry | undefined {
+		const absolute = under(parent, dirent.name);
+		return dirent.isSymbolicLink() ? follow(absolute, dirent.name, rel, scope) : {name: dirent.name, absolute, isDirectory: dirent.isDirectory()};
+	}
+
+	/** A directory's listing, sorted: of entries (to walk the levels) or of names (in a version). */
+	function list(absolute: string, rel: string, scope: Scope): Dirent[] | undefined;
+	function list(absolute: string, rel: string, scope: Scope, names: 'names'): string[] | undefined;
+	function list(absolute: string, rel: string, scope: Scope, names?: 'names'): Dirent[] | string[] | undefined {
 		try {
-			return readdirSync(absolute, {withFileTypes: true}).sort(byName);
+			return names ? readdirSync(absolute).sort() : readdirSync(absolute, {withFileTypes: true}).sort(byName);
 		} catch (error) {
 			emit({type: 'skipped', scope, path: rel, reason: `cannot read directory (${errorText(error)})`});
 			return undefined;
@@ -130,36 +136,43 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 	}
 
 	function version(product: ProductRef, entry: Entry, rel: string): ScannedVersion | undefined {
-		const dirents = list(entry.absolute, rel, 'version');
-		if (!dirents) {
+		// Names, not directory entries: only the files named for a role are looked at, with one
+		// lstat each that also tells a link from a file.
+		const names = list(entry.absolute, rel, 'version', 'names');
+		if (!names) {
 			return undefined;
 		}
 
 		const files: ImageFile[] = [];
-		for (const dirent of dirents) {
-			const role = roleOf(dirent.name);
-			const path = `${rel}/${dirent.name}`;
-			if (requirementFiles.includes(dirent.name as typeof requirementFiles[number])) {
+		for (const name of names) {
+			const path = `${rel}/${name}`;
+			if (requirementFiles.includes(name as typeof requirementFiles[number])) {
 				emit({type: 'warning', path, message: 'requirements apply to whole products: put this file in the variant directory or above; ignored'});
 			}
 
+			const role = roleOf(name);
 			if (!role) {
 				continue;
 			}
 
-			const resolved = resolve(dirent, entry.absolute, path, 'file');
-			if (!resolved) {
-				continue;
-			}
-
 			try {
-				const stats = resolved.stats ?? statSync(resolved.absolute, {bigint: true});
+				let absolute = under(entry.absolute, name);
+				let stats = lstatSync(absolute, {bigint: true});
+				if (stats.isSymbolicLink()) {
+					const target = follow(absolute, name, path, 'file');
+					if (!target) {
+						continue;
+					}
+
+					({absolute, stats} = target as Required<Entry>);
+				}
+
 				if (!stats.isFile()) {
 					emit({type: 'skipped', scope: 'file', path, reason: 'not a regular file'});
 					continue;
 				}
 
-				const file = {path, absolute: resolved.absolute, role, identity: identityOf(stats)};
+				const file = {path, absolute, role, identity: identityOf(stats)};
 				const twin = files.findIndex(f => f.role.kind === role.kind && f.role.ftype === role.ftype);
 				if (twin === -1) {
 					files.push(file);
@@ -167,7 +180,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 				}
 
 				// Two names for one role: the one earlier in fileRoles serves, the other is left out.
-				const [kept, left] = preference(dirent.name) < preference(files[twin]!.path.slice(rel.length + 1)) ? [file, files[twin]!] : [files[twin]!, file];
+				const [kept, left] = preference(name) < preference(files[twin]!.path.slice(rel.length + 1)) ? [file, files[twin]!] : [files[twin]!, file];
 				files[twin] = kept;
 				emit({type: 'skipped', scope: 'file', path: left.path, reason: `${kept.path} already serves as ${role.ftype}`});
 			} catch (error) {
@@ -189,7 +202,10 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 
 		const versions: ScannedVersion[] = [];
 		for (const dirent of dirents) {
-			await breathe();
+			if (due()) {
+				await breathe();
+			}
+
 			const path = `${rel}/${dirent.name}`;
 			const entry = resolve(dirent, absolute, path, 'version');
 			if (!entry?.isDirectory) {
@@ -220,7 +236,10 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 		const depth = segments.length;
 		// Children at this depth are level `depth`; this directory itself is the level above.
 		const scope = levelScopes[depth - 1] ?? 'tree';
-		await breathe();
+		if (due()) {
+			await breathe();
+		}
+
 		const dirents = list(absolute, rel, scope);
 		if (!dirents) {
 			return;
