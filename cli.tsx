@@ -127,19 +127,21 @@ async function main(): Promise<number> {
 	}
 
 	const deltas = flags.deltas || flags.vmDeltas ? {vm: flags.vmDeltas, ratio: flags.deltaRatio} : undefined;
+	// Absolute, as the receipt beside it names it: a later run may start elsewhere.
+	const cache = flags.cache === undefined ? undefined : resolve(flags.cache);
 	if (flags.import !== undefined) {
 		const {os, release, arch, variant, version} = flags;
 		return (await import('./source/commands/import.js')).runImport({
-			source: flags.import, root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache: flags.cache, plain: flags.plain,
+			source: flags.import, root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache, plain: flags.plain,
 			copy: flags.copy, force: flags.force, yes: flags.yes, fields: {os, release, arch, variant, version}, aliases: flags.alias, requirements: flags.requirement, deltas,
 		});
 	}
 
 	if (flags.watch) {
-		return (await import('./source/commands/watch.js')).runWatch({root: resolve(input[0] ?? '.'), jobs: flags.jobs, cache: flags.cache, settleSeconds: flags.settle, log: flags.log as 'plain' | 'json' | undefined, plain: flags.plain, deltas});
+		return (await import('./source/commands/watch.js')).runWatch({root: resolve(input[0] ?? '.'), jobs: flags.jobs, cache, settleSeconds: flags.settle, log: flags.log as 'plain' | 'json' | undefined, plain: flags.plain, deltas});
 	}
 
-	return runGenerate({root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache: flags.cache, plain: flags.plain, deltas});
+	return runGenerate({root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache, plain: flags.plain, deltas});
 }
 
 try {

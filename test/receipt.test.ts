@@ -6,7 +6,7 @@ import {execa} from 'execa';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import {generate, publish} from '../source/pipeline/generate.js';
 import {receiptPath} from '../source/pipeline/receipt.js';
-import {asNobody, collector, copyTree, distModule, flipLastByte, imageTree, mtimeNs, rewriteSameSize, tempDir, writeFiles, type BuiltTree} from './helpers/fixtures.js';
+import {asNobody, collector, copyTree, distModule, distPath, flipLastByte, imageTree, mtimeNs, rewriteSameSize, tempDir, writeFiles, type BuiltTree} from './helpers/fixtures.js';
 
 let template: BuiltTree;
 
@@ -147,4 +147,16 @@ test('a run that could not read a file leaves no receipt: the next one tries aga
 	await chmod(path.join(root, container, 'root.tar.xz'), 0o644);
 	t.is((await run()).result, 'published');
 	t.is((await run()).result, 'unchanged');
+});
+
+test('the CLI with a relative --cache: a run started in another directory finds the same receipt', async t => {
+	const {dir, root} = await fixture(t);
+	const cli = distPath('cli.js');
+	const run = async (cwd: string, cache: string) => (await execa(process.execPath, [cli, '-N', root, '--cache', cache], {cwd, all: true})).all;
+	t.regex(await run(dir, 'cache/relative.json'), /^wrote streams\/v1\/images\.json$/m);
+	const again = await run(root, '../cache/relative.json');
+	t.regex(again, /^unchanged streams\/v1\/images\.json$/m);
+	t.notRegex(again, /^hashed /m);
+	const receipt = JSON.parse(await readFile(receiptPath(path.join(dir, 'cache', 'relative.json')), 'utf8')) as {outputs: Array<{path: string}>};
+	t.true(receipt.outputs.every(o => path.isAbsolute(o.path)), 'the receipt names its outputs by absolute path');
 });
