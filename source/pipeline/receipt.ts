@@ -42,28 +42,32 @@ function buildIdentity(): string {
 	return `${ino}:${size}:${mtimeNs}`;
 }
 
-/** One digest over everything the streams are made from. */
+/**
+ * One digest over everything the streams are made from: NUL-separated fields (no path or JSON text
+ * holds a NUL), a product's and a version's tagged so that no file's fields (which start `images/`)
+ * can pass for either. Where each file is read is part of it: a link inside the root may lead
+ * elsewhere tomorrow.
+ */
 export function treeKey(tree: Tree): string {
 	const hash = createHash('sha256').update(`${format}\0${buildIdentity()}\0${tree.root}\n`);
-	let text = '';
+	const fields: string[] = [];
 	for (const {ref, requirements, aliases, versions} of tree.products) {
-		text += JSON.stringify([ref.id, ref.path, requirements, aliases]);
+		fields.push(`P${JSON.stringify([ref.id, ref.path, requirements, aliases])}`);
 		for (const version of versions) {
-			text += `\n${version.path}`;
+			fields.push(`V${version.path}`);
 			for (const {path, absolute, identity: {dev, ino, size, mtimeNs, ctimeNs}} of version.files) {
-				// Where a link inside the root leads matters; a file read where it is named adds nothing.
-				text += `\0${path}\0${absolute === `${tree.root}/${path}` ? '' : absolute}\0${dev}:${ino}:${size}:${mtimeNs}:${ctimeNs}`;
+				fields.push(path, absolute, dev, ino, String(size), mtimeNs, ctimeNs);
 			}
 
 			// Hashed a piece at a time: the whole text of a large tree is megabytes.
-			if (text.length > 65_536) {
-				hash.update(text);
-				text = '';
+			if (fields.length > 4096) {
+				hash.update(`${fields.join('\0')}\0`);
+				fields.length = 0;
 			}
 		}
 	}
 
-	return hash.update(text).digest('hex');
+	return hash.update(fields.join('\0')).digest('hex');
 }
 
 function identityAt(path: string): FileIdentity | undefined {

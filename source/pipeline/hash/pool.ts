@@ -4,7 +4,7 @@ import type {DigestRequest, DigestResponse} from './protocol.js';
 
 // piscina is loaded when the first pool is made, not when this module is: importing it costs about
 // 25 ms, and a run with nothing to hash (a no-change re-run) never needs it.
-const require = createRequire(import.meta.url);
+const load = createRequire(import.meta.url);
 
 /** The piscina pool of hash workers; one per run, or one for the life of a watcher. */
 export class HashPool {
@@ -32,7 +32,7 @@ export class HashPool {
 		}
 
 		if (!this.piscina) {
-			const {Piscina} = require('piscina') as typeof import('piscina');
+			const {Piscina} = load('piscina') as typeof import('piscina');
 			this.piscina = new Piscina({
 				filename: new URL('worker.js', import.meta.url).href,
 				minThreads: this.jobs,
