@@ -264,18 +264,16 @@ async function many(c: Corpus, base: string, repeat: number, cold: Cold, rows: R
 		return g;
 	};
 
+	// Runs of half a second: thrice as many, each next to a start-up of the CLI (--version), so that
+	// the median moves less with this machine's speed, which drifts by up to 2× over a day.
 	const again: number[] = [];
-	for (let run = 1; run <= repeat; run++) {
+	const startup: number[] = [];
+	for (let run = 1; run <= repeat * 3; run++) {
 		const g = await rerun(`rerun-${run}`);
 		again.push(g.milliseconds);
-		log(`  no-change re-run ${run}: ${seconds(g.milliseconds)}, peak RSS ${megabytes(g.rssBytes ?? Number.NaN)}`);
-	}
-
-	// What the re-run cannot go below: starting node and loading the CLI.
-	const startup: number[] = [];
-	for (let run = 1; run <= repeat; run++) {
 		await settle();
 		startup.push((await timed([process.execPath, cli, '--version'])).milliseconds);
+		log(`  no-change re-run ${run}: ${seconds(g.milliseconds)}, peak RSS ${megabytes(g.rssBytes ?? Number.NaN)}; CLI start-up ${seconds(startup.at(-1)!)}`);
 	}
 
 	const pipeline: number[] = [];
