@@ -5,10 +5,9 @@ import {access, constants, mkdir, stat} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {DeltaOptions} from '../pipeline/delta-options.js';
 import {generate, publish} from '../pipeline/generate.js';
-import {pickReporter} from '../report/pick.js';
 import {acquireLock} from '../util/lock.js';
 import {UsageError} from './errors.js';
-import {Stop} from './stop.js';
+import {runReported} from './reported.js';
 
 export type GenerateFlags = {root: string; write: boolean; jobs: number; cache?: string; plain?: boolean; deltas?: DeltaOptions};
 
@@ -43,40 +42,20 @@ export async function runGenerate(flags: GenerateFlags): Promise<number> {
 	// opens, so a refusal is printed where the operator can read it.
 	const lock = flags.write ? await acquireLock(flags.root, 'simplestreams -N') : undefined;
 	try {
-		return await run(flags);
+		return await runReported({plain: flags.plain, write: flags.write, jobs: flags.jobs}, async (reporter, signal) => {
+			const options = {root: flags.root, jobs: flags.jobs, cachePath: flags.cache, signal, deltas: flags.deltas};
+			if (flags.write) {
+				await publish(options, reporter.emit);
+				await reporter.finish('done');
+			} else {
+				const {productsText} = await generate({...options, write: false}, reporter.emit);
+				await reporter.finish('done');
+				process.stdout.write(productsText);
+			}
+
+			return 0;
+		});
 	} finally {
 		await lock?.release();
-	}
-}
-
-async function run(flags: GenerateFlags): Promise<number> {
-	const stop = new Stop(() => {
-		reporter.cancel();
-	});
-	const reporter = pickReporter({plain: flags.plain, write: flags.write, jobs: flags.jobs, onCancel: () => {
-		stop.request();
-	}});
-	const unlisten = stop.listen();
-	try {
-		const options = {root: flags.root, jobs: flags.jobs, cachePath: flags.cache, signal: stop.signal, deltas: flags.deltas};
-		if (flags.write) {
-			await publish(options, reporter.emit);
-			await reporter.finish('done');
-		} else {
-			const {productsText} = await generate({...options, write: false}, reporter.emit);
-			await reporter.finish('done');
-			process.stdout.write(productsText);
-		}
-
-		return 0;
-	} catch (error) {
-		await reporter.finish(stop.signal.aborted ? 'cancelled' : 'failed');
-		if (stop.signal.aborted) {
-			return stop.code;
-		}
-
-		throw error;
-	} finally {
-		unlisten();
 	}
 }

@@ -1,13 +1,12 @@
 // `simplestreams verify [rootdir]`: check the published tree as a client would, trusting nothing
 // cached. Progress goes to stderr (the live tree in a terminal, plain lines otherwise); the report,
 // or with --json the report as JSON, to stdout. Exit 1 when any problem is found; stopped early (stop.ts) 130, 143 or 129.
-import {pickReporter} from '../report/pick.js';
 import {printable} from '../report/plain.js';
 import {formatBytes, formatRate} from '../util/format.js';
 import type {Problem} from '../verify/schema.js';
 import {verify} from '../verify/verify.js';
 import {requireDirectory} from './list.js';
-import {Stop} from './stop.js';
+import {runReported} from './reported.js';
 
 export type VerifyFlags = {root: string; jobs: number; json: boolean; plain?: boolean};
 
@@ -16,15 +15,8 @@ const describe = (p: Problem) => [p.product && `product ${p.product}`, p.version
 
 export async function runVerify(flags: VerifyFlags): Promise<number> {
 	await requireDirectory(flags.root);
-	const stop = new Stop(() => {
-		reporter.cancel();
-	});
-	const reporter = pickReporter({plain: flags.plain, write: false, verify: true, jobs: flags.jobs, onCancel: () => {
-		stop.request();
-	}});
-	const unlisten = stop.listen();
-	try {
-		const report = await verify({root: flags.root, jobs: flags.jobs, signal: stop.signal}, event => {
+	return runReported({plain: flags.plain, write: false, verify: true, jobs: flags.jobs}, async (reporter, signal) => {
+		const report = await verify({root: flags.root, jobs: flags.jobs, signal}, event => {
 			reporter.emit(event);
 		});
 		await reporter.finish('done');
@@ -42,14 +34,5 @@ export async function runVerify(flags: VerifyFlags): Promise<number> {
 		}
 
 		return report.ok ? 0 : 1;
-	} catch (error) {
-		await reporter.finish(stop.signal.aborted ? 'cancelled' : 'failed');
-		if (stop.signal.aborted) {
-			return stop.code;
-		}
-
-		throw error;
-	} finally {
-		unlisten();
-	}
+	});
 }
