@@ -1,5 +1,4 @@
-import {chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
+import {chmod, copyFile, mkdir, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
@@ -7,17 +6,9 @@ import {DigestCache} from '../source/cache/digest-cache.js';
 import type {ProductsFile} from '../source/pipeline/catalog.js';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import {generate, type GenerateOptions} from '../source/pipeline/generate.js';
-import {asNobody, collector, copyTree, distModule, flipLastByte, imageTree, mtimeNs, permissionsIgnored, rewriteSameSize, sha256File, tempDir, type BuiltTree} from './helpers/fixtures.js';
+import {asNobody, collector, copyTree, distModule, flipLastByte, mtimeNs, permissionsIgnored, rewriteSameSize, sha256File, tempDir, templateTree} from './helpers/fixtures.js';
 
-let template: BuiltTree;
-
-test.before(async () => {
-	template = await imageTree(await mkdtemp(path.join(tmpdir(), 'ss-generate-template-')));
-});
-
-test.after.always(async () => {
-	await rm(template.root, {recursive: true, force: true});
-});
+const template = templateTree('ss-generate');
 
 const container = 'images/acme/1.0/amd64/default/20240101_0000';
 const vm = 'images/acme/1.0/amd64/default-vm/20240101_0000';
@@ -28,7 +19,7 @@ async function fixture(t: Parameters<typeof tempDir>[0]) {
 	const dir = await tempDir(t);
 	const root = path.join(dir, 'www');
 	await mkdir(root);
-	await copyTree(template.root, root);
+	await copyTree(template().root, root);
 	const cachePath = path.join(dir, 'cache', 'digests.json');
 	const run = async (options: Partial<GenerateOptions> = {}) => {
 		const c = collector();
@@ -111,7 +102,7 @@ test('a second run with no change leaves both files alone and hashes nothing', a
 	t.deepEqual(after, before);
 	t.deepEqual(of('queued'), []);
 	t.deepEqual(of('hashed'), []);
-	t.deepEqual(paths(events, 'cached'), Object.entries(template.versions).flatMap(([dir, names]) => names.map(n => `${dir}/${n}`)).sort());
+	t.deepEqual(paths(events, 'cached'), Object.entries(template().versions).flatMap(([dir, names]) => names.map(n => `${dir}/${n}`)).sort());
 	t.deepEqual(of('written').map(e => e.changed), [false, false]);
 	t.deepEqual(of('cache-saved'), [], 'an unchanged cache is not rewritten');
 });
@@ -198,7 +189,7 @@ test('a copied version is published once: its fingerprints are already taken', a
 test('a cache kept between runs (the watcher\'s) keeps a settling version\'s fingerprints: once settled, only its new file is hashed', async t => {
 	const {root, cachePath, run} = await fixture(t);
 	const hourAgo = new Date(Date.now() - 3_600_000);
-	for (const [dir, names] of Object.entries(template.versions)) {
+	for (const [dir, names] of Object.entries(template().versions)) {
 		await Promise.all(names.map(async name => utimes(path.join(root, dir, name), hourAgo, hourAgo)));
 	}
 

@@ -1,22 +1,13 @@
-import {appendFile, chmod, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
+import {appendFile, chmod, mkdir, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
 import {execa} from 'execa';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import {generate, publish} from '../source/pipeline/generate.js';
 import {receiptPath} from '../source/pipeline/receipt.js';
-import {asNobody, collector, copyTree, distModule, distPath, flipLastByte, imageTree, mtimeNs, rewriteSameSize, tempDir, writeFiles, type BuiltTree} from './helpers/fixtures.js';
+import {asNobody, collector, copyTree, distModule, distPath, flipLastByte, mtimeNs, rewriteSameSize, tempDir, templateTree, writeFiles} from './helpers/fixtures.js';
 
-let template: BuiltTree;
-
-test.before(async () => {
-	template = await imageTree(await mkdtemp(path.join(tmpdir(), 'ss-receipt-template-')));
-});
-
-test.after.always(async () => {
-	await rm(template.root, {recursive: true, force: true});
-});
+const template = templateTree('ss-receipt');
 
 const product = 'images/acme/1.0/amd64/default';
 const container = `${product}/20240101_0000`;
@@ -26,7 +17,7 @@ async function fixture(t: ExecutionContext) {
 	const dir = await tempDir(t, 'ss-receipt');
 	const root = path.join(dir, 'www');
 	await mkdir(root);
-	await copyTree(template.root, root);
+	await copyTree(template().root, root);
 	const cachePath = path.join(dir, 'cache', 'digests.json');
 	const publishOnce = async (options: {deltas?: {vm: boolean; ratio: number}} = {}) => {
 		const c = collector();

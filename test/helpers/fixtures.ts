@@ -5,7 +5,7 @@ import {chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/prom
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
-import type {ExecutionContext} from 'ava';
+import test, {type ExecutionContext} from 'ava';
 import {execa} from 'execa';
 import {roleOf, type Role} from '../../source/domain/ftypes.js';
 import type {PipelineEvent} from '../../source/pipeline/events.js';
@@ -203,6 +203,20 @@ export async function imageTree(root: string): Promise<BuiltTree> {
 			[arm]: ['lxd.tar.xz', 'root.squashfs'],
 		},
 	};
+}
+
+/** The imageTree a test file copies from: built before its first test, removed after its last. */
+export function templateTree(prefix: string): () => BuiltTree {
+	let template: BuiltTree | undefined;
+	test.before(async () => {
+		template = await imageTree(await mkdtemp(path.join(tmpdir(), `${prefix}-template-`)));
+	});
+	test.after.always(async () => {
+		if (template) {
+			await rm(template.root, {recursive: true, force: true});
+		}
+	});
+	return () => template!;
 }
 
 /** Copy a built tree (cp -a keeps the bytes and the times); the copy's top stays world-traversable. */
