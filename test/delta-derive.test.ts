@@ -137,9 +137,13 @@ test('verify checks: Go types, number literals, hidden pairings and ignored delt
 	const products = decode(handMade);
 	delete products.products['other:1:amd64:default']!.versions['20240109_0000']!.items['lxd.tar.xz']!['combined_squashfs_sha256'];
 	products.products['acme:1.0:amd64:default']!.versions['20240102_0000']!.items['root.20240101_0000.vcdiff']!.delta_base = '20231231_0000';
-	t.deepEqual(checkVersions(products, 'streams/v1/images.json').map(p => `${p.version} ${p.item}: ${p.message}`), [
+	const found = checkVersions(products, 'streams/v1/images.json');
+	t.deepEqual(found.problems.map(p => `${p.version} ${p.item}: ${p.message}`), [
 		'20240102_0000 root.20240101_0000.vcdiff: its base 20231231_0000 is not a version of this product: the clients ignore the delta',
 		'20240109_0000 lxd.tar.xz: no combined_squashfs_sha256: LXD hides the squashfs image',
 		'20240109_0000 undefined: no incus.tar.xz item: Incus sees nothing of this version',
 	]);
+	// The VM delta works for LXD; Incus takes it for one from the base's container (§12).
+	t.deepEqual(found.warnings.map(p => `${p.version} ${p.item}`), ['20240102_0000 disk.20240101_0000.qcow2.vcdiff']);
+	t.regex(found.warnings[0]!.message, new RegExp(`^Incus applies this VM delta to the container image ${fp(1).slice(0, 12)} of 20240101_0000`));
 });

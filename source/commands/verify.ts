@@ -10,6 +10,8 @@ import {runReported} from './reported.js';
 
 export type VerifyFlags = {root: string; jobs: number; json: boolean; plain?: boolean};
 
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 const describe = (p: Problem) => [p.product && `product ${p.product}`, p.version && `version ${p.version}`, p.item && `item ${p.item}`, `file ${p.file}`]
 	.filter(Boolean).join(', ');
 
@@ -23,13 +25,16 @@ export async function runVerify(flags: VerifyFlags): Promise<number> {
 		if (flags.json) {
 			process.stdout.write(`${JSON.stringify(report, undefined, 1)}\n`);
 		} else {
-			for (const problem of report.problems) {
-				process.stdout.write(`problem: ${printable(describe(problem))}: ${printable(problem.message)}\n`);
+			for (const [label, findings] of [['problem', report.problems], ['warning', report.warnings]] as const) {
+				for (const finding of findings) {
+					process.stdout.write(`${label}: ${printable(describe(finding))}: ${printable(finding.message)}\n`);
+				}
 			}
 
 			const {images} = report;
 			const hashed = report.bytes > 0 ? `, hashed ${formatBytes(report.bytes)} at ${formatRate(report.bytes, report.hashMilliseconds)}` : '';
-			process.stdout.write(`${report.ok ? 'ok' : `${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}`}: ${report.products} products, `
+			const status = [report.ok ? 'ok' : count(report.problems.length, 'problem'), report.warnings.length > 0 ? count(report.warnings.length, 'warning') : ''].filter(Boolean).join(', ');
+			process.stdout.write(`${status}: ${report.products} products, `
 				+ `${report.versions} versions, ${images.lxd} images for LXD, ${images.incus} for Incus, ${report.files} files${hashed}, ${report.deltas} delta${report.deltas === 1 ? '' : 's'} applied\n`);
 		}
 

@@ -33,9 +33,26 @@ export function checkDuplicates(images: readonly ClientImage[], file: string): P
 	return problems;
 }
 
+/** What is wrong for the clients, and what merely works otherwise than an operator may expect. */
+export type Findings = {problems: Problem[]; warnings: Problem[]};
+
+const short = (fingerprint: string) => fingerprint.slice(0, 12);
+
+/**
+ * Incus looks up the base of every delta by the base's combined_squashfs_sha256 (§12), also for a
+ * VM disk's. LXD-only deltas (--vm-deltas) do not break the tree, but Incus either skips them or,
+ * where the base version has a container too, patches that container's rootfs with them.
+ */
+function incusVmDelta(base: string, source: string | undefined): string {
+	return source === undefined
+		? `Incus ignores this VM delta: it looks every delta's base up by combined_squashfs_sha256, which ${base}'s incus.tar.xz item does not carry, so it downloads the whole disk (LXD uses the delta)`
+		: `Incus applies this VM delta to the container image ${short(source)} of ${base} (it looks every delta's base up by combined_squashfs_sha256): an Incus host that has that container cached fails to download this VM, with no fallback to the whole disk. Publish VM deltas (--vm-deltas) only where the clients are LXD`;
+}
+
 /** Per version: rootfs items a client cannot pair, and delta items it would ignore (§7, §12, §18). */
-export function checkVersions(products: StreamProducts, file: string): Problem[] {
+export function checkVersions(products: StreamProducts, file: string): Findings {
 	const problems: Problem[] = [];
+	const warnings: Problem[] = [];
 	for (const [product, body] of Object.entries(products.products)) {
 		for (const [version, {items}] of Object.entries(body.versions)) {
 			const where = {file, product, version};
@@ -68,12 +85,17 @@ export function checkVersions(products: StreamProducts, file: string): Problem[]
 					continue;
 				}
 
-				for (const client of allClients.filter(c => !deltaSource(c, base, delta.ftype))) {
-					problems.push({...dwhere, message: `the base ${delta.delta_base}'s ${metaFtypeOf[client]} item gives no fingerprint to look it up by: ${clientLabel[client]} ignores the delta`});
+				for (const client of allClients) {
+					const source = deltaSource(client, base, delta.ftype);
+					if (client === 'incus' && root === 'disk-kvm.img') {
+						warnings.push({...dwhere, message: incusVmDelta(delta.delta_base!, source)});
+					} else if (!source) {
+						problems.push({...dwhere, message: `the base ${delta.delta_base}'s ${metaFtypeOf[client]} item gives no fingerprint to look it up by: ${clientLabel[client]} ignores the delta`});
+					}
 				}
 			}
 		}
 	}
 
-	return problems;
+	return {problems, warnings};
 }

@@ -9,8 +9,11 @@ import {checkFiles, type FileCheckOptions} from './files.js';
 import {checkIndex, checkProducts, decode, type Problem} from './schema.js';
 
 export type VerifyReport = {
+	/** No problems: every image works for the clients that see it. */
 	ok: boolean;
 	problems: Problem[];
+	/** What works, but otherwise than an operator may expect (Incus and VM deltas). */
+	warnings: Problem[];
 	products: number;
 	versions: number;
 	images: {lxd: number; incus: number};
@@ -26,6 +29,7 @@ const order = (p: Problem) => [p.product ?? '', p.version ?? '', p.item ?? '', p
 export async function verify(options: FileCheckOptions, emit: Emit): Promise<VerifyReport> {
 	const streams = await readStreams(options.root);
 	const problems: Problem[] = [];
+	const warnings: Problem[] = [];
 	const decoded: Array<{path: string; products: StreamProducts}> = [];
 	if (streams.index.problem) {
 		problems.push({file: streams.index.path, message: streams.index.problem});
@@ -48,7 +52,9 @@ export async function verify(options: FileCheckOptions, emit: Emit): Promise<Ver
 
 		const products = decode(file.value);
 		const listed = entries.filter(entry => entry.path === file.path).flatMap(entry => entry.products.map(String));
-		problems.push(...checkAgreement({path: file.path, products, listed}, streams.index.path), ...checkVersions(products, file.path));
+		const versions = checkVersions(products, file.path);
+		problems.push(...checkAgreement({path: file.path, products, listed}, streams.index.path), ...versions.problems);
+		warnings.push(...versions.warnings);
 		decoded.push({path: file.path, products});
 	}
 
@@ -58,10 +64,14 @@ export async function verify(options: FileCheckOptions, emit: Emit): Promise<Ver
 	problems.push(...checkDuplicates(images, decoded.map(d => d.path).join(', ')));
 	const files = await checkFiles(merged, images, options, emit);
 	problems.push(...files.problems);
-	problems.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+	for (const list of [problems, warnings]) {
+		list.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+	}
+
 	return {
 		ok: problems.length === 0,
 		problems,
+		warnings,
 		products: Object.keys(merged.products).length,
 		versions: Object.values(merged.products).reduce((sum, p) => sum + Object.keys(p.versions).length, 0),
 		images: {lxd: images.filter(i => i.client === 'lxd').length, incus: images.filter(i => i.client === 'incus').length},
