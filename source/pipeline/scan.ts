@@ -21,7 +21,10 @@ const levelScopes: Scope[] = ['tree', 'tree', 'tree', 'product', 'version'];
 /** Requirements inherited from the levels above, or the file that makes them unusable. */
 type Inherited = {levels: Requirements[]; broken?: string};
 
-type Entry = {name: string; absolute: string; isDirectory: boolean; stats?: BigIntStats};
+type Entry = {name: string; absolute: string; isDirectory: boolean};
+
+/** Where a symbolic link leads, as stat sees it there. */
+type Followed = Entry & {stats: BigIntStats};
 
 export function identityOf(stats: BigIntStats): FileIdentity {
 	return {
@@ -63,7 +66,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 	const products: ScannedProduct[] = [];
 
 	/** Follow a symbolic link, but only when it stays inside the web root. */
-	function follow(absolute: string, name: string, rel: string, scope: Scope): Entry | undefined {
+	function follow(absolute: string, name: string, rel: string, scope: Scope): Followed | undefined {
 		try {
 			const target = realpathSync.native(absolute);
 			if (!inside(target)) {
@@ -164,7 +167,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 						continue;
 					}
 
-					({absolute, stats} = target as Required<Entry>);
+					({absolute, stats} = target);
 				}
 
 				if (!stats.isFile()) {
