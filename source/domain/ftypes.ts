@@ -23,8 +23,11 @@ export const fileRoles: ReadonlyArray<{name: string; role: Role}> = [
 	{name: 'disk-kvm.img', role: {kind: 'root', ftype: 'disk-kvm.img'}},
 ];
 
+const roleByName = new Map(fileRoles.map(f => [f.name, f.role]));
+
+/** The role a file name gives (asked for every name in every version directory). */
 export function roleOf(fileName: string): Role | undefined {
-	return fileRoles.find(f => f.name === fileName)?.role;
+	return roleByName.get(fileName);
 }
 
 /** The item key official servers use for each ftype. */
