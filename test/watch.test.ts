@@ -2,6 +2,7 @@
 // arrival, with the real lxc client). Each test has its own tree, watcher and cache.
 import {createHash} from 'node:crypto';
 import {appendFile, mkdir, open, readdir, readFile, rename, rm, utimes, writeFile} from 'node:fs/promises';
+import {hostname} from 'node:os';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import test from 'ava';
@@ -246,6 +247,45 @@ test.serial('a root replaced in one step (renamed away, a new one renamed in) is
 		throw new Error(`${error.message}; log:\n${w.log()}`);
 	});
 	t.regex(w.log(), /full rescan: the root was replaced|is back; rescanning/);
+
+	// The lock went away with the old directory: the new root has one of its own, so a -N on it is refused.
+	const lock = JSON.parse(await readFile(path.join(w.root, '.simplestreams.lock'), 'utf8')) as {pid: number; command: string};
+	t.like(lock, {pid: w.watcher.pid, command: 'simplestreams --watch'});
+	const other = await execa('node', [cli, '-N', '--cache', path.join(w.tmp.path, 'other-cache.json'), w.root], {reject: false, env: {CI: 'true'}});
+	t.is(other.exitCode, 1, other.stderr);
+	t.regex(other.stderr, /is being written by another simplestreams \(simplestreams --watch, pid \d+/);
+
+	// And the watcher removes that one when it stops, not the one in the directory it left.
+	w.watcher.kill('SIGTERM');
+	t.is((await w.watcher).exitCode, 0);
+	await t.throwsAsync(readFile(path.join(w.root, '.simplestreams.lock')), {code: 'ENOENT'});
+	t.truthy(await readFile(path.join(w.tmp.path, 'old', '.simplestreams.lock'), 'utf8'));
+});
+
+test.serial('a root replaced by one another simplestreams is writing: the watcher waits for its lock, then publishes', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+	});
+	const next = path.join(w.tmp.path, 'next');
+	await version(next, '20240201_0000');
+	// A live process on this host holds the new root's lock, as a long -N would.
+	const holder = execa('sleep', ['60']);
+	t.teardown(() => {
+		holder.kill();
+	});
+	await writeFile(path.join(next, '.simplestreams.lock'), JSON.stringify({pid: holder.pid, host: hostname(), since: new Date().toISOString(), command: 'simplestreams -N'}));
+	await rename(w.root, path.join(w.tmp.path, 'old'));
+	await rename(next, w.root);
+	await until('the watcher to wait for the lock', async () => /regeneration failed, previous streams kept: .* is being written by another simplestreams \(simplestreams -N, pid \d+.*; trying again every 2 s until it is free/.test(w.log()));
+	await sleep(4500);
+	t.deepEqual(versionsIn(await readStreams(w.root)), [], 'nothing published while the other holds the lock');
+	t.is(w.log().match(/is being written by another simplestreams/g)?.length, 1, 'said once, however often it is tried');
+	holder.kill();
+	await holder.catch(() => undefined);
+	await until('the new root\'s streams', async () => versionsIn(await readStreams(w.root)).join() === '20240201_0000').catch((error: Error) => {
+		throw new Error(`${error.message}; log:\n${w.log()}`);
+	});
+	t.like(JSON.parse(await readFile(path.join(w.root, '.simplestreams.lock'), 'utf8')), {pid: w.watcher.pid});
 });
 
 test.serial('SIGTERM during a regeneration stops within two seconds, exit 0, valid streams', async t => {

@@ -47,7 +47,7 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 	});
 	const live = flags.log === undefined && liveTerminal(flags.plain) ? await liveScreen(flags.jobs, () => stop()) : undefined;
 	const emit: WatchEmit = live?.emit ?? (flags.log === 'json' ? jsonLog(process.stdout) : plainLog(process.stderr));
-	const watcher = new Watcher({root, jobs: flags.jobs, cachePath: flags.cache, settleMs: flags.settleSeconds * 1000, rescanMs, deltas: flags.deltas}, emit);
+	const watcher = new Watcher({root, jobs: flags.jobs, cachePath: flags.cache, settleMs: flags.settleSeconds * 1000, rescanMs, deltas: flags.deltas, lock}, emit);
 	const hangup = () => {
 		watcher.rescan('SIGHUP');
 	};
@@ -56,11 +56,10 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 	try {
 		await watcher.start();
 		await stopped;
-		await watcher.stop();
 	} finally {
+		await watcher.stop(); // Releases the root's lock too.
 		process.off('SIGHUP', hangup);
 		await live?.close();
-		await lock.release();
 	}
 
 	return 0;

@@ -66,7 +66,28 @@ async function breakStale(path: string, deadPid: number): Promise<void> {
 	}
 }
 
-export type Lock = {release(): Promise<void>};
+export type Lock = {
+	/**
+	 * Whether the lock file this process made is still the one at ROOT/.simplestreams.lock: a root
+	 * moved away takes its lock file along, and a new directory in its place has none of this one.
+	 */
+	held(): Promise<boolean>;
+	/** Remove the lock file this process made, if it is still there (no other one, whoever it names). */
+	release(): Promise<void>;
+};
+
+/** The lock at `path` made by this process: known by its file's identity, which no other file shares. */
+function lockAt(path: string, made: {dev: number; ino: number}): Lock {
+	const held = async () => stat(path).then(now => now.dev === made.dev && now.ino === made.ino, () => false);
+	return {
+		held,
+		async release() {
+			if (await held()) {
+				await unlink(path).catch(() => undefined);
+			}
+		},
+	};
+}
 
 export async function acquireLock(root: string, command: string): Promise<Lock> {
 	const path = join(root, lockName);
@@ -74,13 +95,16 @@ export async function acquireLock(root: string, command: string): Promise<Lock> 
 	for (let attempt = 0; attempt < 5; attempt++) {
 		try {
 			const handle = await open(path, 'wx', 0o644);
-			await handle.writeFile(JSON.stringify(me) + '\n');
-			await handle.close();
-			return {release: async () => {
-				if ((await holderOf(path))?.pid === process.pid) {
-					await unlink(path).catch(() => undefined);
-				}
-			}};
+			try {
+				await handle.writeFile(JSON.stringify(me) + '\n');
+				return lockAt(path, await handle.stat());
+			} catch (error) {
+				// A lock file that names nobody (the disk is full) would hold off every later run.
+				await unlink(path).catch(() => undefined);
+				throw error;
+			} finally {
+				await handle.close();
+			}
 		} catch (error) {
 			if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
 				throw new UsageError(`cannot create the lock ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);

@@ -12,6 +12,7 @@ import type {DeltaOptions} from '../pipeline/delta-options.js';
 import {productsPath} from '../pipeline/streams.js';
 import {generate} from '../pipeline/generate.js';
 import {HashPool} from '../pipeline/hash/pool.js';
+import {acquireLock, LockHeld, watchCommand, type Lock} from '../util/lock.js';
 import type {WatchEmit} from './events.js';
 
 export type WatchOptions = {
@@ -22,10 +23,19 @@ export type WatchOptions = {
 	/** A full regeneration at least this often, whatever the watcher says (a safety net). */
 	rescanMs: number;
 	deltas?: DeltaOptions;
+	/**
+	 * The lock on the root, if the command took it before the watch starts (so that a refusal comes
+	 * before any screen); else the first regeneration takes it. The watcher keeps one on whatever
+	 * directory the root is, and releases it when it stops.
+	 */
+	lock?: Lock;
 };
 
 /** Dot-names that matter: everything else starting with a dot is an upload in progress or private. */
 const watchedDotFiles = new Set<string>([...requirementFiles, aliasFile]);
+
+/** How soon to try again when another simplestreams holds the lock of a root that replaced the watched one. */
+const lockRetryMs = 2000;
 
 /** The longest a steady stream of events may postpone a regeneration, in settle windows. */
 const maxDelayWindows = 5;
@@ -68,8 +78,12 @@ export class Watcher {
 	private rewatching = false;
 	private rootPoll?: NodeJS.Timeout;
 	private readonly rescanTimer: NodeJS.Timeout;
+	private lock?: Lock;
+	/** Who held the root's lock at the last try, once said. */
+	private lockedOut?: string;
 
 	constructor(private readonly options: WatchOptions, private readonly emit: WatchEmit) {
+		this.lock = options.lock;
 		this.rescanTimer = setInterval(() => {
 			this.schedule('periodic rescan', 0);
 		}, options.rescanMs);
@@ -101,6 +115,7 @@ export class Watcher {
 		await this.running?.catch(() => undefined);
 		await this.fsWatcher?.close();
 		await this.pool?.destroy();
+		await this.lock?.release();
 		this.emit({type: 'stopped'});
 	}
 
@@ -170,12 +185,16 @@ export class Watcher {
 			return;
 		}
 
-		this.emit({type: 'regenerating', reason, changes});
 		const started = performance.now();
 		this.abort = new AbortController();
 		let streamsChanged = false;
 		let hashedBytes = 0;
 		try {
+			if (!(await this.claimRoot())) {
+				return;
+			}
+
+			this.emit({type: 'regenerating', reason, changes});
 			this.cache ??= await DigestCache.load(this.options.cachePath ?? defaultCachePath(root), root, this.emit);
 			this.pool ??= new HashPool(jobs);
 			this.previous ??= await published(root);
@@ -210,6 +229,36 @@ export class Watcher {
 
 			this.emit({type: 'regeneration-failed', message: (error as Error).message});
 			await this.rootWatched();
+		}
+	}
+
+	/**
+	 * One writer per root (util/lock.ts), also after the root was replaced: a lock left in the old
+	 * directory guards nothing, so the new one gets its own. Held by another simplestreams, the
+	 * regeneration waits for it.
+	 */
+	private async claimRoot(): Promise<boolean> {
+		if (await this.lock?.held()) {
+			return true;
+		}
+
+		try {
+			this.lock = await acquireLock(this.options.root, watchCommand);
+			this.lockedOut = undefined;
+			return true;
+		} catch (error) {
+			if (!(error instanceof LockHeld)) {
+				throw error;
+			}
+
+			// Said once per holder: a long -N holds it for hours, and the log is read for weeks.
+			if (error.message !== this.lockedOut) {
+				this.lockedOut = error.message;
+				this.emit({type: 'regeneration-failed', message: `${error.message}; trying again every ${lockRetryMs / 1000} s until it is free`});
+			}
+
+			this.schedule('the root is free again', lockRetryMs);
+			return false;
 		}
 	}
 
