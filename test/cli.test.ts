@@ -1,4 +1,4 @@
-import {mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises';
+import {mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -140,4 +140,38 @@ test('an unwritable streams directory exits 1 before any hashing, naming it', as
 	t.regex(String(result.stderr), /cannot write/);
 	t.false(String(result.stderr).includes('hashed '));
 	t.false(String(result.stderr).includes('    at '), 'no stack trace');
+});
+
+test('no space left for the new images.json: the published streams stay as they were, the error names the file', async t => {
+	const {root, cache, run} = await fixture(t);
+	t.is((await run(['-N', '--cache', cache, root])).exitCode, 0);
+	const streams = path.join(root, 'streams', 'v1');
+	const before = {products: await readFile(path.join(streams, 'images.json'), 'utf8'), index: await readFile(path.join(streams, 'index.json'), 'utf8')};
+	// streams/v1 on a tmpfs just large enough for what is there: a second version's streams do not fit.
+	const mounted = await execa('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', streams], {reject: false});
+	t.is(mounted.exitCode, 0, `this test needs a tmpfs (mount as root): ${mounted.stderr}`);
+	t.teardown(async () => {
+		await execa('umount', [streams], {reject: false});
+	});
+	await writeFile(path.join(streams, 'images.json'), before.products);
+	await writeFile(path.join(streams, 'index.json'), before.index);
+	const free = Number((await execa('df', ['--output=avail', '-B1', streams])).stdout.split('\n')[1]);
+	await writeFile(path.join(streams, '.filler'), Buffer.alloc(Math.max(0, free - 1024)));
+	const next = path.join(root, 'images/acme/1.0/amd64/default/20240102_0000');
+	await Promise.all([metaTarball(path.join(next, 'incus.tar.xz'), 'next'), squashfs(path.join(next, 'root.squashfs'), 'next')]);
+
+	const result = await run(['-N', '--cache', cache, root]);
+	t.is(result.exitCode, 1);
+	t.regex(String(result.stderr), /^simplestreams: cannot write streams\/v1\/images\.json \(ENOSPC: no space left on the device\); the published streams are as they were$/m);
+	t.false(String(result.stderr).includes('    at '), 'no stack trace');
+	t.is(await readFile(path.join(streams, 'images.json'), 'utf8'), before.products);
+	t.is(await readFile(path.join(streams, 'index.json'), 'utf8'), before.index);
+	t.deepEqual((await readdir(streams)).sort(), ['.filler', 'images.json', 'index.json'], 'no temporary file left behind');
+
+	// With room again, the next run publishes both versions (and did not stop early on a receipt).
+	await rm(path.join(streams, '.filler'));
+	const again = await run(['-N', '--cache', cache, root]);
+	t.is(again.exitCode, 0, String(again.stderr));
+	t.regex(String(again.stderr), /^wrote streams\/v1\/images\.json$/m);
+	t.regex(await readFile(path.join(streams, 'images.json'), 'utf8'), /20240102_0000/);
 });

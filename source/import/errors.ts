@@ -2,5 +2,3 @@ import {UsageError} from '../commands/errors.js';
 
 /** Bad input to an import (a file in SRC, a field, the destination): one line naming it, exit 1. */
 export class ImportError extends UsageError {}
-
-export const errorCode = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (error as Error).message;

@@ -13,7 +13,8 @@ import {contentPair} from '../pipeline/model.js';
 import {identityOf} from '../pipeline/scan.js';
 import {printable} from '../report/plain.js';
 import {writeAtomic} from '../util/atomic-write.js';
-import {ImportError, errorCode} from './errors.js';
+import {errorCode, systemReason} from '../commands/errors.js';
+import {ImportError} from './errors.js';
 import type {FileOp, ImportPlan, Method} from './plan.js';
 import {readOptional} from './tree.js';
 
@@ -72,12 +73,6 @@ async function pass(from: string, to: string | undefined, hashes: Hash[], progre
 }
 
 type Placed = {op: FileOp; sha256: string; combined?: string};
-
-/** Why a system call failed, in words an operator acts on. */
-const reason = (error: unknown) => {
-	const code = errorCode(error);
-	return `${code}${code === 'ENOSPC' ? ': no space left on the device' : code === 'EACCES' || code === 'EPERM' ? ': permission denied' : ''}`;
-};
 
 /**
  * Bring one file into the staging directory and hash it on the way: a rename and one read, or a
@@ -154,7 +149,7 @@ export async function executeImport(plan: ImportPlan, options: ExecuteOptions): 
 			emit({type: 'file-started', name: op.name, method: op.method, size: op.source.size});
 			placed.push(await stage(op, join(staging, op.name), metaHash, moved, options).catch((error: unknown) => {
 				throw error instanceof ImportError || signal?.aborted ? error
-					: new ImportError(`${printable(op.source.path)}: cannot ${op.method === 'rename' ? 'move' : 'copy'} it into ${plan.destination} (${reason(error)})`);
+					: new ImportError(`${printable(op.source.path)}: cannot ${op.method === 'rename' ? 'move' : 'copy'} it into ${plan.destination} (${systemReason(error)})`);
 			}));
 			emit({type: 'file-done', name: op.name, method: op.method, size: op.source.size, milliseconds: performance.now() - started});
 		}
@@ -173,11 +168,11 @@ export async function executeImport(plan: ImportPlan, options: ExecuteOptions): 
 
 		old = await place(staging, final, plan.replace, tag, fields.version);
 	} catch (error) {
-		const what = error instanceof ImportError ? error.message : `cannot import into ${plan.destination} (${errorPath(error, plan)}${reason(error)})`;
+		const what = error instanceof ImportError ? error.message : `cannot import into ${plan.destination} (${errorPath(error, plan)}${systemReason(error)})`;
 		try {
 			await undo();
 		} catch (undoError) {
-			throw new ImportError(`${what}; putting things back failed too (${reason(undoError)}): see ${staging}`);
+			throw new ImportError(`${what}; putting things back failed too (${systemReason(undoError)}): see ${staging}`);
 		}
 
 		throw signal?.aborted ? error : new ImportError(`${what}; nothing was changed`);

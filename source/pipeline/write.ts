@@ -2,6 +2,7 @@
 // a file whose bytes would not change is left alone (same bytes, same mtime).
 import {mkdir, open, type FileHandle} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
+import {systemReason, UsageError} from '../commands/errors.js';
 import {writeAtomic} from '../util/atomic-write.js';
 import {slices} from '../util/slices.js';
 import type {Emit} from './events.js';
@@ -65,7 +66,18 @@ async function same(path: string, text: string): Promise<boolean> {
 	}
 }
 
+/**
+ * A write that failed (no space, no permission): what is published is said, since the files are
+ * replaced one after the other and a failure may come between them.
+ */
+function writeFailed(file: StreamFile, replaced: readonly string[], error: unknown): UsageError {
+	const published = replaced.length === 0 ? 'the published streams are as they were'
+		: `${replaced.join(' and ')} ${replaced.length === 1 ? 'is' : 'are'} new, the rest as it was: run again once it can be written`;
+	return new UsageError(`cannot write ${file.path} (${systemReason(error)}); ${published}`);
+}
+
 export async function writeStreams(root: string, files: readonly StreamFile[], emit: Emit): Promise<void> {
+	const replaced: string[] = [];
 	for (const file of files) {
 		const absolute = join(root, file.path);
 		if (await same(absolute, file.text)) {
@@ -73,8 +85,19 @@ export async function writeStreams(root: string, files: readonly StreamFile[], e
 			continue;
 		}
 
-		await mkdir(dirname(absolute), {recursive: true});
-		await writeAtomic(absolute, file.text);
+		try {
+			await mkdir(dirname(absolute), {recursive: true});
+			await writeAtomic(absolute, file.text);
+		} catch (error) {
+			// Replaced all the same when only the directory's fsync failed, after the rename.
+			if (await same(absolute, file.text)) {
+				replaced.push(file.path);
+			}
+
+			throw writeFailed(file, replaced, error);
+		}
+
+		replaced.push(file.path);
 		emit({type: 'written', path: file.path, changed: true});
 	}
 }
