@@ -6,9 +6,9 @@ import {chmod, mkdir, readFile, stat, utimes, writeFile} from 'node:fs/promises'
 import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
-import {fingerprintOfExport, remote, type ClientKind, type Remote} from './helpers/clients.js';
+import {fingerprintOfExport, remote, serveToClients, type ClientKind, type Served} from './helpers/clients.js';
 import {imageVersion, squashfsImage, tempDir, type BuiltVersion, type TempDir} from './helpers/images.js';
-import {serve, type Server} from './helpers/server.js';
+import {serve} from './helpers/server.js';
 
 const cli = path.resolve('dist/cli.js');
 const kinds: ClientKind[] = ['lxc', 'incus'];
@@ -26,9 +26,8 @@ type Expected = {fingerprint: string; type: 'container' | 'virtual-machine'; roo
 
 let tmp: TempDir;
 let webroot: string;
-let server: Server;
+let served: Served | undefined;
 const expected = new Map<ClientKind, Expected[]>([['lxc', []], ['incus', []]]);
-const remotes = new Map<ClientKind, Remote>();
 const versions: Record<string, BuiltVersion> = {};
 let firstRun = '';
 let secondRun = '';
@@ -87,15 +86,11 @@ test.before(async () => {
 	await expect(versions.lxdOnly!, 'acme:1.0:arm64:default', '20240101_0000');
 	await expect(versions.vm!, 'acme:2.0:amd64:cloud', '20240105_12:30');
 
-	server = await serve(webroot);
-	for (const kind of kinds) {
-		remotes.set(kind, await remote(kind, server.url, server.caFile));
-	}
+	served = await serveToClients(webroot, kinds);
 });
 
 test.after.always(async () => {
-	await Promise.all([...remotes.values()].map(async r => r.close()));
-	await server?.stop();
+	await served?.close();
 	await tmp?.cleanup();
 });
 
@@ -111,7 +106,7 @@ test('the generator reports what it left out, each with its reason', t => {
 
 for (const kind of kinds) {
 	test.serial(`${kind} lists exactly the intended images`, async t => {
-		const listed = await remotes.get(kind)!.list();
+		const listed = await served!.remotes.get(kind)!.list();
 		const want = expected.get(kind)!;
 		t.deepEqual(listed.map(i => i.fingerprint).sort(), want.map(e => e.fingerprint).sort());
 		for (const image of listed) {
@@ -122,7 +117,7 @@ for (const kind of kinds) {
 	});
 
 	test.serial(`${kind} exports every image, and the files hash to its fingerprint`, async t => {
-		const client = remotes.get(kind)!;
+		const client = served!.remotes.get(kind)!;
 		for (const [index, e] of expected.get(kind)!.entries()) {
 			const files = await client.export(e.fingerprint, path.join(tmp.path, `export-${kind}-${index}`), {vm: e.type === 'virtual-machine'});
 			t.is(files.length, 2, `${e.version} ${e.rootfs} is a split image`);
@@ -131,7 +126,7 @@ for (const kind of kinds) {
 	});
 
 	test.serial(`${kind} resolves aliases to the newest version, containers and VMs apart`, async t => {
-		const client = remotes.get(kind)!;
+		const client = served!.remotes.get(kind)!;
 		const want = expected.get(kind)!;
 		const find = (version: string, rootfs: string, product = 'acme:1.0:amd64:default') =>
 			want.find(e => e.product === product && e.version === version && e.rootfs === rootfs)!.fingerprint;
@@ -146,7 +141,7 @@ for (const kind of kinds) {
 	});
 
 	test.serial(`${kind} shows the requirements as image properties, the nearest file winning`, async t => {
-		const info = await remotes.get(kind)!.info('acme/2.0/cloud', {vm: true});
+		const info = await served!.remotes.get(kind)!.info('acme/2.0/cloud', {vm: true});
 		t.is(info.properties['requirements.secureboot'], 'false');
 		t.is(info.properties['requirements.cgroup'], 'v2');
 	});

@@ -5,17 +5,15 @@ import {mkdir, readFile, stat, writeFile} from 'node:fs/promises';
 import https from 'node:https';
 import path from 'node:path';
 import test from 'ava';
-import {fingerprintOfExport, remote, sha256File, type ClientKind, type Remote} from './helpers/clients.js';
+import {fingerprintOfExport, serveToClients, sha256File, type ClientKind, type Served} from './helpers/clients.js';
 import {imageVersion, requireTool, tempDir, type BuiltVersion, type TempDir} from './helpers/images.js';
-import {serve, type Server} from './helpers/server.js';
 
 const kinds: ClientKind[] = ['lxc', 'incus'];
 const aliases = ['acme/1.0/default', 'acme/1.0'];
 
 let tmp: TempDir;
-let server: Server;
+let served: Served | undefined;
 let version: BuiltVersion;
-const remotes = new Map<ClientKind, Remote>();
 const expected = {container: '', vm: ''};
 
 // Independent of the helpers on purpose: the fingerprint the test expects is sha256(meta ‖ root).
@@ -82,19 +80,15 @@ test.before(async () => {
 	await writeFile(path.join(webroot, '.cache/state.json'), '{}');
 	await writeFile(path.join(webroot, 'images/acme/blob.tar.gz'), Buffer.alloc(4096, 'a'));
 
-	server = await serve(webroot);
-	for (const kind of kinds) {
-		remotes.set(kind, await remote(kind, server.url, server.caFile));
-	}
+	served = await serveToClients(webroot, kinds);
 });
 
 test.after.always(async () => {
-	await Promise.all([...remotes.values()].map(async r => r.close()));
-	await server?.stop();
+	await served?.close();
 	await tmp?.cleanup();
 });
 
-const client = (kind: ClientKind) => remotes.get(kind)!;
+const client = (kind: ClientKind) => served!.remotes.get(kind)!;
 
 for (const kind of kinds) {
 	test(`${kind}: image list shows the container and the VM with sha256(meta ‖ rootfs) fingerprints`, async t => {
@@ -149,9 +143,9 @@ for (const kind of kinds) {
 
 /** A raw HTTPS GET against the test server (TLS 1.3 only unless overridden). */
 async function get(p: string, opts: https.RequestOptions = {}): Promise<{status: number; headers: Record<string, unknown>; body: Buffer}> {
-	const ca = await readFile(server.caFile);
+	const ca = await readFile(served!.server.caFile);
 	return new Promise((resolve, reject) => {
-		https.get(`${server.url}${p}`, {ca, headers: {'accept-encoding': 'gzip'}, ...opts}, res => {
+		https.get(`${served!.server.url}${p}`, {ca, headers: {'accept-encoding': 'gzip'}, ...opts}, res => {
 			const chunks: Buffer[] = [];
 			res.on('data', (c: Buffer) => chunks.push(c));
 			res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks)}));

@@ -6,6 +6,7 @@ import {mkdir, readdir} from 'node:fs/promises';
 import path from 'node:path';
 import {execa} from 'execa';
 import {requireTool, tempDir} from './images.js';
+import {serve, type Server} from './server.js';
 
 export type ClientKind = 'lxc' | 'incus';
 
@@ -202,4 +203,24 @@ export async function fingerprintOfExport(files: string[]): Promise<string> {
 	}
 
 	return sha256Files(files);
+}
+
+/** A web root served over HTTPS (helpers/server.ts) with a remote of each kind on it. */
+export type Served = {server: Server; remotes: Map<ClientKind, Remote>; close(): Promise<void>};
+
+export async function serveToClients(webroot: string, kinds: readonly ClientKind[]): Promise<Served> {
+	const server = await serve(webroot);
+	const remotes = new Map<ClientKind, Remote>();
+	for (const kind of kinds) {
+		remotes.set(kind, await remote(kind, server.url, server.caFile));
+	}
+
+	return {
+		server,
+		remotes,
+		async close() {
+			await Promise.all([...remotes.values()].map(async r => r.close()));
+			await server.stop();
+		},
+	};
 }
