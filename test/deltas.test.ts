@@ -138,14 +138,25 @@ test('a dry run makes no delta file; it says the delta would be made with -N', a
 	await t.throwsAsync(stat(path.join(root, 'streams')), {code: 'ENOENT'});
 });
 
-test('VM disk deltas only with --vm-deltas, as disk.BASE.qcow2.vcdiff items', async t => {
+/** Two versions with a VM disk each that differ a little (and a container too, with `container`). */
+async function vmPair(t: ExecutionContext, {container = false} = {}) {
 	const tmp = await tempDir('ss-vm-deltas');
 	t.teardown(async () => tmp.cleanup());
 	const root = path.join(tmp.path, 'webroot');
 	for (const [build, version] of [older, newer].entries()) {
 		const built = await imageVersion(root, {os: 'acme', release: '1.0', arch: 'amd64', variant: 'default', version, meta: ['incus.tar.xz'], rootfs: []});
+		if (container) {
+			await squashfsImage(path.join(built.dir, 'root.squashfs'), rootfsBuild(build + 1));
+		}
+
 		await qcow2Disk(path.join(built.dir, 'disk.qcow2'), {content: `${'disk '.repeat(100_000)}${build}\n`});
 	}
+
+	return {tmp, root};
+}
+
+test('VM disk deltas only with --vm-deltas, as disk.BASE.qcow2.vcdiff items', async t => {
+	const {tmp, root} = await vmPair(t);
 
 	const run = async (...args: string[]) => execa(process.execPath, [cli, ...args, '-N', '--cache', path.join(tmp.path, 'cache.json'), root], {reject: false, env: {CI: 'true'}});
 	t.is((await run('--deltas')).exitCode, 0);
@@ -168,14 +179,7 @@ test('VM disk deltas only with --vm-deltas, as disk.BASE.qcow2.vcdiff items', as
 });
 
 test('--vm-deltas where the base also has a container: verify warns that Incus would patch the container with the VM delta', async t => {
-	const tmp = await tempDir('ss-vm-deltas-shared');
-	t.teardown(async () => tmp.cleanup());
-	const root = path.join(tmp.path, 'webroot');
-	for (const [build, version] of [older, newer].entries()) {
-		const built = await imageVersion(root, {os: 'acme', release: '1.0', arch: 'amd64', variant: 'default', version, meta: ['incus.tar.xz'], rootfs: []});
-		await squashfsImage(path.join(built.dir, 'root.squashfs'), rootfsBuild(build + 1));
-		await qcow2Disk(path.join(built.dir, 'disk.qcow2'), {content: `${'disk '.repeat(100_000)}${build}\n`});
-	}
+	const {tmp, root} = await vmPair(t, {container: true});
 
 	const published = await execa(process.execPath, [cli, '--vm-deltas', '-N', '--cache', path.join(tmp.path, 'cache.json'), root], {reject: false, env: {CI: 'true'}});
 	t.is(published.exitCode, 0, published.stderr);
