@@ -6,6 +6,7 @@ import type {PipelineEvent} from '../source/pipeline/events.js';
 import {generate, publish} from '../source/pipeline/generate.js';
 import {receiptPath} from '../source/pipeline/receipt.js';
 import {asNobody, collector, copyTree, distModule, distPath, flipLastByte, mtimeNs, rewriteSameSize, tempDir, templateTree, writeFiles} from './helpers/fixtures.js';
+import {deltaPair} from './helpers/images.js';
 
 const template = templateTree('ss-receipt');
 
@@ -109,12 +110,72 @@ for (const change of changes) {
 	});
 }
 
-test('--deltas runs never stop early: their files are outside the scan', async t => {
-	const {publishOnce} = await fixture(t);
+/** A web root holding a pair of versions whose squashfs make a worthwhile delta, and a publisher over it. */
+async function deltaFixture(t: ExecutionContext) {
+	const dir = await tempDir(t, 'ss-receipt-deltas');
+	const root = path.join(dir, 'www');
+	await deltaPair(root, ['20240101_0000', '20240102_0000']);
+	const cachePath = path.join(dir, 'cache.json');
+	const publishOnce = async (deltas?: {vm: boolean; ratio: number}) => {
+		const c = collector();
+		const result = await publish({root, jobs: 2, cachePath, deltas}, c.emit);
+		return {...c, unchanged: result === 'unchanged'};
+	};
+
+	return {dir, root, cachePath, publishOnce, deltaFile: path.join(root, product, '20240102_0000', 'delta-20240101_0000.vcdiff')};
+}
+
+const deltaEvents = (events: PipelineEvent[]) => events.filter(e => e.type.startsWith('delta-'));
+
+test('a --deltas run stops early too, and reports its deltas as a run that finds them made', async t => {
+	const {root, cachePath, publishOnce, deltaFile} = await deltaFixture(t);
 	const deltas = {vm: false, ratio: 0.8};
+	const first = await publishOnce(deltas);
+	t.false(first.unchanged);
+	t.is(first.of('delta-made').length, 1);
+	const again = await publishOnce(deltas);
+	t.true(again.unchanged);
+	t.deepEqual(deltaEvents(again.events), [{type: 'delta-reused', path: path.relative(root, deltaFile), size: (await stat(deltaFile)).size, fraction: first.of('delta-made')[0]!.fraction}]);
+
+	// The same tree through the whole pipeline reports the same.
+	const full = collector();
+	await generate({root, write: true, jobs: 2, cachePath, deltas}, full.emit);
+	t.deepEqual(again.events, full.events);
+
+	// The delta file is pinned: touched, it is checked again (and found good), then the runs stop early again.
+	await utimes(deltaFile, new Date(), new Date());
+	const touched = await publishOnce(deltas);
+	t.false(touched.unchanged);
+	t.is(touched.of('delta-reused').length, 1);
+	t.true((await publishOnce(deltas)).unchanged);
+	await rm(deltaFile);
+	const removed = await publishOnce(deltas);
+	t.false(removed.unchanged);
+	t.is(removed.of('delta-made').length, 1, 'made again');
+	t.true((await publishOnce(deltas)).unchanged);
+
+	// Other delta options, or none, are another key.
+	const strict = await publishOnce({vm: false, ratio: 0.01});
+	t.false(strict.unchanged);
+	t.regex(strict.of('delta-skipped')[0]?.reason ?? '', /^not worth it/);
+	const strictAgain = await publishOnce({vm: false, ratio: 0.01});
+	t.true(strictAgain.unchanged);
+	t.deepEqual(deltaEvents(strictAgain.events), deltaEvents(strict.events));
 	t.false((await publishOnce()).unchanged);
-	t.false((await publishOnce({deltas})).unchanged);
-	t.false((await publishOnce({deltas})).unchanged);
+	t.true((await publishOnce()).unchanged);
+	t.false((await publishOnce(deltas)).unchanged);
+});
+
+test('a --deltas run without xdelta3 leaves no receipt: the next one, with it, makes the delta', async t => {
+	const {dir, root, cachePath, deltaFile} = await deltaFixture(t);
+	const run = async (env: Record<string, string> = {}) => execa(process.execPath, [distPath('cli.js'), '-N', '--deltas', '--cache', cachePath, root], {cwd: dir, all: true, env: {CI: 'true', ...env}});
+	t.regex((await run({PATH: '/nonexistent'})).all, /^warning xdelta3: xdelta3 is not installed/m);
+	await t.throwsAsync(stat(receiptPath(cachePath)), {code: 'ENOENT'});
+	const made = await run();
+	t.regex(made.all, /^delta images\/acme\/1\.0\/amd64\/default\/20240102_0000\/delta-20240101_0000\.vcdiff/m);
+	t.truthy(await stat(deltaFile));
+	t.regex((await run()).all, /^unchanged streams\/v1\/images\.json$/m);
+	t.regex((await run()).all, /1 delta reused from cache/);
 });
 
 test('a run that could not read a file leaves no receipt: the next one tries again', async t => {

@@ -43,10 +43,24 @@ export async function build(tree: Tree, options: GenerateOptions, emit: Emit, re
 	const cache = options.cache ?? await DigestCache.load(options.cachePath ?? defaultCachePath(tree.root), tree.root, emit);
 	// What a no-change run would report again: recorded from the stages after the cache.
 	const replayed: Replayed[] = [];
-	let lost = 0;
+	// A file that hashing lost, or a delta that could not be made (xdelta3 missing or failing), may
+	// go otherwise next time: then there is no receipt.
+	let unsettled = 0;
 	const stage: Emit = event => {
 		if (event.type === 'skipped' || event.type === 'warning' || event.type === 'cataloged') {
 			replayed.push(event);
+		}
+
+		emit(event);
+	};
+	// A delta made now is one the next run finds made.
+	const deltaStage: Emit = event => {
+		if (event.type === 'delta-made') {
+			replayed.push({type: 'delta-reused', path: event.path, size: event.size, fraction: event.fraction});
+		} else if (event.type === 'delta-reused' || (event.type === 'delta-skipped' && !event.problem)) {
+			replayed.push(event);
+		} else if (event.type === 'warning' || event.type === 'delta-skipped') {
+			unsettled++;
 		}
 
 		emit(event);
@@ -62,7 +76,7 @@ export async function build(tree: Tree, options: GenerateOptions, emit: Emit, re
 			const pool = options.pool ?? new HashPool(options.jobs);
 			try {
 				await hash(planned.tasks, pool, digests, event => {
-					lost += event.type === 'skipped' ? 1 : 0;
+					unsettled += event.type === 'skipped' ? 1 : 0;
 					emit(event);
 				}, options.signal);
 			} finally {
@@ -74,8 +88,8 @@ export async function build(tree: Tree, options: GenerateOptions, emit: Emit, re
 
 		// Before the cache is pruned and saved: it records what each delta was made from.
 		if (options.deltas) {
-			const wanted = planDeltas(planned.products, digests, tree.root, options.deltas, emit);
-			deltas = await makeDeltas(wanted, {cache, jobs: options.jobs, ratio: options.deltas.ratio, write: options.write, signal: options.signal}, emit);
+			const wanted = planDeltas(planned.products, digests, tree.root, options.deltas, deltaStage);
+			deltas = await makeDeltas(wanted, {cache, jobs: options.jobs, ratio: options.deltas.ratio, write: options.write, signal: options.signal}, deltaStage);
 		}
 
 		finished = true;
@@ -106,13 +120,14 @@ export async function build(tree: Tree, options: GenerateOptions, emit: Emit, re
 		await writeStreams(tree.root, streamFiles.map((path, index) => ({path, text: [productsText, indexText][index]!})), emit);
 	}
 
-	// A file the probe could not read, or that hashing lost, may be readable next time: no receipt.
-	if (receipt !== undefined && lost === 0) {
+	// A file the probe could not read may be readable next time: no receipt either.
+	if (receipt !== undefined && unsettled === 0) {
 		const files = tree.products.flatMap(p => p.versions.flatMap(v => v.files));
 		if (files.every(f => knowledge.has(f.path))) {
 			// Reported as reused by the next run: the digests the cache held, and those this run added.
 			const uncached = files.filter(f => !knowledge.get(f.path)?.sha256 && !digests.files.has(f.path)).map(f => f.path);
-			await recordReceipt(receipt, [...streamFiles.map(s => join(tree.root, s)), cache.path], uncached, replayed);
+			const outputs = [...streamFiles, ...deltas.map(d => d.path)].map(path => join(tree.root, path));
+			await recordReceipt(receipt, [...outputs, cache.path], uncached, replayed);
 		}
 	}
 

@@ -45,14 +45,14 @@ export async function generate(options: GenerateOptions, emit: Emit): Promise<Ge
 
 /**
  * A one-shot -N run: when the receipt beside the digest cache shows that the streams were published
- * from this very tree and are untouched since, report that run's findings again and stop; otherwise
- * publish, and leave a receipt. Not with --deltas: delta files are outside the scan.
+ * from this very tree (with the same delta options) and are untouched since, report that run's
+ * findings again and stop; otherwise publish, and leave a receipt.
  */
 export async function publish(options: Omit<GenerateOptions, 'write' | 'pool' | 'cache' | 'settleMs' | 'previous'>, emit: Emit): Promise<GenerateResult | 'unchanged'> {
 	const tree = await scan(options.root, emit);
 	options.signal?.throwIfAborted();
-	const receipt = options.deltas ? undefined : {path: receiptPath(options.cachePath ?? defaultCachePath(tree.root)), key: treeKey(tree)};
-	const published = receipt === undefined ? undefined : stillPublished(receipt);
+	const receipt = {path: receiptPath(options.cachePath ?? defaultCachePath(tree.root)), key: treeKey(tree, options.deltas)};
+	const published = stillPublished(receipt);
 	if (published) {
 		replay(published, tree, streamFiles, emit);
 		return 'unchanged';

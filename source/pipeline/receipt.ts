@@ -6,14 +6,19 @@
 // still holds, regenerating would write the same bytes: the run replays the events that run
 // reported instead, and a tree of 10,000 versions costs its scan and no more.
 //
-// Runs that depend on more than the tree do not write a receipt: --deltas (their files live
-// outside the scan), the watcher (settling depends on the clock), and a run that could not read
-// some file (it may be readable next time).
+// With --deltas the delta options are part of the key and the published delta files are pinned
+// beside the streams; the run's delta events are kept as a run that finds them all made reports
+// them (reused, or not worth it).
+//
+// Runs that depend on more than that do not write a receipt: the watcher (settling depends on the
+// clock), a run that could not read some file (it may be readable next time), and one whose delta
+// could not be made (xdelta3 missing or failing: it may work next time).
 import {createHash} from 'node:crypto';
 import {readFileSync, statSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import {sameIdentity} from '../cache/digest-cache.js';
 import {writeAtomic} from '../util/atomic-write.js';
+import type {DeltaOptions} from './delta-options.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
 import type {FileIdentity, Tree} from './model.js';
 import {identityOf} from './scan.js';
@@ -21,7 +26,7 @@ import {identityOf} from './scan.js';
 const format = 'simplestreams-receipt:1';
 
 /** The events of a run that are not from the scan, as a no-change run would emit them again. */
-export type Replayed = Extract<PipelineEvent, {type: 'skipped' | 'warning' | 'cataloged'}>;
+export type Replayed = Extract<PipelineEvent, {type: 'skipped' | 'warning' | 'cataloged' | 'delta-reused' | 'delta-skipped'}>;
 
 export type Receipt = {
 	format: typeof format;
@@ -48,8 +53,8 @@ function buildIdentity(): string {
  * can pass for either. Where each file is read is part of it: a link inside the root may lead
  * elsewhere tomorrow.
  */
-export function treeKey(tree: Tree): string {
-	const hash = createHash('sha256').update(`${format}\0${buildIdentity()}\0${tree.root}\n`);
+export function treeKey(tree: Tree, deltas?: DeltaOptions): string {
+	const hash = createHash('sha256').update(`${format}\0${buildIdentity()}\0${tree.root}\0${JSON.stringify(deltas ?? null)}\n`);
 	const fields: string[] = [];
 	for (const {ref, requirements, aliases, versions} of tree.products) {
 		fields.push(`P${JSON.stringify([ref.id, ref.path, requirements, aliases])}`);
@@ -99,6 +104,14 @@ function validEvent(event: unknown): event is Replayed {
 
 		case 'cataloged': {
 			return isCount(e.products) && isCount(e.versions) && typeof e.images === 'object' && e.images !== null && isCount(e.images.lxd) && isCount(e.images.incus);
+		}
+
+		case 'delta-reused': {
+			return isString(e.path) && isCount(e.size) && typeof e.fraction === 'number';
+		}
+
+		case 'delta-skipped': {
+			return isString(e.path) && isString(e.reason) && e.problem === false;
 		}
 
 		default: {
