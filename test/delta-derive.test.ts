@@ -1,14 +1,16 @@
 // The pure parts of deltas, verify and list: which deltas are planned, which delta items the
 // catalog keeps, how each client derives images (aliases, delta sources), and the Go-type checks.
+import path from 'node:path';
 import test from 'ava';
 import {clientImages, type StreamProducts} from '../source/list/derive.js';
 import {catalog} from '../source/pipeline/catalog.js';
+import {leftoverDeltas} from '../source/pipeline/delta-leftovers.js';
 import {planDeltas, type Delta} from '../source/pipeline/delta.js';
 import {pathPair, type Digests, type ScannedProduct} from '../source/pipeline/model.js';
 import type {PlannedProduct} from '../source/pipeline/plan.js';
 import {checkVersions} from '../source/verify/checks.js';
 import {checkProducts, decode} from '../source/verify/schema.js';
-import {collector, digest, product, productRef} from './helpers/fixtures.js';
+import {collector, digest, product, productRef, tempDir, writeFiles} from './helpers/fixtures.js';
 
 const ref = productRef('acme', '1.0', 'amd64', 'default');
 
@@ -49,6 +51,28 @@ test('each version with a squashfs gets a delta from the closest older one that 
 		'20240103_0000<-20240101_0000 squashfs delta-20240101_0000.vcdiff',
 		'20240103_0000<-20240102_0000 disk-kvm.img delta-20240102_0000.qcow2.vcdiff',
 	]);
+});
+
+test('delta files no planned delta uses are pointed out, except one whose base is still settling', async t => {
+	const root = await tempDir(t, 'ss-leftovers');
+	const p = product(ref, {'20240101_0000': squashfsVersion, '20240102_0000': squashfsVersion, '20240103_0000': squashfsVersion, '20240104_0000': squashfsVersion});
+	const at = (version: string) => `${ref.path}/${version}`;
+	await writeFiles(root, {
+		[`${at('20240102_0000')}/delta-20240101_0000.vcdiff`]: 'wanted now',
+		[`${at('20240102_0000')}/delta-20231231_0000.vcdiff`]: 'its base left long ago',
+		[`${at('20240102_0000')}/delta-20240101_0000.qcow2.vcdiff`]: 'a VM delta, not wanted without --vm-deltas',
+		[`${at('20240104_0000')}/delta-20240103_0000.vcdiff`]: 'its base is settling',
+		[`${at('20240104_0000')}/notes.txt`]: 'not a delta',
+	});
+	const plan = planned(p, ['20240103_0000']);
+	const jobs = planDeltas([plan], digestsOf(p), root, {vm: false, ratio: 0.8}, collector().emit);
+	const c = collector();
+	const leftovers = leftoverDeltas([plan], jobs, root, {vm: false, ratio: 0.8}, c.emit);
+	t.deepEqual(c.of('warning').map(w => `${w.path.slice(ref.path.length + 1)}: ${w.message}`), [
+		'20240102_0000/delta-20231231_0000.vcdiff: not published: 20231231_0000 is not the version before 20240102_0000 any more; remove it to free 22 B',
+		'20240102_0000/delta-20240101_0000.qcow2.vcdiff: not published: VM disk deltas are published with --vm-deltas only; remove it to free 42 B',
+	]);
+	t.deepEqual(leftovers, c.of('warning').map(w => path.join(root, w.path)));
 });
 
 test('a base still settling gives no delta, and says so', t => {

@@ -94,7 +94,7 @@ test('an unchanged pair is reused, not made again; a rebuilt rootfs gets a new d
 	t.is((await items(root, newer))[`root.${older}.vcdiff`]!.sha256, await sha256File(deltaFile(pair)));
 });
 
-test('a version whose base was removed gets no delta, and the streams still verify', async t => {
+test('a version whose base was removed gets no delta, and the streams still verify; its old delta file is pointed out, not removed', async t => {
 	const {root, pair, run} = await fixture(t);
 	t.is((await run(['--deltas', '-N'])).exitCode, 0);
 	t.truthy((await items(root, newer))[`root.${older}.vcdiff`]);
@@ -105,6 +105,17 @@ test('a version whose base was removed gets no delta, and the streams still veri
 	t.deepEqual(Object.keys(await items(root, newer)).sort(), ['incus.tar.xz', 'lxd.tar.xz', 'root.squashfs']);
 	const verified = await execa(process.execPath, [cli, 'verify', root], {reject: false, env: {CI: 'true'}});
 	t.is(verified.exitCode, 0, verified.stdout);
+
+	const leftover = new RegExp(`^warning images/acme/1\\.0/amd64/default/${newer}/delta-${older}\\.vcdiff: not published: ${older} is not the version before ${newer} any more; remove it to free [\\d.]+ KiB$`, 'm');
+	t.regex(result.stderr, leftover);
+	t.truthy(await stat(deltaFile(pair)), 'still there');
+	const again = await run(['--deltas', '-N']);
+	t.regex(again.stderr, /^unchanged streams\/v1\/images\.json$/m);
+	t.regex(again.stderr, leftover, 'said again by a run that stops early');
+	await rm(deltaFile(pair));
+	const cleaned = await run(['--deltas', '-N']);
+	t.is(cleaned.exitCode, 0, cleaned.stderr);
+	t.notRegex(cleaned.stderr, /not published/);
 });
 
 test('a delta not worth it is left out, and so is every delta without --deltas', async t => {

@@ -4,6 +4,7 @@ import {join} from 'node:path';
 import {DigestCache, defaultCachePath} from '../cache/digest-cache.js';
 import {stableJson} from '../util/json.js';
 import {catalog} from './catalog.js';
+import {leftoverDeltas} from './delta-leftovers.js';
 import {makeDeltas, planDeltas, type Delta} from './delta.js';
 import type {Emit} from './events.js';
 import type {GenerateOptions, GenerateResult} from './generate.js';
@@ -71,6 +72,7 @@ export async function build(tree: Tree, options: GenerateOptions, emit: Emit, re
 	const digests = planned.known;
 	let finished = false;
 	let deltas: Delta[] = [];
+	let leftovers: string[] = [];
 	try {
 		if (planned.tasks.length > 0) {
 			const pool = options.pool ?? new HashPool(options.jobs);
@@ -90,6 +92,7 @@ export async function build(tree: Tree, options: GenerateOptions, emit: Emit, re
 		if (options.deltas) {
 			const wanted = planDeltas(planned.products, digests, tree.root, options.deltas, deltaStage);
 			deltas = await makeDeltas(wanted, {cache, jobs: options.jobs, ratio: options.deltas.ratio, write: options.write, signal: options.signal}, deltaStage);
+			leftovers = leftoverDeltas(planned.products, wanted, tree.root, options.deltas, stage);
 		}
 
 		finished = true;
@@ -127,7 +130,7 @@ export async function build(tree: Tree, options: GenerateOptions, emit: Emit, re
 			// Reported as reused by the next run: the digests the cache held, and those this run added.
 			const uncached = files.filter(f => !knowledge.get(f.path)?.sha256 && !digests.files.has(f.path)).map(f => f.path);
 			const outputs = [...streamFiles, ...deltas.map(d => d.path)].map(path => join(tree.root, path));
-			await recordReceipt(receipt, [...outputs, cache.path], uncached, replayed);
+			await recordReceipt(receipt, [...outputs, ...leftovers, cache.path], uncached, replayed);
 		}
 	}
 
