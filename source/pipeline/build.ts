@@ -54,7 +54,8 @@ export async function build(tree: Tree, options: GenerateOptions, emit: Emit, re
 
 		emit(event);
 	};
-	// A delta made now is one the next run finds made.
+	// A delta made now is one the next run finds made. The delta stage's one warning is that
+	// xdelta3 is missing; a delta skipped as a problem failed to be made or checked.
 	const deltaStage: Emit = event => {
 		if (event.type === 'delta-made') {
 			replayed.push({type: 'delta-reused', path: event.path, size: event.size, fraction: event.fraction});
