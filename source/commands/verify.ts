@@ -35,7 +35,7 @@ export async function runVerify(flags: VerifyFlags): Promise<number> {
 			const hashed = report.bytes > 0 ? `, hashed ${formatBytes(report.bytes)} at ${formatRate(report.bytes, report.hashMilliseconds)}` : '';
 			const status = [report.ok ? 'ok' : count(report.problems.length, 'problem'), report.warnings.length > 0 ? count(report.warnings.length, 'warning') : ''].filter(Boolean).join(', ');
 			process.stdout.write(`${status}: ${report.products} products, `
-				+ `${report.versions} versions, ${images.lxd} images for LXD, ${images.incus} for Incus, ${report.files} files${hashed}, ${report.deltas} delta${report.deltas === 1 ? '' : 's'} applied\n`);
+				+ `${report.versions} versions, ${images.lxd} images for LXD, ${images.incus} for Incus, ${report.files} files${hashed}, ${count(report.deltas, 'delta')} applied\n`);
 		}
 
 		return report.ok ? 0 : 1;
