@@ -24,8 +24,9 @@ export function terminal(t: ExecutionContext, dir: string, args: string[], redir
 	const tmux = (...rest: string[]) => execFileSync('tmux', ['-f', '/dev/null', '-S', socket, ...rest], {encoding: 'utf8'});
 	const files = {rc: path.join(dir, 'rc'), stty: path.join(dir, 'stty')};
 	const program = `env ${noCi} ${quote(process.execPath)} ${[cli, ...args].map(quote).join(' ')} ${redirect}`;
-	const run = passHangUp ? `${program} < /dev/tty & child=$!; trap 'kill -HUP $child' HUP; wait $child; wait $child` : program;
-	const command = `${run}; echo $? > ${quote(files.rc)}; stty -a > ${quote(files.stty)}; sleep 600`;
+	const run = passHangUp ? `${program} < /dev/tty & child=$!; trap 'hungup=1; kill -HUP $child' HUP; wait $child; wait $child` : program;
+	// The pane stays for the screen to be read; after a hang-up there is none, and the shell ends.
+	const command = `${run}; echo $? > ${quote(files.rc)}; stty -a > ${quote(files.stty)}; [ -n "$hungup" ] || sleep 600`;
 	tmux('new-session', '-d', '-x', String(size.width), '-y', String(size.height), '-s', 'live', command);
 	let closed = false;
 	t.teardown(() => {
