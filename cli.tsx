@@ -2,7 +2,7 @@
 import {availableParallelism} from 'node:os';
 import {resolve} from 'node:path';
 import meow from 'meow';
-import {UsageError} from './source/commands/errors.js';
+import {UsageError} from './source/util/errors.js';
 import {quitAfterHangUp} from './source/commands/stop.js';
 import {defaultDeltaRatio} from './source/pipeline/delta-options.js';
 import {listFormats, type ListFormat} from './source/list/formats.js';

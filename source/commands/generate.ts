@@ -5,8 +5,8 @@ import {access, constants, mkdir, stat} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {DeltaOptions} from '../pipeline/delta-options.js';
 import {generate, publish} from '../pipeline/generate.js';
+import {errorCode, UsageError} from '../util/errors.js';
 import {acquireLock} from '../util/lock.js';
-import {UsageError} from './errors.js';
 import {runReported} from './reported.js';
 
 export type GenerateFlags = {root: string; write: boolean; jobs: number; cache?: string; plain?: boolean; deltas?: DeltaOptions};
@@ -31,7 +31,7 @@ async function checkRoot(root: string, write: boolean): Promise<void> {
 			await mkdir(streams, {recursive: true});
 			await access(streams, constants.W_OK);
 		} catch (error) {
-			throw new UsageError(`cannot write to ${streams} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+			throw new UsageError(`cannot write to ${streams} (${errorCode(error)})`);
 		}
 	}
 }

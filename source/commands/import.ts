@@ -14,8 +14,8 @@ import {plainImportReporter, type ImportReporter} from '../import/report.js';
 import {preparePlan, scanProducts, type PrepareOptions} from '../import/tree.js';
 import type {DeltaOptions} from '../pipeline/delta-options.js';
 import {printable} from '../report/plain.js';
+import {UsageError} from '../util/errors.js';
 import {LockHeld, watchCommand} from '../util/lock.js';
-import {UsageError} from './errors.js';
 import {runGenerate} from './generate.js';
 import {Stop} from './stop.js';
 

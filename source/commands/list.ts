@@ -5,8 +5,8 @@ import {allClients, clientImages, type StreamProducts} from '../list/derive.js';
 import {formatList, listedImages} from '../list/format.js';
 import type {ListFormat} from '../list/formats.js';
 import {readStreams} from '../list/read.js';
+import {UsageError} from '../util/errors.js';
 import {checkProducts, decode} from '../verify/schema.js';
-import {UsageError} from './errors.js';
 
 export type ListFlags = {root: string; format: ListFormat};
 

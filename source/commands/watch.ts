@@ -5,11 +5,11 @@
 import {realpath} from 'node:fs/promises';
 import type {DeltaOptions} from '../pipeline/delta-options.js';
 import {keyboard, liveTerminal, loadLive} from '../report/pick.js';
+import {UsageError} from '../util/errors.js';
 import {acquireLock, watchCommand} from '../util/lock.js';
 import type {WatchEmit} from '../watch/events.js';
 import {jsonLog, plainLog} from '../watch/log.js';
 import {Watcher} from '../watch/watcher.js';
-import {UsageError} from './errors.js';
 
 export type WatchFlags = {
 	root: string;

@@ -13,7 +13,7 @@ import {contentPair} from '../pipeline/model.js';
 import {identityOf} from '../pipeline/scan.js';
 import {printable} from '../report/plain.js';
 import {writeAtomic} from '../util/atomic-write.js';
-import {errorCode, systemReason} from '../commands/errors.js';
+import {errorCode, systemReason} from '../util/errors.js';
 import {ImportError} from './errors.js';
 import type {FileOp, ImportPlan, Method} from './plan.js';
 import {readOptional} from './tree.js';

@@ -6,7 +6,7 @@ import {canonicalArchitecture} from '../domain/architectures.js';
 import type {Content, RootFtype} from '../domain/ftypes.js';
 import {inspectContent} from '../domain/magic.js';
 import {printable} from '../report/plain.js';
-import {errorCode} from '../commands/errors.js';
+import {errorCode} from '../util/errors.js';
 import {ImportError} from './errors.js';
 import {inspectTarball, parseMetadata, type Metadata} from './metadata.js';
 import {rootfsArchitecture, type RootArch} from './rootfs-arch.js';

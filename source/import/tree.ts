@@ -8,7 +8,7 @@ import {canonicalArchitecture} from '../domain/architectures.js';
 import {parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
 import type {ScannedProduct} from '../pipeline/model.js';
 import {scan} from '../pipeline/scan.js';
-import {errorCode} from '../commands/errors.js';
+import {errorCode} from '../util/errors.js';
 import {ImportError} from './errors.js';
 import type {Found} from './find.js';
 import {planImport, type ImportPlan} from './plan.js';

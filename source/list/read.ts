@@ -3,6 +3,7 @@
 import {readFile} from 'node:fs/promises';
 import {join, posix} from 'node:path';
 import {indexPath} from '../pipeline/streams.js';
+import {errorCode} from '../util/errors.js';
 
 /** One streams file: its text and parsed value, or why it has neither. */
 export type StreamsFile = {path: string; text?: string; value?: unknown; problem?: string};
@@ -17,7 +18,7 @@ async function load(root: string, path: string): Promise<StreamsFile> {
 	try {
 		text = await readFile(join(root, insideBase(path)), 'utf8');
 	} catch (error) {
-		return {path, problem: `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`};
+		return {path, problem: `cannot be read (${errorCode(error)})`};
 	}
 
 	if (text.trim() === '') {

@@ -2,6 +2,7 @@
 // -N run. Loaded only when there is work: a -N run over an unchanged tree stops before it.
 import {join} from 'node:path';
 import {DigestCache, defaultCachePath} from '../cache/digest-cache.js';
+import {errorCode} from '../util/errors.js';
 import {stableJson} from '../util/json.js';
 import {catalog} from './catalog.js';
 import {leftoverDeltas} from './delta-leftovers.js';
@@ -106,7 +107,7 @@ export async function build(tree: Tree, options: GenerateOptions, emit: Emit, re
 		}
 
 		const entries = await cache.save().catch((error: unknown) => {
-			emit({type: 'warning', path: cache.path, message: `digest cache not saved (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`});
+			emit({type: 'warning', path: cache.path, message: `digest cache not saved (${errorCode(error)})`});
 			return undefined;
 		});
 		if (entries !== undefined) {

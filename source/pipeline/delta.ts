@@ -9,13 +9,13 @@ import {basename, dirname, join} from 'node:path';
 import {pipeline} from 'node:stream/promises';
 import {sameIdentity, type DigestCache} from '../cache/digest-cache.js';
 import {deltaFileName, type DeltaRoot} from '../domain/ftypes.js';
+import {errorCode} from '../util/errors.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {DeltaOptions} from './delta-options.js';
 import type {Emit} from './events.js';
 import {pathPair, type Digests, type FileIdentity, type ImageFile} from './model.js';
 import type {PlannedProduct, PlannedVersion} from './plan.js';
 import {identityOf} from './scan.js';
-
 
 /** A delta wanted: from `base`'s rootfs (`source`) to `version`'s (`target`) in one product. */
 export type DeltaJob = {
@@ -90,8 +90,6 @@ export type DeltaCheck = {ok: true; sha256: string; target: string} | {ok: false
 /** execa is loaded only when a delta is checked or made: it would cost every run ~60 ms of start-up. */
 const loadExeca = async () => (await import('execa')).execa;
 
-const failure = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-
 /**
  * Apply `delta` to `source` as a client does, streaming: the delta's own sha256 is taken from the
  * bytes fed to xdelta3 and the result's from what it writes, so nothing is buffered or read twice.
@@ -114,12 +112,12 @@ export async function applyDelta(source: string, delta: string, progress?: (byte
 	signal?.throwIfAborted();
 	if (result.exitCode !== 0) {
 		const message = (String(result.stderr).trim().split('\n').at(-1) ?? '').replace(/^xdelta3: /, '');
-		return {ok: false, reason: `xdelta3 cannot apply it (${message || failure(result) || `exit ${String(result.exitCode)}`})`};
+		return {ok: false, reason: `xdelta3 cannot apply it (${message || errorCode(result) || `exit ${String(result.exitCode)}`})`};
 	}
 
 	if (fed) {
 		const code = (fed as NodeJS.ErrnoException).code;
-		return {ok: false, reason: code === 'EPIPE' ? 'xdelta3 stopped reading it before its end' : `cannot be read (${failure(fed)})`};
+		return {ok: false, reason: code === 'EPIPE' ? 'xdelta3 stopped reading it before its end' : `cannot be read (${errorCode(fed)})`};
 	}
 
 	return {ok: true, sha256: deltaHash.digest('hex'), target: targetHash.digest('hex')};
@@ -281,7 +279,7 @@ export async function makeDeltas(jobs: readonly DeltaJob[], context: DeltaContex
 			});
 			signal?.throwIfAborted();
 			if (result.exitCode !== 0) {
-				skip(`xdelta3 failed (${String(result.stderr).trim().split('\n').at(-1) || failure(result)})`, true);
+				skip(`xdelta3 failed (${String(result.stderr).trim().split('\n').at(-1) || errorCode(result)})`, true);
 				return;
 			}
 
@@ -306,7 +304,7 @@ export async function makeDeltas(jobs: readonly DeltaJob[], context: DeltaContex
 			publish(job, checked.sha256, size);
 		} catch (error) {
 			signal?.throwIfAborted();
-			skip(`cannot be made (${failure(error)})`, true);
+			skip(`cannot be made (${errorCode(error)})`, true);
 		} finally {
 			await rm(temporary, {force: true});
 		}

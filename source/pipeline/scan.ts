@@ -12,6 +12,7 @@ import {architectureProblem} from '../domain/architectures.js';
 import {fileRoles, roleOf} from '../domain/ftypes.js';
 import {productSegmentProblem, segmentProblem, versionNameProblem, versionOrderProblem} from '../domain/naming.js';
 import {mergeRequirements, parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
+import {errorCode} from '../util/errors.js';
 import type {Emit, Scope} from './events.js';
 import type {FileIdentity, ImageFile, ProductRef, ScannedProduct, ScannedVersion, Tree} from './model.js';
 
@@ -44,8 +45,6 @@ const byName = (a: {name: string}, b: {name: string}) => (a.name < b.name ? -1 :
 // concatenating, and join's normalising was a tenth of the scan of a large tree.
 const under = (parent: string, name: string) => (parent.endsWith(sep) ? parent + name : parent + sep + name);
 
-const errorText = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-
 /** How long the scan may hold the event loop before it lets timers and I/O run. */
 const sliceMilliseconds = 8;
 
@@ -77,7 +76,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 			const stats = statSync(target, {bigint: true});
 			return {name, absolute: target, isDirectory: stats.isDirectory(), stats};
 		} catch (error) {
-			emit({type: 'skipped', scope, path: rel, reason: `broken symbolic link (${errorText(error)})`});
+			emit({type: 'skipped', scope, path: rel, reason: `broken symbolic link (${errorCode(error)})`});
 			return undefined;
 		}
 	}
@@ -95,7 +94,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 		try {
 			return names ? readdirSync(absolute).sort() : readdirSync(absolute, {withFileTypes: true}).sort(byName);
 		} catch (error) {
-			emit({type: 'skipped', scope, path: rel, reason: `cannot read directory (${errorText(error)})`});
+			emit({type: 'skipped', scope, path: rel, reason: `cannot read directory (${errorCode(error)})`});
 			return undefined;
 		}
 	}
@@ -111,7 +110,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 			try {
 				levels = [...levels, parseRequirements(readFileSync(join(absolute, file), 'utf8'))];
 			} catch (error) {
-				broken = `${path} ${(error as NodeJS.ErrnoException).code ? `cannot be read (${errorText(error)})` : (error as Error).message}`;
+				broken = `${path} ${(error as NodeJS.ErrnoException).code ? `cannot be read (${errorCode(error)})` : (error as Error).message}`;
 				emit({type: 'warning', path, message: broken});
 			}
 		}
@@ -133,7 +132,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 
 			return aliases;
 		} catch (error) {
-			emit({type: 'warning', path, message: `cannot be read (${errorText(error)}); no extra aliases`});
+			emit({type: 'warning', path, message: `cannot be read (${errorCode(error)}); no extra aliases`});
 			return [];
 		}
 	}
@@ -187,7 +186,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 				files[twin] = kept;
 				emit({type: 'skipped', scope: 'file', path: left.path, reason: `${kept.path} already serves as ${role.ftype}`});
 			} catch (error) {
-				emit({type: 'skipped', scope: 'file', path, reason: `cannot stat (${errorText(error)})`});
+				emit({type: 'skipped', scope: 'file', path, reason: `cannot stat (${errorCode(error)})`});
 			}
 		}
 
@@ -281,7 +280,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 			return {root: rootReal, products};
 		}
 	} catch (error) {
-		const code = errorText(error);
+		const code = errorCode(error);
 		emit({type: 'warning', path: 'images', message: code === 'ENOENT' ? 'there is no images/ directory: nothing to publish' : `cannot be read (${code}): nothing to publish`});
 		return {root: rootReal, products};
 	}

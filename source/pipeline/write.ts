@@ -2,8 +2,8 @@
 // a file whose bytes would not change is left alone (same bytes, same mtime).
 import {mkdir, open, type FileHandle} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
-import {systemReason, UsageError} from '../commands/errors.js';
 import {writeAtomic} from '../util/atomic-write.js';
+import {systemReason, UsageError} from '../util/errors.js';
 import {slices} from '../util/slices.js';
 import type {Emit} from './events.js';
 

@@ -3,7 +3,7 @@
 import {hostname} from 'node:os';
 import {join} from 'node:path';
 import {open, readFile, stat, unlink} from 'node:fs/promises';
-import {UsageError} from '../commands/errors.js';
+import {errorCode, UsageError} from './errors.js';
 
 export const lockName = '.simplestreams.lock';
 
@@ -107,7 +107,7 @@ export async function acquireLock(root: string, command: string): Promise<Lock> 
 			}
 		} catch (error) {
 			if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-				throw new UsageError(`cannot create the lock ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+				throw new UsageError(`cannot create the lock ${path} (${errorCode(error)})`);
 			}
 		}
 

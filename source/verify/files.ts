@@ -13,6 +13,7 @@ import {HashPool} from '../pipeline/hash/pool.js';
 import {pathPair, type Digests} from '../pipeline/model.js';
 import type {DigestTask, HashedFile} from '../pipeline/plan.js';
 import {identityOf} from '../pipeline/scan.js';
+import {errorCode} from '../util/errors.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {Problem} from './schema.js';
 
@@ -53,8 +54,8 @@ export async function checkFiles(products: StreamProducts, images: readonly Clie
 				report(use, `is ${stats.size} bytes, the item says ${use.item.size}: LXD stops reading at the declared size, so the download fails`);
 			}
 		} catch (error) {
-			const code = (error as NodeJS.ErrnoException).code;
-			users.forEach(use => report(use, code === 'ENOENT' ? 'is missing: every download of it fails' : `cannot be read (${code ?? (error as Error).message})`));
+			const code = errorCode(error);
+			users.forEach(use => report(use, code === 'ENOENT' ? 'is missing: every download of it fails' : `cannot be read (${code})`));
 		}
 	});
 

@@ -12,6 +12,7 @@ import type {DeltaOptions} from '../pipeline/delta-options.js';
 import {productsPath} from '../pipeline/streams.js';
 import {generate} from '../pipeline/generate.js';
 import {HashPool} from '../pipeline/hash/pool.js';
+import {errorCode} from '../util/errors.js';
 import {acquireLock, LockHeld, watchCommand, type Lock} from '../util/lock.js';
 import type {WatchEmit} from './events.js';
 
@@ -140,7 +141,7 @@ export class Watcher {
 			}
 		});
 		this.fsWatcher.on('error', error => {
-			this.rescan(`watcher error (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); events may have been lost`);
+			this.rescan(`watcher error (${errorCode(error)}); events may have been lost`);
 		});
 	}
 
