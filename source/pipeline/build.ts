@@ -14,7 +14,7 @@ import {hash} from './hash/hash.js';
 import {contentPair, pathPair, type Digests, type Knowledge, type Tree} from './model.js';
 import {plan, type DigestTask} from './plan.js';
 import {probe} from './probe.js';
-import {recordReceipt, type ReceiptTarget, type Replayed} from './receipt.js';
+import {Recorder, type ReceiptTarget} from './receipt.js';
 import {settlingVersions} from './settle.js';
 import {streamFiles} from './streams.js';
 import {writeStreams} from './write.js';
@@ -43,31 +43,9 @@ function remember(cache: DigestCache, tasks: readonly DigestTask[], knowledge: M
 export async function build(tree: Tree, options: GenerateOptions, emit: Emit, receipt?: ReceiptTarget): Promise<GenerateResult> {
 	const {held, readyAt} = options.settleMs ? settlingVersions(tree, Date.now(), options.settleMs, emit) : {held: undefined, readyAt: undefined};
 	const cache = options.cache ?? await DigestCache.load(options.cachePath ?? defaultCachePath(tree.root), tree.root, emit);
-	// What a no-change run would report again: recorded from the stages after the cache.
-	const replayed: Replayed[] = [];
-	// A file that hashing lost, or a delta that could not be made (xdelta3 missing or failing), may
-	// go otherwise next time: then there is no receipt.
-	let unsettled = 0;
-	const stage: Emit = event => {
-		if (event.type === 'skipped' || event.type === 'warning' || event.type === 'cataloged') {
-			replayed.push(event);
-		}
-
-		emit(event);
-	};
-	// A delta made now is one the next run finds made. The delta stage's one warning is that
-	// xdelta3 is missing; a delta skipped as a problem failed to be made or checked.
-	const deltaStage: Emit = event => {
-		if (event.type === 'delta-made') {
-			replayed.push({type: 'delta-reused', path: event.path, size: event.size, fraction: event.fraction});
-		} else if (event.type === 'delta-reused' || (event.type === 'delta-skipped' && !event.problem)) {
-			replayed.push(event);
-		} else if (event.type === 'warning' || event.type === 'delta-skipped') {
-			unsettled++;
-		}
-
-		emit(event);
-	};
+	// A -N run notes what the next one, over the same tree, reports again (receipt.ts).
+	const recorder = receipt && new Recorder(receipt, emit);
+	const stage = recorder?.stage ?? emit;
 
 	const knowledge = await probe(tree, cache, stage);
 	const planned = plan(tree.products, knowledge, {fuse: options.jobs === 1, knownCombined: pair => cache.combined(pair), held}, stage);
@@ -79,10 +57,7 @@ export async function build(tree: Tree, options: GenerateOptions, emit: Emit, re
 		if (planned.tasks.length > 0) {
 			const pool = options.pool ?? new HashPool(options.jobs);
 			try {
-				await hash(planned.tasks, pool, digests, event => {
-					unsettled += event.type === 'skipped' ? 1 : 0;
-					emit(event);
-				}, options.signal);
+				await hash(planned.tasks, pool, digests, recorder?.hashing ?? emit, options.signal);
 			} finally {
 				if (!options.pool) {
 					await pool.destroy();
@@ -92,6 +67,7 @@ export async function build(tree: Tree, options: GenerateOptions, emit: Emit, re
 
 		// Before the cache is pruned and saved: it records what each delta was made from.
 		if (options.deltas) {
+			const deltaStage = recorder?.deltas ?? emit;
 			const wanted = planDeltas(planned.products, digests, tree.root, options.deltas, deltaStage);
 			deltas = await makeDeltas(wanted, {cache, jobs: options.jobs, ratio: options.deltas.ratio, write: options.write, signal: options.signal}, deltaStage);
 			leftovers = leftoverDeltas(planned.products, wanted, tree.root, options.deltas, stage);
@@ -125,15 +101,9 @@ export async function build(tree: Tree, options: GenerateOptions, emit: Emit, re
 		await writeStreams(tree.root, streamFiles.map((path, index) => ({path, text: [productsText, indexText][index]!})), emit);
 	}
 
-	// A file the probe could not read may be readable next time: no receipt either.
-	if (receipt !== undefined && unsettled === 0) {
-		const files = tree.products.flatMap(p => p.versions.flatMap(v => v.files));
-		if (files.every(f => knowledge.has(f.path))) {
-			// Reported as reused by the next run: the digests the cache held, and those this run added.
-			const uncached = files.filter(f => !knowledge.get(f.path)?.sha256 && !digests.files.has(f.path)).map(f => f.path);
-			const outputs = [...streamFiles, ...deltas.map(d => d.path)].map(path => join(tree.root, path));
-			await recordReceipt(receipt, [...outputs, ...leftovers, cache.path], uncached, replayed);
-		}
+	if (recorder) {
+		const outputs = [...streamFiles, ...deltas.map(d => d.path)].map(path => join(tree.root, path));
+		await recorder.record(tree, knowledge, digests, [...outputs, ...leftovers, cache.path]);
 	}
 
 	return {catalog: result, productsText, indexText, ...(readyAt === undefined ? {} : {settlingUntil: readyAt})};

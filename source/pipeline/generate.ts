@@ -7,7 +7,6 @@ import type {Emit} from './events.js';
 import type {HashPool} from './hash/pool.js';
 import {receiptPath, replay, stillPublished, treeKey} from './receipt.js';
 import {scan} from './scan.js';
-import {streamFiles} from './streams.js';
 
 export type GenerateOptions = {
 	root: string;
@@ -54,7 +53,7 @@ export async function publish(options: Omit<GenerateOptions, 'write' | 'pool' | 
 	const receipt = {path: receiptPath(options.cachePath ?? defaultCachePath(tree.root)), key: treeKey(tree, options.deltas)};
 	const published = stillPublished(receipt);
 	if (published) {
-		replay(published, tree, streamFiles, emit);
+		replay(published, tree, emit);
 		return 'unchanged';
 	}
 

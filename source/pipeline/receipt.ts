@@ -20,8 +20,9 @@ import {sameIdentity} from '../cache/digest-cache.js';
 import {writeAtomic} from '../util/atomic-write.js';
 import type {DeltaOptions} from './delta-options.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
-import type {FileIdentity, Tree} from './model.js';
+import type {Digests, FileIdentity, Knowledge, Tree} from './model.js';
 import {identityOf} from './scan.js';
+import {streamFiles} from './streams.js';
 
 const format = 'simplestreams-receipt:1';
 
@@ -155,7 +156,7 @@ export function stillPublished({path, key}: ReceiptTarget): Receipt | undefined 
 }
 
 /** Emit what the run that wrote `receipt` reported, as a run that found nothing to do would. */
-export function replay(receipt: Receipt, tree: Tree, streams: readonly string[], emit: Emit): void {
+export function replay(receipt: Receipt, tree: Tree, emit: Emit): void {
 	const uncached = new Set(receipt.uncached);
 	for (const product of tree.products) {
 		for (const version of product.versions) {
@@ -171,21 +172,73 @@ export function replay(receipt: Receipt, tree: Tree, streams: readonly string[],
 		emit(event);
 	}
 
-	for (const path of streams) {
+	for (const path of streamFiles) {
 		emit({type: 'written', path, changed: false});
 	}
 }
 
 /**
- * Record what a run published. `outputs` are absolute paths; a missing one (the cache could not be
- * saved) leaves no receipt, as does a failure to write it: the next run then does the whole job.
+ * Gathers, from the stages after the scan, what a no-change run reports again, and notices what may
+ * go otherwise next time (a file hashing lost, a delta that could not be made): then the run leaves
+ * no receipt. Each of its emitters passes every event on.
  */
-export async function recordReceipt({path, key}: ReceiptTarget, outputs: readonly string[], uncached: string[], events: Replayed[]): Promise<boolean> {
-	const identities = outputs.map(output => ({path: output, identity: identityAt(output)}));
-	if (identities.some(o => o.identity === undefined)) {
-		return false;
-	}
+export class Recorder {
+	private readonly events: Replayed[] = [];
+	private unsettled = false;
 
-	const receipt: Receipt = {format, tree: key, outputs: identities as Receipt['outputs'], uncached, events};
-	return writeAtomic(path, JSON.stringify(receipt) + '\n', 0o600).then(() => true, () => false);
+	constructor(private readonly target: ReceiptTarget, private readonly emit: Emit) {}
+
+	/** Probe, plan and catalog: their skips, warnings and counts. */
+	readonly stage: Emit = event => {
+		if (event.type === 'skipped' || event.type === 'warning' || event.type === 'cataloged') {
+			this.events.push(event);
+		}
+
+		this.emit(event);
+	};
+
+	/** Hashing: a file it lost may be readable next time. */
+	readonly hashing: Emit = event => {
+		this.unsettled ||= event.type === 'skipped';
+		this.emit(event);
+	};
+
+	/**
+	 * Deltas: one made now is one the next run finds made. The stage's one warning is that xdelta3
+	 * is missing; a delta skipped as a problem failed to be made or checked.
+	 */
+	readonly deltas: Emit = event => {
+		if (event.type === 'delta-made') {
+			this.events.push({type: 'delta-reused', path: event.path, size: event.size, fraction: event.fraction});
+		} else if (event.type === 'delta-reused' || (event.type === 'delta-skipped' && !event.problem)) {
+			this.events.push(event);
+		} else if (event.type === 'warning' || event.type === 'delta-skipped') {
+			this.unsettled = true;
+		}
+
+		this.emit(event);
+	};
+
+	/**
+	 * Leave the receipt of a run that published `tree`, unless something may go otherwise next time
+	 * or the probe could not read a file. `outputs` are absolute paths; a missing one (the cache
+	 * could not be saved) leaves no receipt, as does a failure to write it: the next run then does
+	 * the whole job.
+	 */
+	async record(tree: Tree, knowledge: ReadonlyMap<string, Knowledge>, digests: Digests, outputs: readonly string[]): Promise<void> {
+		const files = tree.products.flatMap(p => p.versions.flatMap(v => v.files));
+		if (this.unsettled || !files.every(f => knowledge.has(f.path))) {
+			return;
+		}
+
+		const identities = outputs.map(output => ({path: output, identity: identityAt(output)}));
+		if (identities.some(o => o.identity === undefined)) {
+			return;
+		}
+
+		// Reported as reused by the next run: the digests the cache held, and those this run added.
+		const uncached = files.filter(f => !knowledge.get(f.path)?.sha256 && !digests.files.has(f.path)).map(f => f.path);
+		const receipt: Receipt = {format, tree: this.target.key, outputs: identities as Receipt['outputs'], uncached, events: this.events};
+		await writeAtomic(this.target.path, JSON.stringify(receipt) + '\n', 0o600).catch(() => undefined);
+	}
 }
