@@ -23,7 +23,8 @@ export async function writeAtomic(path: string, data: string | Uint8Array | Iter
 			} else {
 				for (const piece of typeof data === 'string' ? [data] : data) {
 					for (const slice of slices(piece, step)) {
-						await handle.write(slice);
+						// writeFile, not write: it goes on until every byte is written (a write may stop short).
+						await handle.writeFile(slice);
 					}
 				}
 			}
