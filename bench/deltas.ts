@@ -6,14 +6,12 @@ import {availableParallelism} from 'node:os';
 import path from 'node:path';
 import {deltaPair} from '../test/helpers/images.js';
 import type {Corpus} from './corpus.js';
-import {median, opensslFloor, seconds, timed, type FloorTask} from './measure.js';
+import {median, opensslFloor, rate, seconds, timed, type FloorTask} from './measure.js';
 
 /** A row of run.ts's table. */
 export type FigureRow = {label: string; generator: string; floor: string; ratio: string; target: string; result: string};
 
 type Item = {ftype: string; size: number; delta_base?: string};
-
-const rate = (bytes: number, milliseconds: number) => `${(bytes / milliseconds / 1e6).toFixed(2)} GB/s`;
 
 /** Publish the test pair with --deltas and read the delta's size off the streams. */
 export async function deltaFigure(base: string, cli: string): Promise<{row: FigureRow; note: string}> {

@@ -159,6 +159,9 @@ export async function canDropCaches(probe: string): Promise<{ok: boolean; why: s
 /** A duration as the benchmark's tables show it: ms below a second, else seconds to 10 ms. */
 export const seconds = (milliseconds: number) => (milliseconds < 1000 ? `${Math.round(milliseconds)} ms` : `${(milliseconds / 1000).toFixed(2)} s`);
 
+/** A throughput as the tables show it. */
+export const rate = (bytes: number, milliseconds: number) => `${(bytes / milliseconds / 1e6).toFixed(2)} GB/s`;
+
 export function median(values: readonly number[]): number {
 	const sorted = [...values].sort((a, b) => a - b);
 	const middle = Math.floor(sorted.length / 2);

@@ -10,7 +10,7 @@ import {parseArgs} from 'node:util';
 import {receiptPath} from '../source/pipeline/receipt.js';
 import {corpus, corpusTitles, corpusVersion, type Corpus, type CorpusName} from './corpus.js';
 import {deltaFigure, verifyFigure} from './deltas.js';
-import {canDropCaches, dropImageCaches, median, opensslFloor, rssMethod, seconds, timed, waitQuiet, warm, type FloorTask} from './measure.js';
+import {canDropCaches, dropImageCaches, median, opensslFloor, rate, rssMethod, seconds, timed, waitQuiet, warm, type FloorTask} from './measure.js';
 import {treeFigure} from './terminal.js';
 import {watchFigures, watchRows} from './watch.js';
 
@@ -67,7 +67,6 @@ async function settle(): Promise<void> {
 }
 
 const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
-const rate = (bytes: number, milliseconds: number) => `${(bytes / milliseconds / 1e6).toFixed(2)} GB/s`;
 const spread = (values: readonly number[]) => values.map(v => seconds(v)).join(', ');
 
 const cli = path.resolve(flags.cli ?? fileURLToPath(new URL('../cli.js', import.meta.url)));
