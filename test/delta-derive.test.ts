@@ -2,14 +2,16 @@
 // catalog keeps, how each client derives images (aliases, delta sources), and the Go-type checks.
 import path from 'node:path';
 import test from 'ava';
-import {clientImages, type StreamProducts} from '../source/list/derive.js';
+import {clientImages} from '../source/list/derive.js';
 import {catalog} from '../source/pipeline/catalog.js';
 import {leftoverDeltas} from '../source/pipeline/delta-leftovers.js';
 import {planDeltas, type Delta} from '../source/pipeline/delta.js';
 import {pathPair, type Digests, type ScannedProduct} from '../source/pipeline/model.js';
 import type {PlannedProduct} from '../source/pipeline/plan.js';
 import {checkVersions} from '../source/verify/checks.js';
-import {checkProducts, decode} from '../source/verify/schema.js';
+import {decode, productsTypeErrors} from '../source/streams/decode.js';
+import type {ProductsFile} from '../source/streams/model.js';
+import {checkProducts} from '../source/verify/schema.js';
 import {collector, digest, product, productRef, tempDir, writeFiles} from './helpers/fixtures.js';
 
 const ref = productRef('acme', '1.0', 'amd64', 'default');
@@ -98,7 +100,7 @@ test('the catalog publishes a delta only where its base is published, and drops 
 const fp = (n: number) => String(n).repeat(64).slice(0, 64);
 
 /** A products file by hand: two versions, a squashfs delta, a disk delta, and an extra product claiming an alias. */
-const handMade: StreamProducts = {products: {
+const handMade: ProductsFile = {products: {
 	'acme:1.0:amd64:default': {arch: 'amd64', aliases: 'acme/1.0,acme/lts', os: 'acme', release: '1.0', variant: 'default', requirements: {a: 'b'}, versions: {
 		'20240101_0000': {items: {
 			'lxd.tar.xz': {ftype: 'lxd.tar.xz', path: 'm1', size: 1, 'combined_squashfs_sha256': fp(1), 'combined_disk-kvm-img_sha256': fp(2)},
@@ -143,13 +145,18 @@ test('each client derives images, deltas and aliases as its source says', t => {
 });
 
 test('verify checks: Go types, number literals, hidden pairings and ignored deltas', t => {
-	const file = (value: unknown, text = JSON.stringify(value)) => checkProducts({path: 'streams/v1/images.json', value, text});
-	t.true(file(handMade).decodable);
+	const file = (value: unknown, text = JSON.stringify(value)) => {
+		const read = {path: 'streams/v1/images.json', value, text};
+		const typeErrors = productsTypeErrors(read);
+		return {typeErrors, problems: checkProducts({...read, typeErrors})};
+	};
+
+	t.deepEqual(file(handMade).typeErrors, []);
 	const broken = structuredClone(handMade) as unknown as {products: Record<string, Record<string, unknown>>};
 	broken.products['acme:1.0:amd64:default']!.aliases = ['acme/1.0'];
 	broken.products['other:1:amd64:default']!.requirements = {secureboot: false};
 	const checked = file(broken);
-	t.false(checked.decodable);
+	t.is(checked.typeErrors.length, 2);
 	// (The hand-made items have no sha256, which is reported too, but is no type error.)
 	t.deepEqual(checked.problems.filter(p => p.message.includes('reject')).map(p => `${p.product}: ${p.message}`), [
 		'acme:1.0:amd64:default: aliases is an array, not a string: LXD and Incus reject the whole products file',

@@ -3,7 +3,7 @@ import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
 import {DigestCache} from '../source/cache/digest-cache.js';
-import type {ProductsFile} from '../source/pipeline/catalog.js';
+import type {ProductsFile} from '../source/streams/model.js';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import {generate, type GenerateOptions} from '../source/pipeline/generate.js';
 import {asNobody, collector, copyTree, distModule, flipLastByte, mtimeNs, permissionsIgnored, rewriteSameSize, sha256File, tempDir, templateTree} from './helpers/fixtures.js';

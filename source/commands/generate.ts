@@ -5,6 +5,7 @@ import {access, constants, mkdir, stat} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {DeltaOptions} from '../pipeline/delta-options.js';
 import {generate, publish} from '../pipeline/generate.js';
+import {streamsDirectory} from '../streams/paths.js';
 import {errorCode, UsageError} from '../util/errors.js';
 import {acquireLock} from '../util/lock.js';
 import {runReported} from './reported.js';
@@ -26,7 +27,7 @@ async function checkRoot(root: string, write: boolean): Promise<void> {
 
 	if (write) {
 		// Fail before hours of hashing, not after them.
-		const streams = join(root, 'streams', 'v1');
+		const streams = join(root, streamsDirectory);
 		try {
 			await mkdir(streams, {recursive: true});
 			await access(streams, constants.W_OK);

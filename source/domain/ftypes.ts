@@ -1,10 +1,5 @@
 // What each file in a version directory is, by name, and which content its role demands.
-
-/** A rootfs ftype the clients pair with a metadata tarball. */
-export type RootFtype = 'squashfs' | 'root.tar.xz' | 'disk-kvm.img';
-
-/** A metadata ftype: LXD reads only lxd.tar.xz items, Incus only incus.tar.xz items. */
-export type MetaFtype = 'lxd.tar.xz' | 'incus.tar.xz';
+import type {DeltaRoot, MetaFtype, RootFtype} from '../streams/ftypes.js';
 
 export type Role = {kind: 'meta'; ftype: MetaFtype} | {kind: 'root'; ftype: RootFtype};
 
@@ -30,23 +25,6 @@ export function roleOf(fileName: string): Role | undefined {
 	return roleByName.get(fileName);
 }
 
-/** The item key official servers use for each ftype. */
-export const itemKey: Record<MetaFtype | RootFtype, string> = {
-	'lxd.tar.xz': 'lxd.tar.xz',
-	'incus.tar.xz': 'incus.tar.xz',
-	squashfs: 'root.squashfs',
-	'root.tar.xz': 'root.tar.xz',
-	'disk-kvm.img': 'disk.qcow2',
-};
-
-/** The meta item field that carries the fingerprint of (meta, rootfs of this ftype). */
-export const combinedFields: Record<RootFtype, ReadonlyArray<`combined_${string}`>> = {
-	squashfs: ['combined_squashfs_sha256'],
-	// `combined_sha256` is the legacy name older clients read for the root.tar.xz pairing.
-	'root.tar.xz': ['combined_rootxz_sha256', 'combined_sha256'],
-	'disk-kvm.img': ['combined_disk-kvm-img_sha256'],
-};
-
 const tarballs: readonly Content[] = ['xz', 'gzip', 'bzip2', 'zstd', 'tar'];
 
 /** Whether a file whose bytes say `content` can serve `role`: clients detect compression from bytes, not names. */
@@ -66,11 +44,5 @@ export function describeExpected(role: Role): string {
 	return role.ftype === 'squashfs' ? 'a squashfs image' : 'a qcow2 disk image';
 }
 
-/** A rootfs ftype the clients patch with a delta of ftype `<root>.vcdiff`. */
-export type DeltaRoot = Extract<RootFtype, 'squashfs' | 'disk-kvm.img'>;
-
 /** Delta files sit in the new version's directory, named after their base version (lxc-ci's `delta-<base>.vcdiff`). */
 export const deltaFileName = (root: DeltaRoot, base: string) => (root === 'squashfs' ? `delta-${base}.vcdiff` : `delta-${base}.qcow2.vcdiff`);
-
-/** The item keys official servers use: `root.<base>.vcdiff` (lxc-ci), `disk.<base>.qcow2.vcdiff` (lxd-imagebuilder). */
-export const deltaItemKey = (root: DeltaRoot, base: string) => (root === 'squashfs' ? `root.${base}.vcdiff` : `disk.${base}.qcow2.vcdiff`);

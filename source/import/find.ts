@@ -3,7 +3,8 @@
 import {readdir, stat} from 'node:fs/promises';
 import {join, resolve} from 'node:path';
 import {canonicalArchitecture} from '../domain/architectures.js';
-import type {Content, RootFtype} from '../domain/ftypes.js';
+import type {Content} from '../domain/ftypes.js';
+import type {RootFtype} from '../streams/ftypes.js';
 import {inspectContent} from '../domain/magic.js';
 import {printable} from '../report/plain.js';
 import {errorCode} from '../util/errors.js';

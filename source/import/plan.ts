@@ -1,7 +1,8 @@
 // Pure: from the settled fields to the destination, one operation per file, and what the streams
 // will gain; plus the text that shows it (the dry run prints it, the wizard draws it).
 import {aliasFile, defaultAliases, formatAliases} from '../domain/aliases.js';
-import {fileRoles, roleOf, type RootFtype} from '../domain/ftypes.js';
+import {fileRoles, roleOf} from '../domain/ftypes.js';
+import type {RootFtype} from '../streams/ftypes.js';
 import {versionOrderProblem} from '../domain/naming.js';
 import {mergeRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
 import {printable} from '../report/plain.js';

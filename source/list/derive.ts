@@ -2,43 +2,11 @@
 // notes §7, §9, §11, §12). `list` shows them, `verify` checks their fingerprints and deltas.
 import {clientArchitecture} from '../domain/architectures.js';
 import {isCalendarDate} from '../domain/naming.js';
+import {deltaBaseFtype, deltaRootOf, isDeltaRoot, isRootFtype, metaFtypeOf, rootFtypes, unifiedFtypeOf, unifiedRootType, type Client, type ImageType} from '../streams/ftypes.js';
+import type {Item, ProductsFile, Version} from '../streams/model.js';
+import {clientOrder} from '../streams/sort.js';
 
-export type Client = 'lxd' | 'incus';
-export const allClients: readonly Client[] = ['lxd', 'incus'];
-export const clientLabel: Record<Client, string> = {lxd: 'LXD', incus: 'Incus'};
-
-/** The products file's shape once it has the Go types (verify/schema.ts checks that first). */
-export type StreamItem = {ftype: string; path: string; sha256?: string; size: number; delta_base?: string; combined_type?: string} & Record<string, unknown>;
-export type StreamVersion = {items: Record<string, StreamItem>; label?: string};
-export type StreamProduct = {
-	arch: string;
-	aliases?: string;
-	os?: string;
-	release?: string;
-	release_title?: string;
-	variant?: string;
-	requirements?: Record<string, string>;
-	lxd_requirements?: Record<string, string>;
-	versions: Record<string, StreamVersion>;
-};
-export type StreamProducts = {products: Record<string, StreamProduct>};
-
-export const metaFtypeOf: Record<Client, string> = {lxd: 'lxd.tar.xz', incus: 'incus.tar.xz'};
-const unifiedFtypeOf: Record<Client, string> = {lxd: 'lxd_combined.tar.gz', incus: 'incus_combined.tar.gz'};
-
-/** Rootfs ftypes a meta item pairs with, in the clients' alias preference order, and where each pairing's fingerprint is. */
-export const rootFtypes: Record<string, {type: ImageType; fields: readonly string[]}> = {
-	squashfs: {type: 'container', fields: ['combined_squashfs_sha256']},
-	'root.tar.xz': {type: 'container', fields: ['combined_rootxz_sha256', 'combined_sha256']},
-	'disk-kvm.img': {type: 'virtual-machine', fields: ['combined_disk-kvm-img_sha256']},
-	'uefi1.img': {type: 'virtual-machine', fields: ['combined_uefi1-img_sha256']},
-	'disk1.img': {type: 'virtual-machine', fields: ['combined_disk1-img_sha256']},
-};
-const preference = [...Object.keys(rootFtypes), 'tar.gz'];
-
-export type ImageType = 'container' | 'virtual-machine';
-
-export type ItemRef = {key: string; item: StreamItem};
+export type ItemRef = {key: string; item: Item};
 
 /** A delta a client would use for the image: applied to the base image's rootfs, it gives this one's. */
 export type ImageDelta = ItemRef & {base: string; sourceFingerprint: string};
@@ -70,21 +38,18 @@ export type ClientImage = {
 export const keptVersion = (name: string) => name.length >= 8 && isCalendarDate(name.slice(0, 8));
 
 /** The fingerprint a meta item gives a rootfs of `ftype`: the first non-empty field the clients read. */
-export function pairedFingerprint(meta: StreamItem, ftype: string): string | undefined {
-	const value = rootFtypes[ftype]?.fields.map(field => meta[field]).find(v => typeof v === 'string' && v !== '');
-	return value as string | undefined;
+export function pairedFingerprint(meta: Item, ftype: string): string | undefined {
+	return isRootFtype(ftype) ? rootFtypes[ftype].fields.map(field => meta[field]).find(v => typeof v === 'string' && v !== '') : undefined;
 }
 
-/** The fingerprint a client looks a delta's base image up by (Incus always reads the squashfs one: its bug, §12). */
-export function deltaSource(client: Client, base: StreamVersion | undefined, deltaFtype: string): string | undefined {
+/** The fingerprint a client looks a delta's base image up by (§12). */
+export function deltaSource(client: Client, base: Version | undefined, deltaFtype: string): string | undefined {
 	const meta = Object.values(base?.items ?? {}).find(item => item.ftype === metaFtypeOf[client]);
-	return meta && pairedFingerprint(meta, client === 'incus' ? 'squashfs' : deltaFtype.replace(/\.vcdiff$/, ''));
+	return meta && pairedFingerprint(meta, deltaBaseFtype(client, deltaRootOf(deltaFtype) ?? deltaFtype));
 }
-
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The images `client` derives, in its sort order (§9), each with the aliases it owns. */
-export function clientImages(products: StreamProducts, client: Client): ClientImage[] {
+export function clientImages(products: ProductsFile, client: Client): ClientImage[] {
 	const images: Array<ClientImage & {claims: string[]}> = [];
 	for (const [id, product] of Object.entries(products.products)) {
 		const architecture = clientArchitecture(product.arch, client);
@@ -103,29 +68,28 @@ export function clientImages(products: StreamProducts, client: Client): ClientIm
 			const items = Object.entries(version.items).map(([key, item]) => ({key, item}));
 			for (const unified of items.filter(({item}) => item.ftype === unifiedFtypeOf[client] && item.sha256)) {
 				const vm = client === 'incus' && unified.item.combined_type === 'virtual-machine';
-				images.push({...base, fingerprint: unified.item.sha256!, type: vm ? 'virtual-machine' : 'container', rootType: 'tar.gz', size: unified.item.size, files: [unified], deltas: []});
+				images.push({...base, fingerprint: unified.item.sha256!, type: vm ? 'virtual-machine' : 'container', rootType: unifiedRootType, size: unified.item.size, files: [unified], deltas: []});
 			}
 
 			for (const meta of items.filter(({item}) => item.ftype === metaFtypeOf[client])) {
-				for (const root of items.filter(({item}) => rootFtypes[item.ftype])) {
+				for (const root of items.filter(({item}) => isRootFtype(item.ftype))) {
 					const fingerprint = pairedFingerprint(meta.item, root.item.ftype);
 					if (!fingerprint) {
 						continue; // The clients drop the pairing silently.
 					}
 
-					const deltas = items.filter(({item}) => item.ftype === `${root.item.ftype}.vcdiff` && (root.item.ftype === 'squashfs' || root.item.ftype === 'disk-kvm.img'))
+					const deltas = items.filter(({item}) => deltaRootOf(item.ftype) === root.item.ftype && isDeltaRoot(root.item.ftype))
 						.flatMap(delta => {
 							const sourceFingerprint = delta.item.delta_base === undefined ? undefined : deltaSource(client, product.versions[delta.item.delta_base], delta.item.ftype);
 							return sourceFingerprint ? [{...delta, base: delta.item.delta_base!, sourceFingerprint}] : [];
 						});
-					images.push({...base, fingerprint, type: rootFtypes[root.item.ftype]!.type, rootType: root.item.ftype, size: meta.item.size + root.item.size, files: [meta, root], deltas});
+					images.push({...base, fingerprint, type: rootFtypes[root.item.ftype as keyof typeof rootFtypes].type, rootType: root.item.ftype, size: meta.item.size + root.item.size, files: [meta, root], deltas});
 				}
 			}
 		}
 	}
 
-	images.sort((a, b) => compare(a.os, b.os) || compare(a.release, b.release) || compare(a.variant, b.variant) || compare(b.version, a.version)
-		|| compare(a.arch, b.arch) || preference.indexOf(a.rootType) - preference.indexOf(b.rootType));
+	images.sort(clientOrder);
 	// An alias is keyed by name, image type and architecture; the first image in that order to claim it owns it.
 	const owned = new Set<string>();
 	return images.map(({claims, ...image}) => {

@@ -1,8 +1,9 @@
 // Pure: the images both clients derive, as one row per image (an image both see alike is one row),
 // written as a table, JSON or CSV.
 import {printable} from '../report/plain.js';
+import {allClients, type Client} from '../streams/ftypes.js';
 import {formatBytes} from '../util/format.js';
-import {allClients, type Client, type ClientImage} from './derive.js';
+import type {ClientImage} from './derive.js';
 import type {ListFormat} from './formats.js';
 
 export type ListedImage = {

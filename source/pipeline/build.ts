@@ -2,8 +2,9 @@
 // -N run. Loaded only when there is work: a -N run over an unchanged tree stops before it.
 import {join} from 'node:path';
 import {DigestCache, defaultCachePath} from '../cache/digest-cache.js';
+import {streamFiles} from '../streams/paths.js';
+import {streamsText, writeStreams} from '../streams/write.js';
 import {errorCode} from '../util/errors.js';
-import {stableJson} from '../util/json.js';
 import {catalog} from './catalog.js';
 import {leftoverDeltas} from './delta-leftovers.js';
 import {makeDeltas, planDeltas, type Delta} from './delta.js';
@@ -16,8 +17,6 @@ import {plan, type DigestTask} from './plan.js';
 import {probe} from './probe.js';
 import {Recorder, type ReceiptTarget} from './receipt.js';
 import {settlingVersions} from './settle.js';
-import {streamFiles} from './streams.js';
-import {writeStreams} from './write.js';
 
 /**
  * Put what this run learned into the cache: the digests its tasks produced. Every other digest in
@@ -93,12 +92,11 @@ export async function build(tree: Tree, options: GenerateOptions, emit: Emit, re
 
 	const result = catalog(planned.products, digests, stage, options.previous, deltas);
 	stage({type: 'cataloged', products: result.index.index.images.products.length, versions: result.versions, images: result.images});
-	const productsText = stableJson(result.products);
-	const indexText = stableJson(result.index);
+	const text = streamsText(result.products, result.index);
 	// A cancelled run never publishes: the last point to stop is right before the write.
 	options.signal?.throwIfAborted();
 	if (options.write) {
-		await writeStreams(tree.root, streamFiles.map((path, index) => ({path, text: [productsText, indexText][index]!})), emit);
+		await writeStreams(tree.root, text, emit);
 	}
 
 	if (recorder) {
@@ -106,5 +104,5 @@ export async function build(tree: Tree, options: GenerateOptions, emit: Emit, re
 		await recorder.record(tree, knowledge, digests, [...outputs, ...leftovers, cache.path]);
 	}
 
-	return {catalog: result, productsText, indexText, ...(readyAt === undefined ? {} : {settlingUntil: readyAt})};
+	return {catalog: result, productsText: text.products, indexText: text.index, ...(readyAt === undefined ? {} : {settlingUntil: readyAt})};
 }

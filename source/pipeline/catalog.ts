@@ -1,51 +1,16 @@
 // Stage 4 (pure): the products file and index both clients read, from planned versions and digests.
 import {defaultAliases} from '../domain/aliases.js';
 import {canonicalArchitecture} from '../domain/architectures.js';
-import {combinedFields, deltaItemKey, itemKey, type DeltaRoot, type MetaFtype, type RootFtype} from '../domain/ftypes.js';
+import {clients, deltaFtype, deltaItemKey, deltaRootOf, fingerprintFields, isDeltaRoot, isMetaFtype, isRootFtype, itemKey, rootFtypes, type MetaFtype, type RootFtype} from '../streams/ftypes.js';
+import {indexFile, productsFile, type Item, type Product, type ProductsFile, type PublishedIndex} from '../streams/model.js';
 import type {Delta} from './delta.js';
 import type {Emit} from './events.js';
 import {pathPair, type Digests, type ImageFile} from './model.js';
 import type {PlannedProduct, PlannedVersion} from './plan.js';
-import {productsPath} from './streams.js';
-
-export type Item = {
-	ftype: string;
-	path: string;
-	sha256: string;
-	size: number;
-	/** On a delta item: the version (of the same product) whose rootfs it patches. */
-	delta_base?: string;
-	[combined: `combined_${string}`]: string;
-};
-
-export type Product = {
-	aliases?: string;
-	arch: string;
-	os: string;
-	release: string;
-	release_title: string;
-	variant: string;
-	requirements: Record<string, string>;
-	lxd_requirements?: Record<string, string>;
-	versions: Record<string, {items: Record<string, Item>}>;
-};
-
-export type ProductsFile = {content_id: 'images'; datatype: 'image-downloads'; format: 'products:1.0'; products: Record<string, Product>};
-
-export type IndexFile = {
-	format: 'index:1.0';
-	index: {images: {datatype: 'image-downloads'; path: string; format: 'products:1.0'; products: string[]}};
-};
-
-/** The two clients, each reading only its own metadata ftype. */
-const clients: ReadonlyArray<{name: 'lxd' | 'incus'; label: string; ftype: MetaFtype}> = [
-	{name: 'lxd', label: 'LXD', ftype: 'lxd.tar.xz'},
-	{name: 'incus', label: 'Incus', ftype: 'incus.tar.xz'},
-];
 
 export type Catalog = {
 	products: ProductsFile;
-	index: IndexFile;
+	index: PublishedIndex;
 	images: {lxd: number; incus: number};
 	versions: number;
 };
@@ -57,13 +22,10 @@ function metaFor(ftype: MetaFtype, metas: readonly ImageFile[]): ImageFile {
 
 const rootFtype = (file: ImageFile) => file.role.ftype as RootFtype;
 
-const instanceType: Record<string, 'container' | 'virtual-machine'> = {squashfs: 'container', 'root.tar.xz': 'container', 'disk-kvm.img': 'virtual-machine'};
-
-
 /** How many images a version's items give each client (one per combined fingerprint on its meta item). */
 function imagesIn(items: Record<string, Item>, ftype: MetaFtype): string[] {
 	const meta = Object.values(items).find(item => item.ftype === ftype);
-	return meta ? [...new Set(Object.entries(meta).filter(([key]) => key.startsWith('combined_')).map(([, value]) => String(value)))] : [];
+	return meta ? [...new Set(fingerprintFields.map(field => meta[field]).filter(value => value !== undefined))] : [];
 }
 
 /**
@@ -80,16 +42,16 @@ function withDeltas(versions: Product['versions'], deltas: readonly Delta[]): Pr
 
 	const usable = (base: string, root: string) => {
 		const items = Object.values(versions[base]?.items ?? {});
-		const field = combinedFields[root as DeltaRoot]?.[0];
-		const metas = items.filter(item => clients.some(c => c.ftype === item.ftype));
+		const field = isDeltaRoot(root) ? rootFtypes[root].fields[0] : undefined;
+		const metas = items.filter(item => isMetaFtype(item.ftype));
 		return field !== undefined && items.some(item => item.ftype === root) && metas.length > 0 && metas.every(item => item[field]);
 	};
 
 	return Object.fromEntries(Object.entries(versions).map(([name, version]) => {
-		const items = Object.fromEntries(Object.entries(version.items).filter(([, item]) => item.delta_base === undefined || usable(item.delta_base, item.ftype.replace(/\.vcdiff$/, ''))));
+		const items = Object.fromEntries(Object.entries(version.items).filter(([, item]) => item.delta_base === undefined || usable(item.delta_base, deltaRootOf(item.ftype)!)));
 		for (const delta of deltas) {
 			if (delta.version === name && items[itemKey[delta.root]] && usable(delta.base, delta.root)) {
-				items[deltaItemKey(delta.root, delta.base)] = {ftype: `${delta.root}.vcdiff`, path: delta.path, sha256: delta.sha256, size: delta.size, delta_base: delta.base};
+				items[deltaItemKey(delta.root, delta.base)] = {ftype: deltaFtype(delta.root), path: delta.path, sha256: delta.sha256, size: delta.size, delta_base: delta.base};
 			}
 		}
 
@@ -117,8 +79,8 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 		const items: Record<string, Item> = {};
 		const pairedRoots = new Set<ImageFile>();
 		for (const client of clients) {
-			const meta = metaFor(client.ftype, metas);
-			const item = itemOf(meta, client.ftype);
+			const meta = metaFor(client.meta, metas);
+			const item = itemOf(meta, client.meta);
 			if (!item) {
 				continue;
 			}
@@ -137,7 +99,7 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 				}
 
 				owners[client.name].set(fingerprint, root.path);
-				for (const field of combinedFields[rootFtype(root)]) {
+				for (const field of rootFtypes[rootFtype(root)].fields) {
 					item[field] = fingerprint;
 				}
 
@@ -146,7 +108,7 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 			}
 
 			if (pairings > 0) {
-				items[client.ftype] = item;
+				items[itemKey[client.meta]] = item;
 				images[client.name] += pairings;
 			}
 		}
@@ -170,7 +132,7 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 	const aliasOwners = new Map<string, string>();
 	const claimAliases = ({ref, aliases}: PlannedProduct['product'], versions: Product['versions']): string[] => {
 		const arch = canonicalArchitecture(ref.arch) ?? ref.arch;
-		const types = new Set(Object.values(versions).flatMap(v => Object.values(v.items)).map(item => instanceType[item.ftype]).filter(t => t !== undefined));
+		const types = new Set(Object.values(versions).flatMap(v => Object.values(v.items)).flatMap(item => (isRootFtype(item.ftype) ? [rootFtypes[item.ftype].type] : [])));
 		const defaults = defaultAliases(ref.os, ref.release, ref.variant);
 		return [...new Set([...defaults, ...aliases])].filter(alias => {
 			const owner = [...types].map(type => aliasOwners.get(`${alias}\0${arch}\0${type}`)).find(o => o !== undefined);
@@ -212,7 +174,7 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 				published[version.name] = before;
 				versions++;
 				for (const client of clients) {
-					const fingerprints = imagesIn(before.items, client.ftype);
+					const fingerprints = imagesIn(before.items, client.meta);
 					images[client.name] += fingerprints.length;
 					for (const fingerprint of fingerprints) {
 						owners[client.name].set(fingerprint, version.path);
@@ -242,10 +204,9 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 		};
 	}
 
-	const ids = Object.keys(products).sort();
 	return {
-		products: {content_id: 'images', datatype: 'image-downloads', format: 'products:1.0', products},
-		index: {format: 'index:1.0', index: {images: {datatype: 'image-downloads', path: productsPath, format: 'products:1.0', products: ids}}},
+		products: productsFile(products),
+		index: indexFile(Object.keys(products).sort()),
 		images,
 		versions,
 	};

@@ -1,7 +1,8 @@
 // The whole pipeline, scan → probe → plan → hash → (deltas) → catalog → write, as one call every
 // front end shares. The stages after the scan (build.ts) load only when a run needs them.
 import {defaultCachePath, type DigestCache} from '../cache/digest-cache.js';
-import type {Catalog, ProductsFile} from './catalog.js';
+import type {ProductsFile} from '../streams/model.js';
+import type {Catalog} from './catalog.js';
 import type {DeltaOptions} from './delta-options.js';
 import type {Emit} from './events.js';
 import type {HashPool} from './hash/pool.js';

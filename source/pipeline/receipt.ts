@@ -17,12 +17,12 @@ import {createHash} from 'node:crypto';
 import {readFileSync, statSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import {sameIdentity} from '../cache/digest-cache.js';
+import {streamFiles} from '../streams/paths.js';
 import {writeAtomic} from '../util/atomic-write.js';
 import type {DeltaOptions} from './delta-options.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
 import type {Digests, FileIdentity, Knowledge, Tree} from './model.js';
 import {identityOf} from './scan.js';
-import {streamFiles} from './streams.js';
 
 const format = 'simplestreams-receipt:1';
 

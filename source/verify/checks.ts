@@ -1,9 +1,11 @@
 // Pure: what a type-correct products file can still get wrong for the clients: an index that does
 // not list what the products file holds, one fingerprint twice, pairings and deltas clients drop.
-import {allClients, clientLabel, deltaSource, metaFtypeOf, pairedFingerprint, rootFtypes, type ClientImage, type StreamProducts} from '../list/derive.js';
+import {deltaSource, pairedFingerprint, type ClientImage} from '../list/derive.js';
+import {allClients, clientLabel, deltaBaseFtype, deltaRootOf, isDeltaRoot, isRootFtype, metaFtypeOf, rootFtypes, type ReadRootFtype} from '../streams/ftypes.js';
+import type {ProductsFile} from '../streams/model.js';
 import type {Problem} from './schema.js';
 
-export type ProductsOf = {path: string; products: StreamProducts; listed: string[]};
+export type ProductsOf = {path: string; products: ProductsFile; listed: string[]};
 
 /** The index entry's products and the products file's ids must be the same set. */
 export function checkAgreement({path, products, listed}: ProductsOf, indexPath: string): Problem[] {
@@ -50,14 +52,14 @@ function incusVmDelta(base: string, source: string | undefined): string {
 }
 
 /** Per version: rootfs items a client cannot pair, and delta items it would ignore (§7, §12, §18). */
-export function checkVersions(products: StreamProducts, file: string): Findings {
+export function checkVersions(products: ProductsFile, file: string): Findings {
 	const problems: Problem[] = [];
 	const warnings: Problem[] = [];
 	for (const [product, body] of Object.entries(products.products)) {
 		for (const [version, {items}] of Object.entries(body.versions)) {
 			const where = {file, product, version};
 			const entries = Object.entries(items);
-			const roots = entries.filter(([, item]) => rootFtypes[item.ftype]);
+			const roots = entries.filter(([, item]) => isRootFtype(item.ftype));
 			for (const client of allClients) {
 				const metas = entries.filter(([, item]) => item.ftype === metaFtypeOf[client]);
 				if (metas.length === 0 && roots.length > 0) {
@@ -66,16 +68,16 @@ export function checkVersions(products: StreamProducts, file: string): Findings 
 
 				for (const [key, meta] of metas) {
 					for (const [, root] of roots.filter(([, r]) => !pairedFingerprint(meta, r.ftype))) {
-						problems.push({...where, item: key, file: meta.path, message: `no ${rootFtypes[root.ftype]!.fields[0]}: ${clientLabel[client]} hides the ${root.ftype} image`});
+						problems.push({...where, item: key, file: meta.path, message: `no ${rootFtypes[root.ftype as ReadRootFtype].fields[0]}: ${clientLabel[client]} hides the ${root.ftype} image`});
 					}
 				}
 			}
 
-			for (const [key, delta] of entries.filter(([, item]) => item.ftype.endsWith('.vcdiff'))) {
-				const root = delta.ftype.replace(/\.vcdiff$/, '');
+			for (const [key, delta] of entries.filter(([, item]) => deltaRootOf(item.ftype) !== undefined)) {
+				const root = deltaRootOf(delta.ftype)!;
 				const dwhere = {...where, item: key, file: delta.path};
 				const base = delta.delta_base === undefined ? undefined : body.versions[delta.delta_base];
-				const why = root !== 'squashfs' && root !== 'disk-kvm.img' ? `ftype ${delta.ftype} is not one the clients use`
+				const why = !isDeltaRoot(root) ? `ftype ${delta.ftype} is not one the clients use`
 					: delta.delta_base === undefined ? 'no delta_base'
 						: !base ? `its base ${delta.delta_base} is not a version of this product`
 							: !Object.values(base.items).some(item => item.ftype === root) ? `its base ${delta.delta_base} has no ${root} item`
@@ -87,7 +89,7 @@ export function checkVersions(products: StreamProducts, file: string): Findings 
 
 				for (const client of allClients) {
 					const source = deltaSource(client, base, delta.ftype);
-					if (client === 'incus' && root === 'disk-kvm.img') {
+					if (deltaBaseFtype(client, root) !== root) {
 						warnings.push({...dwhere, message: incusVmDelta(delta.delta_base!, source)});
 					} else if (!source) {
 						problems.push({...dwhere, message: `the base ${delta.delta_base}'s ${metaFtypeOf[client]} item gives no fingerprint to look it up by: ${clientLabel[client]} ignores the delta`});

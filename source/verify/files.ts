@@ -4,8 +4,7 @@
 // Hashing runs on the generator's pool and worker; deltas are applied as the generator checks them.
 import {stat} from 'node:fs/promises';
 import {join, posix} from 'node:path';
-import type {ClientImage, StreamItem, StreamProducts} from '../list/derive.js';
-import {insideBase} from '../list/read.js';
+import type {ClientImage} from '../list/derive.js';
 import {applyDelta, progressOf} from '../pipeline/delta.js';
 import type {Emit} from '../pipeline/events.js';
 import {hash} from '../pipeline/hash/hash.js';
@@ -13,6 +12,8 @@ import {HashPool} from '../pipeline/hash/pool.js';
 import {pathPair, type Digests} from '../pipeline/model.js';
 import type {DigestTask, HashedFile} from '../pipeline/plan.js';
 import {identityOf} from '../pipeline/scan.js';
+import type {Item, ProductsFile} from '../streams/model.js';
+import {insideBase} from '../streams/paths.js';
 import {errorCode} from '../util/errors.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {Problem} from './schema.js';
@@ -21,9 +22,9 @@ export type FileCheckOptions = {root: string; jobs: number; signal?: AbortSignal
 
 export type FileCheck = {problems: Problem[]; files: number; bytes: number; hashMilliseconds: number; deltas: number};
 
-type Use = {product: string; version: string; key: string; item: StreamItem};
+type Use = {product: string; version: string; key: string; item: Item};
 
-export async function checkFiles(products: StreamProducts, images: readonly ClientImage[], options: FileCheckOptions, emit: Emit): Promise<FileCheck> {
+export async function checkFiles(products: ProductsFile, images: readonly ClientImage[], options: FileCheckOptions, emit: Emit): Promise<FileCheck> {
 	const problems: Problem[] = [];
 	const uses = new Map<string, Use[]>();
 	for (const [product, {versions}] of Object.entries(products.products)) {
@@ -131,7 +132,7 @@ export async function checkFiles(products: StreamProducts, images: readonly Clie
 	}
 
 	// Each delta once: applied to its base's rootfs (the same ftype), it must give this version's rootfs.
-	const deltas = new Map<string, {image: ClientImage; delta: ClientImage['deltas'][number]; base: StreamItem}>();
+	const deltas = new Map<string, {image: ClientImage; delta: ClientImage['deltas'][number]; base: Item}>();
 	for (const image of images) {
 		for (const delta of image.deltas) {
 			const base = Object.values(products.products[image.product]!.versions[delta.base]?.items ?? {}).find(item => item.ftype === image.rootType);

@@ -1,12 +1,14 @@
 // `simplestreams verify`: the published tree checked the way a client reads it, reporting every
 // problem found rather than the first. The JSON checks are pure (schema.ts, checks.ts); files.ts
 // reads the files.
-import {allClients, clientImages, type ClientImage, type StreamProducts} from '../list/derive.js';
-import {followedEntries, readStreams} from '../list/read.js';
+import {clientImages, type ClientImage} from '../list/derive.js';
 import type {Emit} from '../pipeline/events.js';
+import {allClients} from '../streams/ftypes.js';
+import type {ProductsFile} from '../streams/model.js';
+import {readStreams} from '../streams/read.js';
 import {checkAgreement, checkDuplicates, checkVersions} from './checks.js';
 import {checkFiles, type FileCheckOptions} from './files.js';
-import {checkIndex, checkProducts, decode, type Problem} from './schema.js';
+import {checkIndex, checkProducts, type Problem} from './schema.js';
 
 export type VerifyReport = {
 	/** No problems: every image works for the clients that see it. */
@@ -30,28 +32,26 @@ export async function verify(options: FileCheckOptions, emit: Emit): Promise<Ver
 	const streams = await readStreams(options.root);
 	const problems: Problem[] = [];
 	const warnings: Problem[] = [];
-	const decoded: Array<{path: string; products: StreamProducts}> = [];
+	const decoded: Array<{path: string; products: ProductsFile}> = [];
 	if (streams.index.problem) {
 		problems.push({file: streams.index.path, message: streams.index.problem});
 	} else {
 		problems.push(...checkIndex(streams.index));
 	}
 
-	const entries = followedEntries(streams.index.value);
 	for (const file of streams.products) {
 		if (file.problem) {
 			problems.push({file: file.path, message: file.problem});
 			continue;
 		}
 
-		const checked = checkProducts(file);
-		problems.push(...checked.problems);
-		if (!checked.decodable) {
+		problems.push(...checkProducts(file));
+		const products = file.decoded;
+		if (!products) {
 			continue; // The clients stop here: nothing of this file reaches them.
 		}
 
-		const products = decode(file.value);
-		const listed = entries.filter(entry => entry.path === file.path).flatMap(entry => entry.products.map(String));
+		const listed = streams.entries.filter(entry => entry.path === file.path).flatMap(entry => entry.products.map(String));
 		const versions = checkVersions(products, file.path);
 		problems.push(...checkAgreement({path: file.path, products, listed}, streams.index.path), ...versions.problems);
 		warnings.push(...versions.warnings);
@@ -59,7 +59,7 @@ export async function verify(options: FileCheckOptions, emit: Emit): Promise<Ver
 	}
 
 	// The clients merge every products file into one list: fingerprints must be unique across all of them.
-	const merged: StreamProducts = {products: Object.assign({}, ...decoded.map(d => d.products.products))};
+	const merged: ProductsFile = {products: Object.assign({}, ...decoded.map(d => d.products.products))};
 	const images: ClientImage[] = allClients.flatMap(client => clientImages(merged, client));
 	problems.push(...checkDuplicates(images, decoded.map(d => d.path).join(', ')));
 	const files = await checkFiles(merged, images, options, emit);

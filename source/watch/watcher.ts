@@ -1,17 +1,18 @@
 // `--watch`: regenerate the streams whenever the tree changes, for weeks, unattended. Every
 // regeneration is a full generate() (a scan is cheap; unchanged files come from the in-memory cache),
 // so a lost event can only delay an update, never leave the streams wrong.
-import {readFile, stat} from 'node:fs/promises';
-import {basename, join, relative, sep} from 'node:path';
+import {stat} from 'node:fs/promises';
+import {basename, relative, sep} from 'node:path';
 import {watch, type FSWatcher} from 'chokidar';
 import {DigestCache, defaultCachePath} from '../cache/digest-cache.js';
 import {aliasFile} from '../domain/aliases.js';
 import {requirementFiles} from '../domain/requirements.js';
-import type {ProductsFile} from '../pipeline/catalog.js';
 import type {DeltaOptions} from '../pipeline/delta-options.js';
-import {productsPath} from '../pipeline/streams.js';
 import {generate} from '../pipeline/generate.js';
 import {HashPool} from '../pipeline/hash/pool.js';
+import type {ProductsFile} from '../streams/model.js';
+import {productsPath, streamsTop} from '../streams/paths.js';
+import {readProducts} from '../streams/read.js';
 import {errorCode} from '../util/errors.js';
 import {acquireLock, LockHeld, watchCommand, type Lock} from '../util/lock.js';
 import type {WatchEmit} from './events.js';
@@ -52,12 +53,7 @@ const versionsOf = (products?: ProductsFile) => new Set(Object.entries(products?
 
 /** The streams already on disk: what a held-back version keeps until it has settled. */
 async function published(root: string): Promise<ProductsFile | undefined> {
-	try {
-		const products = JSON.parse(await readFile(join(root, productsPath), 'utf8')) as ProductsFile;
-		return typeof products?.products === 'object' && products.products !== null ? products : undefined;
-	} catch {
-		return undefined;
-	}
+	return (await readProducts(root, productsPath)).decoded;
 }
 
 export class Watcher {
@@ -125,7 +121,7 @@ export class Watcher {
 		this.watchedRoot = identity;
 		const ignored = (path: string) => {
 			const parts = relative(root, path).split(sep);
-			return parts[0] === 'streams' || parts.some(p => p.startsWith('.') && !watchedDotFiles.has(p));
+			return parts[0] === streamsTop || parts.some(p => p.startsWith('.') && !watchedDotFiles.has(p));
 		};
 
 		this.fsWatcher = watch(root, {ignoreInitial: true, ignored, followSymlinks: false});

@@ -1,13 +1,23 @@
-// Stage 5: publish the streams. images.json goes first, then index.json, each replaced atomically;
+// The one writer of the streams: images.json goes first, then index.json, each replaced atomically;
 // a file whose bytes would not change is left alone (same bytes, same mtime).
 import {mkdir, open, type FileHandle} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {writeAtomic} from '../util/atomic-write.js';
 import {systemReason, UsageError} from '../util/errors.js';
+import {stableJson} from '../util/json.js';
 import {slices} from '../util/slices.js';
-import type {Emit} from './events.js';
+import type {IndexFile, ProductsFile} from './model.js';
+import {indexPath, productsPath} from './paths.js';
 
-export type StreamFile = {path: string; text: string};
+/** The streams as the bytes published: the same data always gives the same text. */
+export type StreamsText = {products: string; index: string};
+
+export const streamsText = (products: ProductsFile, index: IndexFile): StreamsText => ({products: stableJson(products), index: stableJson(index)});
+
+type StreamFile = {path: string; text: string};
+
+/** Told of each file once it is published: `changed` false when it already held these bytes. */
+export type Written = (event: {type: 'written'; path: string; changed: boolean}) => void;
 
 /** Characters of the text compared per step (at most 3 bytes each in UTF-8). */
 const step = 256 * 1024;
@@ -76,9 +86,9 @@ function writeFailed(file: StreamFile, replaced: readonly string[], error: unkno
 	return new UsageError(`cannot write ${file.path} (${systemReason(error)}); ${published}`);
 }
 
-export async function writeStreams(root: string, files: readonly StreamFile[], emit: Emit): Promise<void> {
+export async function writeStreams(root: string, text: StreamsText, emit: Written): Promise<void> {
 	const replaced: string[] = [];
-	for (const file of files) {
+	for (const file of [{path: productsPath, text: text.products}, {path: indexPath, text: text.index}]) {
 		const absolute = join(root, file.path);
 		if (await same(absolute, file.text)) {
 			emit({type: 'written', path: file.path, changed: false});

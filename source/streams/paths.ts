@@ -1,0 +1,18 @@
+// Where the streams live under the web root (format notes §1): the index is the one fixed path, the
+// products file is wherever the index names it; this program publishes it beside the index.
+import {posix} from 'node:path';
+
+/** The web root's directory that holds nothing but streams. */
+export const streamsTop = 'streams';
+
+/** The directory both streams files are in, relative to the web root. */
+export const streamsDirectory = `${streamsTop}/v1`;
+
+export const productsPath = `${streamsDirectory}/images.json`;
+export const indexPath = `${streamsDirectory}/index.json`;
+
+/** The two files a client reads, in the order they are written: the products file first. */
+export const streamFiles = [productsPath, indexPath] as const;
+
+/** A path the clients resolve inside BASE (a leading / and `..` are normalised away, §1.5). */
+export const insideBase = (path: string) => posix.normalize(`/${path}`).slice(1);

@@ -1,0 +1,53 @@
+// The format's one reader and one writer: what the writer publishes the reader decodes as it was,
+// and a streams file that is no regular file, or larger than the bound, is a problem, not a hang.
+import {mkdir, open} from 'node:fs/promises';
+import path from 'node:path';
+import test from 'ava';
+import {execa} from 'execa';
+import {catalog} from '../source/pipeline/catalog.js';
+import {pathPair, type Digests} from '../source/pipeline/model.js';
+import {indexPath, productsPath} from '../source/streams/paths.js';
+import {maxStreamsBytes, readStreams} from '../source/streams/read.js';
+import {streamsText, writeStreams} from '../source/streams/write.js';
+import {collector, digest, product, productRef, tempDir} from './helpers/fixtures.js';
+
+test('what the writer publishes, readStreams reads back as the same products', async t => {
+	const root = await tempDir(t);
+	const p = product(productRef('debian', '12', 'amd64', 'default'), {'20240101_0000': {'incus.tar.xz': 100, 'root.squashfs': 1000}});
+	const version = p.versions[0]!;
+	const [meta, rootfs] = version.files;
+	const digests: Digests = {files: new Map(version.files.map(f => [f.path, digest(f.path)])), combined: new Map([[pathPair(meta!.path, rootfs!.path), digest('pair')]])};
+	const built = catalog([{product: p, versions: [{version, metas: [meta!], roots: [rootfs!]}]}], digests, collector().emit);
+	const written = collector();
+	await writeStreams(root, streamsText(built.products, built.index), written.emit);
+	t.deepEqual(written.of('written').map(e => e.path), [productsPath, indexPath]);
+
+	const streams = await readStreams(root);
+	t.is(streams.index.problem, undefined);
+	t.deepEqual(streams.entries.map(e => e.path), [productsPath]);
+	t.is(streams.products.length, 1);
+	t.deepEqual(streams.products[0]!.typeErrors, []);
+	t.deepEqual(streams.products[0]!.decoded, {products: built.products.products});
+});
+
+test('an index that is a FIFO is reported, not waited on; a products file over the bound is not read', async t => {
+	const root = await tempDir(t);
+	await mkdir(path.join(root, 'streams/v1'), {recursive: true});
+	await execa('mkfifo', [path.join(root, indexPath)]);
+	const fifo = await readStreams(root);
+	t.is(fifo.index.problem, 'cannot be read (not a regular file)');
+	t.deepEqual(fifo.products, []);
+
+	await execa('rm', [path.join(root, indexPath)]);
+	const index = await open(path.join(root, indexPath), 'w');
+	await index.writeFile(JSON.stringify({index: {images: {datatype: 'image-downloads', path: productsPath, products: ['a']}}}));
+	await index.close();
+	// Sparse: the size is over the bound, the disk holds nothing of it.
+	const products = await open(path.join(root, productsPath), 'w');
+	await products.truncate(maxStreamsBytes + 1);
+	await products.close();
+	const large = await readStreams(root);
+	t.is(large.index.problem, undefined);
+	t.is(large.products[0]!.problem, 'cannot be read (larger than 256 MiB)');
+	t.is(large.products[0]!.decoded, undefined);
+});
