@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite runs for real: both image clients, the tools that
-# build real images, and tmux for the terminal tests. As root it installs what is missing; as
-# anyone else it names exactly what is missing and exits 1.
+# Installs the Debian packages the test suite runs for real: both image clients, an Incus daemon
+# (without the `incus` metapackage, which would pull in qemu-system and upgrade qemu-utils), the
+# tools that build real images, a static busybox for images the daemon boots, and tmux for the
+# terminal tests. As root it installs what is missing; as anyone else it names exactly what is
+# missing and exits 1.
 set -euo pipefail
 
 # command -> package
@@ -17,6 +19,9 @@ declare -A need=(
   [openssl]=openssl
   [tmux]=tmux
   [nginx]=nginx-light
+  [/usr/libexec/incus/incusd]=incus-base
+  [/usr/sbin/dnsmasq]=dnsmasq-base
+  [busybox]=busybox-static
 )
 
 missing=()
@@ -32,8 +37,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-# incus-client lives in bookworm-backports: add it from the mirror the system already uses.
-if [[ " ${missing[*]} " == *" incus-client "* ]] && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+# Incus lives in bookworm-backports: add it from the mirror the system already uses.
+backported=' incus-client incus-base dnsmasq-base '
+needs_backports() { for p in "${missing[@]}"; do [[ "$backported" == *" $p "* ]] && return 0; done; return 1; }
+if needs_backports && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
   mirror=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
   [ -n "$mirror" ] || mirror=$(awk '$1=="deb" && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
   [ -n "$mirror" ] || { echo "cannot find a Debian mirror in the apt sources to add bookworm-backports" >&2; exit 1; }
@@ -44,7 +51,7 @@ fi
 apt-get update -qq
 plain=() backports=()
 for p in "${missing[@]}"; do
-  if [ "$p" = incus-client ]; then backports+=("$p"); else plain+=("$p"); fi
+  if [[ "$backported" == *" $p "* ]]; then backports+=("$p"); else plain+=("$p"); fi
 done
 [ ${#plain[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${plain[@]}"
 [ ${#backports[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends -t bookworm-backports "${backports[@]}"

@@ -1,0 +1,182 @@
+// The final truth for a published tree: a real Incus daemon downloads every file over TLS 1.3 from
+// the nginx the README documents, checks both digests, unpacks the image and launches it. One
+// daemon serves every test here (helpers/daemon.ts); each test has its own web root and remote.
+import {readdir, readFile, writeFile} from 'node:fs/promises';
+import path from 'node:path';
+import test, {type ExecutionContext} from 'ava';
+import {execa} from 'execa';
+import {busyboxImage, type RootKind} from './helpers/busybox.js';
+import {sha256File, sha256Files} from './helpers/clients.js';
+import {startDaemon, project, type Daemon} from './helpers/daemon.js';
+import {metadataTarball, qcow2Disk, tempDir} from './helpers/images.js';
+import {serve, type Server} from './helpers/server.js';
+
+let daemon: Daemon;
+
+test.before(async () => {
+	daemon = await startDaemon();
+});
+
+test.after.always(async () => {
+	await daemon?.stop();
+});
+
+type LocalImage = {fingerprint: string; size: number; type: string; properties: Record<string, string>; aliases: Array<{name: string}>};
+
+const localImage = async (fingerprint: string) =>
+	JSON.parse((await daemon.incus(['query', `/1.0/images/${fingerprint}?project=${project}`])).stdout) as LocalImage;
+
+const baseImage = async (instance: string) =>
+	(JSON.parse((await daemon.incus(['query', `/1.0/instances/${instance}?project=${project}`])).stdout) as {config: Record<string, string>}).config['volatile.base_image']!;
+
+let names = 0;
+/** A name unique in this run (the host's cgroups are shared by every daemon on it). */
+const unique = (what: string) => `${what}-${process.pid}-${++names}`;
+
+type Version = {dir: string; meta: string; root: string};
+
+/** images/busybox/RELEASE/amd64/VARIANT/VERSION with a metadata tarball and one rootfs or disk. */
+async function version(webroot: string, release: string, name: string, kind: RootKind | 'qcow2', options: {variant?: string; marker?: string} = {}): Promise<Version> {
+	const variant = options.variant ?? 'default';
+	const dir = path.join(webroot, 'images/busybox', release, 'amd64', variant, name);
+	const marker = options.marker ?? `${release} ${variant} ${name} ${kind}`;
+	const meta = await metadataTarball(path.join(dir, 'incus.tar.xz'), {os: 'busybox', release, variant, arch: 'amd64', serial: name, seed: marker});
+	const root = kind === 'qcow2'
+		? await qcow2Disk(path.join(dir, 'disk.qcow2'), {content: marker})
+		: await busyboxImage(path.join(dir, kind === 'squashfs' ? 'root.squashfs' : 'root.tar.xz'), kind, {'etc/marker': `${marker}\n`});
+	return {dir, meta, root};
+}
+
+async function publish(t: ExecutionContext, webroot: string, ...flags: string[]): Promise<void> {
+	const run = await execa('node', [path.resolve('dist/cli.js'), '-N', ...flags, webroot, '--cache', path.join(webroot, '..', 'cache.json')], {reject: false, env: {CI: 'true'}});
+	t.is(run.exitCode, 0, run.stderr);
+	await daemon.forgetIndexes();
+}
+
+/** A tree served to the daemon as remote `name`, over the daemon's CA (or `pin`ned). */
+async function served(t: ExecutionContext, webroot: string, server?: Server): Promise<{name: string; server: Server}> {
+	const name = unique('tree');
+	const used = server ?? await serve(webroot, {ca: daemon.ca});
+	t.teardown(async () => used.stop());
+	await daemon.addRemote(name, used.url);
+	return {name, server: used};
+}
+
+async function launch(t: ExecutionContext, image: string): Promise<string> {
+	const name = unique('c');
+	t.teardown(async () => {
+		await daemon.incus(['delete', '--force', name], {reject: false});
+	});
+	await daemon.incus(['launch', image, name]);
+	return name;
+}
+
+const exec = async (instance: string, ...command: string[]) => (await daemon.incus(['exec', instance, '--', ...command])).stdout.trim();
+
+for (const kind of ['squashfs', 'root.tar.xz'] as RootKind[]) {
+	test.serial(`a ${kind} container is launched: exec works and the hostname template is applied`, async t => {
+		const tmp = await tempDir('ss-daemon');
+		t.teardown(async () => tmp.cleanup());
+		const webroot = path.join(tmp.path, 'webroot');
+		const built = await version(webroot, '1.36', '20240601_00:00', kind);
+		await publish(t, webroot);
+		const {name} = await served(t, webroot);
+
+		const instance = await launch(t, `${name}:busybox/1.36`);
+		t.is(await exec(instance, 'head', '-n1', '/etc/hostname'), instance, 'the /etc/hostname template ran at create');
+		t.is(await exec(instance, 'cat', '/etc/marker'), `1.36 default 20240601_00:00 ${kind}`);
+		t.is(await baseImage(instance), await sha256Files([built.meta, built.root]));
+	});
+}
+
+test.serial('a VM image is copied with --vm: its fingerprint, stored files, size and requirements are the published ones', async t => {
+	const tmp = await tempDir('ss-daemon');
+	t.teardown(async () => tmp.cleanup());
+	const webroot = path.join(tmp.path, 'webroot');
+	const built = await version(webroot, '1.36', '20240601_00:00', 'qcow2', {variant: 'vm'});
+	await writeFile(path.join(webroot, 'images/busybox/1.36/amd64/vm/.lxd_requirements'), '{"secureboot": "false"}\n');
+	await publish(t, webroot);
+	const {name} = await served(t, webroot);
+
+	await daemon.incus(['image', 'copy', `${name}:busybox/1.36/vm`, 'local:', '--vm']);
+	const fingerprint = await sha256Files([built.meta, built.root]);
+	const image = await localImage(fingerprint);
+	t.is(image.type, 'virtual-machine');
+	t.is(image.size, (await readFile(built.meta)).length + (await readFile(built.root)).length);
+	t.is(image.properties['requirements.secureboot'], 'false');
+	t.is(await sha256File(path.join(daemon.dir, 'images', fingerprint)), await sha256File(built.meta));
+	t.is(await sha256File(path.join(daemon.dir, 'images', `${fingerprint}.rootfs`)), await sha256File(built.root));
+});
+
+test.serial('aliases resolve to the newest version, containers and VMs apart', async t => {
+	const tmp = await tempDir('ss-daemon');
+	t.teardown(async () => tmp.cleanup());
+	const webroot = path.join(tmp.path, 'webroot');
+	const oldContainer = await version(webroot, '2.0', '20240601_00:00', 'squashfs');
+	const vm = await version(webroot, '2.0', '20240601_00:00', 'qcow2', {marker: 'vm of 0601'});
+	// The VM disk shares its version's metadata tarball.
+	await writeFile(vm.meta, await readFile(oldContainer.meta));
+	const newContainer = await version(webroot, '2.0', '20240701_00:00', 'squashfs');
+	await publish(t, webroot);
+	const {name} = await served(t, webroot);
+
+	const container = await launch(t, `${name}:busybox/2.0`);
+	t.is(await baseImage(container), await sha256Files([newContainer.meta, newContainer.root]));
+	t.is(await exec(container, 'cat', '/etc/marker'), '2.0 default 20240701_00:00 squashfs');
+	const alias = unique('vm');
+	await daemon.incus(['image', 'copy', `${name}:busybox/2.0`, 'local:', '--vm', '--alias', alias]);
+	const copied = (await daemon.incus(['image', 'info', alias])).stdout;
+	t.regex(copied, new RegExp(`Fingerprint: ${await sha256Files([oldContainer.meta, vm.root])}`), 'the newest VM is the older version\'s');
+	t.regex(copied, /Type: virtual-machine/);
+});
+
+test.serial('image refresh fetches the squashfs.vcdiff delta, not the whole rootfs, and the result is byte-identical', async t => {
+	const tmp = await tempDir('ss-daemon');
+	t.teardown(async () => tmp.cleanup());
+	const webroot = path.join(tmp.path, 'webroot');
+	await version(webroot, '3.0', '20240601_00:00', 'squashfs');
+	await publish(t, webroot, '--deltas');
+	const {name, server} = await served(t, webroot);
+	const alias = unique('refresh');
+	await daemon.incus(['image', 'copy', `${name}:busybox/3.0`, 'local:', '--alias', alias, '--auto-update']);
+
+	const next = await version(webroot, '3.0', '20240701_00:00', 'squashfs');
+	await publish(t, webroot, '--deltas');
+	const delta = (await readdir(next.dir)).find(f => f.endsWith('.vcdiff'));
+	t.truthy(delta, 'the generator made a delta');
+	const logged = (await readFile(server.accessLog, 'utf8')).length;
+	await daemon.incus(['image', 'refresh', alias]);
+
+	const fingerprint = await sha256Files([next.meta, next.root]);
+	t.regex((await daemon.incus(['image', 'info', alias])).stdout, new RegExp(`Fingerprint: ${fingerprint}`));
+	const fetched = (await readFile(server.accessLog, 'utf8')).slice(logged).split('\n').filter(line => / 200 /.test(line));
+	t.true(fetched.some(line => line.includes(`20240701_00:00/${delta!}`)), fetched.join('\n'));
+	t.false(fetched.some(line => line.includes('20240701_00:00/root.squashfs')), fetched.join('\n'));
+	t.is(await sha256File(path.join(daemon.dir, 'images', `${fingerprint}.rootfs`)), await sha256File(next.root));
+});
+
+test.serial('a tree served with a self-signed certificate is launched once the certificate is pinned', async t => {
+	const tmp = await tempDir('ss-daemon');
+	t.teardown(async () => tmp.cleanup());
+	const webroot = path.join(tmp.path, 'webroot');
+	await version(webroot, '4.0', '20240601_00:00', 'squashfs');
+	await publish(t, webroot);
+	const cert = path.join(tmp.path, 'server.crt');
+	const key = path.join(tmp.path, 'server.key');
+	await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
+		'-days', '7', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']);
+	const server = await serve(webroot, {ca: {caFile: cert, certFile: cert, keyFile: key}});
+	t.teardown(async () => server.stop());
+
+	const unpinned = unique('unpinned');
+	await daemon.addRemote(unpinned, server.url);
+	const refused = await daemon.incus(['launch', `${unpinned}:busybox/4.0`, unique('c')], {reject: false});
+	t.not(refused.exitCode, 0, 'neither the client nor the daemon trusts the certificate unpinned');
+
+	const pinned = unique('pinned');
+	await daemon.addRemote(pinned, server.url, cert);
+	const instance = await launch(t, `${pinned}:busybox/4.0`);
+	t.is(await exec(instance, 'head', '-n1', '/etc/hostname'), instance);
+});
+
+

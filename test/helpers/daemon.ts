@@ -1,0 +1,241 @@
+// A real Incus daemon of the suite's own: started by hand (no systemd here) on a private state
+// directory (INCUS_DIR) with its own storage pool, bridge and project, trusting the CA the test
+// servers use. Everything it makes lives in that directory except its processes, its containers
+// and its bridge, which stop() removes. A run killed before stop() leaves the directory behind with
+// the pid of its test process: the next start() finds it and cleans it up the same way.
+import {spawn} from 'node:child_process';
+import {openSync, closeSync} from 'node:fs';
+import {chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+import {execa} from 'execa';
+import {requireTool} from './images.js';
+import {makeCa, type Ca} from './server.js';
+
+const incusd = '/usr/libexec/incus/incusd';
+const prefix = 'ss-incusd-';
+export const project = 'simplestreams';
+
+export type Daemon = {
+	/** INCUS_DIR: the daemon's state, cache and logs. */
+	dir: string;
+	/** The CA the daemon trusts (SSL_CERT_FILE): serve trees with `serve(root, {ca: daemon.ca})`. */
+	ca: Ca;
+	/** The environment the incus client runs with (INCUS_DIR, INCUS_CONF, the project). */
+	env: Record<string, string>;
+	/** `incus ARGS` against this daemon, in its project; throws with the output when it fails. */
+	incus(args: string[], options?: {reject?: boolean; timeout?: number}): Promise<{stdout: string; stderr: string; exitCode: number}>;
+	/** Registers a simplestreams remote; `pin` is a certificate to pin for it (servercerts/NAME.crt). */
+	addRemote(name: string, url: string, pin?: string): Promise<void>;
+	/** Drops the daemon's cached copies of every remote's index.json/images.json (kept up to an hour). */
+	forgetIndexes(): Promise<void>;
+	stop(): Promise<void>;
+};
+
+const alive = (pid: number) => {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+};
+
+const cmdline = async (pid: number | string) => (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
+
+const readNumber = async (file: string) => Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+
+/** Every process whose command line names `dir` (dnsmasq, container monitors, the daemon). */
+async function processesOf(dir: string): Promise<number[]> {
+	const pids: number[] = [];
+	for (const entry of await readdir('/proc')) {
+		if (/^\d+$/.test(entry) && Number(entry) !== process.pid && (await cmdline(entry)).includes(`${dir}/`)) {
+			pids.push(Number(entry));
+		}
+	}
+
+	return pids;
+}
+
+async function waitFor(condition: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
+	const deadline = Date.now() + ms;
+	while (Date.now() < deadline) {
+		if (await condition()) {
+			return true;
+		}
+
+		await new Promise(resolve => {
+			setTimeout(resolve, 100);
+		});
+	}
+
+	return condition();
+}
+
+const caPath = (dir: string) => path.join(dir, 'ca', 'ca.crt');
+
+/** The daemon and its client both trust the daemon's CA, and nothing else. */
+function clientEnv(dir: string): Record<string, string> {
+	const env: Record<string, string> = {};
+	for (const [key, value] of Object.entries(process.env)) {
+		if (value !== undefined && !/^(https?|no|all)_proxy$/i.test(key)) {
+			env[key] = value;
+		}
+	}
+
+	delete env.SSL_CERT_DIR; // would add the system roots back
+	// npm puts node_modules/.bin first, where ava's dependency @vercel/nft installs an `nft` that
+	// the daemon would run instead of nftables' to learn its version (and panic on the answer).
+	env.PATH = (env.PATH ?? '').split(':').filter(dir => !dir.includes('node_modules')).join(':');
+	return {...env, INCUS_DIR: dir, INCUS_CONF: path.join(dir, 'client'), HOME: path.join(dir, 'client'), SSL_CERT_FILE: caPath(dir), LC_ALL: 'C'};
+}
+
+/** Runs incusd on `dir` in its own session; its pid is kept in dir/daemon.pid. */
+async function launchDaemon(dir: string): Promise<number> {
+	const log = openSync(path.join(dir, 'incusd.out'), 'a');
+	const child = spawn(incusd, ['--group', 'incus-admin', `--logfile=${path.join(dir, 'incusd.log')}`], {
+		detached: true,
+		stdio: ['ignore', log, log],
+		env: clientEnv(dir),
+	});
+	closeSync(log);
+	child.unref();
+	await writeFile(path.join(dir, 'daemon.pid'), String(child.pid));
+	const ready = await execa('incus', ['admin', 'waitready', '--timeout=60'], {env: clientEnv(dir), extendEnv: false, reject: false});
+	if (ready.exitCode !== 0) {
+		const out = await readFile(path.join(dir, 'incusd.out'), 'utf8').catch(() => '');
+		throw new Error(`incusd on ${dir} did not get ready: ${ready.stderr}\n${out}`);
+	}
+
+	return child.pid!;
+}
+
+/**
+ * Removes what a daemon on `dir` made: its containers (through the daemon, started again if it
+ * died), then the daemon itself by its pid, every process still naming the directory, its bridge,
+ * the mounts under the directory, and the directory.
+ */
+async function teardown(dir: string): Promise<void> {
+	const env = clientEnv(dir);
+	let pid = await readNumber(path.join(dir, 'daemon.pid'));
+	const ours = async () => Number.isInteger(pid) && alive(pid) && (await cmdline(pid)).includes(`--logfile=${dir}/`);
+	if (!(await ours()) && await readdir(path.join(dir, 'containers')).then(names => names.length > 0, () => false)) {
+		// Containers outlive a killed daemon: only a daemon knows how to stop them properly.
+		pid = await launchDaemon(dir).catch(() => Number.NaN);
+	}
+
+	if (await ours()) {
+		const listed = await execa('incus', ['list', '--all-projects', '--format', 'csv', '--columns', 'n,e'], {env, extendEnv: false, reject: false});
+		for (const [name, owner] of listed.stdout.split('\n').filter(Boolean).map(line => line.split(','))) {
+			await execa('incus', ['delete', '--force', '--project', owner!, name!], {env, extendEnv: false, reject: false});
+		}
+
+		// The daemon stops the bridge's dnsmasq itself (and reaps it) once nothing uses the bridge.
+		const bridge = await readFile(path.join(dir, 'bridge'), 'utf8').catch(() => '');
+		await execa('incus', ['profile', 'device', 'remove', 'default', 'eth0', '--project', project], {env, extendEnv: false, reject: false});
+		await execa('incus', ['network', 'delete', bridge], {env, extendEnv: false, reject: false});
+		process.kill(pid, 'SIGTERM');
+		if (!(await waitFor(async () => !(await ours()), 30_000))) {
+			process.kill(pid, 'SIGKILL');
+		}
+	}
+
+	for (const other of await processesOf(dir)) {
+		process.kill(other, 'SIGKILL');
+	}
+
+	const bridge = await readFile(path.join(dir, 'bridge'), 'utf8').catch(() => '');
+	if (bridge) {
+		await execa('ip', ['link', 'delete', bridge], {reject: false});
+	}
+
+	const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map(line => line.split(' ')[4] ?? '').filter(point => point.startsWith(`${dir}/`));
+	for (const point of mounts.sort().reverse()) {
+		await execa('umount', ['-l', point], {reject: false});
+	}
+
+	await rm(dir, {recursive: true, force: true});
+}
+
+/** Cleans up after runs that died without stopping their daemon (their test process is gone). */
+async function reapAbandoned(): Promise<void> {
+	for (const name of (await readdir(tmpdir())).filter(n => n.startsWith(prefix))) {
+		const dir = path.join(tmpdir(), name);
+		const owner = await readNumber(path.join(dir, 'owner.pid'));
+		if (Number.isInteger(owner) && alive(owner) && (await cmdline(owner)).includes('node')) {
+			continue;
+		}
+
+		await teardown(dir);
+	}
+}
+
+/** A private /24 for the bridge that no interface on the host uses yet. */
+async function freeSubnet(): Promise<string> {
+	const used = (await execa('ip', ['-o', '-4', 'addr'])).stdout;
+	for (;;) {
+		const [a, b] = [100 + Math.floor(Math.random() * 150), Math.floor(Math.random() * 256)];
+		if (!used.includes(` 10.${a}.${b}.`)) {
+			return `10.${a}.${b}.1/24`;
+		}
+	}
+}
+
+export async function startDaemon(): Promise<Daemon> {
+	for (const tool of ['incus', incusd, 'ip', '/usr/sbin/dnsmasq']) {
+		await requireTool(tool);
+	}
+
+	await reapAbandoned();
+	const dir = await mkdtemp(path.join(tmpdir(), prefix));
+	await chmod(dir, 0o711); // The containers' mapped root must pass through to their rootfs.
+	await writeFile(path.join(dir, 'owner.pid'), String(process.pid));
+	const env = clientEnv(dir);
+	await mkdir(env.INCUS_CONF!, {recursive: true});
+	const run = async (args: string[], options: {reject?: boolean; timeout?: number} = {}) => {
+		const result = await execa('incus', args, {env, extendEnv: false, reject: false, stdin: 'ignore', timeout: options.timeout ?? 120_000});
+		const out = {stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode ?? -1};
+		if (out.exitCode !== 0 && options.reject !== false) {
+			throw new Error(`incus ${args.join(' ')} failed (exit ${out.exitCode}${result.timedOut ? ', timed out' : ''}): ${out.stderr || out.stdout}`);
+		}
+
+		return out;
+	};
+
+	try {
+		const ca = await makeCa(path.join(dir, 'ca'));
+		await launchDaemon(dir);
+		// `incus admin init --minimal` cannot find a free subnet in this sandbox: every probe connects.
+		const bridge = `ssbr${path.basename(dir).slice(prefix.length).toLowerCase().replaceAll(/[^a-z\d]/g, '').slice(0, 6)}`;
+		await writeFile(path.join(dir, 'bridge'), bridge);
+		await run(['storage', 'create', 'pool', 'dir']);
+		await run(['network', 'create', bridge, `ipv4.address=${await freeSubnet()}`, 'ipv4.nat=false', 'ipv4.firewall=false', 'ipv6.address=none']);
+		await run(['project', 'create', project, '-c', 'features.images=true', '-c', 'features.profiles=true']);
+		await run(['project', 'switch', project]);
+		await run(['profile', 'device', 'add', 'default', 'root', 'disk', 'path=/', 'pool=pool']);
+		await run(['profile', 'device', 'add', 'default', 'eth0', 'nic', `network=${bridge}`, 'name=eth0']);
+		return {
+			dir,
+			ca,
+			env,
+			incus: run,
+			async addRemote(name, url, pin) {
+				await run(['remote', 'add', name, url, '--protocol=simplestreams', '--public']);
+				if (pin) {
+					await mkdir(path.join(env.INCUS_CONF!, 'servercerts'), {recursive: true});
+					await writeFile(path.join(env.INCUS_CONF!, 'servercerts', `${name}.crt`), await readFile(pin));
+				}
+			},
+			async forgetIndexes() {
+				const cache = path.join(dir, 'cache');
+				for (const name of (await readdir(cache).catch(() => [])).filter(n => /^[\da-f]{64}$/.test(n))) {
+					await rm(path.join(cache, name), {recursive: true, force: true});
+				}
+			},
+			stop: async () => teardown(dir),
+		};
+	} catch (error) {
+		await teardown(dir);
+		throw error;
+	}
+}
