@@ -1,10 +1,16 @@
 // Is a qcow2 file whole? Its header points to the L1 and refcount tables, which point to L2 tables and
 // refcount blocks, which point to data clusters. A file cut short (an upload still running, a broken
 // copy) has pointers past its end. Reads only metadata: about 1/8192 of the disk with 64 KiB clusters.
+// The header is an uploader's word: tables larger than qemu accepts are refused before any is read,
+// and L2 tables are read at most up to the file's own size, so a crafted header costs no more than
+// the file itself.
 import type {FileHandle} from 'node:fs/promises';
 
 const offsetMask = 0x00ff_ffff_ffff_fe00n; // Bits 9–55: host offset of a table or standard cluster.
 const compressedFlag = 1n << 62n;
+/** qemu's own limits (QCOW_MAX_L1_SIZE, QCOW_MAX_REFTABLE_SIZE): it refuses to open an image beyond them. */
+const maxL1Bytes = 32 * 1024 * 1024;
+const maxRefcountTableBytes = 8 * 1024 * 1024;
 
 async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
 	const buffer = Buffer.alloc(length);
@@ -37,6 +43,11 @@ export async function qcow2Problem(handle: FileHandle, size: number): Promise<st
 	const missing = (offset: number, length: number, what: string) =>
 		offset + length > end ? `truncated: its ${what} at byte ${offset} lies past the end (${size} bytes)` : undefined;
 
+	if (l1Size * 8 > maxL1Bytes || refcountClusters * clusterSize > maxRefcountTableBytes) {
+		const [what, bytes, limit] = l1Size * 8 > maxL1Bytes ? ['L1 table', l1Size * 8, maxL1Bytes] : ['refcount table', refcountClusters * clusterSize, maxRefcountTableBytes];
+		return `not a usable qcow2 image: its header claims a ${what} of ${bytes} bytes (qemu opens at most ${limit})`;
+	}
+
 	const tables = missing(l1Offset, l1Size * 8, 'L1 table') ?? missing(refcountOffset, refcountClusters * clusterSize, 'refcount table');
 	if (tables) {
 		return tables;
@@ -53,6 +64,7 @@ export async function qcow2Problem(handle: FileHandle, size: number): Promise<st
 	}
 
 	const compressedMask = (1n << BigInt(62 - (clusterBits - 8))) - 1n;
+	let l2Read = 0;
 	for (let i = 0; i < l1.length; i += 8) {
 		const l2Offset = Number(l1.readBigUInt64BE(i) & offsetMask);
 		if (l2Offset === 0) {
@@ -62,6 +74,12 @@ export async function qcow2Problem(handle: FileHandle, size: number): Promise<st
 		const problem = missing(l2Offset, clusterSize, 'L2 table');
 		if (problem) {
 			return problem;
+		}
+
+		// Distinct L2 tables fit in the file: more means entries point to the same tables again.
+		l2Read += clusterSize;
+		if (l2Read > end) {
+			return 'not a usable qcow2 image: its L1 table points to more L2 tables than the file holds';
 		}
 
 		const l2 = await readAt(handle, l2Offset, clusterSize);
