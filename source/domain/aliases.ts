@@ -3,6 +3,9 @@
 
 export const aliasFile = '.aliases';
 
+/** A few hundred lines at most in practice: anything larger is not an alias list. */
+export const maxAliasesBytes = 1024 * 1024;
+
 /** Characters clients keep intact in an alias; `,` separates aliases in the products file. */
 const aliasPattern = /^[A-Za-z0-9._:+/-]+$/;
 

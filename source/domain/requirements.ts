@@ -4,6 +4,9 @@
 
 export const requirementFiles = ['.lxd_requirements', '.requirements'] as const;
 
+/** A handful of keys in practice: anything larger is not a requirements file. */
+export const maxRequirementsBytes = 64 * 1024;
+
 export type Requirements = Record<string, string>;
 
 /** Parse one requirements file's text; throws an Error saying what is wrong. */

@@ -161,7 +161,7 @@ export async function executeImport(plan: ImportPlan, options: ExecuteOptions): 
 			{path: join(plan.root, plan.requirements.path), text: Object.keys(plan.requirements.added).length > 0 ? JSON.stringify(plan.requirements.file, undefined, '\t') + '\n' : undefined},
 		];
 		for (const {path, text} of files.filter(f => f.text !== undefined)) {
-			const previous = await readOptional(path);
+			const previous = await readOptional(plan.root, path);
 			await writeAtomic(path, text!);
 			restore.push({path, ...(previous === undefined ? {} : {text: previous})});
 		}

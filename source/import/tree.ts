@@ -1,14 +1,15 @@
 // What the web root already holds where an import would go: the product's versions and aliases,
 // the requirements files on the way down, whether the version exists, and which filesystem the
 // files would land on.
-import {lstat, readFile, stat} from 'node:fs/promises';
-import {dirname, join} from 'node:path';
-import {aliasFile, defaultAliases, parseAliases} from '../domain/aliases.js';
+import {lstat, realpath, stat} from 'node:fs/promises';
+import {basename, dirname, join} from 'node:path';
+import {aliasFile, defaultAliases, maxAliasesBytes, parseAliases} from '../domain/aliases.js';
 import {canonicalArchitecture} from '../domain/architectures.js';
-import {parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
+import {maxRequirementsBytes, parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
 import type {ScannedProduct} from '../pipeline/model.js';
 import {scan} from '../pipeline/scan.js';
 import {errorCode} from '../util/errors.js';
+import {readSmallFile, SmallFileProblem} from '../util/small-file.js';
 import {ImportError} from './errors.js';
 import type {Found} from './find.js';
 import {planImport, type ImportPlan} from './plan.js';
@@ -52,16 +53,20 @@ export type Destination = {
 	extraAliases: string[];
 };
 
-/** A file's text, or undefined when there is no such file. */
-export async function readOptional(path: string): Promise<string | undefined> {
+/**
+ * The text of one of the product's dot-files the generator reads, or undefined when there is none.
+ * Read as the generator reads it (a small regular file inside the web root), so an import never
+ * takes in what a regeneration would refuse.
+ */
+export async function readOptional(root: string, path: string): Promise<string | undefined> {
 	try {
-		return await readFile(path, 'utf8');
+		return readSmallFile(path, {root: await realpath(root), limit: basename(path) === aliasFile ? maxAliasesBytes : maxRequirementsBytes});
 	} catch (error) {
 		if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
 			return undefined;
 		}
 
-		throw new ImportError(`${path} cannot be read (${errorCode(error)})`);
+		throw new ImportError(`${path} ${error instanceof SmallFileProblem ? error.message : `cannot be read (${errorCode(error)})`}`);
 	}
 }
 
@@ -71,7 +76,7 @@ export async function inspectDestination(root: string, fields: Fields): Promise<
 	for (let depth = 1; depth <= segments.length; depth++) {
 		for (const name of requirementFiles) {
 			const path = [...segments.slice(0, depth), name].join('/');
-			const text = await readOptional(join(root, path));
+			const text = await readOptional(root, join(root, path));
 			if (text === undefined) {
 				continue;
 			}
@@ -84,7 +89,7 @@ export async function inspectDestination(root: string, fields: Fields): Promise<
 		}
 	}
 
-	const aliasesText = await readOptional(join(root, productPath(fields), aliasFile));
+	const aliasesText = await readOptional(root, join(root, productPath(fields), aliasFile));
 	const version = join(root, productPath(fields), fields.version);
 	const exists = await lstat(version).then(() => true, () => false);
 	let dir = dirname(version);

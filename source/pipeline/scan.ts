@@ -5,14 +5,15 @@
 // readdir/stat calls, and through the promise API each one costs a thread-pool round trip several
 // times the call itself (1.8 s against 0.25 s for that tree on 2 cores). It yields to the event loop
 // every few milliseconds, so a live display, Ctrl-C and a watcher stay responsive during a long scan.
-import {lstatSync, readdirSync, readFileSync, realpathSync, statSync, type BigIntStats, type Dirent} from 'node:fs';
+import {lstatSync, readdirSync, realpathSync, statSync, type BigIntStats, type Dirent} from 'node:fs';
 import {join, sep} from 'node:path';
-import {aliasFile, parseAliases} from '../domain/aliases.js';
+import {aliasFile, maxAliasesBytes, parseAliases} from '../domain/aliases.js';
 import {architectureProblem} from '../domain/architectures.js';
 import {fileRoles, roleOf} from '../domain/ftypes.js';
 import {productSegmentProblem, segmentProblem, versionNameProblem, versionOrderProblem} from '../domain/naming.js';
-import {mergeRequirements, parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
+import {maxRequirementsBytes, mergeRequirements, parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
 import {errorCode} from '../util/errors.js';
+import {isInside, readSmallFile} from '../util/small-file.js';
 import type {Emit, Scope} from './events.js';
 import type {FileIdentity, ImageFile, ProductRef, ScannedProduct, ScannedVersion, Tree} from './model.js';
 
@@ -61,7 +62,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 		sliceStarted = performance.now();
 	};
 
-	const inside = (path: string) => path === rootReal || path.startsWith(rootReal + sep);
+	const inside = (path: string) => isInside(rootReal, path);
 	const products: ScannedProduct[] = [];
 
 	/** Follow a symbolic link, but only when it stays inside the web root. */
@@ -108,7 +109,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 
 			const path = `${rel}/${file}`;
 			try {
-				levels = [...levels, parseRequirements(readFileSync(join(absolute, file), 'utf8'))];
+				levels = [...levels, parseRequirements(readSmallFile(join(absolute, file), {root: rootReal, limit: maxRequirementsBytes}))];
 			} catch (error) {
 				broken = `${path} ${(error as NodeJS.ErrnoException).code ? `cannot be read (${errorCode(error)})` : (error as Error).message}`;
 				emit({type: 'warning', path, message: broken});
@@ -125,14 +126,15 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 
 		const path = `${rel}/${aliasFile}`;
 		try {
-			const {aliases, problems} = parseAliases(readFileSync(join(absolute, aliasFile), 'utf8'));
+			const {aliases, problems} = parseAliases(readSmallFile(join(absolute, aliasFile), {root: rootReal, limit: maxAliasesBytes}));
 			for (const problem of problems) {
 				emit({type: 'warning', path, message: problem});
 			}
 
 			return aliases;
 		} catch (error) {
-			emit({type: 'warning', path, message: `cannot be read (${errorCode(error)}); no extra aliases`});
+			const why = (error as NodeJS.ErrnoException).code ? `cannot be read (${errorCode(error)})` : (error as Error).message;
+			emit({type: 'warning', path, message: `${why}; no extra aliases`});
 			return [];
 		}
 	}
@@ -275,6 +277,12 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 
 	const images = join(rootReal, 'images');
 	try {
+		const target = realpathSync.native(images);
+		if (!inside(target)) {
+			emit({type: 'warning', path: 'images', message: `is a symbolic link to ${target}, outside the web root: nothing to publish`});
+			return {root: rootReal, products};
+		}
+
 		if (!statSync(images).isDirectory()) {
 			emit({type: 'warning', path: 'images', message: 'is not a directory: nothing to publish'});
 			return {root: rootReal, products};
