@@ -2,7 +2,7 @@
 // entries only, and metadata.yaml parsed with a real YAML parser and checked as the clients would.
 import {isMap, isScalar, parseDocument, type Node} from 'yaml';
 import {architectureProblem} from '../domain/architectures.js';
-import {entryHead, entryName, tarEntries, type TarContent} from './tarball.js';
+import {entryHead, entryName, OverBudget, tarEntries, type TarContent} from './tarball.js';
 
 export type Metadata = {
 	/** As written in metadata.yaml, when it has one (already checked to be a known name). */
@@ -25,6 +25,9 @@ export type TarballKind =
 /** metadata.yaml is a few KiB; a large one is not what it claims to be. */
 const maxYaml = 1024 * 1024;
 
+/** metadata.yaml and templates/ unpack to a few KiB: reading stops well past that. */
+const metadataBudget = 64 * 1024 * 1024;
+
 /** What the top of a root filesystem holds (a tarball of one lists them in directory order, so any may come first). */
 const rootTops = new Set(['bin', 'boot', 'dev', 'etc', 'home', 'lib', 'lib32', 'lib64', 'libx32', 'media', 'mnt', 'opt', 'proc', 'root', 'run', 'sbin', 'srv', 'sys', 'tmp', 'usr', 'var',
 	'lost+found', 'snap', 'cdrom', 'selinux', 'initrd.img', 'initrd.img.old', 'vmlinuz', 'vmlinuz.old']);
@@ -36,7 +39,7 @@ const rootTops = new Set(['bin', 'boot', 'dev', 'etc', 'home', 'lib', 'lib32', '
 export async function inspectTarball(file: string, content: TarContent): Promise<TarballKind> {
 	let metadata: {yaml?: string; problem?: string} | undefined;
 	try {
-		for await (const entry of tarEntries(file, content)) {
+		for await (const entry of tarEntries(file, content, metadataBudget)) {
 			const name = entryName(entry);
 			const {type, size = 0} = entry.header;
 			if (name === 'metadata.yaml') {
@@ -61,6 +64,10 @@ export async function inspectTarball(file: string, content: TarContent): Promise
 			return rootTops.has(name.split('/')[0]!) ? {kind: 'rootfs'} : {kind: 'other', reason: `a tarball of neither image metadata nor a root filesystem (first entry: ${name})`};
 		}
 	} catch (error) {
+		if (error instanceof OverBudget) {
+			return metadata ? {kind: 'metadata', problem: `${error.message}: too large to be image metadata (metadata.yaml and templates/)`} : {kind: 'other', reason: `${error.message} before saying what it holds`};
+		}
+
 		return {kind: 'other', reason: `not a readable tarball (${(error as Error).message})`};
 	}
 

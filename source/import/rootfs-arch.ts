@@ -77,19 +77,13 @@ async function squashfsArch(file: string): Promise<RootArch | undefined> {
 }
 
 async function tarballArch(file: string, content: TarContent): Promise<RootArch | undefined> {
-	let passed = 0;
-	for await (const entry of tarEntries(file, content)) {
+	for await (const entry of tarEntries(file, content, tarBudget)) {
 		const binary = entryName(entry);
 		if (entry.header.type === 'file' && binaries.test(binary)) {
 			const arches = elfArchitectures(await entryHead(entry, elfHeader));
 			if (arches) {
 				return {binary, arches};
 			}
-		}
-
-		passed += entry.header.size ?? 0;
-		if (passed > tarBudget) {
-			return undefined;
 		}
 	}
 

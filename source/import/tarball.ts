@@ -51,13 +51,28 @@ function decompressed(file: string, content: TarContent): {stream: Readable; sto
 /** Normalised entry name: `./metadata.yaml` and `metadata.yaml` are the same file to the clients; `rootfs/` is `rootfs`. */
 export const entryName = (entry: TarEntry) => entry.header.name.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
 
+/** A tarball that unpacks to more than its reader's budget (a few KiB of xz can unpack to gigabytes). */
+export class OverBudget extends Error {
+	constructor(readonly budget: number) {
+		super(`it unpacks to more than ${budget / (1024 * 1024)} MiB`);
+	}
+}
+
 /**
  * The entries in order; stopping the loop early stops reading the file. An entry the loop did not
- * read is skipped over when the next one is asked for.
+ * read is skipped over when the next one is asked for. Past `budget` unpacked bytes the loop
+ * throws OverBudget.
  */
-export async function * tarEntries(file: string, content: TarContent): AsyncGenerator<TarEntry> {
+export async function * tarEntries(file: string, content: TarContent, budget: number): AsyncGenerator<TarEntry> {
 	const {stream, stop, ended} = decompressed(file, content);
 	const extract = tar.extract();
+	let unpacked = 0;
+	stream.on('data', (chunk: Buffer) => {
+		unpacked += chunk.length;
+		if (unpacked > budget) {
+			extract.destroy(new OverBudget(budget));
+		}
+	});
 	stream.on('error', error => extract.destroy(error));
 	stream.pipe(extract);
 	try {
