@@ -6,7 +6,7 @@ import {PassThrough} from 'node:stream';
 import {fileURLToPath} from 'node:url';
 import test from 'ava';
 import {execa} from 'execa';
-import {plainReporter} from '../source/report/plain.js';
+import {plainReporter} from '../source/report/loggers/plain.js';
 import {liveTree, versionDir} from './live-tree.js';
 
 const cli = fileURLToPath(new URL('../cli.js', import.meta.url));

@@ -67,7 +67,7 @@ async function startWatcher(t: {teardown(fn: () => Promise<void>): void}, build:
 		await watcher;
 		await tmp.cleanup();
 	});
-	await until('the first regeneration', async () => output.includes('regenerated in'));
+	await until('the first regeneration', async () => output.includes('regenerated in') || output.includes('"type":"regenerated"'));
 	return {root, tmp, watcher, log: () => output};
 }
 
@@ -383,4 +383,27 @@ test.serial('--watch runs headless in a detached tmux session and logs each rege
 	t.regex(text, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z watching /m, 'timestamped plain lines');
 	t.regex(text, /Z stopped\n/);
 	t.notRegex(text, /\u001B\[/, 'no escape codes in the log');
+});
+
+// A directory named to retitle the terminal (OSC 0) and to start a control sequence (C1 CSI): what the
+// watcher's log says about it must not reach the operator's terminal as control characters.
+const hostile = 'evil\u001B]0;pwned\u0007\u009B2J';
+
+test.serial('--log plain: a directory named with escape sequences is logged with them made harmless', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+		await mkdir(path.join(root, 'images', hostile));
+	}, ['--log', 'plain']);
+	t.regex(w.log(), /skipped tree images\/evil\?\]0;pwned\?\?2J: /);
+	t.false(/[\u001B\u0007\u009B]/.test(w.log()), w.log());
+});
+
+test.serial('--log json: a directory named with escape sequences is logged as \\u escapes, the name intact', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+		await mkdir(path.join(root, 'images', hostile));
+	}, ['--log', 'json']);
+	t.false(/[\u001B\u0007\u009B]/.test(w.log()), w.log());
+	const skipped = w.log().split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as {type: string; path?: string}).find(event => event.type === 'skipped');
+	t.is(skipped?.path, `images/${hostile}`);
 });

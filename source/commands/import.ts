@@ -10,10 +10,11 @@ import {executeImport} from '../import/execute.js';
 import {findImage, type Found} from '../import/find.js';
 import {commandLine, describePlan, type ImportPlan} from '../import/plan.js';
 import {fieldNames, fieldProblem, flagsFor, missingFields, parseRequirement, propose, type Fields} from '../import/propose.js';
-import {plainImportReporter, type ImportReporter} from '../import/report.js';
 import {preparePlan, scanProducts, type PrepareOptions} from '../import/tree.js';
 import type {DeltaOptions} from '../pipeline/delta-options.js';
-import {printable} from '../report/plain.js';
+import {printable} from '../report/printable.js';
+import {startImportReporter} from '../report/start.js';
+import {keyboard} from '../report/terminal.js';
 import {UsageError} from '../util/errors.js';
 import {LockHeld, watchCommand} from '../util/lock.js';
 import {runGenerate} from './generate.js';
@@ -57,8 +58,8 @@ async function unattended(found: Found, flags: ImportFlags, requirements: Requir
 	return plan.problems.length > 0 ? {exit: 1, problems: plan.problems} : plan;
 }
 
-async function place(plan: ImportPlan, flags: ImportFlags, cachePath: string, live: boolean): Promise<number> {
-	const reporter: ImportReporter = live ? (await import('../import/wizard/run.js')).progressReporter(plan) : plainImportReporter(process.stderr);
+async function place(plan: ImportPlan, flags: ImportFlags, cachePath: string): Promise<number> {
+	const reporter = await startImportReporter(plan, {plain: flags.plain});
 	// Whatever stops it, everything goes back where it was (execute.ts).
 	const stop = new Stop(() => undefined);
 	const unlisten = stop.listen();
@@ -118,10 +119,9 @@ export async function runImport(flags: ImportFlags): Promise<number> {
 		const found = await findImage(flags.source);
 		const products = await scanProducts(root);
 		const options: PrepareOptions = {root, products, copy: flags.copy, force: flags.force};
-		// Ink only with a terminal on both ends and outside CI (useInput needs raw mode on stdin).
-		const terminal = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !process.env['CI'];
 		let plan: ImportPlan | undefined;
-		if (terminal && !flags.yes) {
+		// The wizard needs keys (useInput takes raw mode on stdin).
+		if (keyboard() && !flags.yes) {
 			const {runWizard} = await import('../import/wizard/run.js');
 			plan = await runWizard({
 				context: {found, products},
@@ -152,7 +152,7 @@ export async function runImport(flags: ImportFlags): Promise<number> {
 			return 0;
 		}
 
-		return await place(plan, flags, flags.cache ?? defaultCachePath(root), terminal && !flags.plain);
+		return await place(plan, flags, flags.cache ?? defaultCachePath(root));
 	} catch (error) {
 		if (error instanceof ImportError) {
 			say(error.message);

@@ -1,16 +1,16 @@
 // A one-shot command's run with a reporter (the live tree in a terminal, plain lines elsewhere) and
 // the stop requests of stop.ts wired to it: q, Ctrl-C, SIGTERM or a hang-up cancel the work, the
 // reporter says how it ended, and a stopped run exits with the code of what stopped it.
-import {pickReporter, type PickOptions} from '../report/pick.js';
-import type {Reporter} from '../report/plain.js';
+import type {Reporter} from '../report/contract.js';
+import {startReporter, type RunReporterOptions} from '../report/start.js';
 import {Stop} from './stop.js';
 
 /** `work` ends its reporter with finish('done') when it succeeds; failures and stops end here. */
-export async function runReported(options: Omit<PickOptions, 'onCancel'>, work: (reporter: Reporter, signal: AbortSignal) => Promise<number>): Promise<number> {
+export async function runReported(options: Omit<RunReporterOptions, 'onCancel'>, work: (reporter: Reporter, signal: AbortSignal) => Promise<number>): Promise<number> {
 	const stop = new Stop(() => {
 		reporter.cancel();
 	});
-	const reporter = pickReporter({...options, onCancel: () => {
+	const reporter = startReporter({...options, onCancel: () => {
 		stop.request();
 	}});
 	const unlisten = stop.listen();

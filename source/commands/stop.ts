@@ -3,6 +3,7 @@
 // session under an hours-long hash job. Each asks the run to stop: the workers stop, the digest
 // cache keeps what finished, nothing is published. A second request quits at once.
 import {setMaxListeners} from 'node:events';
+import {attached} from '../report/terminal.js';
 
 const codes = {SIGINT: 130, SIGTERM: 143, SIGHUP: 129} as const;
 
@@ -57,7 +58,7 @@ export class Stop {
 	 * (Node resets an inherited ignore to the default, which ends the process).
 	 */
 	listen(): () => void {
-		const terminal = [process.stdin, process.stdout, process.stderr].some(stream => stream.isTTY);
+		const terminal = attached();
 		const handlers = Object.entries(codes).map(([name, code]) => {
 			const handler = () => {
 				if (name === 'SIGHUP' && !terminal) {

@@ -1,7 +1,7 @@
 // `simplestreams verify [rootdir]`: check the published tree as a client would, trusting nothing
 // cached. Progress goes to stderr (the live tree in a terminal, plain lines otherwise); the report,
 // or with --json the report as JSON, to stdout. Exit 1 when any problem is found; stopped early (stop.ts) 130, 143 or 129.
-import {printable} from '../report/plain.js';
+import {printable} from '../report/printable.js';
 import {formatBytes, formatRate} from '../util/format.js';
 import type {Problem} from '../verify/schema.js';
 import {verify} from '../verify/verify.js';

@@ -4,11 +4,9 @@
 // lines; elsewhere log lines.
 import {realpath} from 'node:fs/promises';
 import type {DeltaOptions} from '../pipeline/delta-options.js';
-import {keyboard, liveTerminal, loadLive} from '../report/pick.js';
+import {startWatchReporter} from '../report/start.js';
 import {UsageError} from '../util/errors.js';
 import {acquireLock, watchCommand} from '../util/lock.js';
-import type {WatchEmit} from '../watch/events.js';
-import {jsonLog, plainLog} from '../watch/log.js';
 import {Watcher} from '../watch/watcher.js';
 
 export type WatchFlags = {
@@ -45,9 +43,8 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 		process.on('SIGINT', stop);
 		process.on('SIGTERM', stop);
 	});
-	const live = flags.log === undefined && liveTerminal(flags.plain) ? await liveScreen(flags.jobs, () => stop()) : undefined;
-	const emit: WatchEmit = live?.emit ?? (flags.log === 'json' ? jsonLog(process.stdout) : plainLog(process.stderr));
-	const watcher = new Watcher({root, jobs: flags.jobs, cachePath: flags.cache, settleMs: flags.settleSeconds * 1000, rescanMs, deltas: flags.deltas, lock}, emit);
+	const reporter = await startWatchReporter({log: flags.log, plain: flags.plain, jobs: flags.jobs, onQuit: () => stop()});
+	const watcher = new Watcher({root, jobs: flags.jobs, cachePath: flags.cache, settleMs: flags.settleSeconds * 1000, rescanMs, deltas: flags.deltas, lock}, reporter.emit);
 	const hangup = () => {
 		watcher.rescan('SIGHUP');
 	};
@@ -59,14 +56,8 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 	} finally {
 		await watcher.stop(); // Releases the root's lock too.
 		process.off('SIGHUP', hangup);
-		await live?.close();
+		await reporter.close();
 	}
 
 	return 0;
-}
-
-/** Ink loaded only for a terminal (the bundle, as generate loads it). */
-async function liveScreen(jobs: number, onQuit: () => void) {
-	const {liveWatch} = await loadLive();
-	return liveWatch({out: process.stderr, input: keyboard(), jobs, onQuit});
 }

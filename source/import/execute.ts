@@ -11,7 +11,7 @@ import {aliasFile} from '../domain/aliases.js';
 import {DigestCache} from '../cache/digest-cache.js';
 import {contentPair} from '../pipeline/model.js';
 import {identityOf} from '../pipeline/scan.js';
-import {printable} from '../report/plain.js';
+import {printable} from '../report/printable.js';
 import {writeAtomic} from '../util/atomic-write.js';
 import {errorCode, systemReason} from '../util/errors.js';
 import {ImportError} from './errors.js';

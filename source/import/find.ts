@@ -6,7 +6,7 @@ import {canonicalArchitecture} from '../domain/architectures.js';
 import type {Content} from '../domain/ftypes.js';
 import type {RootFtype} from '../streams/ftypes.js';
 import {inspectContent} from '../domain/magic.js';
-import {printable} from '../report/plain.js';
+import {printable} from '../report/printable.js';
 import {errorCode} from '../util/errors.js';
 import {ImportError} from './errors.js';
 import {inspectTarball, parseMetadata, type Metadata} from './metadata.js';

@@ -5,7 +5,7 @@ import {fileRoles, roleOf} from '../domain/ftypes.js';
 import type {RootFtype} from '../streams/ftypes.js';
 import {versionOrderProblem} from '../domain/naming.js';
 import {mergeRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
-import {printable} from '../report/plain.js';
+import {printable} from '../report/printable.js';
 import {formatBytes} from '../util/format.js';
 import type {Found, SourceFile, SourceRoot} from './find.js';
 import {extraAliasProblem, productId, productPath, type Choices, type Fields} from './propose.js';

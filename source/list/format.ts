@@ -1,6 +1,6 @@
 // Pure: the images both clients derive, as one row per image (an image both see alike is one row),
 // written as a table, JSON or CSV.
-import {printable} from '../report/plain.js';
+import {printable} from '../report/printable.js';
 import {allClients, type Client} from '../streams/ftypes.js';
 import {formatBytes} from '../util/format.js';
 import type {ClientImage} from './derive.js';

@@ -18,12 +18,13 @@ export const noCi = ['CI', 'CONTINUOUS_INTEGRATION', ...Object.keys(process.env)
  * With `passHangUp`, `hangUp()` closes the pane as a dropped SSH session closes a terminal: the shell
  * around the program passes the hang-up on, as a login shell does, and survives it to record the
  * program's exit code (the program then runs in the background, its stdin the terminal still).
+ * `env`: variables (NAME=value …) set for the program after the CI ones are cleared.
  */
-export function terminal(t: ExecutionContext, dir: string, args: string[], redirect: string, size = {width: 100, height: 32}, {passHangUp = false} = {}) {
+export function terminal(t: ExecutionContext, dir: string, args: string[], redirect: string, size = {width: 100, height: 32}, {passHangUp = false, env = ''} = {}) {
 	const socket = path.join(dir, 'tmux.sock');
 	const tmux = (...rest: string[]) => execFileSync('tmux', ['-f', '/dev/null', '-S', socket, ...rest], {encoding: 'utf8'});
 	const files = {rc: path.join(dir, 'rc'), stty: path.join(dir, 'stty')};
-	const program = `env ${noCi} ${quote(process.execPath)} ${[cli, ...args].map(quote).join(' ')} ${redirect}`;
+	const program = `env ${noCi} ${env} ${quote(process.execPath)} ${[cli, ...args].map(quote).join(' ')} ${redirect}`;
 	const run = passHangUp ? `${program} < /dev/tty & child=$!; trap 'hungup=1; kill -HUP $child' HUP; wait $child; wait $child` : program;
 	// The pane stays for the screen to be read; after a hang-up there is none, and the shell ends.
 	const command = `${run}; echo $? > ${quote(files.rc)}; stty -a > ${quote(files.stty)}; [ -n "$hungup" ] || sleep 600`;

@@ -2,7 +2,8 @@
 // os → release → arch → variant → version → file in O(depth) each; rollups, collapsing, the visible
 // window and the footer totals are derived only when a frame is drawn.
 import type {PipelineEvent} from '../../pipeline/events.js';
-import {printable, type Outcome} from '../plain.js';
+import type {Outcome} from '../contract.js';
+import {printable} from '../printable.js';
 
 export type FileState = 'found' | 'cached' | 'queued' | 'hashing' | 'done' | 'skipped' | 'failed';
 

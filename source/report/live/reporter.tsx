@@ -4,8 +4,8 @@
 // on screen) is a clean redraw, and the final frame is printed where the command was typed.
 import {render, useInput, type Key} from 'ink';
 import type {PipelineEvent} from '../../pipeline/events.js';
-import type {WatchEmit, WatchEvent} from '../../watch/events.js';
-import type {Reporter} from '../plain.js';
+import type {WatchEvent} from '../../watch/events.js';
+import type {Reporter, WatchReporter} from '../contract.js';
 import {frame, type Frame, type Line} from './layout.js';
 import {LiveModel} from './model.js';
 import {paint, Screen} from './Screen.js';
@@ -185,7 +185,7 @@ const watchOnly = new Set<WatchEvent['type']>(['watching', 'regenerating', 'rege
  * the watcher's status under it. Between regenerations nothing moves but the clock: the timer then
  * draws only after an event or once a second, so a watcher idle for weeks costs no CPU to speak of.
  */
-export function liveWatch(options: LiveWatchOptions): {emit: WatchEmit; close: () => Promise<void>} {
+export function liveWatch(options: LiveWatchOptions): WatchReporter {
 	const newModel = () => new LiveModel({write: true, jobs: options.jobs});
 	let model = newModel();
 	const status = new WatchStatus();

@@ -1,24 +1,14 @@
-// Watch reporters for a service or a pipe: timestamped plain lines (one per regeneration, plus each
-// new problem once), or one JSON object per event for log shippers.
+// The watcher for a service or a pipe: timestamped plain lines, one per regeneration, plus each
+// new problem once.
 import type {Writable} from 'node:stream';
-import {formatBytes, formatDuration} from '../util/format.js';
-import type {WatchEmit, WatchEvent} from './events.js';
-
-/** Per-file progress is for screens; logs get the outcome. */
-const unlogged = new Set<WatchEvent['type']>(['progress', 'queued', 'found', 'scan-started', 'cached', 'delta-progress', 'delta-queued']);
-
-export function jsonLog(out: Writable): WatchEmit {
-	return event => {
-		if (!unlogged.has(event.type)) {
-			out.write(JSON.stringify({time: new Date().toISOString(), ...event}) + '\n');
-		}
-	};
-}
+import {formatBytes, formatDuration} from '../../util/format.js';
+import type {WatchEmit} from '../../watch/events.js';
+import {lineWriter} from '../printable.js';
 
 const list = (label: string, versions: string[]) => (versions.length === 0 ? '' : ` ${label}${versions.length} (${versions.slice(0, 3).join(', ')}${versions.length > 3 ? ', …' : ''})`);
 
 export function plainLog(out: Writable): WatchEmit {
-	const line = (text: string) => out.write(`${new Date().toISOString()} ${text}\n`);
+	const line = lineWriter(out, () => `${new Date().toISOString()} `);
 	// A problem that persists is said once, not at every regeneration for weeks.
 	let reported = new Set<string>();
 	let current = new Set<string>();

@@ -1,0 +1,95 @@
+// A run for everything that is not a terminal: one plain line per finished file, every skip and
+// warning with its path, and a summary. No escape codes, ever.
+import type {Writable} from 'node:stream';
+import type {PipelineEvent} from '../../pipeline/events.js';
+import {formatBytes, formatDuration, formatRate} from '../../util/format.js';
+import type {Reporter} from '../contract.js';
+import {lineWriter} from '../printable.js';
+
+export function plainReporter(out: Writable, options: {write: boolean}): Reporter {
+	let cached = 0;
+	let deltasReused = 0;
+	let saved: Extract<PipelineEvent, {type: 'cache-saved'}> | undefined;
+	const line = lineWriter(out);
+	const describe = (event: PipelineEvent): string | string[] | undefined => {
+		switch (event.type) {
+			case 'scanned': {
+				return `scanned ${event.products} products, ${event.versions} versions, ${event.files} files (${formatBytes(event.bytes)})`;
+			}
+
+			case 'skipped': {
+				return `skipped ${event.scope} ${event.path}: ${event.reason}`;
+			}
+
+			case 'warning': {
+				return `warning ${event.path}: ${event.message}`;
+			}
+
+			case 'cached': {
+				cached++;
+				return undefined;
+			}
+
+			case 'hashed': {
+				return `hashed ${event.path} (${formatBytes(event.work)}, ${formatRate(event.work, event.milliseconds)})`;
+			}
+
+			case 'hash-finished': {
+				return `hashing done: ${event.files} files, ${formatBytes(event.bytes)} in ${formatDuration(event.milliseconds)} (${formatRate(event.bytes, event.milliseconds)})`;
+			}
+
+			case 'delta-made': {
+				return `delta ${event.path} (${formatBytes(event.size)}, ${Math.round(event.fraction * 100)}% of the full file, made and checked in ${formatDuration(event.milliseconds)})`;
+			}
+
+			case 'delta-checked': {
+				return `checked delta ${event.path} (${formatDuration(event.milliseconds)})`;
+			}
+
+			case 'delta-reused': {
+				deltasReused++;
+				return undefined;
+			}
+
+			case 'delta-skipped': {
+				return `${event.problem ? 'skipped delta' : 'no delta'} ${event.path}: ${event.reason}`;
+			}
+
+			case 'cataloged': {
+				const reused = [cached > 0 ? `${cached} digests` : '', deltasReused > 0 ? `${deltasReused} delta${deltasReused === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ');
+				const reuse = reused ? ` (${reused} reused from cache)` : '';
+				const summary = `catalog: ${event.products} products, ${event.versions} versions; ${event.images.lxd} images for LXD, ${event.images.incus} for Incus${reuse}`;
+				return options.write ? summary : [summary, 'dry run: nothing written (add -N to publish)'];
+			}
+
+			case 'cache-saved': {
+				saved = event;
+				return undefined;
+			}
+
+			case 'written': {
+				return `${event.changed ? 'wrote' : 'unchanged'} ${event.path}`;
+			}
+
+			default: {
+				return undefined;
+			}
+		}
+	};
+
+	return {
+		emit(event) {
+			for (const text of [describe(event) ?? []].flat()) {
+				line(text);
+			}
+		},
+		cancel() {
+			line('cancelling: stopping the hash workers (Ctrl-C again quits at once)');
+		},
+		async finish(outcome) {
+			if (outcome === 'cancelled') {
+				line(`cancelled: nothing written${saved ? `; the digest cache keeps what finished (${saved.path})` : ''}`);
+			}
+		},
+	};
+}
