@@ -2,10 +2,10 @@ import {chmod, copyFile, mkdir, readFile, rm, stat, utimes, writeFile} from 'nod
 import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
-import {DigestCache} from '../source/cache/digest-cache.js';
 import type {ProductsFile} from '../source/streams/model.js';
 import type {PipelineEvent} from '../source/pipeline/events.js';
-import {generate, type GenerateOptions} from '../source/pipeline/generate.js';
+import {runContext, withRunContext, type RunContext, type RunOptions} from '../source/pipeline/context.js';
+import {generate} from '../source/pipeline/generate.js';
 import {asNobody, collector, copyTree, distModule, flipLastByte, mtimeNs, permissionsIgnored, rewriteSameSize, sha256File, tempDir, templateTree} from './helpers/fixtures.js';
 
 const template = templateTree('ss-generate');
@@ -21,9 +21,11 @@ async function fixture(t: Parameters<typeof tempDir>[0]) {
 	await mkdir(root);
 	await copyTree(template().root, root);
 	const cachePath = path.join(dir, 'cache', 'digests.json');
-	const run = async (options: Partial<GenerateOptions> = {}) => {
+	/** A run in a context of its own, or in `context` (the watcher's: one cache for many runs). */
+	const run = async ({write = true, context, ...options}: Partial<RunOptions> & {write?: boolean; context?: RunContext} = {}) => {
 		const c = collector();
-		const result = await generate({root, write: true, jobs: 2, cachePath, ...options}, c.emit);
+		const result = context ? await generate({...context, settleMs: options.settleMs, emit: c.emit}, write)
+			: await withRunContext({root, jobs: 2, cachePath, ...options}, c.emit, async own => generate(own, write));
 		return {...c, result};
 	};
 
@@ -151,9 +153,11 @@ test('an unreadable file (permission denied) does not stop the run; the rest is 
 	}
 
 	const {events, productsText} = await asNobody<{events: PipelineEvent[]; productsText: string}>(dir, `
+		import {withRunContext} from ${JSON.stringify(distModule('source/pipeline/context.js'))};
 		import {generate} from ${JSON.stringify(distModule('source/pipeline/generate.js'))};
 		const events = [];
-		const {productsText} = await generate({root: ${JSON.stringify(root)}, write: false, jobs: 2, cachePath: ${JSON.stringify(path.join(cacheDir, 'c.json'))}}, e => events.push(e));
+		const options = {root: ${JSON.stringify(root)}, jobs: 2, cachePath: ${JSON.stringify(path.join(cacheDir, 'c.json'))}};
+		const {productsText} = await withRunContext(options, e => events.push(e), async context => generate(context, false));
 		console.log(JSON.stringify({events, productsText}));
 	`);
 	const skipped = Object.fromEntries(events.filter(e => e.type === 'skipped').map(e => [e.path, e.reason]));
@@ -193,14 +197,15 @@ test('a cache kept between runs (the watcher\'s) keeps a settling version\'s fin
 		await Promise.all(names.map(async name => utimes(path.join(root, dir, name), hourAgo, hourAgo)));
 	}
 
-	const cache = new DigestCache(cachePath, root);
-	await run({cache});
+	const context = runContext({root, jobs: 2, cachePath}, () => undefined);
+	t.teardown(async () => context.close());
+	await run({context});
 	// A squashfs uploaded next to the published VM disk: the whole version is held while it settles.
 	await copyFile(path.join(root, container, 'root.squashfs'), path.join(root, vm, 'root.squashfs'));
-	const settling = await run({cache, settleMs: 60_000});
+	const settling = await run({context, settleMs: 60_000});
 	t.deepEqual(paths(settling.events, 'settling'), [vm]);
 	t.deepEqual(settling.of('queued'), []);
-	const settled = await run({cache});
+	const settled = await run({context});
 	t.deepEqual(paths(settled.events, 'queued'), [`${vm}/root.squashfs`], 'the disk\'s fingerprint came from the cache');
 });
 

@@ -4,6 +4,7 @@ import {EventEmitter} from 'node:events';
 import path from 'node:path';
 import {setTimeout as delay} from 'node:timers/promises';
 import test from 'ava';
+import {withRunContext} from '../source/pipeline/context.js';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import {generate} from '../source/pipeline/generate.js';
 import {frame, shortReason, truncateMiddle, type FrameOptions} from '../source/report/live/layout.js';
@@ -309,7 +310,7 @@ test('the summary: published, a dry run, a cancelled run', t => {
 test('the final frame of a real run, from the core\'s own events', async t => {
 	const {dir, root} = await liveTree(t, 4096);
 	const live = new LiveModel({write: false, jobs: 1});
-	await generate({root, write: false, jobs: 1, cachePath: path.join(dir, 'cache.json')}, event => live.apply(event, performance.now()));
+	await withRunContext({root, jobs: 1, cachePath: path.join(dir, 'cache.json')}, event => live.apply(event, performance.now()), async context => generate(context, false));
 	live.finish('done', performance.now());
 	const text = screen(live, {now: performance.now()});
 	t.regex(text, /✓ would publish 1 image for LXD, 1 for Incus · 1 product · 1 version/, text);

@@ -2,6 +2,7 @@ import {appendFile, chmod, mkdir, readFile, rm, stat, utimes, writeFile} from 'n
 import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
 import {execa} from 'execa';
+import {withRunContext} from '../source/pipeline/context.js';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import {generate, publish} from '../source/pipeline/generate.js';
 import {receiptPath} from '../source/pipeline/receipt.js';
@@ -22,12 +23,12 @@ async function fixture(t: ExecutionContext) {
 	const cachePath = path.join(dir, 'cache', 'digests.json');
 	const publishOnce = async (options: {deltas?: {vm: boolean; ratio: number}} = {}) => {
 		const c = collector();
-		const result = await publish({root, jobs: 2, cachePath, ...options}, c.emit);
+		const result = await withRunContext({root, jobs: 2, cachePath, ...options}, c.emit, publish);
 		return {...c, unchanged: result === 'unchanged'};
 	};
 
 	/** What the streams must hold: the pipeline run in full, dry, with a cache of its own. */
-	const expected = async () => (await generate({root, write: false, jobs: 2, cachePath: path.join(dir, `fresh-${Math.random()}.json`)}, () => undefined)).productsText;
+	const expected = async () => (await withRunContext({root, jobs: 2, cachePath: path.join(dir, `fresh-${Math.random()}.json`)}, () => undefined, async context => generate(context, false))).productsText;
 	return {dir, root, cachePath, publishOnce, expected};
 }
 
@@ -52,7 +53,7 @@ test('an unchanged tree: the run stops after the scan and reports what a full no
 
 	// The same tree through the whole pipeline, which never consults a receipt.
 	const full = collector();
-	await generate({root, write: true, jobs: 2, cachePath}, full.emit);
+	await withRunContext({root, jobs: 2, cachePath}, full.emit, async context => generate(context, true));
 	const again = await publishOnce();
 	t.true(again.unchanged);
 	t.deepEqual(again.events, full.events);
@@ -118,7 +119,7 @@ async function deltaFixture(t: ExecutionContext) {
 	const cachePath = path.join(dir, 'cache.json');
 	const publishOnce = async (deltas?: {vm: boolean; ratio: number}) => {
 		const c = collector();
-		const result = await publish({root, jobs: 2, cachePath, deltas}, c.emit);
+		const result = await withRunContext({root, jobs: 2, cachePath, deltas}, c.emit, publish);
 		return {...c, unchanged: result === 'unchanged'};
 	};
 
@@ -139,7 +140,7 @@ test('a --deltas run stops early too, and reports its deltas as a run that finds
 
 	// The same tree through the whole pipeline reports the same.
 	const full = collector();
-	await generate({root, write: true, jobs: 2, cachePath, deltas}, full.emit);
+	await withRunContext({root, jobs: 2, cachePath, deltas}, full.emit, async context => generate(context, true));
 	t.deepEqual(again.events, full.events);
 
 	// The delta file is pinned: touched, it is checked again (and found good), then the runs stop early again.
@@ -184,9 +185,10 @@ test('a run that could not read a file leaves no receipt: the next one tries aga
 	await chmod(path.join(root, container, 'root.tar.xz'), 0o000);
 	const cachePath = path.join(dir, 'nobody-cache.json');
 	const run = async () => asNobody<{result: string; events: PipelineEvent[]}>(dir, `
+		import {withRunContext} from ${JSON.stringify(distModule('source/pipeline/context.js'))};
 		import {publish} from ${JSON.stringify(distModule('source/pipeline/generate.js'))};
 		const events = [];
-		const result = await publish({root: ${JSON.stringify(root)}, jobs: 2, cachePath: ${JSON.stringify(cachePath)}}, e => events.push(e));
+		const result = await withRunContext({root: ${JSON.stringify(root)}, jobs: 2, cachePath: ${JSON.stringify(cachePath)}}, e => events.push(e), publish);
 		console.log(JSON.stringify({result: result === 'unchanged' ? 'unchanged' : 'published', events}));
 	`);
 	for (const attempt of [1, 2]) {

@@ -4,6 +4,7 @@ import {cp} from 'node:fs/promises';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import test from 'ava';
+import {runContext} from '../source/pipeline/context.js';
 import type {WatchEvent} from '../source/watch/events.js';
 import {Watcher} from '../source/watch/watcher.js';
 import {tempDir} from './helpers/images.js';
@@ -17,7 +18,9 @@ test('once a regeneration is done, the periodic rescan is the only timer', async
 	await cp(path.resolve('examples/webroot/images'), path.join(root, 'images'), {recursive: true});
 	const before = timers();
 	const events: WatchEvent[] = [];
-	const watcher = new Watcher({root, jobs: 1, cachePath: path.join(tmp.path, 'cache.json'), settleMs: 0, rescanMs: 600_000}, event => events.push(event));
+	const emit = (event: WatchEvent) => events.push(event);
+	const context = runContext({root, jobs: 1, cachePath: path.join(tmp.path, 'cache.json'), settleMs: 0}, emit);
+	const watcher = new Watcher({context, rescanMs: 600_000}, emit);
 	try {
 		await watcher.start();
 		while (!events.some(event => event.type === 'regenerated')) {
@@ -28,6 +31,7 @@ test('once a regeneration is done, the periodic rescan is the only timer', async
 		t.is(timers() - before, 1, process.getActiveResourcesInfo().join(', '));
 	} finally {
 		await watcher.stop();
+		await context.close();
 	}
 
 	t.is(timers() - before, 0, 'stop clears it');

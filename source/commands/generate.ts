@@ -4,6 +4,7 @@
 import {access, constants, mkdir, stat} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {DeltaOptions} from '../pipeline/delta-options.js';
+import {withRunContext} from '../pipeline/context.js';
 import {generate, publish} from '../pipeline/generate.js';
 import {streamsDirectory} from '../streams/paths.js';
 import {errorCode, UsageError} from '../util/errors.js';
@@ -45,16 +46,18 @@ export async function runGenerate(flags: GenerateFlags): Promise<number> {
 	try {
 		return await runReported({plain: flags.plain, write: flags.write, jobs: flags.jobs}, async (reporter, signal) => {
 			const options = {root: flags.root, jobs: flags.jobs, cachePath: flags.cache, signal, deltas: flags.deltas};
-			if (flags.write) {
-				await publish(options, reporter.emit);
-				await reporter.finish('done');
-			} else {
-				const {productsText} = await generate({...options, write: false}, reporter.emit);
-				await reporter.finish('done');
-				process.stdout.write(productsText);
-			}
+			return withRunContext(options, reporter.emit, async context => {
+				if (flags.write) {
+					await publish(context);
+					await reporter.finish('done');
+				} else {
+					const {productsText} = await generate(context, false);
+					await reporter.finish('done');
+					process.stdout.write(productsText);
+				}
 
-			return 0;
+				return 0;
+			});
 		});
 	} finally {
 		await lock?.release();

@@ -3,6 +3,7 @@
 // In a terminal (as generate decides it) the live tree and a status line, unless --log asks for log
 // lines; elsewhere log lines.
 import {realpath} from 'node:fs/promises';
+import {runContext} from '../pipeline/context.js';
 import type {DeltaOptions} from '../pipeline/delta-options.js';
 import {startWatchReporter} from '../report/start.js';
 import {UsageError} from '../util/errors.js';
@@ -44,7 +45,8 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 		process.on('SIGTERM', stop);
 	});
 	const reporter = await startWatchReporter({log: flags.log, plain: flags.plain, jobs: flags.jobs, onQuit: () => stop()});
-	const watcher = new Watcher({root, jobs: flags.jobs, cachePath: flags.cache, settleMs: flags.settleSeconds * 1000, rescanMs, deltas: flags.deltas, lock}, reporter.emit);
+	const context = runContext({root, jobs: flags.jobs, cachePath: flags.cache, settleMs: flags.settleSeconds * 1000, deltas: flags.deltas}, reporter.emit);
+	const watcher = new Watcher({context, rescanMs, lock}, reporter.emit);
 	const hangup = () => {
 		watcher.rescan('SIGHUP');
 	};
@@ -55,6 +57,7 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 		await stopped;
 	} finally {
 		await watcher.stop(); // Releases the root's lock too.
+		await context.close();
 		process.off('SIGHUP', hangup);
 		await reporter.close();
 	}

@@ -1,16 +1,15 @@
 // Everything after the scan: probe → plan → hash → (deltas) → catalog → write, and the receipt of a
 // -N run. Loaded only when there is work: a -N run over an unchanged tree stops before it.
 import {join} from 'node:path';
-import {DigestCache, defaultCachePath} from '../cache/digest-cache.js';
-import {streamFiles} from '../streams/paths.js';
+import type {DigestCache} from '../cache/digest-cache.js';
+import {productsPath, streamFiles} from '../streams/paths.js';
+import {readProducts} from '../streams/read.js';
 import {streamsText, writeStreams} from '../streams/write.js';
 import {errorCode} from '../util/errors.js';
-import {catalog} from './catalog.js';
+import {catalog, type Catalog} from './catalog.js';
+import type {RunContext} from './context.js';
 import {leftoverDeltas} from './delta-leftovers.js';
 import {makeDeltas, planDeltas, type Delta} from './delta.js';
-import type {Emit} from './events.js';
-import type {GenerateOptions, GenerateResult} from './generate.js';
-import {HashPool} from './hash/pool.js';
 import {hash} from './hash/hash.js';
 import {contentPair, pathPair, type Digests, type Knowledge, type Tree} from './model.js';
 import {plan, type DigestTask} from './plan.js';
@@ -38,38 +37,38 @@ function remember(cache: DigestCache, tasks: readonly DigestTask[], knowledge: M
 	}
 }
 
-/** `receipt`: where to record what was published, if anywhere. */
-export async function build(tree: Tree, options: GenerateOptions, emit: Emit, receipt?: ReceiptTarget): Promise<GenerateResult> {
-	const {held, readyAt} = options.settleMs ? settlingVersions(tree, Date.now(), options.settleMs, emit) : {held: undefined, readyAt: undefined};
-	const cache = options.cache ?? await DigestCache.load(options.cachePath ?? defaultCachePath(tree.root), tree.root, emit);
-	// A -N run notes what the next one, over the same tree, reports again (receipt.ts).
-	const recorder = receipt && new Recorder(receipt, emit);
-	const stage = recorder?.stage ?? emit;
+export type GenerateResult = {
+	catalog: Catalog;
+	productsText: string;
+	indexText: string;
+	/** When the earliest held-back version is due (epoch ms), if any was held back. */
+	settlingUntil?: number;
+};
 
-	const knowledge = await probe(tree, cache, stage);
-	const planned = plan(tree.products, knowledge, {fuse: options.jobs === 1, knownCombined: pair => cache.combined(pair), held}, stage);
+/** `write`: publish the streams; `receipt`: where to record what was published, if anywhere. */
+export async function build(tree: Tree, context: RunContext, write: boolean, receipt?: ReceiptTarget): Promise<GenerateResult> {
+	const {jobs, signal, settleMs} = context;
+	// A -N run notes what the next one, over the same tree, reports again (receipt.ts).
+	const recorder = receipt && new Recorder(receipt, context.emit);
+	const emit = recorder?.emit ?? context.emit;
+	const {held, readyAt} = settleMs ? settlingVersions(tree, Date.now(), settleMs, emit) : {held: undefined, readyAt: undefined};
+	const cache = await context.cache();
+	const knowledge = await probe(tree, cache, emit);
+	const planned = plan(tree.products, knowledge, {fuse: jobs === 1, knownCombined: pair => cache.combined(pair), held}, emit);
 	const digests = planned.known;
 	let finished = false;
 	let deltas: Delta[] = [];
 	let leftovers: string[] = [];
 	try {
 		if (planned.tasks.length > 0) {
-			const pool = options.pool ?? new HashPool(options.jobs);
-			try {
-				await hash(planned.tasks, pool, digests, recorder?.hashing ?? emit, options.signal);
-			} finally {
-				if (!options.pool) {
-					await pool.destroy();
-				}
-			}
+			await hash(planned.tasks, context.pool, digests, emit, signal);
 		}
 
 		// Before the cache is pruned and saved: it records what each delta was made from.
-		if (options.deltas) {
-			const deltaStage = recorder?.deltas ?? emit;
-			const wanted = planDeltas(planned.products, digests, tree.root, options.deltas, deltaStage);
-			deltas = await makeDeltas(wanted, {cache, jobs: options.jobs, ratio: options.deltas.ratio, write: options.write, signal: options.signal}, deltaStage);
-			leftovers = leftoverDeltas(planned.products, wanted, tree.root, options.deltas, stage);
+		if (context.deltas) {
+			const wanted = planDeltas(planned.products, digests, tree.root, context.deltas, emit);
+			deltas = await makeDeltas(wanted, {cache, jobs, ratio: context.deltas.ratio, write, signal}, emit);
+			leftovers = leftoverDeltas(planned.products, wanted, tree.root, context.deltas, emit);
 		}
 
 		finished = true;
@@ -81,21 +80,24 @@ export async function build(tree: Tree, options: GenerateOptions, emit: Emit, re
 			cache.prune();
 		}
 
+		// The cache's own fate is no finding of the tree: a receipt does not report it again.
 		const entries = await cache.save().catch((error: unknown) => {
-			emit({type: 'warning', path: cache.path, message: `digest cache not saved (${errorCode(error)})`});
+			context.emit({type: 'warning', path: cache.path, message: `digest cache not saved (${errorCode(error)})`});
 			return undefined;
 		});
 		if (entries !== undefined) {
-			emit({type: 'cache-saved', path: cache.path, entries});
+			context.emit({type: 'cache-saved', path: cache.path, entries});
 		}
 	}
 
-	const result = catalog(planned.products, digests, stage, options.previous, deltas);
-	stage({type: 'cataloged', products: result.index.index.images.products.length, versions: result.versions, images: result.images});
+	// A held version keeps what the streams on disk say of it until it has settled.
+	const previous = held?.size ? (await readProducts(tree.root, productsPath)).decoded : undefined;
+	const result = catalog(planned.products, digests, emit, previous, deltas);
+	emit({type: 'cataloged', products: result.index.index.images.products.length, versions: result.versions, images: result.images});
 	const text = streamsText(result.products, result.index);
 	// A cancelled run never publishes: the last point to stop is right before the write.
-	options.signal?.throwIfAborted();
-	if (options.write) {
+	signal?.throwIfAborted();
+	if (write) {
 		await writeStreams(tree.root, text, emit);
 	}
 

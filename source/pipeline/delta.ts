@@ -179,7 +179,7 @@ export async function makeDeltas(jobs: readonly DeltaJob[], context: DeltaContex
 	const haveTool = async () => {
 		tool ??= loadExeca().then(async execa => execa('xdelta3', ['-V'], {reject: false})).then(r => r.exitCode === 0, () => false).then(present => {
 			if (!present) {
-				emit({type: 'warning', path: 'xdelta3', message: xdelta3Missing});
+				emit({type: 'warning', path: 'xdelta3', message: xdelta3Missing, transient: true});
 			}
 
 			return present;

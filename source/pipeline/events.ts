@@ -9,10 +9,10 @@ export type PipelineEvent =
 	/** A version directory with its recognised files. */
 	| {type: 'found'; product: ProductRef; version: string; path: string; files: Array<{path: string; size: number}>}
 	| {type: 'scanned'; products: number; versions: number; files: number; bytes: number}
-	/** A file, version, product or directory left out, and why. */
-	| {type: 'skipped'; scope: Scope; path: string; reason: string}
-	/** Something worth an operator's attention that does not leave anything out. */
-	| {type: 'warning'; path: string; message: string}
+	/** A file, version, product or directory left out, and why; `transient` when the next run may go otherwise (a read that failed). */
+	| {type: 'skipped'; scope: Scope; path: string; reason: string; transient?: true}
+	/** Something worth an operator's attention that does not leave anything out; `transient` as for skipped (a tool missing). */
+	| {type: 'warning'; path: string; message: string; transient?: true}
 	/** A version whose files changed too recently to be trusted complete; due at readyAt (epoch ms). */
 	| {type: 'settling'; path: string; readyAt: number}
 	| {type: 'cached'; path: string}

@@ -178,45 +178,29 @@ export function replay(receipt: Receipt, tree: Tree, emit: Emit): void {
 }
 
 /**
- * Gathers, from the stages after the scan, what a no-change run reports again, and notices what may
- * go otherwise next time (a file hashing lost, a delta that could not be made): then the run leaves
- * no receipt. Each of its emitters passes every event on.
+ * Gathers, from the events of the stages after the scan, what a no-change run reports again (skips,
+ * warnings, counts, deltas: one made now is one the next run finds made), and notices what may go
+ * otherwise next time (a transient skip or warning, a delta that failed to be made or checked):
+ * then the run leaves no receipt. Every event is passed on.
  */
 export class Recorder {
 	private readonly events: Replayed[] = [];
 	private unsettled = false;
 
-	constructor(private readonly target: ReceiptTarget, private readonly emit: Emit) {}
+	constructor(private readonly target: ReceiptTarget, private readonly next: Emit) {}
 
-	/** Probe, plan and catalog: their skips, warnings and counts. */
-	readonly stage: Emit = event => {
-		if (event.type === 'skipped' || event.type === 'warning' || event.type === 'cataloged') {
-			this.events.push(event);
-		}
-
-		this.emit(event);
-	};
-
-	/** Hashing: a file it lost may be readable next time. */
-	readonly hashing: Emit = event => {
-		this.unsettled ||= event.type === 'skipped';
-		this.emit(event);
-	};
-
-	/**
-	 * Deltas: one made now is one the next run finds made. The stage's one warning is that xdelta3
-	 * is missing; a delta skipped as a problem failed to be made or checked.
-	 */
-	readonly deltas: Emit = event => {
-		if (event.type === 'delta-made') {
-			this.events.push({type: 'delta-reused', path: event.path, size: event.size, fraction: event.fraction});
-		} else if (event.type === 'delta-reused' || (event.type === 'delta-skipped' && !event.problem)) {
-			this.events.push(event);
-		} else if (event.type === 'warning' || event.type === 'delta-skipped') {
+	readonly emit: Emit = event => {
+		if ((event.type === 'skipped' || event.type === 'warning') && event.transient) {
 			this.unsettled = true;
+		} else if (event.type === 'delta-skipped' && event.problem) {
+			this.unsettled = true;
+		} else if (event.type === 'delta-made') {
+			this.events.push({type: 'delta-reused', path: event.path, size: event.size, fraction: event.fraction});
+		} else if (event.type === 'skipped' || event.type === 'warning' || event.type === 'cataloged' || event.type === 'delta-reused' || event.type === 'delta-skipped') {
+			this.events.push(event);
 		}
 
-		this.emit(event);
+		this.next(event);
 	};
 
 	/**

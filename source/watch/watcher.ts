@@ -4,12 +4,10 @@
 import {stat} from 'node:fs/promises';
 import {basename, relative, sep} from 'node:path';
 import {watch, type FSWatcher} from 'chokidar';
-import {DigestCache, defaultCachePath} from '../cache/digest-cache.js';
 import {aliasFile} from '../domain/aliases.js';
 import {requirementFiles} from '../domain/requirements.js';
-import type {DeltaOptions} from '../pipeline/delta-options.js';
+import type {RunContext} from '../pipeline/context.js';
 import {generate} from '../pipeline/generate.js';
-import {HashPool} from '../pipeline/hash/pool.js';
 import type {ProductsFile} from '../streams/model.js';
 import {productsPath, streamsTop} from '../streams/paths.js';
 import {readProducts} from '../streams/read.js';
@@ -18,13 +16,10 @@ import {acquireLock, LockHeld, watchCommand, type Lock} from '../util/lock.js';
 import type {WatchEmit} from './events.js';
 
 export type WatchOptions = {
-	root: string;
-	jobs: number;
-	cachePath?: string;
-	settleMs: number;
+	/** Every regeneration runs in it: one digest cache and one hash pool for the watch's life. Its settle window is the debounce too. */
+	context: RunContext;
 	/** A full regeneration at least this often, whatever the watcher says (a safety net). */
 	rescanMs: number;
-	deltas?: DeltaOptions;
 	/**
 	 * The lock on the root, if the command took it before the watch starts (so that a refusal comes
 	 * before any screen); else the first regeneration takes it. The watcher keeps one on whatever
@@ -58,8 +53,9 @@ async function published(root: string): Promise<ProductsFile | undefined> {
 
 export class Watcher {
 	private fsWatcher?: FSWatcher;
-	private pool?: HashPool;
-	private cache?: DigestCache;
+	private readonly root: string;
+	private readonly settleMs: number;
+	/** What the last regeneration published (or, before the first, what is on disk): to tell what it added and removed. */
 	private previous?: ProductsFile;
 	private timer?: NodeJS.Timeout;
 	private firstPending?: number;
@@ -81,14 +77,16 @@ export class Watcher {
 
 	constructor(private readonly options: WatchOptions, private readonly emit: WatchEmit) {
 		this.lock = options.lock;
+		this.root = options.context.root;
+		this.settleMs = options.context.settleMs ?? 0;
 		this.rescanTimer = setInterval(() => {
 			this.schedule('periodic rescan', 0);
 		}, options.rescanMs);
 	}
 
 	async start(): Promise<void> {
-		this.emit({type: 'watching', root: this.options.root, settleMs: this.options.settleMs});
-		this.watchTree(await directoryAt(this.options.root));
+		this.emit({type: 'watching', root: this.root, settleMs: this.settleMs});
+		this.watchTree(await directoryAt(this.root));
 		this.schedule('start', 0);
 	}
 
@@ -111,13 +109,12 @@ export class Watcher {
 		this.abort?.abort();
 		await this.running?.catch(() => undefined);
 		await this.fsWatcher?.close();
-		await this.pool?.destroy();
 		await this.lock?.release();
 		this.emit({type: 'stopped'});
 	}
 
 	private watchTree(identity: DirectoryIdentity | undefined): void {
-		const {root} = this.options;
+		const {root} = this;
 		this.watchedRoot = identity;
 		const ignored = (path: string) => {
 			const parts = relative(root, path).split(sep);
@@ -127,7 +124,7 @@ export class Watcher {
 		this.fsWatcher = watch(root, {ignoreInitial: true, ignored, followSymlinks: false});
 		this.fsWatcher.on('all', (_event, path) => {
 			this.changes++;
-			this.schedule(`changes under ${relative(root, path).split(sep).slice(0, 6).join('/')}`, this.options.settleMs);
+			this.schedule(`changes under ${relative(root, path).split(sep).slice(0, 6).join('/')}`, this.settleMs);
 		});
 		// The root's own watch names the root when it is moved or removed (or a child of the same name
 		// changes: the check tells). Chokidar's events then do not always follow, and its watch is dead.
@@ -150,7 +147,7 @@ export class Watcher {
 		this.reason = reason;
 		const now = Date.now();
 		this.firstPending ??= now;
-		const latest = this.firstPending + (maxDelayWindows * this.options.settleMs);
+		const latest = this.firstPending + (maxDelayWindows * this.settleMs);
 		clearTimeout(this.timer);
 		this.timer = setTimeout(() => {
 			this.run();
@@ -170,13 +167,12 @@ export class Watcher {
 			this.running = undefined;
 			if (this.again) {
 				this.again = false;
-				this.schedule('changes during the last regeneration', this.options.settleMs);
+				this.schedule('changes during the last regeneration', this.settleMs);
 			}
 		});
 	}
 
 	private async regenerate(reason: string, changes: number): Promise<void> {
-		const {root, jobs, settleMs} = this.options;
 		// A renewed watch brings a regeneration of its own.
 		if (this.rewatching || !(await this.rootWatched())) {
 			return;
@@ -192,10 +188,8 @@ export class Watcher {
 			}
 
 			this.emit({type: 'regenerating', reason, changes});
-			this.cache ??= await DigestCache.load(this.options.cachePath ?? defaultCachePath(root), root, this.emit);
-			this.pool ??= new HashPool(jobs);
-			this.previous ??= await published(root);
-			const result = await generate({root, write: true, jobs, pool: this.pool, cache: this.cache, settleMs, previous: this.previous, signal: this.abort.signal, deltas: this.options.deltas}, event => {
+			this.previous ??= await published(this.root);
+			const result = await generate({...this.options.context, signal: this.abort.signal, emit: event => {
 				if (event.type === 'written') {
 					streamsChanged ||= event.changed;
 				} else if (event.type === 'hash-finished') {
@@ -203,7 +197,7 @@ export class Watcher {
 				}
 
 				this.emit(event);
-			});
+			}}, true);
 			const before = versionsOf(this.previous);
 			const after = versionsOf(result.catalog.products);
 			this.previous = result.catalog.products;
@@ -240,7 +234,7 @@ export class Watcher {
 		}
 
 		try {
-			this.lock = await acquireLock(this.options.root, watchCommand);
+			this.lock = await acquireLock(this.root, watchCommand);
 			this.lockedOut = undefined;
 			return true;
 		} catch (error) {
@@ -266,7 +260,7 @@ export class Watcher {
 	 * rescan, notices it).
 	 */
 	private async rootWatched(): Promise<boolean> {
-		const now = await directoryAt(this.options.root);
+		const now = await directoryAt(this.root);
 		if (now && now.dev === this.watchedRoot?.dev && now.ino === this.watchedRoot.ino) {
 			return true;
 		}
@@ -277,7 +271,7 @@ export class Watcher {
 
 	/** Watch the root anew: at once if a root is there, or else once it is back (a stat a second, only while it is missing). */
 	private async rewatch(): Promise<void> {
-		const {root} = this.options;
+		const {root} = this;
 		if (this.rewatching || this.stopping) {
 			return;
 		}
