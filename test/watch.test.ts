@@ -10,6 +10,7 @@ import {execa, type ResultPromise} from 'execa';
 import {remote} from './helpers/clients.js';
 import {bigFile, imageVersion, qcow2Disk, tempDir, type TempDir} from './helpers/images.js';
 import {serve} from './helpers/server.js';
+import {running} from '../source/util/owner.js';
 
 const cli = path.resolve('dist/cli.js');
 const product = 'images/acme/1.0/amd64/default';
@@ -273,7 +274,7 @@ test.serial('a root replaced by one another simplestreams is writing: the watche
 	t.teardown(() => {
 		holder.kill();
 	});
-	await writeFile(path.join(next, '.simplestreams.lock'), JSON.stringify({pid: holder.pid, host: hostname(), since: new Date().toISOString(), command: 'simplestreams -N'}));
+	await writeFile(path.join(next, '.simplestreams.lock'), JSON.stringify({pid: holder.pid, host: hostname(), since: new Date().toISOString(), command: 'simplestreams -N', started: running(holder.pid!)!.started}));
 	await rename(w.root, path.join(w.tmp.path, 'old'));
 	await rename(next, w.root);
 	await until('the watcher to wait for the lock', async () => /regeneration failed, previous streams kept: .* is being written by another simplestreams \(simplestreams -N, pid \d+.*; trying again every 2 s until it is free/.test(w.log()));

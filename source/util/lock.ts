@@ -1,15 +1,29 @@
 // One writer per web root: `-N`, `--watch` and imports hold ROOT/.simplestreams.lock (a dot-name,
-// so the web server never serves it). A lock left by a process that no longer runs is taken over.
+// so the web server never serves it). A lock whose owner is gone is taken over: its process ended,
+// its pid now belongs to another process, or the file names no one (a crash before it was written).
+import {statSync, type Stats} from 'node:fs';
 import {hostname} from 'node:os';
 import {join} from 'node:path';
-import {open, readFile, stat, unlink} from 'node:fs/promises';
+import {open, stat, unlink} from 'node:fs/promises';
 import {errorCode, UsageError} from './errors.js';
+import {ownStart, running, type Running} from './owner.js';
+import {readSmallFile, SmallFileProblem} from './small-file.js';
 
 export const lockName = '.simplestreams.lock';
 
-type Holder = {pid: number; host: string; since: string; command: string};
+export type Holder = {
+	pid: number;
+	host: string;
+	since: string;
+	command: string;
+	/** The holder's start (owner.ts), which tells it from a later process given the same pid; absent in older locks. */
+	started?: number;
+};
 
 export const watchCommand = 'simplestreams --watch';
+
+/** How long a lock file may name no one: its maker writes it right after creating it. */
+const unwrittenGraceMs = 10_000;
 
 /** The root is being written by another live simplestreams: who, since when. */
 export class LockHeld extends UsageError {
@@ -18,28 +32,44 @@ export class LockHeld extends UsageError {
 	}
 }
 
-function alive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch (error) {
-		return (error as NodeJS.ErrnoException).code === 'EPERM';
+/**
+ * Why a lock no longer holds, or undefined while it must be respected. `holder` is what the lock
+ * says (undefined when it names no one), `ageMs` how long ago it was written, `host` this machine,
+ * and `now` the process that has the holder's pid on this machine, if any. (Pure.)
+ */
+export function lockStaleness(holder: Holder | undefined, ageMs: number, host: string, now: Running | undefined): string | undefined {
+	if (!holder) {
+		return ageMs > unwrittenGraceMs ? 'it names no owner (a crash before it was written)' : undefined;
 	}
+
+	if (holder.host !== host) {
+		return undefined; // Another machine's processes cannot be seen from here.
+	}
+
+	if (!now) {
+		return `its owner, pid ${holder.pid}, is gone`;
+	}
+
+	const same = holder.started === undefined ? /simplestreams|cli\.js/.test(now.command) : now.started === holder.started;
+	return same ? undefined : `pid ${holder.pid} now belongs to another process (${now.command || 'no command line'})`;
 }
 
-async function holderOf(path: string): Promise<Holder | undefined> {
+function parseHolder(text: string): Holder | undefined {
 	try {
-		return JSON.parse(await readFile(path, 'utf8')) as Holder;
+		const holder = JSON.parse(text) as Holder;
+		return Number.isSafeInteger(holder?.pid) && typeof holder.host === 'string' ? holder : undefined;
 	} catch {
 		return undefined;
 	}
 }
 
+const sameFile = (a: Stats, b: Stats) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+
 /**
- * Remove a lock whose holder is dead. Only the process that creates the breaker file may do it, and
- * only if the lock still names the dead holder: two newcomers can never both break and both win.
+ * Remove a stale lock. Only the process that creates the breaker file may do it, and only if the
+ * lock is still the file judged stale: two newcomers can never both break and both win.
  */
-async function breakStale(path: string, deadPid: number): Promise<void> {
+async function breakStale(path: string, judged: Stats): Promise<void> {
 	const breaker = `${path}.break`;
 	try {
 		const {mtimeMs} = await stat(breaker);
@@ -57,7 +87,7 @@ async function breakStale(path: string, deadPid: number): Promise<void> {
 	}
 
 	try {
-		if ((await holderOf(path))?.pid === deadPid) {
+		if (sameFile(await stat(path), judged)) {
 			await unlink(path);
 		}
 	} finally {
@@ -91,7 +121,9 @@ function lockAt(path: string, made: {dev: number; ino: number}): Lock {
 
 export async function acquireLock(root: string, command: string): Promise<Lock> {
 	const path = join(root, lockName);
-	const me: Holder = {pid: process.pid, host: hostname(), since: new Date().toISOString(), command};
+	const started = ownStart();
+	const me: Holder = {pid: process.pid, host: hostname(), since: new Date().toISOString(), command, ...(started === undefined ? {} : {started})};
+	const patience = Date.now() + unwrittenGraceMs + 1000;
 	for (let attempt = 0; attempt < 5; attempt++) {
 		try {
 			const handle = await open(path, 'wx', 0o644);
@@ -111,16 +143,35 @@ export async function acquireLock(root: string, command: string): Promise<Lock> 
 			}
 		}
 
-		const holder = await holderOf(path);
-		if (holder && holder.host === me.host && !alive(holder.pid)) {
-			await breakStale(path, holder.pid);
+		// Judged as it was when stat saw it: a lock replaced since is never broken on this reading.
+		let judged: Stats;
+		let holder: Holder | undefined;
+		try {
+			judged = statSync(path);
+			holder = parseHolder(readSmallFile(path, {limit: 4096}));
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+				continue; // Released in between.
+			}
+
+			throw new UsageError(`the lock ${path} ${error instanceof SmallFileProblem ? error.message : `cannot be read (${errorCode(error)})`}; remove it if no simplestreams runs on ${root}`);
+		}
+
+		const now = holder && holder.host === me.host ? running(holder.pid) : undefined;
+		if (lockStaleness(holder, Date.now() - judged.mtimeMs, me.host, now)) {
+			await breakStale(path, judged);
+			continue;
+		}
+
+		if (!holder && Date.now() < patience) {
+			// Being written right now, or left unwritten: in the grace time one of the two shows.
+			await new Promise(resolve => setTimeout(resolve, 100));
+			attempt--;
 			continue;
 		}
 
 		if (!holder) {
-			// Being written right now, or unreadable: give the writer a moment.
-			await new Promise(resolve => setTimeout(resolve, 50));
-			continue;
+			break;
 		}
 
 		throw new LockHeld(root, path, holder);
