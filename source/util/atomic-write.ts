@@ -1,6 +1,7 @@
 import {randomBytes} from 'node:crypto';
-import {open, rename, unlink} from 'node:fs/promises';
+import {open, readdir, rename, stat, unlink} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
+import {ownerGone, running} from './owner.js';
 import {slices} from './slices.js';
 
 /** Characters written per call: a large text is never held as one Buffer beside itself. */
@@ -14,7 +15,8 @@ const step = 1 << 20;
  */
 export async function writeAtomic(path: string, data: string | Uint8Array | Iterable<string>, mode = 0o644): Promise<void> {
 	const directory = dirname(path);
-	const temporary = join(directory, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+	// The writer's pid in the name: a temporary file whose writer was killed is known as such.
+	const temporary = join(directory, `.${basename(path)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
 	const handle = await open(temporary, 'wx', mode);
 	try {
 		try {
@@ -45,5 +47,35 @@ export async function writeAtomic(path: string, data: string | Uint8Array | Iter
 		await dir.sync();
 	} finally {
 		await dir.close();
+	}
+
+	await removeLeftovers(path);
+}
+
+/** How old a temporary file that does not name its writer (made before names did) must be to go. */
+const unnamedLeftoverMs = 24 * 60 * 60 * 1000;
+
+/**
+ * Remove the temporary files of earlier writes of `path` whose writer is gone (killed before it
+ * renamed or removed them). Those of a live writer stay. Nothing is lost: each was only ever a copy
+ * on its way to `path`.
+ */
+async function removeLeftovers(path: string): Promise<void> {
+	const directory = dirname(path);
+	const prefix = `.${basename(path)}.`;
+	const names = await readdir(directory).catch(() => []);
+	for (const name of names.filter(n => n.startsWith(prefix) && n.endsWith('.tmp'))) {
+		const tag = name.slice(prefix.length, -'.tmp'.length);
+		const named = /^(\d+)-[\da-f]{12}$/.exec(tag);
+		if (!named && !/^[\da-f]{12}$/.test(tag)) {
+			continue;
+		}
+
+		const leftover = join(directory, name);
+		const made = await stat(leftover).then(s => s.mtimeMs, () => undefined);
+		const gone = made !== undefined && (named ? ownerGone(Number(named[1]), made, running(Number(named[1]))) !== undefined : Date.now() - made > unnamedLeftoverMs);
+		if (gone) {
+			await unlink(leftover).catch(() => undefined);
+		}
 	}
 }
