@@ -1,0 +1,118 @@
+// What killed processes leave behind never blocks or strands the next run: locks whose owner is
+// gone, temporary files of killed writes, imports killed half way.
+import {readdir, readFile, utimes, writeFile} from 'node:fs/promises';
+import {hostname} from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import {execa} from 'execa';
+import {lockStaleness, type Holder} from '../source/util/lock.js';
+import {ownerGone, running} from '../source/util/owner.js';
+import {defaultCachePath} from '../source/cache/digest-cache.js';
+import {distPath, metaTarball, squashfs, tempDir} from './helpers/fixtures.js';
+
+const cli = distPath('cli.js');
+const product = 'images/acme/1.0/amd64/default';
+
+async function webRoot(t: Parameters<typeof tempDir>[0]) {
+	const dir = await tempDir(t);
+	const root = path.join(dir, 'www');
+	const good = path.join(root, product, '20240101_0000');
+	await Promise.all([metaTarball(path.join(good, 'incus.tar.xz')), squashfs(path.join(good, 'root.squashfs'))]);
+	const xdg = path.join(dir, 'xdg');
+	const run = async (...args: string[]) => execa(process.execPath, [cli, '-N', '--plain', ...args, root], {reject: false, stdin: 'ignore', timeout: 100_000, env: {XDG_CACHE_HOME: xdg}});
+	return {dir, root, xdg, run};
+}
+
+/** A live process that is not simplestreams, ended with the test. */
+function liveStranger(t: Parameters<typeof tempDir>[0]) {
+	const sleeper = execa('sleep', ['600']);
+	t.teardown(() => {
+		sleeper.kill();
+	});
+	void sleeper.catch(() => undefined);
+	return sleeper.pid!;
+}
+
+test('lockStaleness: who may take a lock over', t => {
+	const host = 'here';
+	const holder: Holder = {pid: 42, host, since: '2026-01-01T00:00:00Z', command: 'simplestreams -N', started: 1000};
+	t.is(lockStaleness(holder, 5, host, {started: 1000, command: 'node /x/dist/cli.js -N /srv'}), undefined, 'its owner runs');
+	t.regex(lockStaleness(holder, 5, host, undefined) ?? '', /pid 42, is gone/);
+	t.regex(lockStaleness(holder, 5, host, {started: 9000, command: 'sleep 600'}) ?? '', /pid 42 now belongs to another process \(sleep 600\)/);
+	t.is(lockStaleness({...holder, host: 'there'}, 5, host, undefined), undefined, 'another machine\'s lock is respected');
+	const {started: _, ...older} = holder;
+	t.is(lockStaleness(older, 5, host, {started: 9000, command: 'node /usr/lib/node_modules/simplestreams/dist/cli.js --watch /srv'}), undefined, 'a lock without a start time, held by a simplestreams');
+	t.regex(lockStaleness(older, 5, host, {started: 9000, command: 'sleep 600'}) ?? '', /another process/);
+	t.is(lockStaleness(undefined, 2000, host, undefined), undefined, 'a lock being written');
+	t.regex(lockStaleness(undefined, 60_000, host, undefined) ?? '', /names no owner/);
+});
+
+test('ownerGone: a pid that is free, or taken by a later process', t => {
+	t.regex(ownerGone(7, 10_000, undefined) ?? '', /is gone/);
+	t.is(ownerGone(7, 10_000, {started: 9000, command: 'x'}), undefined);
+	t.regex(ownerGone(7, 10_000, {started: 60_000, command: 'x'}) ?? '', /another process/);
+	const self = running(process.pid);
+	t.truthy(self);
+	t.is(ownerGone(process.pid, Date.now(), self), undefined, 'this process owns what it makes now');
+});
+
+test('an empty lock file left by a crash does not block -N', async t => {
+	const {root, run} = await webRoot(t);
+	const lock = path.join(root, '.simplestreams.lock');
+	await writeFile(lock, '');
+	const minuteAgo = new Date(Date.now() - 60_000);
+	await utimes(lock, minuteAgo, minuteAgo);
+	const result = await run();
+	t.is(result.exitCode, 0, result.stderr);
+	await t.throwsAsync(readFile(lock), {code: 'ENOENT'}, 'released on exit');
+});
+
+test('a lock naming a live process that is not simplestreams (a reused pid) does not block -N', async t => {
+	const {root, run} = await webRoot(t);
+	const lock = path.join(root, '.simplestreams.lock');
+	const pid = liveStranger(t);
+	// As an older simplestreams wrote it (no start time), and as this one does (a start time the
+	// process with that pid does not have).
+	for (const extra of [{}, {started: running(pid)!.started - 60_000}]) {
+		await writeFile(lock, JSON.stringify({pid, host: hostname(), since: new Date().toISOString(), command: 'simplestreams -N', ...extra}));
+		const result = await run();
+		t.is(result.exitCode, 0, result.stderr);
+		await t.throwsAsync(readFile(lock), {code: 'ENOENT'});
+	}
+
+	// The same process named with its own start time holds the lock.
+	await writeFile(lock, JSON.stringify({pid, host: hostname(), since: new Date().toISOString(), command: 'simplestreams -N', started: running(pid)!.started}));
+	const held = await run();
+	t.is(held.exitCode, 1);
+	t.regex(held.stderr, new RegExp(`being written by another simplestreams \\(simplestreams -N, pid ${pid}`));
+});
+
+test('temporary files of killed writes are removed by the next write; a live writer\'s stay', async t => {
+	const {root, xdg, run} = await webRoot(t);
+	t.is((await run()).exitCode, 0);
+	const streams = path.join(root, 'streams/v1');
+	const cache = path.join(xdg, 'simplestreams', path.basename(defaultCachePath(root)));
+	// What a writer killed before its rename leaves: a temporary file named with its pid.
+	const leave = async (target: string) => {
+		await execa('sh', ['-c', 'printf partial > "$0.$$-0123456789ab.tmp"', path.join(path.dirname(target), `.${path.basename(target)}`)]);
+	};
+
+	await leave(path.join(streams, 'images.json'));
+	await leave(cache);
+	const live = liveStranger(t);
+	const liveTemporary = path.join(streams, `.images.json.${live}-0123456789ab.tmp`);
+	await writeFile(liveTemporary, 'in progress');
+	const unnamed = path.join(streams, '.images.json.0123456789ab.tmp');
+	await writeFile(unnamed, 'from an older version');
+	const twoDaysAgo = new Date(Date.now() - (48 * 3600 * 1000));
+	await utimes(unnamed, twoDaysAgo, twoDaysAgo);
+	await writeFile(path.join(streams, '.keep'), 'not ours');
+
+	// A new version: the streams and the cache are written again.
+	const next = path.join(root, product, '20240102_0000');
+	await Promise.all([metaTarball(path.join(next, 'incus.tar.xz'), 'meta2'), squashfs(path.join(next, 'root.squashfs'), 'root2')]);
+	const result = await run();
+	t.is(result.exitCode, 0, result.stderr);
+	t.deepEqual((await readdir(streams)).filter(n => n.startsWith('.')).sort(), [path.basename(liveTemporary), '.keep']);
+	t.deepEqual((await readdir(path.dirname(cache))).filter(n => n.endsWith('.tmp')), []);
+});
