@@ -1,6 +1,7 @@
 // The live tree's handling of delta events (--deltas, verify): a node with a bar while xdelta3
 // works, done or reused after, a failure kept in view, a delta not worth it gone from the tree.
 import test from 'ava';
+import {because} from '../source/domain/reasons.js';
 import {LiveModel, rollup} from '../source/report/live/model.js';
 
 const version = 'images/acme/1.0/amd64/default/20240102_0000';
@@ -21,10 +22,10 @@ test('delta events drive a node of their own, outside the hashing totals', t => 
 	t.is(rollup(model.tree).active, 1);
 	model.apply({type: 'delta-made', path: made, size: 90, fraction: 0.09, milliseconds: 30}, 40);
 	t.like(model.node(made).file, {state: 'done', size: 90, done: 2000});
-	model.apply({type: 'delta-skipped', path: large, reason: 'not worth it: 93% of the full file (the limit is 80%)', problem: false}, 50);
-	model.apply({type: 'delta-skipped', path: broken, reason: 'xdelta3 failed (boom)', problem: true}, 50);
+	model.apply({type: 'delta-skipped', path: large, ...because('delta-too-large', 93, 80), problem: false}, 50);
+	model.apply({type: 'delta-skipped', path: broken, ...because('xdelta3-failed', 'boom'), problem: true}, 50);
 	t.deepEqual(model.node(version).children.map(child => child.name).sort(), ['delta-20231230_0000.vcdiff', 'delta-20240101_0000.vcdiff']);
-	t.like(model.node(broken).file, {state: 'failed', reason: 'xdelta3 failed (boom)'});
+	t.like(model.node(broken).file, {state: 'failed', reason: {code: 'xdelta3-failed', text: 'xdelta3 failed (boom)'}});
 	t.is(rollup(model.tree).problems, 1);
 	t.is(model.hash.work, 0, 'xdelta3 is no hash worker');
 });

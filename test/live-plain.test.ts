@@ -6,6 +6,7 @@ import {PassThrough} from 'node:stream';
 import {fileURLToPath} from 'node:url';
 import test from 'ava';
 import {execa} from 'execa';
+import {because, warning} from '../source/domain/reasons.js';
 import {plainReporter} from '../source/report/loggers/plain.js';
 import {liveTree, versionDir} from './live-tree.js';
 
@@ -19,8 +20,8 @@ test('the plain reporter prints names from the disk without their control charac
 		text += chunk.toString();
 	});
 	const reporter = plainReporter(out, {write: false});
-	reporter.emit({type: 'skipped', scope: 'tree', path: 'images/x\u001B[2J\u001B]0;pwned\u0007', reason: 'os "x\u001B[2J" has characters LXD and Incus escape differently'});
-	reporter.emit({type: 'warning', path: 'images/a\nb/requirements.yaml', message: 'broken'});
+	reporter.emit({type: 'skipped', scope: 'tree', path: 'images/x\u001B[2J\u001B]0;pwned\u0007', ...because('bad-name', '"x\u001B[2J" has characters LXD and Incus escape differently', 'os')});
+	reporter.emit({type: 'warning', path: 'images/a\nb/requirements.yaml', ...warning('requirements-broken', 'broken')});
 	t.false(text.includes('\u001B'));
 	t.false(text.includes('\u0007'));
 	t.is(text.split('\n').length, 3, 'one line per event');

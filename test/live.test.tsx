@@ -4,6 +4,7 @@ import {EventEmitter} from 'node:events';
 import path from 'node:path';
 import {setTimeout as delay} from 'node:timers/promises';
 import test from 'ava';
+import {because, warning} from '../source/domain/reasons.js';
 import {withRunContext} from '../source/pipeline/context.js';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import {generate} from '../source/pipeline/generate.js';
@@ -44,7 +45,7 @@ const v3 = 'images/debian/12/amd64/default/20240301_0000';
 /** A job mid-hash: one version done, one hashing, one reused, one skipped, a failed and a skipped file. */
 const midHash: Array<[number, PipelineEvent]> = [
 	[0, {type: 'scan-started', root: '/srv/images'}],
-	[0, {type: 'skipped', scope: 'version', path: 'images/debian/12/amd64/default/.20240401_0000', reason: 'upload in progress (name starts with a dot)'}],
+	[0, {type: 'skipped', scope: 'version', path: 'images/debian/12/amd64/default/.20240401_0000', ...because('uploading')}],
 	[1, found('debian', '12', 'amd64', 'default', '20240101_0000')],
 	[1, found('debian', '12', 'amd64', 'default', '20240201_0000')],
 	[1, found('debian', '12', 'amd64', 'default', '20240301_0000')],
@@ -52,8 +53,8 @@ const midHash: Array<[number, PipelineEvent]> = [
 	[2, {type: 'scanned', products: 2, versions: 4, files: 8, bytes: (4 * gib) + 4000}],
 	[3, {type: 'cached', path: `${v3}/lxd.tar.xz`}],
 	[3, {type: 'cached', path: `${v3}/root.squashfs`}],
-	[3, {type: 'skipped', scope: 'file', path: 'images/ubuntu/noble/arm64/cloud/20240101_0000/root.squashfs', reason: 'content is not recognised; expected a squashfs image'}],
-	[3, {type: 'skipped', scope: 'version', path: 'images/ubuntu/noble/arm64/cloud/20240101_0000', reason: 'metadata but no usable rootfs (root.squashfs, root.tar.xz or disk.qcow2)'}],
+	[3, {type: 'skipped', scope: 'file', path: 'images/ubuntu/noble/arm64/cloud/20240101_0000/root.squashfs', ...because('wrong-content', 'unknown', 'a squashfs image')}],
+	[3, {type: 'skipped', scope: 'version', path: 'images/ubuntu/noble/arm64/cloud/20240101_0000', ...because('no-rootfs')}],
 	[4, {type: 'queued', path: `${v1}/root.squashfs`, work: gib + 1000}],
 	[4, {type: 'queued', path: `${v2}/root.squashfs`, work: gib + 1000}],
 	[4, {type: 'queued', path: `${v1}/lxd.tar.xz`, work: 1000}],
@@ -65,8 +66,8 @@ const midHash: Array<[number, PipelineEvent]> = [
 	[610, {type: 'hashed', path: `${v1}/lxd.tar.xz`, work: 1000, milliseconds: 2}],
 	[700, {type: 'progress', path: `${v2}/root.squashfs`, done: 100 * 1024 ** 2, work: gib + 1000}],
 	[1700, {type: 'progress', path: `${v2}/root.squashfs`, done: 512 * 1024 ** 2, work: gib + 1000}],
-	[1700, {type: 'skipped', scope: 'file', path: `${v2}/lxd.tar.xz`, reason: 'changed while it was being hashed'}],
-	[1700, {type: 'warning', path: 'images/debian/12/requirements.yaml', message: 'unknown key "foo"; ignored'}],
+	[1700, {type: 'skipped', scope: 'file', path: `${v2}/lxd.tar.xz`, ...because('changed')}],
+	[1700, {type: 'warning', path: 'images/debian/12/requirements.yaml', ...warning('requirements-broken', 'unknown key "foo"; ignored')}],
 ];
 
 function model(events = midHash, options = {write: true, jobs: 2}) {
@@ -119,14 +120,14 @@ test('a product left out because each of its versions was stays open on their re
 	const live = model([
 		[0, {type: 'scan-started', root: '/srv/images'}],
 		[0, found('acme', '1.0', 'amd64', 'default', '20240101_0000')],
-		[1, {type: 'skipped', scope: 'file', path: `${dir}/20240101_0000/lxd.tar.xz`, reason: 'truncated: the xz stream has no footer'}],
-		[1, {type: 'skipped', scope: 'version', path: `${dir}/20240101_0000`, reason: 'a rootfs but no usable metadata (lxd.tar.xz or incus.tar.xz)'}],
-		[2, {type: 'skipped', scope: 'product', path: dir, reason: 'no publishable version'}],
+		[1, {type: 'skipped', scope: 'file', path: `${dir}/20240101_0000/lxd.tar.xz`, ...because('damaged', 'truncated: the xz stream has no footer')}],
+		[1, {type: 'skipped', scope: 'version', path: `${dir}/20240101_0000`, ...because('no-metadata')}],
+		[2, {type: 'skipped', scope: 'product', path: dir, ...because('no-publishable-version')}],
 	]);
 	const text = screen(live);
 	t.regex(text, /▾ ! default\s+no publishable version\s+nothing usable$/m);
 	t.regex(text, /▾ ! 20240101_0000\s+a rootfs but no usable metadata .*no metadata$/m);
-	t.regex(text, /! lxd\.tar\.xz\s+truncated: the xz stream has no footer\s+truncated$/m);
+	t.regex(text, /! lxd\.tar\.xz\s+truncated: the xz stream has no footer\s+damaged$/m);
 	t.regex(text, /files 0\/0/);
 });
 
@@ -203,7 +204,7 @@ function bigJob() {
 
 	events.push([900, {type: 'progress', path: `${active}/root.squashfs`, done: gib / 8, work: gib}],
 		[1000, {type: 'progress', path: `${active}/root.squashfs`, done: gib / 4, work: gib}],
-		[1000, {type: 'skipped', scope: 'file', path: `${failed}/root.squashfs`, reason: 'cannot be read (EIO)'}]);
+		[1000, {type: 'skipped', scope: 'file', path: `${failed}/root.squashfs`, ...because('unreadable', 'EIO')}]);
 	return {live: model(events, {write: false, jobs: 4}), active};
 }
 
@@ -259,17 +260,18 @@ test('60 columns: nothing wraps and long names are cut in the middle', t => {
 	t.is(truncateMiddle('short', 9), 'short');
 });
 
-test('reasons in a word or two', t => {
-	t.is(shortReason('cannot be read (EACCES)'), 'unreadable');
-	t.is(shortReason('truncated: the xz stream has no footer'), 'truncated');
-	t.is(shortReason('LXD would see fingerprint 0123456789ab twice: it is already published by x'), 'duplicate');
-	t.is(shortReason('a rootfs but no usable metadata (lxd.tar.xz or incus.tar.xz)'), 'no metadata');
-	t.is(shortReason('not a usable qcow2 image: cluster_bits 0'), 'unusable');
-	t.is(shortReason('something new entirely'), 'something new');
+test('reasons in a word or two, by their code whatever their text says', t => {
+	t.is(shortReason('unreadable'), 'unreadable');
+	t.is(shortReason('damaged'), 'damaged');
+	t.is(shortReason('duplicate-fingerprint'), 'duplicate');
+	t.is(shortReason('no-metadata'), 'no metadata');
+	const live = model([[0, {type: 'scan-started', root: '/srv'}], [0, found('acme', '1.0', 'amd64', 'default', '20240101_0000')],
+		[1, {type: 'skipped', scope: 'file', path: 'images/acme/1.0/amd64/default/20240101_0000/root.squashfs', code: 'uploading', reason: 'reworded entirely'}]]);
+	t.regex(screen(live), /! root\.squashfs\s+reworded entirely\s+uploading$/m);
 });
 
 test('names from the disk cannot drive the terminal', t => {
-	const live = model([[0, {type: 'scan-started', root: '/srv'}], [0, {type: 'skipped', scope: 'tree', path: 'images/evil\u001B[2J\u0007', reason: 'os "evil\u001B[2J" has characters LXD and Incus escape differently'}]]);
+	const live = model([[0, {type: 'scan-started', root: '/srv'}], [0, {type: 'skipped', scope: 'tree', path: 'images/evil\u001B[2J\u0007', ...because('bad-name', '"evil\u001B[2J" has characters LXD and Incus escape differently', 'os')}]]);
 	const text = view(live).lines.map(line => paint(line, false)).join('\n');
 	t.false(text.includes('\u001B'));
 	t.false(text.includes('\u0007'));

@@ -405,6 +405,7 @@ test.serial('--log json: a directory named with escape sequences is logged as \\
 		await mkdir(path.join(root, 'images', hostile));
 	}, ['--log', 'json']);
 	t.false(/[\u001B\u0007\u009B]/.test(w.log()), w.log());
-	const skipped = w.log().split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as {type: string; path?: string}).find(event => event.type === 'skipped');
+	const skipped = w.log().split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as {type: string; path?: string; code?: string}).find(event => event.type === 'skipped');
 	t.is(skipped?.path, `images/${hostile}`);
+	t.is(skipped?.code, 'bad-name', 'a log shipper can filter on the code');
 });

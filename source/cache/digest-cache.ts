@@ -7,6 +7,7 @@ import {homedir} from 'node:os';
 import {createHash} from 'node:crypto';
 import {dirname, join} from 'node:path';
 import type {Content} from '../domain/ftypes.js';
+import {warning} from '../domain/reasons.js';
 import type {FileIdentity, Knowledge} from '../pipeline/model.js';
 import type {Emit} from '../pipeline/events.js';
 import {writeAtomic} from '../util/atomic-write.js';
@@ -136,14 +137,14 @@ export class DigestCache {
 			text = (await readFile(path)).toString('utf8');
 		} catch (error) {
 			if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-				emit({type: 'warning', path, message: `digest cache cannot be read (${(error as NodeJS.ErrnoException).code}); hashing everything`});
+				emit({type: 'warning', path, ...warning('cache-unreadable', String((error as NodeJS.ErrnoException).code))});
 			}
 
 			return new DigestCache(path, root);
 		}
 
 		const ignore = (why: string) => {
-			emit({type: 'warning', path, message: `digest cache ignored: ${why}; hashing everything`});
+			emit({type: 'warning', path, ...warning('cache-ignored', why)});
 			return new DigestCache(path, root);
 		};
 
@@ -166,7 +167,7 @@ export class DigestCache {
 		const dropped = cache.files.load(data.files, validEntry) + cache.pairs.load(data.combined, isHex64)
 			+ (typeof data.deltas === 'object' && data.deltas !== null ? cache.deltas.load(data.deltas, validDelta) : 0);
 		if (dropped > 0) {
-			emit({type: 'warning', path, message: `digest cache: ${dropped} malformed entries ignored; those files are hashed again`});
+			emit({type: 'warning', path, ...warning('cache-entries-dropped', dropped)});
 		}
 
 		return cache;

@@ -2,6 +2,7 @@
 // -N run. Loaded only when there is work: a -N run over an unchanged tree stops before it.
 import {join} from 'node:path';
 import type {DigestCache} from '../cache/digest-cache.js';
+import {warning} from '../domain/reasons.js';
 import {productsPath, streamFiles} from '../streams/paths.js';
 import {readProducts} from '../streams/read.js';
 import {streamsText, writeStreams} from '../streams/write.js';
@@ -82,7 +83,7 @@ export async function build(tree: Tree, context: RunContext, write: boolean, rec
 
 		// The cache's own fate is no finding of the tree: a receipt does not report it again.
 		const entries = await cache.save().catch((error: unknown) => {
-			context.emit({type: 'warning', path: cache.path, message: `digest cache not saved (${errorCode(error)})`});
+			context.emit({type: 'warning', path: cache.path, ...warning('cache-not-saved', errorCode(error))});
 			return undefined;
 		});
 		if (entries !== undefined) {

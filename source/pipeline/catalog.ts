@@ -1,6 +1,7 @@
 // Stage 4 (pure): the products file and index both clients read, from planned versions and digests.
 import {defaultAliases} from '../domain/aliases.js';
 import {canonicalArchitecture} from '../domain/architectures.js';
+import {because, warning} from '../domain/reasons.js';
 import {clients, deltaFtype, deltaItemKey, deltaRootOf, fingerprintFields, isDeltaRoot, isMetaFtype, isRootFtype, itemKey, rootFtypes, type MetaFtype, type RootFtype} from '../streams/ftypes.js';
 import {indexFile, productsFile, type Item, type Product, type ProductsFile, type PublishedIndex} from '../streams/model.js';
 import type {Delta} from './delta.js';
@@ -94,7 +95,7 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 
 				const owner = owners[client.name].get(fingerprint);
 				if (owner) {
-					emit({type: 'skipped', scope: 'file', path: root.path, reason: `${client.label} would see fingerprint ${fingerprint.slice(0, 12)} twice: it is already published by ${owner}`});
+					emit({type: 'skipped', scope: 'file', path: root.path, ...because('duplicate-fingerprint', client.label, fingerprint, owner)});
 					continue;
 				}
 
@@ -120,7 +121,7 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 		}
 
 		if (pairedRoots.size === 0) {
-			emit({type: 'skipped', scope: 'version', path: version.path, reason: 'no image of it could be published (see the files above)'});
+			emit({type: 'skipped', scope: 'version', path: version.path, ...because('no-image-published')});
 			return undefined;
 		}
 
@@ -138,7 +139,7 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 			const owner = [...types].map(type => aliasOwners.get(`${alias}\0${arch}\0${type}`)).find(o => o !== undefined);
 			if (owner) {
 				const path = defaults.includes(alias) ? ref.path : `${ref.path}/.aliases`;
-				emit({type: 'warning', path, message: `alias "${alias}" already belongs to ${owner} for ${arch}; left out`});
+				emit({type: 'warning', path, ...warning('alias-taken', alias, owner, arch)});
 				return false;
 			}
 
@@ -184,7 +185,7 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 		}
 
 		if (Object.keys(published).length === 0) {
-			emit({type: 'skipped', scope: 'product', path: ref.path, reason: 'no publishable version'});
+			emit({type: 'skipped', scope: 'product', path: ref.path, ...because('no-publishable-version')});
 			continue;
 		}
 

@@ -4,6 +4,7 @@
 // call.
 import {readdirSync, statSync} from 'node:fs';
 import {join} from 'node:path';
+import {warning} from '../domain/reasons.js';
 import {formatBytes} from '../util/format.js';
 import type {DeltaOptions} from './delta-options.js';
 import type {DeltaJob} from './delta.js';
@@ -41,7 +42,7 @@ export function leftoverDeltas(planned: readonly PlannedProduct[], jobs: readonl
 				const absolute = join(root, path);
 				const size = statSync(absolute, {throwIfNoEntry: false})?.size ?? 0;
 				const why = vm && !options.vm ? 'VM disk deltas are published with --vm-deltas only' : `${base} is not the version before ${version.name} any more`;
-				emit({type: 'warning', path, message: `not published: ${why}; remove it to free ${formatBytes(size)}`});
+				emit({type: 'warning', path, ...warning('delta-leftover', why, formatBytes(size))});
 				leftovers.push(absolute);
 			}
 		}

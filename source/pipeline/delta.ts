@@ -9,6 +9,7 @@ import {basename, dirname, join} from 'node:path';
 import {pipeline} from 'node:stream/promises';
 import {sameIdentity, type DigestCache} from '../cache/digest-cache.js';
 import {deltaFileName} from '../domain/ftypes.js';
+import {because, type ReasonCode, warning} from '../domain/reasons.js';
 import type {DeltaRoot} from '../streams/ftypes.js';
 import {errorCode} from '../util/errors.js';
 import {mapLimit} from '../util/map-limit.js';
@@ -70,7 +71,7 @@ export function planDeltas(planned: readonly PlannedProduct[], digests: Digests,
 
 				const path = `${entry.path}/${deltaFileName(kind, base.name)}`;
 				if (!base.file) {
-					emit({type: 'delta-skipped', path, reason: `its base ${base.name} is still settling`, problem: false});
+					emit({type: 'delta-skipped', path, ...because('base-settling', base.name), problem: false});
 					continue;
 				}
 
@@ -167,9 +168,6 @@ export type DeltaContext = {
 	signal?: AbortSignal;
 };
 
-const xdelta3Missing = 'xdelta3 is not installed, so the streams are published without deltas; install it '
-	+ '(Debian/Ubuntu: apt-get install xdelta3, Fedora: dnf install xdelta, Alpine: apk add xdelta3) and run again';
-
 /** Reuse, check or make each wanted delta, a few at a time; returns the ones fit to publish. */
 export async function makeDeltas(jobs: readonly DeltaJob[], context: DeltaContext, emit: Emit): Promise<Delta[]> {
 	const {cache, ratio, signal} = context;
@@ -179,7 +177,7 @@ export async function makeDeltas(jobs: readonly DeltaJob[], context: DeltaContex
 	const haveTool = async () => {
 		tool ??= loadExeca().then(async execa => execa('xdelta3', ['-V'], {reject: false})).then(r => r.exitCode === 0, () => false).then(present => {
 			if (!present) {
-				emit({type: 'warning', path: 'xdelta3', message: xdelta3Missing, transient: true});
+				emit({type: 'warning', path: 'xdelta3', ...warning('xdelta3-missing'), transient: true});
 			}
 
 			return present;
@@ -189,7 +187,7 @@ export async function makeDeltas(jobs: readonly DeltaJob[], context: DeltaContex
 
 	const fraction = (job: DeltaJob, size: number) => size / Math.max(1, job.target.identity.size);
 	const tooLarge = (job: DeltaJob, size: number) => (fraction(job, size) > ratio
-		? `not worth it: ${Math.round(fraction(job, size) * 100)}% of the full file (the limit is ${Math.round(ratio * 100)}%)`
+		? because('delta-too-large', Math.round(fraction(job, size) * 100), Math.round(ratio * 100))
 		: undefined);
 	const publish = (job: DeltaJob, sha256: string, size: number) => {
 		published.push({product: job.product, version: job.version, base: job.base, root: job.root, path: job.path, sha256, size});
@@ -197,7 +195,7 @@ export async function makeDeltas(jobs: readonly DeltaJob[], context: DeltaContex
 
 	const one = async (job: DeltaJob) => {
 		signal?.throwIfAborted();
-		const skip = (reason: string, problem: boolean) => emit({type: 'delta-skipped', path: job.path, reason, problem});
+		const skip = (reason: {code: ReasonCode; reason: string}, problem: boolean) => emit({type: 'delta-skipped', path: job.path, ...reason, problem});
 		const known = cache.delta(job.path);
 		const samePair = known?.source === job.sourceSha && known.target === job.targetSha;
 		const identity = await identityNow(job.absolute);
@@ -259,7 +257,7 @@ export async function makeDeltas(jobs: readonly DeltaJob[], context: DeltaContex
 		}
 
 		if (!context.write) {
-			skip('would be made with -N (a dry run writes nothing)', false);
+			skip(because('delta-dry-run'), false);
 			return;
 		}
 
@@ -280,7 +278,7 @@ export async function makeDeltas(jobs: readonly DeltaJob[], context: DeltaContex
 			});
 			signal?.throwIfAborted();
 			if (result.exitCode !== 0) {
-				skip(`xdelta3 failed (${String(result.stderr).trim().split('\n').at(-1) || errorCode(result)})`, true);
+				skip(because('xdelta3-failed', String(result.stderr).trim().split('\n').at(-1) || errorCode(result)), true);
 				return;
 			}
 
@@ -294,7 +292,7 @@ export async function makeDeltas(jobs: readonly DeltaJob[], context: DeltaContex
 
 			const checked = await check(temporary, work);
 			if (typeof checked === 'string') {
-				skip(checked, true);
+				skip(because('delta-wrong', checked), true);
 				return;
 			}
 
@@ -305,7 +303,7 @@ export async function makeDeltas(jobs: readonly DeltaJob[], context: DeltaContex
 			publish(job, checked.sha256, size);
 		} catch (error) {
 			signal?.throwIfAborted();
-			skip(`cannot be made (${errorCode(error)})`, true);
+			skip(because('delta-unmade', errorCode(error)), true);
 		} finally {
 			await rm(temporary, {force: true});
 		}

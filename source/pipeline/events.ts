@@ -1,5 +1,6 @@
 // Typed events every stage emits: the plain reporter, the live tree, the wizard and the watcher all
-// consume these and nothing else.
+// consume these and nothing else. Skips and warnings carry a code and its text (domain/reasons.ts).
+import type {ReasonCode} from '../domain/reasons.js';
 import type {ProductRef} from './model.js';
 
 export type Scope = 'tree' | 'product' | 'version' | 'file';
@@ -10,9 +11,9 @@ export type PipelineEvent =
 	| {type: 'found'; product: ProductRef; version: string; path: string; files: Array<{path: string; size: number}>}
 	| {type: 'scanned'; products: number; versions: number; files: number; bytes: number}
 	/** A file, version, product or directory left out, and why; `transient` when the next run may go otherwise (a read that failed). */
-	| {type: 'skipped'; scope: Scope; path: string; reason: string; transient?: true}
+	| {type: 'skipped'; scope: Scope; path: string; code: ReasonCode; reason: string; transient?: true}
 	/** Something worth an operator's attention that does not leave anything out; `transient` as for skipped (a tool missing). */
-	| {type: 'warning'; path: string; message: string; transient?: true}
+	| {type: 'warning'; path: string; code: ReasonCode; message: string; transient?: true}
 	/** A version whose files changed too recently to be trusted complete; due at readyAt (epoch ms). */
 	| {type: 'settling'; path: string; readyAt: number}
 	| {type: 'cached'; path: string}
@@ -31,7 +32,7 @@ export type PipelineEvent =
 	/** `simplestreams verify`: applied to its base, the delta gave back the rootfs its version publishes. */
 	| {type: 'delta-checked'; path: string; milliseconds: number}
 	/** Not published: `problem` when something is wrong (xdelta3 failed, the check failed), not when it is merely not worth it. */
-	| {type: 'delta-skipped'; path: string; reason: string; problem: boolean}
+	| {type: 'delta-skipped'; path: string; code: ReasonCode; reason: string; problem: boolean}
 	| {type: 'cataloged'; products: number; versions: number; images: {lxd: number; incus: number}}
 	| {type: 'written'; path: string; changed: boolean}
 	| {type: 'cache-saved'; path: string; entries: number};

@@ -1,5 +1,6 @@
 // Stage 2 (pure): which versions can be published, and the least hashing that publishes them.
 import {contentFits, describeExpected} from '../domain/ftypes.js';
+import {because} from '../domain/reasons.js';
 import type {Emit} from './events.js';
 import {contentPair, pathPair, type Digests, type ImageFile, type Knowledge, type ScannedProduct, type ScannedVersion} from './model.js';
 
@@ -33,12 +34,12 @@ function usable(version: ScannedVersion, knowledge: Map<string, Knowledge>, emit
 		}
 
 		if (known.problem) {
-			emit({type: 'skipped', scope: 'file', path: file.path, reason: known.problem});
+			emit({type: 'skipped', scope: 'file', path: file.path, ...because('damaged', known.problem)});
 			return false;
 		}
 
 		if (!contentFits(file.role, known.content)) {
-			emit({type: 'skipped', scope: 'file', path: file.path, reason: `content is ${known.content === 'unknown' ? 'not recognised' : known.content}; expected ${describeExpected(file.role)}`});
+			emit({type: 'skipped', scope: 'file', path: file.path, ...because('wrong-content', known.content, describeExpected(file.role))});
 			return false;
 		}
 
@@ -50,10 +51,7 @@ function usable(version: ScannedVersion, knowledge: Map<string, Knowledge>, emit
 		return {version, metas, roots};
 	}
 
-	const reason = metas.length > 0
-		? 'metadata but no usable rootfs (root.squashfs, root.tar.xz or disk.qcow2)'
-		: roots.length > 0 ? 'a rootfs but no usable metadata (lxd.tar.xz or incus.tar.xz)' : 'no usable image files';
-	emit({type: 'skipped', scope: 'version', path: version.path, reason});
+	emit({type: 'skipped', scope: 'version', path: version.path, ...because(metas.length > 0 ? 'no-rootfs' : roots.length > 0 ? 'no-metadata' : 'no-image-files')});
 	return undefined;
 }
 

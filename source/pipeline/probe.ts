@@ -2,6 +2,7 @@
 // their first bytes read (never more) to learn their content kind.
 import type {DigestCache} from '../cache/digest-cache.js';
 import {inspectContent} from '../domain/magic.js';
+import {because} from '../domain/reasons.js';
 import {errorCode} from '../util/errors.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {Emit} from './events.js';
@@ -35,7 +36,7 @@ export async function probe(tree: Tree, cache: DigestCache, emit: Emit): Promise
 			cache.record(file.path, file.identity, knowledge);
 			known.set(file.path, knowledge);
 		} catch (error) {
-			emit({type: 'skipped', scope: 'file', path: file.path, reason: `cannot be read (${errorCode(error)})`});
+			emit({type: 'skipped', scope: 'file', path: file.path, ...because('unreadable', errorCode(error))});
 		}
 	});
 	return known;

@@ -17,6 +17,7 @@ import {createHash} from 'node:crypto';
 import {readFileSync, statSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import {sameIdentity} from '../cache/digest-cache.js';
+import {isReasonCode} from '../domain/reasons.js';
 import {streamFiles} from '../streams/paths.js';
 import {writeAtomic} from '../util/atomic-write.js';
 import type {DeltaOptions} from './delta-options.js';
@@ -96,11 +97,11 @@ function validEvent(event: unknown): event is Replayed {
 
 	switch (e.type) {
 		case 'skipped': {
-			return scopes.has(e.scope) && isString(e.path) && isString(e.reason);
+			return scopes.has(e.scope) && isString(e.path) && isReasonCode(e.code) && isString(e.reason);
 		}
 
 		case 'warning': {
-			return isString(e.path) && isString(e.message);
+			return isString(e.path) && isReasonCode(e.code) && isString(e.message);
 		}
 
 		case 'cataloged': {
@@ -112,7 +113,7 @@ function validEvent(event: unknown): event is Replayed {
 		}
 
 		case 'delta-skipped': {
-			return isString(e.path) && isString(e.reason) && e.problem === false;
+			return isString(e.path) && isReasonCode(e.code) && isString(e.reason) && e.problem === false;
 		}
 
 		default: {

@@ -12,12 +12,15 @@ import {architectureProblem} from '../domain/architectures.js';
 import {fileRoles, roleOf} from '../domain/ftypes.js';
 import {productSegmentProblem, segmentProblem, versionNameProblem, versionOrderProblem} from '../domain/naming.js';
 import {maxRequirementsBytes, mergeRequirements, parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
+import {because, warning} from '../domain/reasons.js';
 import {errorCode} from '../util/errors.js';
 import {isInside, readSmallFile} from '../util/small-file.js';
 import type {Emit, Scope} from './events.js';
 import type {FileIdentity, ImageFile, ProductRef, ScannedProduct, ScannedVersion, Tree} from './model.js';
 
 const levelNames = ['os', 'release', 'arch', 'variant', 'version'] as const;
+
+const badName = (problem: string | undefined, level?: string) => (problem ? because('bad-name', problem, level) : undefined);
 const levelScopes: Scope[] = ['tree', 'tree', 'tree', 'product', 'version'];
 
 /** Requirements inherited from the levels above, or the file that makes them unusable. */
@@ -70,14 +73,14 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 		try {
 			const target = realpathSync.native(absolute);
 			if (!inside(target)) {
-				emit({type: 'skipped', scope, path: rel, reason: `symbolic link to ${target}, outside the web root`});
+				emit({type: 'skipped', scope, path: rel, ...because('link-outside-root', target)});
 				return undefined;
 			}
 
 			const stats = statSync(target, {bigint: true});
 			return {name, absolute: target, isDirectory: stats.isDirectory(), stats};
 		} catch (error) {
-			emit({type: 'skipped', scope, path: rel, reason: `broken symbolic link (${errorCode(error)})`});
+			emit({type: 'skipped', scope, path: rel, ...because('broken-link', errorCode(error))});
 			return undefined;
 		}
 	}
@@ -95,7 +98,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 		try {
 			return names ? readdirSync(absolute).sort() : readdirSync(absolute, {withFileTypes: true}).sort(byName);
 		} catch (error) {
-			emit({type: 'skipped', scope, path: rel, reason: `cannot read directory (${errorCode(error)})`});
+			emit({type: 'skipped', scope, path: rel, ...because('unreadable-directory', errorCode(error))});
 			return undefined;
 		}
 	}
@@ -112,7 +115,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 				levels = [...levels, parseRequirements(readSmallFile(join(absolute, file), {root: rootReal, limit: maxRequirementsBytes}))];
 			} catch (error) {
 				broken = `${path} ${(error as NodeJS.ErrnoException).code ? `cannot be read (${errorCode(error)})` : (error as Error).message}`;
-				emit({type: 'warning', path, message: broken});
+				emit({type: 'warning', path, ...warning('requirements-broken', broken)});
 			}
 		}
 
@@ -128,13 +131,13 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 		try {
 			const {aliases, problems} = parseAliases(readSmallFile(join(absolute, aliasFile), {root: rootReal, limit: maxAliasesBytes}));
 			for (const problem of problems) {
-				emit({type: 'warning', path, message: problem});
+				emit({type: 'warning', path, ...warning('alias-line', problem)});
 			}
 
 			return aliases;
 		} catch (error) {
 			const why = (error as NodeJS.ErrnoException).code ? `cannot be read (${errorCode(error)})` : (error as Error).message;
-			emit({type: 'warning', path, message: `${why}; no extra aliases`});
+			emit({type: 'warning', path, ...warning('aliases-unreadable', why)});
 			return [];
 		}
 	}
@@ -151,7 +154,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 		for (const name of names) {
 			const path = `${rel}/${name}`;
 			if (requirementFiles.includes(name as typeof requirementFiles[number])) {
-				emit({type: 'warning', path, message: 'requirements apply to whole products: put this file in the variant directory or above; ignored'});
+				emit({type: 'warning', path, ...warning('requirements-misplaced')});
 			}
 
 			const role = roleOf(name);
@@ -172,7 +175,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 				}
 
 				if (!stats.isFile()) {
-					emit({type: 'skipped', scope: 'file', path, reason: 'not a regular file'});
+					emit({type: 'skipped', scope: 'file', path, ...because('not-a-file')});
 					continue;
 				}
 
@@ -186,9 +189,9 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 				// Two names for one role: the one earlier in fileRoles serves, the other is left out.
 				const [kept, left] = preference(name) < preference(files[twin]!.path.slice(rel.length + 1)) ? [file, files[twin]!] : [files[twin]!, file];
 				files[twin] = kept;
-				emit({type: 'skipped', scope: 'file', path: left.path, reason: `${kept.path} already serves as ${role.ftype}`});
+				emit({type: 'skipped', scope: 'file', path: left.path, ...because('role-taken', kept.path, role.ftype)});
 			} catch (error) {
-				emit({type: 'skipped', scope: 'file', path, reason: `cannot stat (${errorCode(error)})`});
+				emit({type: 'skipped', scope: 'file', path, ...because('unstatable', errorCode(error))});
 			}
 		}
 
@@ -200,7 +203,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 		const [os, release, arch, variant] = segments as [string, string, string, string];
 		const ref: ProductRef = {id: `${os}:${release}:${arch}:${variant}`, os, release, arch, variant, path: rel};
 		if (inherited.broken) {
-			emit({type: 'skipped', scope: 'product', path: rel, reason: `its requirements are unusable: ${inherited.broken}`});
+			emit({type: 'skipped', scope: 'product', path: rel, ...because('requirements-unusable', inherited.broken)});
 			return;
 		}
 
@@ -216,9 +219,9 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 				continue;
 			}
 
-			const problem = dirent.name.startsWith('.') ? 'upload in progress (name starts with a dot)' : versionNameProblem(dirent.name) ?? segmentProblem(dirent.name);
+			const problem = dirent.name.startsWith('.') ? because('uploading') : badName(versionNameProblem(dirent.name) ?? segmentProblem(dirent.name));
 			if (problem) {
-				emit({type: 'skipped', scope: 'version', path, reason: problem});
+				emit({type: 'skipped', scope: 'version', path, ...problem});
 				continue;
 			}
 
@@ -230,7 +233,7 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 
 		const order = versionOrderProblem(versions.map(v => v.name));
 		if (order) {
-			emit({type: 'warning', path: rel, message: order});
+			emit({type: 'warning', path: rel, ...warning('version-order', order)});
 		}
 
 		products.push({ref, requirements: mergeRequirements(inherited.levels), aliases: extraAliases(absolute, rel, dirents), versions});
@@ -263,11 +266,11 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 			}
 
 			const level = levelNames[depth]!;
-			const problem = dirent.name.startsWith('.')
-				? 'upload in progress (name starts with a dot)'
-				: (level === 'arch' ? architectureProblem(dirent.name) : undefined) ?? productSegmentProblem(dirent.name);
+			const arch = level === 'arch' ? architectureProblem(dirent.name) : undefined;
+			const problem = dirent.name.startsWith('.') ? because('uploading')
+				: arch ? because('bad-arch', arch) : badName(productSegmentProblem(dirent.name), level);
 			if (problem) {
-				emit({type: 'skipped', scope: levelScopes[depth] ?? 'tree', path, reason: `${level} ${problem}`});
+				emit({type: 'skipped', scope: levelScopes[depth] ?? 'tree', path, ...problem});
 				continue;
 			}
 
@@ -279,17 +282,17 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 	try {
 		const target = realpathSync.native(images);
 		if (!inside(target)) {
-			emit({type: 'warning', path: 'images', message: `is a symbolic link to ${target}, outside the web root: nothing to publish`});
+			emit({type: 'warning', path: 'images', ...warning('images-outside-root', target)});
 			return {root: rootReal, products};
 		}
 
 		if (!statSync(images).isDirectory()) {
-			emit({type: 'warning', path: 'images', message: 'is not a directory: nothing to publish'});
+			emit({type: 'warning', path: 'images', ...warning('images-not-directory')});
 			return {root: rootReal, products};
 		}
 	} catch (error) {
 		const code = errorCode(error);
-		emit({type: 'warning', path: 'images', message: code === 'ENOENT' ? 'there is no images/ directory: nothing to publish' : `cannot be read (${code}): nothing to publish`});
+		emit({type: 'warning', path: 'images', ...(code === 'ENOENT' ? warning('images-missing') : warning('images-unreadable', code))});
 		return {root: rootReal, products};
 	}
 

@@ -4,6 +4,7 @@
 // Hashing runs on the generator's pool and worker; deltas are applied as the generator checks them.
 import {stat} from 'node:fs/promises';
 import {join, posix} from 'node:path';
+import {because} from '../domain/reasons.js';
 import type {ClientImage} from '../list/derive.js';
 import {applyDelta, progressOf} from '../pipeline/delta.js';
 import type {Emit} from '../pipeline/events.js';
@@ -156,7 +157,7 @@ export async function checkFiles(products: ProductsFile, images: readonly Client
 			: applied.target === root.sha256 ? undefined
 				: `applied to ${base.path} it gives sha256 ${applied.target}, not ${root.path}'s ${String(root.sha256)}: clients holding the base fail to update`;
 		if (failure) {
-			emit({type: 'delta-skipped', path, reason: failure, problem: true});
+			emit({type: 'delta-skipped', path, ...because('delta-wrong', failure), problem: true});
 			problems.push({file: path, product: image.product, version: image.version, item: delta.key, message: failure});
 		} else {
 			emit({type: 'delta-checked', path, milliseconds: performance.now() - started});

@@ -108,7 +108,7 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 				}
 			} else if (!file.failed) {
 				file.failed = true;
-				emit({type: 'skipped', scope: 'file', path, reason: response.reason, transient: true});
+				emit({type: 'skipped', scope: 'file', path, code: response.code, reason: response.reason, transient: true});
 			}
 
 			if (--file.left === 0) {

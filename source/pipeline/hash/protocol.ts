@@ -1,4 +1,5 @@
 // What the main thread and a hash worker say to each other.
+import type {ReasonCode} from '../../domain/reasons.js';
 import type {FileIdentity} from '../model.js';
 
 export type DigestSource = {absolute: string; identity: FileIdentity};
@@ -16,4 +17,4 @@ export type DigestRequest = {
 
 export type DigestResponse =
 	| {ok: true; sha256?: string; combined?: string; milliseconds: number}
-	| {ok: false; reason: string};
+	| {ok: false; code: ReasonCode; reason: string};

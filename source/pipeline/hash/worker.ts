@@ -3,6 +3,7 @@
 import {createHash, type Hash} from 'node:crypto';
 import {closeSync, fstatSync, openSync, readSync, type BigIntStats} from 'node:fs';
 import {open} from 'node:fs/promises';
+import {because} from '../../domain/reasons.js';
 import type {DigestRequest, DigestResponse, DigestSource} from './protocol.js';
 
 const chunk = 4 * 1024 * 1024;
@@ -10,14 +11,18 @@ const chunk = 4 * 1024 * 1024;
 let front = Buffer.allocUnsafe(chunk);
 let back = Buffer.allocUnsafe(chunk);
 
-class Changed extends Error {}
+class Changed extends Error {
+	constructor(readonly code: 'changed' | 'metadata-changed') {
+		super(code);
+	}
+}
 
 /** The file must still be what the scan saw, and all of it must have been read. */
 function check(request: DigestRequest, source: DigestSource, position: number, after: BigIntStats): void {
 	const {identity} = source;
 	if (position !== identity.size || Number(after.size) !== identity.size || after.mtimeNs.toString() !== identity.mtimeNs
 		|| after.ino.toString() !== identity.ino || after.ctimeNs.toString() !== identity.ctimeNs) {
-		throw new Changed(source === request.prefix ? 'its metadata changed while it was being hashed' : 'changed while it was being hashed');
+		throw new Changed(source === request.prefix ? 'metadata-changed' : 'changed');
 	}
 }
 
@@ -103,10 +108,10 @@ export default async function digest(request: DigestRequest): Promise<DigestResp
 		return {ok: true, sha256: file?.digest('hex'), combined: combined?.digest('hex'), milliseconds: performance.now() - started};
 	} catch (error) {
 		if (error instanceof Changed) {
-			return {ok: false, reason: error.message};
+			return {ok: false, ...because(error.code)};
 		}
 
 		const code = (error as NodeJS.ErrnoException).code;
-		return {ok: false, reason: code ? `cannot be read (${code})` : (error as Error).message};
+		return {ok: false, ...(code ? because('unreadable', code) : because('hash-failed', (error as Error).message))};
 	}
 }

@@ -1,5 +1,6 @@
 // The model as lines of styled text that fit the terminal exactly (pure): names are cut in the
 // middle, statuses stay right-aligned, the footer always gets its lines and the tree what is left.
+import type {ReasonCode} from '../../domain/reasons.js';
 import {formatBytes, formatDuration} from '../../util/format.js';
 import {isFinished, isMoving, totals, visibleRows, type Hidden, type LiveModel, type Node, type Rollup, type Row, type Totals} from './model.js';
 
@@ -58,28 +59,55 @@ function fit(line: Line, width: number): Line {
 
 const lineLength = (line: Line) => line.reduce((sum, segment) => sum + length(segment.text), 0);
 
-/** A reason in a word or two; the full sentence follows the name when there is room. */
-const shortReasons: Array<[RegExp, string]> = [
-	[/upload in progress/, 'uploading'],
-	[/^truncated/, 'truncated'],
-	[/changed while/, 'changed'],
-	[/cannot (be read|read directory|stat)/, 'unreadable'],
-	[/^content is/, 'wrong content'],
-	[/^not a usable/, 'unusable'],
-	[/already serves as|fingerprint .* twice/, 'duplicate'],
-	[/not a regular file/, 'not a file'],
-	[/outside the web root/, 'outside root'],
-	[/broken symbolic link/, 'broken link'],
-	[/^metadata but no usable rootfs/, 'no rootfs'],
-	[/^a rootfs but no usable metadata/, 'no metadata'],
-	[/no usable image files|no image of it could be|no publishable version/, 'nothing usable'],
-	[/requirements are unusable/, 'bad requirements'],
-	[/architecture/, 'bad arch'],
-	[/starts with a dot/, 'hidden'],
-	[/version name|real date|time of day|escape differently/, 'bad name'],
-];
+/** Each reason in a word or two; the full sentence follows the name when there is room. */
+const labels: Record<ReasonCode, string> = {
+	'link-outside-root': 'outside root',
+	'broken-link': 'broken link',
+	'unreadable-directory': 'unreadable',
+	'unreadable': 'unreadable',
+	'unstatable': 'unreadable',
+	'not-a-file': 'not a file',
+	'role-taken': 'duplicate',
+	'requirements-unusable': 'bad requirements',
+	'uploading': 'uploading',
+	'bad-name': 'bad name',
+	'bad-arch': 'bad arch',
+	'damaged': 'damaged',
+	'wrong-content': 'wrong content',
+	'hash-failed': 'failed',
+	'changed': 'changed',
+	'metadata-changed': 'changed',
+	'no-rootfs': 'no rootfs',
+	'no-metadata': 'no metadata',
+	'no-image-files': 'nothing usable',
+	'duplicate-fingerprint': 'duplicate',
+	'no-image-published': 'nothing usable',
+	'no-publishable-version': 'nothing usable',
+	'requirements-broken': 'bad requirements',
+	'requirements-misplaced': 'misplaced',
+	'alias-line': 'bad alias',
+	'aliases-unreadable': 'unreadable',
+	'alias-taken': 'alias taken',
+	'version-order': 'mixed names',
+	'images-not-directory': 'no images',
+	'images-outside-root': 'outside root',
+	'images-missing': 'no images',
+	'images-unreadable': 'unreadable',
+	'cache-unreadable': 'cache unreadable',
+	'cache-ignored': 'cache ignored',
+	'cache-entries-dropped': 'cache damaged',
+	'cache-not-saved': 'cache not saved',
+	'xdelta3-missing': 'no xdelta3',
+	'delta-leftover': 'unpublished',
+	'base-settling': 'base settling',
+	'delta-too-large': 'too large',
+	'delta-dry-run': 'not made',
+	'xdelta3-failed': 'xdelta3 failed',
+	'delta-unmade': 'not made',
+	'delta-wrong': 'wrong delta',
+};
 
-export const shortReason = (reason: string) => shortReasons.find(([pattern]) => pattern.test(reason))?.[1] ?? reason.split(/[\s:;,(]+/).slice(0, 2).join(' ');
+export const shortReason = (code: ReasonCode) => labels[code];
 
 const spinner = (now: number) => '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏'[Math.floor(now / 160) % 10]!;
 
@@ -136,11 +164,11 @@ function fileStatus(node: Node, width: number, now: number, live: boolean): Stat
 		}
 
 		case 'skipped': {
-			return {icon: {text: '!', color: 'yellow'}, statuses: [[{text: shortReason(file.reason ?? ''), color: 'yellow'}]]};
+			return {icon: {text: '!', color: 'yellow'}, statuses: [[{text: file.reason ? shortReason(file.reason.code) : '', color: 'yellow'}]]};
 		}
 
 		case 'failed': {
-			return {icon: {text: '✗', color: 'red'}, statuses: [[{text: shortReason(file.reason ?? ''), color: 'red'}]]};
+			return {icon: {text: '✗', color: 'red'}, statuses: [[{text: file.reason ? shortReason(file.reason.code) : '', color: 'red'}]]};
 		}
 	}
 }
@@ -179,13 +207,13 @@ function rowLine(row: Row, width: number, now: number, live: boolean): Line {
 	} else {
 		const {node} = row;
 		name = node.name;
-		detail = node.skipped ?? node.file?.reason;
+		detail = (node.skipped ?? node.file?.reason)?.text;
 		marker = node.file ? {text: ''} : {text: row.open ? '▾ ' : '▸ ', color: 'gray'};
 		if (node.file) {
 			({icon, statuses} = fileStatus(node, width, now, live));
 		} else if (node.skipped) {
 			icon = {text: '!', color: 'yellow'};
-			statuses = [[{text: shortReason(node.skipped), color: 'yellow'}]];
+			statuses = [[{text: shortReason(node.skipped.code), color: 'yellow'}]];
 		}
 	}
 

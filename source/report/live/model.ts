@@ -1,11 +1,15 @@
 // The live tree's state, without Ink or I/O (time is passed in): events fold into a tree
 // os → release → arch → variant → version → file in O(depth) each; rollups, collapsing, the visible
 // window and the footer totals are derived only when a frame is drawn.
+import type {ReasonCode} from '../../domain/reasons.js';
 import type {PipelineEvent} from '../../pipeline/events.js';
 import type {Outcome} from '../contract.js';
 import {printable} from '../printable.js';
 
 export type FileState = 'found' | 'cached' | 'queued' | 'hashing' | 'done' | 'skipped' | 'failed';
+
+/** Why a node is left out: the code, and its text made printable. */
+export type Why = {code: ReasonCode; text: string};
 
 /** Throughput over the last few seconds: steady enough to read, quick to follow a change. */
 export class Rate {
@@ -47,7 +51,7 @@ export type FileInfo = {
 	work: number;
 	done: number;
 	state: FileState;
-	reason?: string;
+	reason?: Why;
 	/** Workers this file keeps busy (its digest passes run side by side). */
 	passes: number;
 	rate?: Rate;
@@ -67,7 +71,7 @@ export type Node = {
 	sorted: boolean;
 	file?: FileInfo;
 	/** Why this directory or file is left out. */
-	skipped?: string;
+	skipped?: Why;
 	/** Warnings about this node or a file in it that has no node of its own. */
 	notes: string[];
 	/** The rollup as of the last frame; `dirty` when something below changed since. */
@@ -165,7 +169,7 @@ export class LiveModel {
 
 			case 'skipped': {
 				this.skipped++;
-				const reason = printable(event.reason);
+				const reason = {code: event.code, text: printable(event.reason)};
 				if (event.scope !== 'file') {
 					const node = this.node(event.path);
 					node.skipped = reason;
@@ -292,7 +296,7 @@ export class LiveModel {
 				const node = this.nodes.get(event.path);
 				if (event.problem) {
 					this.skipped++;
-					Object.assign(this.fileNode(event.path).file, {state: 'failed', reason: printable(event.reason), rate: undefined});
+					Object.assign(this.fileNode(event.path).file, {state: 'failed', reason: {code: event.code, text: printable(event.reason)}, rate: undefined});
 				} else if (node?.parent) {
 					// Not worth publishing is no problem: the delta just leaves the tree.
 					node.parent.children = node.parent.children.filter(child => child !== node);
