@@ -1,7 +1,7 @@
 // The final truth for a published tree: a real Incus daemon downloads every file over TLS 1.3 from
 // the nginx the README documents, checks both digests, unpacks the image and launches it. One
 // daemon serves every test here (helpers/daemon.ts); each test has its own web root and remote.
-import {readdir, readFile, writeFile} from 'node:fs/promises';
+import {mkdir, readdir, readFile, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
 import {execa} from 'execa';
@@ -180,3 +180,72 @@ test.serial('a tree served with a self-signed certificate is launched once the c
 });
 
 
+
+/** `simplestreams -i SRC -N --yes FLAGS ROOT`, which must succeed. */
+async function importInto(t: ExecutionContext, source: string, webroot: string, ...flags: string[]): Promise<string> {
+	const run = await execa('node', [path.resolve('dist/cli.js'), '-i', source, '-N', '--yes', ...flags, webroot, '--cache', path.join(webroot, '..', 'cache.json')], {reject: false, env: {CI: 'true'}});
+	t.is(run.exitCode, 0, run.stderr);
+	await daemon.forgetIndexes();
+	return run.stderr;
+}
+
+test.serial('the round trip: launch, change, publish, export the unified image, import it, launch the new image from the server', async t => {
+	const tmp = await tempDir('ss-daemon');
+	t.teardown(async () => tmp.cleanup());
+	const webroot = path.join(tmp.path, 'webroot');
+	await version(webroot, '5.0', '20240601_00:00', 'squashfs');
+	await publish(t, webroot);
+	const {name} = await served(t, webroot);
+	const first = await launch(t, `${name}:busybox/5.0`);
+	await exec(first, 'sh', '-c', 'echo changed in the container > /etc/marker');
+	await daemon.incus(['stop', '--force', first]);
+	const alias = unique('published');
+	await daemon.incus(['publish', first, '--alias', alias]);
+	const exported = path.join(tmp.path, 'export');
+	await mkdir(exported);
+	await daemon.incus(['image', 'export', alias, `${exported}/`]);
+	const [unified, ...more] = await readdir(exported);
+	t.deepEqual(more, [], `incus publish made one unified tarball: ${unified!}`);
+
+	const said = await importInto(t, exported, webroot, '--release', '5.0', '--variant', 'changed', '--version', '20240801_00:00');
+	t.regex(said, /imported images\/busybox\/5\.0\/amd64\/changed\/20240801_00:00/);
+	t.deepEqual((await readdir(path.join(webroot, 'images/busybox/5.0/amd64/changed/20240801_00:00'))).sort(), ['incus.tar.xz', 'root.squashfs']);
+	t.deepEqual(await readdir(exported), [unified], 'the unified tarball stays where it was');
+	const second = await launch(t, `${name}:busybox/5.0/changed`);
+	t.is(await exec(second, 'cat', '/etc/marker'), 'changed in the container');
+	t.is(await exec(second, 'head', '-n1', '/etc/hostname'), second);
+});
+
+test.serial('a split export (its files named after the fingerprint) and a bare rootfs are imported and launched', async t => {
+	const tmp = await tempDir('ss-daemon');
+	t.teardown(async () => tmp.cleanup());
+	// The split image comes from another server, as when an image moves between two.
+	const elsewhere = path.join(tmp.path, 'elsewhere');
+	const built = await version(elsewhere, '6.0', '20240601_00:00', 'squashfs');
+	await publish(t, elsewhere);
+	const other = await served(t, elsewhere);
+	const alias = unique('split');
+	await daemon.incus(['image', 'copy', `${other.name}:busybox/6.0`, 'local:', '--alias', alias]);
+	const exported = path.join(tmp.path, 'export');
+	await mkdir(exported);
+	await daemon.incus(['image', 'export', alias, `${exported}/`]);
+	const fingerprint = await sha256Files([built.meta, built.root]);
+	t.deepEqual((await readdir(exported)).sort(), [`${fingerprint}.squashfs`, `meta-${fingerprint}.tar.xz`]);
+	await daemon.incus(['image', 'delete', alias]); // so the launch below downloads it again
+
+	const webroot = path.join(tmp.path, 'webroot');
+	await mkdir(webroot);
+	await importInto(t, exported, webroot, '--version', '20240801_00:00');
+	const bare = path.join(tmp.path, 'bare');
+	await busyboxImage(path.join(bare, 'rootfs.squashfs'), 'squashfs', {'etc/marker': 'bare\n'});
+	await importInto(t, bare, webroot, '--os', 'busybox', '--release', '6.0', '--variant', 'bare', '--version', '20240801_00:00');
+	const {name} = await served(t, webroot);
+	const fromExport = await launch(t, `${name}:busybox/6.0`);
+	t.is(await baseImage(fromExport), fingerprint, 'the same image, published from the export');
+	t.is(await exec(fromExport, 'cat', '/etc/marker'), '6.0 default 20240601_00:00 squashfs');
+
+	const fromBare = await launch(t, `${name}:busybox/6.0/bare`);
+	t.is(await exec(fromBare, 'cat', '/etc/marker'), 'bare');
+	t.is(await exec(fromBare, 'head', '-n1', '/etc/hostname'), fromBare, 'the written metadata carries the hostname template');
+	t.regex(await exec(fromBare, 'cat', '/etc/hosts'), new RegExp(`127\\.0\\.1\\.1\\s+${fromBare}`));
+});

@@ -335,10 +335,10 @@ test('a version name that would sort against the product\'s other versions is re
 
 /** Each bad source: what it holds, and the message (which names the file and the problem). */
 const badSources: Array<[string, (src: string) => Promise<unknown>, (src: string) => RegExp]> = [
-	['no metadata tarball', async src => Promise.all([
-		squashfsImage(path.join(src, 'root.squashfs'), rootTree(machines.x86_64)),
+	['nothing but files that are no image', async src => Promise.all([
+		customTarball(path.join(src, 'etc.tar.xz'), [['motd', 'x\n']]),
 		writeFile(path.join(src, 'notes.txt'), 'x\n'),
-	]), src => new RegExp(`^simplestreams: no metadata tarball in ${src} \\(a tarball holding metadata\\.yaml, such as lxd\\.tar\\.xz or incus\\.tar\\.xz\\); ignored: notes\\.txt \\(content not recognised`)],
+	]), src => new RegExp(`^simplestreams: no image in ${src} \\(a rootfs or qcow2 disk, with or without a metadata tarball, or a unified image\\); ignored: etc\\.tar\\.xz \\(a tarball of neither image metadata nor a root filesystem \\(first entry: motd\\)\\), notes\\.txt \\(content not recognised`)],
 	['two metadata tarballs', async src => importSource(src, {metadata: {name: 'incus.tar.xz'}}).then(async () => metadataTarball(path.join(src, 'lxd.tar.xz'))),
 		src => new RegExp(`${src} holds 2 metadata tarballs \\(incus\\.tar\\.xz, lxd\\.tar\\.xz\\): leave only the one to import`)],
 	['two squashfs images', async src => importSource(src).then(async () => squashfsImage(path.join(src, 'other.squashfs'), rootTree(machines.x86_64))),
@@ -347,7 +347,7 @@ const badSources: Array<[string, (src: string) => Promise<unknown>, (src: string
 	['metadata.yaml missing', async src => Promise.all([
 		customTarball(path.join(src, 'lxd.tar.xz'), [['templates/hostname.tpl', 'x\n']]),
 		squashfsImage(path.join(src, 'root.squashfs'), rootTree(machines.x86_64)),
-	]), src => new RegExp(`no metadata tarball in ${src} .*; ignored: lxd\\.tar\\.xz \\(a tarball without metadata\\.yaml\\)`)],
+	]), src => new RegExp(`no metadata tarball in ${src}: ${src}/lxd\\.tar\\.xz is a tarball without metadata\\.yaml\\. Fix it, or remove it to import root\\.squashfs as a bare image`)],
 	['metadata.yaml a symbolic link', async src => Promise.all([
 		customTarball(path.join(src, 'lxd.tar.xz'), [['metadata.yaml', {symlink: '/etc/passwd'}]]),
 		squashfsImage(path.join(src, 'root.squashfs'), rootTree(machines.x86_64)),
@@ -377,8 +377,10 @@ const badSources: Array<[string, (src: string) => Promise<unknown>, (src: string
 		src => new RegExp(`${src}/rootfs\\.squashfs is built for armv6l or armv7l or armv8l \\(usr/bin/hello\\), but ${src}/lxd\\.tar\\.xz says architecture x86_64`)],
 	['a root.tar.xz built for another architecture', async src => importSource(src, {squashfs: false, rootTar: 'root.tar.xz', machine: machines.i386}),
 		src => new RegExp(`${src}/root\\.tar\\.xz is built for i686 \\(usr/bin/hello\\), but`)],
-	['a unified tarball', async src => customTarball(path.join(src, 'image.tar.gz'), [['metadata.yaml', 'architecture: x86_64\ncreation_date: 1717200000\n'], ['rootfs', {dir: true}], ['rootfs/etc', {dir: true}]], 'gzip'),
-		src => new RegExp(`${src}/image\\.tar\\.gz is a unified image \\(metadata\\.yaml and rootfs in one tarball\\), which cannot be published yet\\. Split it`)],
+	['a unified tarball with an empty rootfs', async src => customTarball(path.join(src, 'image.tar.gz'), [['metadata.yaml', 'architecture: x86_64\ncreation_date: 1717200000\n'], ['rootfs', {dir: true}]], 'gzip'),
+		src => new RegExp(`${src}/image\\.tar\\.gz is a unified image with an empty rootfs/: there is nothing to launch`)],
+	['an empty squashfs and no metadata', async src => mkdir(path.join(src, '..', 'empty')).then(async () => execa('mksquashfs', [path.join(src, '..', 'empty'), path.join(src, 'root.squashfs'), '-noappend', '-quiet', '-no-progress'])),
+		src => new RegExp(`${src}/root\\.squashfs is an empty squashfs: there is no root filesystem in it to launch`)],
 	['a truncated squashfs', async src => importSource(src).then(async () => execa('truncate', ['-s', '200', path.join(src, 'rootfs.squashfs')])),
 		src => new RegExp(`${src}/rootfs\\.squashfs: truncated: the squashfs superblock says \\d+ bytes, the file has 200 \\(is it still being written\\?\\)`)],
 ];

@@ -2,9 +2,10 @@
 // the wizard settles the fields; without one (or with --yes) metadata.yaml and the flags must.
 // Without -N only the plan is printed; with -N the files go in place and the streams are
 // regenerated. Exit 0 done, 1 bad input, 2 a field or flag missing or invalid, 130 cancelled.
-import {realpath, stat} from 'node:fs/promises';
+import {realpath, rm, stat} from 'node:fs/promises';
 import {defaultCachePath} from '../cache/digest-cache.js';
 import type {Requirements} from '../domain/requirements.js';
+import {settleMetadata} from '../import/bare.js';
 import {ImportError} from '../import/errors.js';
 import {executeImport} from '../import/execute.js';
 import {findImage, type Found} from '../import/find.js';
@@ -45,7 +46,8 @@ async function unattended(found: Found, flags: ImportFlags, requirements: Requir
 	const missing = missingFields(proposed);
 	if (missing.length > 0) {
 		const why = flags.yes ? 'with --yes nothing is asked' : 'there is no terminal to ask';
-		return {exit: 2, problems: [`${missing.join(', ')} cannot be told from ${printable(found.meta.name)} and ${why}: pass ${flagsFor(missing)}`]};
+		const from = found.meta.written ? `the bare image in ${printable(found.dir)}` : printable(found.meta.origin ?? found.meta.name);
+		return {exit: 2, problems: [`${missing.join(', ')} cannot be told from ${from} and ${why}: pass ${flagsFor(missing)}`]};
 	}
 
 	const fields = proposed as Fields;
@@ -54,7 +56,7 @@ async function unattended(found: Found, flags: ImportFlags, requirements: Requir
 		return {exit: 2, problems};
 	}
 
-	const plan = await preparePlan(found, {fields, requirements, aliases: flags.aliases}, options);
+	const plan = await preparePlan(await settleMetadata(found, fields), {fields, requirements, aliases: flags.aliases}, options);
 	return plan.problems.length > 0 ? {exit: 1, problems: plan.problems} : plan;
 }
 
@@ -97,6 +99,7 @@ async function place(plan: ImportPlan, flags: ImportFlags, cachePath: string): P
 }
 
 export async function runImport(flags: ImportFlags): Promise<number> {
+	let found: Found | undefined;
 	try {
 		const root = await realpath(flags.root).catch(() => {
 			throw new ImportError(`root directory ${flags.root} does not exist`);
@@ -116,7 +119,8 @@ export async function runImport(flags: ImportFlags): Promise<number> {
 			requirements[parsed.key] = parsed.value;
 		}
 
-		const found = await findImage(flags.source);
+		const image = await findImage(flags.source, {scratchIn: root});
+		found = image;
 		const products = await scanProducts(root);
 		const options: PrepareOptions = {root, products, copy: flags.copy, force: flags.force};
 		let plan: ImportPlan | undefined;
@@ -124,18 +128,18 @@ export async function runImport(flags: ImportFlags): Promise<number> {
 		if (keyboard() && !flags.yes) {
 			const {runWizard} = await import('../import/wizard/run.js');
 			plan = await runWizard({
-				context: {found, products},
-				given: {fields: propose(found, flags.fields), requirements, aliases: flags.aliases},
+				context: {found: image, products},
+				given: {fields: propose(image, flags.fields), requirements, aliases: flags.aliases},
 				root,
 				write: flags.write,
-				prepare: async choices => preparePlan(found, choices, options),
+				prepare: async choices => preparePlan(await settleMetadata(image, choices.fields), choices, options),
 			});
 			if (!plan) {
 				say('cancelled: nothing was changed');
 				return 130;
 			}
 		} else {
-			const settled = await unattended(found, flags, requirements, options);
+			const settled = await unattended(image, flags, requirements, options);
 			if (!('files' in settled)) {
 				for (const problem of settled.problems) {
 					say(problem);
@@ -160,5 +164,10 @@ export async function runImport(flags: ImportFlags): Promise<number> {
 		}
 
 		throw error;
+	} finally {
+		// What was split or written for the import: moved into place by now, or not wanted.
+		if (found?.scratch) {
+			await rm(found.scratch, {recursive: true, force: true});
+		}
 	}
 }

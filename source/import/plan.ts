@@ -140,7 +140,7 @@ export function describePlan(plan: ImportPlan): string[] {
 	const newest = plan.versions[0] === fields.version;
 	return [
 		`${plan.replace ? 'replace' : 'create'} ${plan.destination}/  in ${plan.root}`,
-		...plan.files.map(f => `  ${f.name.padEnd(width)}  ${formatBytes(f.source.size).padStart(sizeWidth)}  ${methodText[f.method]}, from ${printable(f.source.name)}${archText(f)}`),
+		...plan.files.map(f => `  ${f.name.padEnd(width)}  ${formatBytes(f.source.size).padStart(sizeWidth)}  ${methodText[f.method]}, ${f.source.origin ?? `from ${printable(f.source.name)}`}${archText(f)}`),
 		...found.ignored.map(i => `  (left in ${printable(found.dir)}: ${printable(i.name)}, ${i.reason})`),
 		'the streams gain:',
 		`  product ${plan.productId}${plan.newProduct ? ' (new)' : `, now ${plan.versions.length} versions`}`,
