@@ -2,8 +2,7 @@ import {link, mkdir, readdir, readFile, rename, stat, writeFile} from 'node:fs/p
 import path from 'node:path';
 import test from 'ava';
 import {DigestCache, defaultCachePath} from '../source/cache/digest-cache.js';
-import type {FileIdentity} from '../source/pipeline/model.js';
-import {identityOf} from '../source/pipeline/scan.js';
+import {identityOf, type FileIdentity} from '../source/domain/file.js';
 import {collector, flipLastByte, mtimeNs, rewriteSameSize, sha256, tempDir} from './helpers/fixtures.js';
 
 const root = '/srv/www';

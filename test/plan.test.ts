@@ -1,6 +1,7 @@
 import test from 'ava';
 import type {Content} from '../source/domain/ftypes.js';
-import {contentPair, pathPair, type ImageFile, type Knowledge, type ScannedProduct} from '../source/pipeline/model.js';
+import type {FileFacts} from '../source/domain/file.js';
+import {contentPair, pathPair, type ImageFile, type ScannedProduct} from '../source/pipeline/model.js';
 import {plan, type DigestTask, type PlanOptions} from '../source/pipeline/plan.js';
 import {collector, digest, product, productRef} from './helpers/fixtures.js';
 
@@ -12,9 +13,9 @@ const natural: Record<string, Content> = {
 const files = (products: readonly ScannedProduct[]) => products.flatMap(p => p.versions.flatMap(v => v.files));
 const base = (file: {path: string}) => file.path.slice(file.path.lastIndexOf('/') + 1);
 
-/** Knowledge for every file: its natural content, overridden per name; a digest when `cached` says so. */
+/** FileFacts for every file: its natural content, overridden per name; a digest when `cached` says so. */
 function knowledge(products: readonly ScannedProduct[], options: {content?: Record<string, Content>; cached?: (file: ImageFile) => boolean} = {}) {
-	const map = new Map<string, Knowledge>();
+	const map = new Map<string, FileFacts>();
 	for (const file of files(products)) {
 		const content = options.content?.[file.path] ?? natural[base(file)]!;
 		map.set(file.path, options.cached?.(file) ? {content, sha256: digest(file.path)} : {content});
@@ -23,8 +24,8 @@ function knowledge(products: readonly ScannedProduct[], options: {content?: Reco
 	return map;
 }
 
-const none: PlanOptions['knownCombined'] = () => undefined;
-const options = (fuse: boolean, knownCombined = none): PlanOptions => ({fuse, knownCombined});
+const none: PlanOptions['cachedCombined'] = () => undefined;
+const options = (fuse: boolean, cachedCombined = none): PlanOptions => ({fuse, cachedCombined});
 
 const ref = productRef('debian', '12', 'amd64', 'default');
 const dir = `${ref.path}/20240101_0000`;
@@ -95,8 +96,8 @@ test('without fusing, every uncached file gets its own pass and every pair a com
 		'root.tar.xz +file 500',
 		'incus.tar.xz +file 100',
 	]);
-	t.is(result.known.files.size, 0);
-	t.is(result.known.combined.size, 0);
+	t.is(result.cached.files.size, 0);
+	t.is(result.cached.combined.size, 0);
 });
 
 test('fusing: one pass per rootfs gives its digest and its first combined digest', t => {
@@ -133,8 +134,8 @@ test('cached files get no file pass; a cached pair gets no pass at all', t => {
 			'root.tar.xz after incus.tar.xz +combined 600',
 		], `fuse=${fuse}`);
 		t.deepEqual(asked.sort(), [contentPair(digest(meta), digest(`${dir}/root.tar.xz`)), contentPair(digest(meta), digest(squash))].sort());
-		t.is(result.known.combined.get(pathPair(meta, squash)), digest('combined'));
-		t.deepEqual([...result.known.files.keys()].sort(), [meta, `${dir}/root.squashfs`, `${dir}/root.tar.xz`]);
+		t.is(result.cached.combined.get(pathPair(meta, squash)), digest('combined'));
+		t.deepEqual([...result.cached.files.keys()].sort(), [meta, `${dir}/root.squashfs`, `${dir}/root.tar.xz`]);
 	}
 });
 
@@ -147,9 +148,9 @@ test('nothing to do when everything is cached', t => {
 	for (const fuse of [false, true]) {
 		const result = plan([p], known, options(fuse, pair => sha256Of(pair)), collector().emit);
 		t.deepEqual(result.tasks, []);
-		t.is(result.known.files.size, 6);
-		t.is(result.known.combined.size, 5);
-		for (const [pair, value] of result.known.combined) {
+		t.is(result.cached.files.size, 6);
+		t.is(result.cached.combined.size, 5);
+		for (const [pair, value] of result.cached.combined) {
 			const [metaPath, rootPath] = pair.split('\0') as [string, string];
 			t.is(value, sha256Of(contentPair(digest(metaPath), digest(rootPath))));
 		}

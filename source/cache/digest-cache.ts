@@ -6,15 +6,17 @@ import {mkdir, readFile} from 'node:fs/promises';
 import {homedir} from 'node:os';
 import {createHash} from 'node:crypto';
 import {dirname, join} from 'node:path';
+import {sameIdentity, type FileFacts, type FileIdentity} from '../domain/file.js';
 import type {Content} from '../domain/ftypes.js';
-import {warning} from '../domain/reasons.js';
-import type {FileIdentity, Knowledge} from '../pipeline/model.js';
-import type {Emit} from '../pipeline/events.js';
+import {warning, type ReasonCode} from '../domain/reasons.js';
 import {writeAtomic} from '../util/atomic-write.js';
 
 const format = 'simplestreams-digests:1';
 
-type FileEntry = FileIdentity & Knowledge;
+type FileEntry = FileIdentity & FileFacts;
+
+/** Why a cache file was not used, in whole or in part (the pipeline's warning event). */
+export type CacheWarning = {type: 'warning'; path: string; code: ReasonCode; message: string};
 
 type CacheFile = {
 	format: typeof format;
@@ -54,9 +56,6 @@ export function defaultCachePath(root: string): string {
 	const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
 	return join(base, 'simplestreams', `${createHash('sha256').update(root).digest('hex').slice(0, 16)}.json`);
 }
-
-export const sameIdentity = (a: FileIdentity, b: FileIdentity) =>
-	a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 
 function validDelta(entry: unknown): entry is DeltaEntry {
 	const e = entry as DeltaEntry;
@@ -129,7 +128,7 @@ class Tracked<V> {
 }
 
 export class DigestCache {
-	static async load(path: string, root: string, emit: Emit): Promise<DigestCache> {
+	static async load(path: string, root: string, emit: (warning: CacheWarning) => void): Promise<DigestCache> {
 		let text: string;
 		try {
 			// Bytes, then one decode: with an encoding, readFile decodes a large file 512 KiB at a time
@@ -181,7 +180,7 @@ export class DigestCache {
 	constructor(readonly path: string, readonly root: string) {}
 
 	/** What is known of the file at `path` in this exact state. */
-	lookup(path: string, identity: FileIdentity): Knowledge | undefined {
+	lookup(path: string, identity: FileIdentity): FileFacts | undefined {
 		const entry = this.files.entries.get(path);
 		if (!entry || !sameIdentity(entry, identity)) {
 			return undefined;
@@ -190,20 +189,20 @@ export class DigestCache {
 		this.files.use(path);
 		// Built field by field: conditional spreads cost four times as much, once per file of the tree.
 		const {content, problem, sha256} = entry;
-		const knowledge: Knowledge = {content};
+		const facts: FileFacts = {content};
 		if (problem !== undefined) {
-			knowledge.problem = problem;
+			facts.problem = problem;
 		}
 
 		if (sha256 !== undefined) {
-			knowledge.sha256 = sha256;
+			facts.sha256 = sha256;
 		}
 
-		return knowledge;
+		return facts;
 	}
 
-	record(path: string, identity: FileIdentity, knowledge: Knowledge): void {
-		this.files.set(path, {...identity, ...knowledge});
+	record(path: string, identity: FileIdentity, facts: FileFacts): void {
+		this.files.set(path, {...identity, ...facts});
 		this.dirty = true;
 	}
 

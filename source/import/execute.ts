@@ -9,8 +9,8 @@ import {chmod, lstat, mkdir, open, rename, rm, rmdir, stat, unlink} from 'node:f
 import {dirname, join, relative} from 'node:path';
 import {aliasFile} from '../domain/aliases.js';
 import {DigestCache} from '../cache/digest-cache.js';
+import {identityOf} from '../domain/file.js';
 import {contentPair} from '../pipeline/model.js';
-import {identityOf} from '../pipeline/scan.js';
 import {printable} from '../report/printable.js';
 import {writeAtomic} from '../util/atomic-write.js';
 import {errorCode, systemReason} from '../util/errors.js';

@@ -2,6 +2,7 @@
 // -N run. Loaded only when there is work: a -N run over an unchanged tree stops before it.
 import {join} from 'node:path';
 import type {DigestCache} from '../cache/digest-cache.js';
+import type {FileFacts} from '../domain/file.js';
 import {warning} from '../domain/reasons.js';
 import {productsPath, streamFiles} from '../streams/paths.js';
 import {readProducts} from '../streams/read.js';
@@ -12,7 +13,7 @@ import type {RunContext} from './context.js';
 import {leftoverDeltas} from './delta-leftovers.js';
 import {makeDeltas, planDeltas, type Delta} from './delta.js';
 import {hash} from './hash/hash.js';
-import {contentPair, pathPair, type Digests, type Knowledge, type Tree} from './model.js';
+import {contentPair, pathPair, type Digests, type Tree} from './model.js';
 import {plan, type DigestTask} from './plan.js';
 import {probe} from './probe.js';
 import {Recorder, type ReceiptTarget} from './receipt.js';
@@ -22,10 +23,10 @@ import {settlingVersions} from './settle.js';
  * Put what this run learned into the cache: the digests its tasks produced. Every other digest in
  * `digests` came from the cache, so only the tasks need looking at (not all 20,000 files of a tree).
  */
-function remember(cache: DigestCache, tasks: readonly DigestTask[], knowledge: Map<string, Knowledge>, digests: Digests): void {
+function remember(cache: DigestCache, tasks: readonly DigestTask[], facts: Map<string, FileFacts>, digests: Digests): void {
 	for (const {file, prefix, wantFile, wantCombined} of tasks) {
 		const sha256 = digests.files.get(file.path);
-		const known = knowledge.get(file.path);
+		const known = facts.get(file.path);
 		if (wantFile && sha256 && known && known.sha256 !== sha256) {
 			cache.record(file.path, file.identity, {content: known.content, sha256});
 		}
@@ -54,9 +55,9 @@ export async function build(tree: Tree, context: RunContext, write: boolean, rec
 	const emit = recorder?.emit ?? context.emit;
 	const {held, readyAt} = settleMs ? settlingVersions(tree, Date.now(), settleMs, emit) : {held: undefined, readyAt: undefined};
 	const cache = await context.cache();
-	const knowledge = await probe(tree, cache, emit);
-	const planned = plan(tree.products, knowledge, {fuse: jobs === 1, knownCombined: pair => cache.combined(pair), held}, emit);
-	const digests = planned.known;
+	const facts = await probe(tree, cache, emit);
+	const planned = plan(tree.products, facts, {fuse: jobs === 1, cachedCombined: pair => cache.combined(pair), held}, emit);
+	const digests = planned.cached;
 	let finished = false;
 	let deltas: Delta[] = [];
 	let leftovers: string[] = [];
@@ -74,7 +75,7 @@ export async function build(tree: Tree, context: RunContext, write: boolean, rec
 
 		finished = true;
 	} finally {
-		remember(cache, planned.tasks, knowledge, digests);
+		remember(cache, planned.tasks, facts, digests);
 		// Only after a run that looked everything up: a held version's fingerprints and deltas were
 		// not, and are wanted again once it has settled.
 		if (finished && !held?.size) {
@@ -104,7 +105,7 @@ export async function build(tree: Tree, context: RunContext, write: boolean, rec
 
 	if (recorder) {
 		const outputs = [...streamFiles, ...deltas.map(d => d.path)].map(path => join(tree.root, path));
-		await recorder.record(tree, knowledge, digests, [...outputs, ...leftovers, cache.path]);
+		await recorder.record(tree, facts, digests, [...outputs, ...leftovers, cache.path]);
 	}
 
 	return {catalog: result, productsText: text.products, indexText: text.index, ...(readyAt === undefined ? {} : {settlingUntil: readyAt})};

@@ -7,7 +7,8 @@ import {createReadStream} from 'node:fs';
 import {readdir, readFile, readlink, rename, rm, stat} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 import {pipeline} from 'node:stream/promises';
-import {sameIdentity, type DigestCache} from '../cache/digest-cache.js';
+import type {DigestCache} from '../cache/digest-cache.js';
+import {identityOf, sameIdentity, type FileIdentity} from '../domain/file.js';
 import {deltaFileName} from '../domain/ftypes.js';
 import {because, type ReasonCode, warning} from '../domain/reasons.js';
 import type {DeltaRoot} from '../streams/ftypes.js';
@@ -15,9 +16,8 @@ import {errorCode} from '../util/errors.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {DeltaOptions} from './delta-options.js';
 import type {Emit} from './events.js';
-import {pathPair, type Digests, type FileIdentity, type ImageFile} from './model.js';
+import {pathPair, type Digests, type ImageFile} from './model.js';
 import type {PlannedProduct, PlannedVersion} from './plan.js';
-import {identityOf} from './scan.js';
 
 /** A delta wanted: from `base`'s rootfs (`source`) to `version`'s (`target`) in one product. */
 export type DeltaJob = {

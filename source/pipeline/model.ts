@@ -1,14 +1,6 @@
 // The data that flows through scan → plan → hash → catalog → write.
-import type {Content, Role} from '../domain/ftypes.js';
-
-/** What identifies one state of a file's bytes: any change to it invalidates a digest. */
-export type FileIdentity = {
-	dev: string;
-	ino: string;
-	size: number;
-	mtimeNs: string;
-	ctimeNs: string;
-};
+import type {FileIdentity} from '../domain/file.js';
+import type {Role} from '../domain/ftypes.js';
 
 export type ImageFile = {
 	/** Path relative to the web root, with `/`: exactly what goes into an item's `path`. */
@@ -50,12 +42,6 @@ export type Tree = {
 	root: string;
 	products: ScannedProduct[];
 };
-
-/**
- * What is known of a file before hashing: its content kind, why it cannot be published (cut short),
- * and its digest when a cache holds it.
- */
-export type Knowledge = {content: Content; problem?: string; sha256?: string};
 
 /** Everything hashing found: file digests by ImageFile.path, fingerprints by pathPair(meta, root). */
 export type Digests = {

@@ -1,8 +1,9 @@
 // Stage 2 (pure): which versions can be published, and the least hashing that publishes them.
+import type {FileFacts} from '../domain/file.js';
 import {contentFits, describeExpected} from '../domain/ftypes.js';
 import {because} from '../domain/reasons.js';
 import type {Emit} from './events.js';
-import {contentPair, pathPair, type Digests, type ImageFile, type Knowledge, type ScannedProduct, type ScannedVersion} from './model.js';
+import {contentPair, pathPair, type Digests, type ImageFile, type ScannedProduct, type ScannedVersion} from './model.js';
 
 export type PlannedVersion = {version: ScannedVersion; metas: ImageFile[]; roots: ImageFile[]};
 
@@ -15,20 +16,21 @@ export type HashedFile = Pick<ImageFile, 'path' | 'absolute' | 'identity'>;
 /** One pass over `file` (after `prefix`, for a combined digest) producing the digests asked for. */
 export type DigestTask = {file: HashedFile; prefix?: HashedFile; wantFile: boolean; wantCombined: boolean; work: number};
 
-export type Plan = {products: PlannedProduct[]; tasks: DigestTask[]; known: Digests};
+/** `cached`: the digests the cache already holds; hashing the tasks adds the rest. */
+export type Plan = {products: PlannedProduct[]; tasks: DigestTask[]; cached: Digests};
 
 export type PlanOptions = {
 	/** Compute a rootfs digest and its first combined digest in one pass (best with one worker). */
 	fuse: boolean;
 	/** The cached combined fingerprint for contentPair(meta sha256, root sha256). */
-	knownCombined: (pair: string) => string | undefined;
+	cachedCombined: (pair: string) => string | undefined;
 	/** Paths of versions to hold back (see settle.ts). */
 	held?: ReadonlySet<string>;
 };
 
-function usable(version: ScannedVersion, knowledge: Map<string, Knowledge>, emit: Emit): PlannedVersion | undefined {
+function usable(version: ScannedVersion, facts: Map<string, FileFacts>, emit: Emit): PlannedVersion | undefined {
 	const files = version.files.filter(file => {
-		const known = knowledge.get(file.path);
+		const known = facts.get(file.path);
 		if (!known) {
 			return false; // Unreadable: already reported by the probe.
 		}
@@ -55,21 +57,21 @@ function usable(version: ScannedVersion, knowledge: Map<string, Knowledge>, emit
 	return undefined;
 }
 
-export function plan(products: readonly ScannedProduct[], knowledge: Map<string, Knowledge>, options: PlanOptions, emit: Emit): Plan {
-	const known: Digests = {files: new Map(), combined: new Map()};
+export function plan(products: readonly ScannedProduct[], facts: Map<string, FileFacts>, options: PlanOptions, emit: Emit): Plan {
+	const cached: Digests = {files: new Map(), combined: new Map()};
 	const tasks: DigestTask[] = [];
-	const sha = (file: ImageFile) => knowledge.get(file.path)?.sha256;
+	const sha = (file: ImageFile) => facts.get(file.path)?.sha256;
 	const planned: PlannedProduct[] = [];
 
 	for (const product of products) {
 		const held = product.versions.filter(v => options.held?.has(v.path));
-		const versions = product.versions.filter(v => !held.includes(v)).map(v => usable(v, knowledge, emit)).filter(v => v !== undefined);
+		const versions = product.versions.filter(v => !held.includes(v)).map(v => usable(v, facts, emit)).filter(v => v !== undefined);
 		planned.push({product, versions, held});
 		for (const {metas, roots} of versions) {
 			for (const file of [...metas, ...roots]) {
 				const digest = sha(file);
 				if (digest) {
-					known.files.set(file.path, digest);
+					cached.files.set(file.path, digest);
 				}
 			}
 
@@ -84,9 +86,9 @@ export function plan(products: readonly ScannedProduct[], knowledge: Map<string,
 				for (const meta of metas) {
 					const metaSha = sha(meta);
 					const rootSha = sha(root);
-					const cached = metaSha && rootSha ? options.knownCombined(contentPair(metaSha, rootSha)) : undefined;
-					if (cached) {
-						known.combined.set(pathPair(meta.path, root.path), cached);
+					const fingerprint = metaSha && rootSha ? options.cachedCombined(contentPair(metaSha, rootSha)) : undefined;
+					if (fingerprint) {
+						cached.combined.set(pathPair(meta.path, root.path), fingerprint);
 						continue;
 					}
 
@@ -105,5 +107,5 @@ export function plan(products: readonly ScannedProduct[], knowledge: Map<string,
 	// Largest first keeps every worker busy to the end; the passes over one file stay adjacent, so
 	// they run side by side and the second reads what the first just brought into the page cache.
 	tasks.sort((a, b) => b.file.identity.size - a.file.identity.size || (a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : 0));
-	return {products: planned, tasks, known};
+	return {products: planned, tasks, cached};
 }

@@ -16,14 +16,13 @@
 import {createHash} from 'node:crypto';
 import {readFileSync, statSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
-import {sameIdentity} from '../cache/digest-cache.js';
+import {identityOf, sameIdentity, type FileFacts, type FileIdentity} from '../domain/file.js';
 import {isReasonCode} from '../domain/reasons.js';
 import {streamFiles} from '../streams/paths.js';
 import {writeAtomic} from '../util/atomic-write.js';
 import type {DeltaOptions} from './delta-options.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
-import type {Digests, FileIdentity, Knowledge, Tree} from './model.js';
-import {identityOf} from './scan.js';
+import type {Digests, Tree} from './model.js';
 
 const format = 'simplestreams-receipt:1';
 
@@ -210,9 +209,9 @@ export class Recorder {
 	 * could not be saved) leaves no receipt, as does a failure to write it: the next run then does
 	 * the whole job.
 	 */
-	async record(tree: Tree, knowledge: ReadonlyMap<string, Knowledge>, digests: Digests, outputs: readonly string[]): Promise<void> {
+	async record(tree: Tree, facts: ReadonlyMap<string, FileFacts>, digests: Digests, outputs: readonly string[]): Promise<void> {
 		const files = tree.products.flatMap(p => p.versions.flatMap(v => v.files));
-		if (this.unsettled || !files.every(f => knowledge.has(f.path))) {
+		if (this.unsettled || !files.every(f => facts.has(f.path))) {
 			return;
 		}
 
@@ -222,7 +221,7 @@ export class Recorder {
 		}
 
 		// Reported as reused by the next run: the digests the cache held, and those this run added.
-		const uncached = files.filter(f => !knowledge.get(f.path)?.sha256 && !digests.files.has(f.path)).map(f => f.path);
+		const uncached = files.filter(f => !facts.get(f.path)?.sha256 && !digests.files.has(f.path)).map(f => f.path);
 		const receipt: Receipt = {format, tree: this.target.key, outputs: identities as Receipt['outputs'], uncached, events: this.events};
 		await writeAtomic(this.target.path, JSON.stringify(receipt) + '\n', 0o600).catch(() => undefined);
 	}

@@ -9,6 +9,7 @@ import {lstatSync, readdirSync, realpathSync, statSync, type BigIntStats, type D
 import {join, sep} from 'node:path';
 import {aliasFile, maxAliasesBytes, parseAliases} from '../domain/aliases.js';
 import {architectureProblem} from '../domain/architectures.js';
+import {identityOf} from '../domain/file.js';
 import {fileRoles, roleOf} from '../domain/ftypes.js';
 import {productSegmentProblem, segmentProblem, versionNameProblem, versionOrderProblem} from '../domain/naming.js';
 import {maxRequirementsBytes, mergeRequirements, parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
@@ -16,7 +17,7 @@ import {because, warning} from '../domain/reasons.js';
 import {errorCode} from '../util/errors.js';
 import {isInside, readSmallFile} from '../util/small-file.js';
 import type {Emit, Scope} from './events.js';
-import type {FileIdentity, ImageFile, ProductRef, ScannedProduct, ScannedVersion, Tree} from './model.js';
+import type {ImageFile, ProductRef, ScannedProduct, ScannedVersion, Tree} from './model.js';
 
 const levelNames = ['os', 'release', 'arch', 'variant', 'version'] as const;
 
@@ -30,16 +31,6 @@ type Entry = {name: string; absolute: string; isDirectory: boolean};
 
 /** Where a symbolic link leads, as stat sees it there. */
 type Followed = Entry & {stats: BigIntStats};
-
-export function identityOf(stats: BigIntStats): FileIdentity {
-	return {
-		dev: stats.dev.toString(),
-		ino: stats.ino.toString(),
-		size: Number(stats.size),
-		mtimeNs: stats.mtimeNs.toString(),
-		ctimeNs: stats.ctimeNs.toString(),
-	};
-}
 
 const preference = (name: string) => fileRoles.findIndex(f => f.name === name);
 

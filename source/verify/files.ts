@@ -4,6 +4,7 @@
 // Hashing runs on the generator's pool and worker; deltas are applied as the generator checks them.
 import {stat} from 'node:fs/promises';
 import {join, posix} from 'node:path';
+import {identityOf} from '../domain/file.js';
 import {because} from '../domain/reasons.js';
 import type {ClientImage} from '../list/derive.js';
 import {applyDelta, progressOf} from '../pipeline/delta.js';
@@ -12,7 +13,6 @@ import {hash} from '../pipeline/hash/hash.js';
 import {HashPool} from '../pipeline/hash/pool.js';
 import {pathPair, type Digests} from '../pipeline/model.js';
 import type {DigestTask, HashedFile} from '../pipeline/plan.js';
-import {identityOf} from '../pipeline/scan.js';
 import type {Item, ProductsFile} from '../streams/model.js';
 import {insideBase} from '../streams/paths.js';
 import {errorCode} from '../util/errors.js';

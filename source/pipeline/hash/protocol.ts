@@ -1,6 +1,6 @@
 // What the main thread and a hash worker say to each other.
+import type {FileIdentity} from '../../domain/file.js';
 import type {ReasonCode} from '../../domain/reasons.js';
-import type {FileIdentity} from '../model.js';
 
 export type DigestSource = {absolute: string; identity: FileIdentity};
 
