@@ -2,7 +2,8 @@
 // works, done or reused after, a failure kept in view, a delta not worth it gone from the tree.
 import test from 'ava';
 import {because} from '../source/domain/reasons.js';
-import {LiveModel, rollup} from '../source/report/live/model.js';
+import {rollup} from '../source/report/live/rows.js';
+import {LiveModel} from '../source/report/live/state.js';
 
 const version = 'images/acme/1.0/amd64/default/20240102_0000';
 

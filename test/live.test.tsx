@@ -4,12 +4,15 @@ import {EventEmitter} from 'node:events';
 import path from 'node:path';
 import {setTimeout as delay} from 'node:timers/promises';
 import test from 'ava';
+import stringWidth from 'string-width';
 import {because, warning} from '../source/domain/reasons.js';
 import {withRunContext} from '../source/pipeline/context.js';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import {generate} from '../source/pipeline/generate.js';
 import {frame, shortReason, truncateMiddle, type FrameOptions} from '../source/report/live/layout.js';
-import {LiveModel, Rate, rollup, totals} from '../source/report/live/model.js';
+import {Rate} from '../source/report/live/rates.js';
+import {rollup, totals} from '../source/report/live/rows.js';
+import {LiveModel} from '../source/report/live/state.js';
 import {liveTree} from './live-tree.js';
 
 // Ink decides whether it runs in CI when it loads, and then draws nothing until the end: clear what
@@ -394,4 +397,19 @@ test('without a terminal on stdin there are no keys, and no raw mode to crash on
 	t.regex(await shown(/Ctrl-C cancels/), /Ctrl-C cancels/);
 	await reporter.finish('done');
 	t.regex(last(), /dry run: nothing written/);
+});
+
+test('wide characters are measured in terminal cells: every line fits the width, however the names are written', t => {
+	const wide = '日本語のイメージ名前'.repeat(4); // Two cells a character.
+	const live = model([[0, {type: 'scan-started', root: `/srv/${wide}`}],
+		[0, {type: 'skipped', scope: 'tree', path: `images/${wide}`, ...because('bad-name', `"${wide}" has characters LXD and Incus escape differently`, 'os')}],
+		[0, {type: 'skipped', scope: 'tree', path: 'images/e\u0301moji👩‍👩‍👧', ...because('uploading')}]]);
+	for (const width of [100, 60, 41]) {
+		const {lines} = view(live, {width});
+		for (const line of lines) {
+			t.true(stringWidth(paint(line, false)) <= width, `${stringWidth(paint(line, false))} cells at ${width}: ${paint(line, false)}`);
+		}
+
+		t.true(lines.some(line => stringWidth(paint(line, false)) === width), 'the header spans the width');
+	}
 });

@@ -5,7 +5,7 @@ import {setTimeout as delay} from 'node:timers/promises';
 import test from 'ava';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import {frame} from '../source/report/live/layout.js';
-import {LiveModel} from '../source/report/live/model.js';
+import {LiveModel} from '../source/report/live/state.js';
 import {clock, WatchStatus} from '../source/report/live/watch-status.js';
 import type {WatchEvent} from '../source/watch/events.js';
 

@@ -1,5 +1,6 @@
 // Pure: the images both clients derive, as one row per image (an image both see alike is one row),
 // written as a table, JSON or CSV.
+import {cells, padCells} from '../report/cells.js';
 import {printable} from '../report/printable.js';
 import {allClients, type Client} from '../streams/ftypes.js';
 import {formatBytes} from '../util/format.js';
@@ -81,9 +82,9 @@ export function formatList(rows: readonly ListedImage[], format: ListFormat): st
 			}
 
 			// Names come from the streams: no control character reaches the terminal.
-			const cells = [columns.map(([title]) => title), ...rows.map(row => columns.map(([, cell]) => printable(cell(row))))];
-			const widths = columns.map((_, at) => Math.max(...cells.map(line => [...line[at]!].length)));
-			return cells.map(line => line.map((cell, at) => cell.padEnd(widths[at]!)).join('  ').trimEnd()).join('\n') + '\n';
+			const table = [columns.map(([title]) => title), ...rows.map(row => columns.map(([, cell]) => printable(cell(row))))];
+			const widths = columns.map((_, at) => Math.max(...table.map(line => cells(line[at]!))));
+			return table.map(line => line.map((cell, at) => padCells(cell, widths[at]!)).join('  ').trimEnd()).join('\n') + '\n';
 		}
 	}
 }

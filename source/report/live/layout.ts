@@ -2,7 +2,9 @@
 // middle, statuses stay right-aligned, the footer always gets its lines and the tree what is left.
 import type {ReasonCode} from '../../domain/reasons.js';
 import {formatBytes, formatDuration} from '../../util/format.js';
-import {isFinished, isMoving, totals, visibleRows, type Hidden, type LiveModel, type Node, type Rollup, type Row, type Totals} from './model.js';
+import {cells, cut} from '../cells.js';
+import {isFinished, isMoving, totals, visibleRows, type Hidden, type Row, type Totals} from './rows.js';
+import type {LiveModel, Node, Rollup} from './state.js';
 
 export type Segment = {text: string; color?: 'green' | 'cyan' | 'yellow' | 'red' | 'gray'; bold?: boolean};
 export type Line = Segment[];
@@ -23,11 +25,8 @@ export type FrameOptions = {
 /** The lines, and the first tree row they show (where a scroll request landed). */
 export type Frame = {lines: Line[]; start: number};
 
-const length = (text: string) => [...text].length;
-
 export function truncateMiddle(text: string, width: number): string {
-	const chars = [...text];
-	if (chars.length <= width) {
+	if (cells(text) <= width) {
 		return text;
 	}
 
@@ -36,7 +35,7 @@ export function truncateMiddle(text: string, width: number): string {
 	}
 
 	const head = Math.ceil((width - 1) / 2);
-	return `${chars.slice(0, head).join('')}…${chars.slice(chars.length - (width - 1 - head)).join('')}`;
+	return `${cut(text, head)}…${cut(text, width - 1 - cells(cut(text, head)), true)}`;
 }
 
 /** Cut a line to `width` from its end. */
@@ -44,20 +43,20 @@ function fit(line: Line, width: number): Line {
 	const out: Line = [];
 	let room = width;
 	for (const segment of line) {
-		const chars = [...segment.text];
-		if (chars.length > room) {
-			out.push({...segment, text: room > 1 ? `${chars.slice(0, room - 1).join('')}…` : '…'.slice(0, room)});
+		const size = cells(segment.text);
+		if (size > room) {
+			out.push({...segment, text: room > 1 ? `${cut(segment.text, room - 1)}…` : '…'.slice(0, room)});
 			break;
 		}
 
 		out.push(segment);
-		room -= chars.length;
+		room -= size;
 	}
 
 	return out;
 }
 
-const lineLength = (line: Line) => line.reduce((sum, segment) => sum + length(segment.text), 0);
+const lineLength = (line: Line) => line.reduce((sum, segment) => sum + cells(segment.text), 0);
 
 /** Each reason in a word or two; the full sentence follows the name when there is room. */
 const labels: Record<ReasonCode, string> = {
@@ -217,16 +216,16 @@ function rowLine(row: Row, width: number, now: number, live: boolean): Line {
 		}
 	}
 
-	const head = length(indent) + length(marker.text) + 2;
-	const status = statuses.find(candidate => head + length(name) + 1 + lineLength(candidate) <= width) ?? statuses.at(-1)!;
+	const head = cells(indent) + cells(marker.text) + 2;
+	const status = statuses.find(candidate => head + cells(name) + 1 + lineLength(candidate) <= width) ?? statuses.at(-1)!;
 	const statusWidth = lineLength(status);
 	name = truncateMiddle(name, Math.max(8, width - head - statusWidth - 1));
-	let gap = width - head - length(name) - statusWidth;
+	let gap = width - head - cells(name) - statusWidth;
 	const line: Line = [{text: indent}, marker, icon, {text: ' '}, {text: name, color: row.kind === 'group' ? 'gray' : undefined, bold: row.depth === 0}];
 	if (detail && gap > 12) {
-		const [cut] = fit([{text: `  ${detail}`, color: 'gray'}], gap - 2);
-		line.push(cut!);
-		gap -= length(cut!.text);
+		const [shown] = fit([{text: `  ${detail}`, color: 'gray'}], gap - 2);
+		line.push(shown!);
+		gap -= cells(shown!.text);
 	}
 
 	line.push({text: ' '.repeat(Math.max(1, gap))}, ...status);
@@ -243,7 +242,7 @@ function header(model: LiveModel, width: number, now: number): Line {
 	right.push({text: model.options.verify ? '  verifying' : model.options.write ? '  publishing' : '  dry run', color: 'gray'});
 	const title = 'simplestreams  ';
 	const root = truncateMiddle(model.root, Math.max(8, width - title.length - lineLength(right) - 1));
-	return [{text: title, bold: true}, {text: root}, {text: ' '.repeat(Math.max(1, width - title.length - length(root) - lineLength(right)))}, ...right];
+	return [{text: title, bold: true}, {text: root}, {text: ' '.repeat(Math.max(1, width - title.length - cells(root) - lineLength(right)))}, ...right];
 }
 
 /** Pack footer items into as few lines as the width allows. */
@@ -343,17 +342,22 @@ function wrap(line: Line, width: number): Line[] {
 	const lines: Line[] = [[]];
 	let room = width;
 	for (const segment of line) {
-		let chars = [...segment.text];
-		while (chars.length > 0) {
-			if (room === 0) {
-				lines.push([]);
-				room = width;
+		let text = segment.text;
+		while (text.length > 0) {
+			let taken = cut(text, room);
+			if (taken.length === 0) {
+				if (room === width) {
+					taken = [...text][0]!; // Wider than the screen: it goes on a line of its own.
+				} else {
+					lines.push([]);
+					room = width;
+					continue;
+				}
 			}
 
-			lines.at(-1)!.push({...segment, text: chars.slice(0, room).join('')});
-			const taken = Math.min(room, chars.length);
-			chars = chars.slice(taken);
-			room -= taken;
+			lines.at(-1)!.push({...segment, text: taken});
+			text = text.slice(taken.length);
+			room -= cells(taken);
 		}
 	}
 

@@ -7,7 +7,7 @@ import type {PipelineEvent} from '../../pipeline/events.js';
 import type {WatchEvent} from '../../watch/events.js';
 import type {Reporter, WatchReporter} from '../contract.js';
 import {frame, type Frame, type Line} from './layout.js';
-import {LiveModel} from './model.js';
+import {LiveModel} from './state.js';
 import {paint, Screen} from './Screen.js';
 import {WatchStatus} from './watch-status.js';
 

@@ -1,0 +1,39 @@
+// Text measured in terminal cells, as Ink measures it (string-width): a CJK character or an emoji
+// takes two cells, a combining mark none. Cuts fall between graphemes, never inside one.
+import stringWidth from 'string-width';
+
+const ascii = /^[\u0020-\u007E]*$/;
+
+/** The cells `text` takes on a terminal. */
+export const cells = (text: string) => (ascii.test(text) ? text.length : stringWidth(text));
+
+const graphemes = new Intl.Segmenter(undefined, {granularity: 'grapheme'});
+
+/** The longest start of `text` that fits in `width` cells (from the end with `fromEnd`). */
+export function cut(text: string, width: number, fromEnd = false): string {
+	if (ascii.test(text)) {
+		return fromEnd ? text.slice(Math.max(0, text.length - width)) : text.slice(0, Math.max(0, width));
+	}
+
+	const parts = [...graphemes.segment(text)].map(part => part.segment);
+	if (fromEnd) {
+		parts.reverse();
+	}
+
+	const kept: string[] = [];
+	let used = 0;
+	for (const part of parts) {
+		const size = stringWidth(part);
+		if (used + size > width) {
+			break;
+		}
+
+		kept.push(part);
+		used += size;
+	}
+
+	return (fromEnd ? kept.reverse() : kept).join('');
+}
+
+/** `text` padded with spaces to `width` cells. */
+export const padCells = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - cells(text)));
