@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite runs for real: both image clients, an Incus daemon
 # (without the `incus` metapackage, which would pull in qemu-system and upgrade qemu-utils), the
-# tools that build real images, a static busybox for images the daemon boots, and tmux for the
-# terminal tests. As root it installs what is missing; as anyone else it names exactly what is
-# missing and exits 1.
+# tools that build real images, a static busybox for images the daemon boots, tmux for the
+# terminal tests, and a one-node Ceph with its RADOS Gateway as the S3 store. As root it installs
+# what is missing; as anyone else it names exactly what is missing and exits 1.
 set -euo pipefail
 
 # command -> package
@@ -22,6 +22,10 @@ declare -A need=(
   [/usr/libexec/incus/incusd]=incus-base
   [/usr/sbin/dnsmasq]=dnsmasq-base
   [busybox]=busybox-static
+  [ceph-mon]=ceph-mon
+  [ceph-osd]=ceph-osd
+  [radosgw]=radosgw
+  [ceph]=ceph-common
 )
 
 missing=()

@@ -67,7 +67,7 @@ export async function readmeNginxSnippet(readme = findReadme()): Promise<string>
 	return m[1]!;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
 		const s = net.createServer();
 		s.once('error', reject);
