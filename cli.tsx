@@ -36,6 +36,9 @@ const cli = meow(`
 	      --delta-ratio R  Leave out a delta larger than R times its full file (default ${defaultDeltaRatio})
 	      --vm-deltas  Also disk.qcow2 deltas (implies --deltas): for LXD only, Incus patches them
 	                   against the wrong base image and the download fails
+	      --to s3://BUCKET[/PREFIX]  With -N: publish the tree to a bucket as its web root (without
+	                   -N: what would be uploaded); credentials and region as for any S3 tool
+	      --endpoint URL  The S3 store's URL (Ceph RGW, MinIO, R2; default AWS_ENDPOINT_URL or AWS)
 	  -h, --help       Show this help
 	      --version    Show the version
 
@@ -91,6 +94,8 @@ const cli = meow(`
 		yes: {type: 'boolean', default: false},
 		copy: {type: 'boolean', default: false},
 		force: {type: 'boolean', default: false},
+		to: {type: 'string'},
+		endpoint: {type: 'string'},
 	},
 });
 
@@ -129,6 +134,10 @@ async function main(): Promise<number> {
 	const deltas = flags.deltas || flags.vmDeltas ? {vm: flags.vmDeltas, ratio: flags.deltaRatio} : undefined;
 	// Absolute, as the receipt beside it names it: a later run may start elsewhere.
 	const cache = flags.cache === undefined ? undefined : resolve(flags.cache);
+	if (flags.to !== undefined && (flags.import !== undefined || flags.watch)) {
+		throw new UsageError('--to publishes with -N (or plans without it); not with -i or --watch');
+	}
+
 	if (flags.import !== undefined) {
 		const {os, release, arch, variant, version} = flags;
 		return (await import('./source/commands/import.js')).runImport({
@@ -141,7 +150,12 @@ async function main(): Promise<number> {
 		return (await import('./source/commands/watch.js')).runWatch({root: resolve(input[0] ?? '.'), jobs: flags.jobs, cache, settleSeconds: flags.settle, log: flags.log as 'plain' | 'json' | undefined, plain: flags.plain, deltas});
 	}
 
-	return runGenerate({root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache, plain: flags.plain, deltas});
+	const target = flags.to === undefined ? undefined : {to: flags.to, endpoint: flags.endpoint};
+	if (target === undefined && flags.endpoint !== undefined) {
+		throw new UsageError('--endpoint goes with --to s3://BUCKET');
+	}
+
+	return runGenerate({root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache, plain: flags.plain, deltas, target});
 }
 
 try {

@@ -10,8 +10,9 @@ import {streamsDirectory} from '../streams/paths.js';
 import {errorCode, UsageError} from '../util/errors.js';
 import {acquireLock} from '../util/lock.js';
 import {runReported} from './reported.js';
+import type {TargetFlags} from '../publish/target.js';
 
-export type GenerateFlags = {root: string; write: boolean; jobs: number; cache?: string; plain?: boolean; deltas?: DeltaOptions};
+export type GenerateFlags = {root: string; write: boolean; jobs: number; cache?: string; plain?: boolean; deltas?: DeltaOptions; target?: TargetFlags};
 
 async function checkRoot(root: string, write: boolean): Promise<void> {
 	try {
@@ -44,21 +45,37 @@ export async function runGenerate(flags: GenerateFlags): Promise<number> {
 	// opens, so a refusal is printed where the operator can read it.
 	const lock = flags.write ? await acquireLock(flags.root, 'simplestreams -N') : undefined;
 	try {
-		return await runReported({plain: flags.plain, write: flags.write, jobs: flags.jobs}, async (reporter, signal) => {
-			const options = {root: flags.root, jobs: flags.jobs, cachePath: flags.cache, signal, deltas: flags.deltas};
-			return withRunContext(options, reporter.emit, async context => {
-				if (flags.write) {
-					await publish(context);
-					await reporter.finish('done');
-				} else {
-					const {productsText} = await generate(context, false);
-					await reporter.finish('done');
-					process.stdout.write(productsText);
-				}
+		// The bucket, like the root, before any work: a wrong key, bucket or a held lock is one line.
+		const target = flags.target ? await import('../publish/run.js').then(async ({openTarget}) => openTarget(flags.target!, flags.write)) : undefined;
+		try {
+			let dryRun: {productsText: string; indexText: string} | undefined;
+			const code = await runReported({plain: flags.plain, write: flags.write, jobs: flags.jobs}, async (reporter, signal) => {
+				const options = {root: flags.root, jobs: flags.jobs, cachePath: flags.cache, signal, deltas: flags.deltas};
+				return withRunContext(options, reporter.emit, async context => {
+					if (flags.write) {
+						await publish(context);
+					} else {
+						dryRun = await generate(context, false);
+					}
 
-				return 0;
+					await reporter.finish('done');
+					return 0;
+				});
 			});
-		});
+			if (code !== 0) {
+				return code;
+			}
+
+			if (target) {
+				await target.send(flags.root, dryRun);
+			} else if (dryRun) {
+				process.stdout.write(dryRun.productsText);
+			}
+
+			return 0;
+		} finally {
+			await target?.close();
+		}
 	} finally {
 		await lock?.release();
 	}

@@ -1,0 +1,99 @@
+// A published tree sent to a bucket, which becomes its web root: the image files the bucket lacks
+// (or holds with another size or sha256) first, then images.json, then index.json, so a client never
+// reads an index naming an object that is not there yet. Streams go up only while the bucket's lock
+// is held; a failure before them leaves the bucket's streams as they were.
+import {createHash} from 'node:crypto';
+import {join} from 'node:path';
+import type {ProductsFile} from '../streams/model.js';
+import {indexPath, productsPath} from '../streams/paths.js';
+import {mapLimit} from '../util/map-limit.js';
+import type {Bucket} from './bucket.js';
+import type {PublishEmit} from './events.js';
+import {locationText} from './location.js';
+import {publishedFiles, uploadReason, type PublishedFile} from './plan.js';
+
+export type BucketPublish = {
+	/** The local web root the files are read from. */
+	root: string;
+	bucket: Bucket;
+	products: ProductsFile;
+	productsText: string;
+	indexText: string;
+	/** Say what would be sent and cleaned up; send and delete nothing. */
+	dryRun: boolean;
+	signal?: AbortSignal;
+};
+
+/** Files at once; their bytes in memory are bounded by the bucket's part slots. */
+const fileConcurrency = 4;
+const headConcurrency = 8;
+const imagesTop = 'images/';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export async function publishToBucket(options: BucketPublish, emit: PublishEmit): Promise<void> {
+	const {bucket, dryRun, signal} = options;
+	const started = performance.now();
+	const target = locationText(bucket.location);
+
+	// Only a run holding the lock gets here with dryRun false: what is unfinished is a dead run's.
+	for (const upload of await bucket.unfinished()) {
+		if (!dryRun) {
+			await bucket.abort(upload.key, upload.uploadId);
+		}
+
+		emit({type: 'upload-aborted', key: locationText(bucket.location, upload.key), initiated: upload.initiated});
+	}
+
+	const listed = await bucket.list(imagesTop);
+	emit({type: 'bucket-read', target, objects: listed.size, bytes: [...listed.values()].reduce((sum, size) => sum + size, 0)});
+	const files = publishedFiles(options.products);
+	// Only an object of the right size can be the right one: its recorded sha256 is asked for then.
+	const plan = await mapLimit(files, headConcurrency, async file => {
+		const size = listed.get(file.path);
+		const remote = size === file.size ? await bucket.head(file.path) : size === undefined ? undefined : {size};
+		return {file, reason: uploadReason(file, remote)};
+	});
+	const uploads: PublishedFile[] = [];
+	for (const {file, reason} of plan) {
+		if (reason) {
+			uploads.push(file);
+			emit({type: 'upload-planned', key: locationText(bucket.location, file.path), size: file.size, reason});
+		}
+	}
+
+	const named = new Set(files.map(file => file.path));
+	const unreferenced = [...listed].filter(([path]) => !named.has(path));
+	if (unreferenced.length > 0) {
+		emit({type: 'unreferenced', objects: unreferenced.length, bytes: unreferenced.reduce((sum, [, size]) => sum + size, 0)});
+	}
+
+	const bytes = uploads.reduce((sum, file) => sum + file.size, 0);
+	if (dryRun) {
+		emit({type: 'published', target, uploaded: uploads.length, bytes, milliseconds: performance.now() - started, dryRun});
+		return;
+	}
+
+	await mapLimit(uploads, fileConcurrency, async file => {
+		signal?.throwIfAborted();
+		const began = performance.now();
+		const key = locationText(bucket.location, file.path);
+		await bucket.putFile(join(options.root, file.path), file, done => {
+			emit({type: 'upload-progress', key, done, size: file.size});
+		}, signal);
+		emit({type: 'uploaded', key, size: file.size, milliseconds: performance.now() - began});
+	});
+
+	signal?.throwIfAborted();
+	for (const [path, text] of [[productsPath, options.productsText], [indexPath, options.indexText]] as const) {
+		const digest = sha256(text);
+		const changed = (await bucket.head(path))?.sha256 !== digest;
+		if (changed) {
+			await bucket.putStream(path, text, digest);
+		}
+
+		emit({type: 'stream-published', key: locationText(bucket.location, path), changed});
+	}
+
+	emit({type: 'published', target, uploaded: uploads.length, bytes, milliseconds: performance.now() - started, dryRun});
+}

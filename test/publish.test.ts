@@ -1,0 +1,247 @@
+// Publishing to object storage, against a real Ceph RADOS Gateway (helpers/ceph.ts): a tree of real
+// images goes to a bucket with `-N --to s3://…`, and the real lxc and incus clients use the bucket's
+// HTTPS endpoint as their remote. What the store received is counted from the gateway's own log.
+import {randomBytes} from 'node:crypto';
+import {readFile} from 'node:fs/promises';
+import https from 'node:https';
+import {hostname} from 'node:os';
+import path from 'node:path';
+import {GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand} from '@aws-sdk/client-s3';
+import test from 'ava';
+import {execa} from 'execa';
+import {ownStart} from '../source/util/owner.js';
+import {startCeph, type ObjectStore} from './helpers/ceph.js';
+import {fingerprintOfExport, remote, type ClientKind} from './helpers/clients.js';
+import {imageVersion, squashfsImage, tempDir, type TempDir} from './helpers/images.js';
+
+const cli = path.resolve('dist/cli.js');
+const kinds: ClientKind[] = ['lxc', 'incus'];
+
+let store: ObjectStore | undefined;
+let tmp: TempDir;
+
+test.before(async () => {
+	tmp = await tempDir('ss-publish');
+	store = await startCeph();
+});
+
+test.after.always(async () => {
+	await store?.stop();
+	await tmp?.cleanup();
+});
+
+/** A run of the command with the store's endpoint and credentials, as an operator's shell has them. */
+function publish(root: string, args: string[], env: Record<string, string> = {}) {
+	return execa('node', [cli, ...args, root, '--cache', path.join(root, '..', 'cache.json')], {reject: false, env: {CI: 'true', ...store!.env, ...env}});
+}
+
+const version = async (root: string, name: string, rootfs: Array<'root.squashfs' | 'disk.qcow2'> = ['root.squashfs', 'disk.qcow2']) =>
+	imageVersion(root, {os: 'acme', release: '1.0', arch: 'amd64', variant: 'default', version: name, meta: ['incus.tar.xz'], rootfs});
+
+async function text(bucket: string, key: string): Promise<string | undefined> {
+	try {
+		return await (await store!.client.send(new GetObjectCommand({Bucket: bucket, Key: key}))).Body!.transformToString();
+	} catch {
+		return undefined;
+	}
+}
+
+async function keys(bucket: string): Promise<string[]> {
+	const listed = await store!.client.send(new ListObjectsV2Command({Bucket: bucket}));
+	return (listed.Contents ?? []).map(object => `${object.Key!} ${object.Size!} ${object.ETag!}`).sort();
+}
+
+/** The requests the gateway logged since `from` (a length of its log), e.g. `PUT /bucket/key`. */
+async function requestsSince(from: number): Promise<string[]> {
+	const log = (await readFile(store!.log, 'utf8')).slice(from);
+	return [...log.matchAll(/beast: \S+ \S+ - \S+ \[[^\]]+\] "(\S+) (\S+) HTTP/g)].map(match => `${match[1]!} ${decodeURIComponent(match[2]!)}`);
+}
+
+const logLength = async () => (await readFile(store!.log, 'utf8')).length;
+
+/** The log is written after the answer: wait until the request that ends a run (the lock's release) is in it. */
+async function runRequests(from: number, bucket: string): Promise<string[]> {
+	const deadline = Date.now() + 30_000;
+	for (;;) {
+		const requests = await requestsSince(from);
+		if (requests.some(request => request.startsWith(`DELETE /${bucket}/`) && request.endsWith('.simplestreams.lock')) || Date.now() > deadline) {
+			return requests;
+		}
+
+		await new Promise(resolve => setTimeout(resolve, 100));
+	}
+}
+
+async function anonymousHead(url: string): Promise<{status: number; headers: Record<string, string | string[] | undefined>}> {
+	const ca = await readFile(store!.caFile, 'utf8');
+	return new Promise((resolve, reject) => {
+		const request = https.request(url, {method: 'HEAD', ca, minVersion: 'TLSv1.3'}, response => {
+			response.resume();
+			resolve({status: response.statusCode!, headers: response.headers});
+		});
+		request.on('error', reject);
+		request.end();
+	});
+}
+
+test.serial('a tree published to a bucket is a remote both clients list and export every image from', async t => {
+	const bucket = 'published';
+	await store!.bucket(bucket);
+	const root = path.join(tmp.path, 'tree', 'webroot');
+	await version(root, '20240101_0000');
+	await version(root, '20240102_0000', ['root.squashfs']);
+
+	const dry = await publish(root, ['--to', `s3://${bucket}/images-server`]);
+	t.is(dry.exitCode, 0, dry.stderr);
+	t.regex(dry.stdout, /would upload s3:\/\/published\/images-server\/images\/acme\/1\.0\/amd64\/default\/20240101_0000\/disk\.qcow2 \([\d.]+ KiB, not in the bucket\)/);
+	t.regex(dry.stdout, /dry run: would upload 5 files/);
+	t.deepEqual(await keys(bucket), [], 'a dry run sends nothing');
+
+	const from = await logLength();
+	const result = await publish(root, ['-N', '--to', `s3://${bucket}/images-server`]);
+	t.is(result.exitCode, 0, result.stderr);
+	t.regex(result.stderr, /published to s3:\/\/published\/images-server\/: 5 files uploaded/);
+	const requests = await runRequests(from, bucket);
+	const puts = requests.filter(request => request.startsWith('PUT ') && !request.includes('.simplestreams.lock')).map(request => request.split('?')[0]);
+	t.deepEqual(puts.slice(-2), [`PUT /${bucket}/images-server/streams/v1/images.json`, `PUT /${bucket}/images-server/streams/v1/index.json`], 'the streams go last, the index after the products');
+	t.is(await text(bucket, 'images-server/streams/v1/images.json'), await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'));
+	t.is(await text(bucket, 'images-server/.simplestreams.lock'), undefined, 'the lock is released');
+
+	const base = `${store!.url}/${bucket}/images-server`;
+	const image = await anonymousHead(`${base}/images/acme/1.0/amd64/default/20240101_0000/incus.tar.xz`);
+	t.is(image.status, 200);
+	t.is(image.headers['content-type'], 'application/octet-stream');
+	t.is(image.headers['content-encoding'], undefined);
+	const index = await anonymousHead(`${base}/streams/v1/index.json`);
+	t.is(index.headers['content-type'], 'application/json');
+	t.is(index.headers['cache-control'], 'no-cache');
+
+	for (const kind of kinds) {
+		const client = await remote(kind, base, store!.caFile);
+		t.teardown(async () => client.close());
+		const listed = await client.list();
+		t.is(listed.length, 3, `${kind}: two containers and a VM`);
+		for (const [n, listedImage] of listed.entries()) {
+			const files = await client.export(listedImage.fingerprint, path.join(tmp.path, `export-${kind}-${n}`), {vm: listedImage.type === 'virtual-machine'});
+			t.is(await fingerprintOfExport(files), listedImage.fingerprint, `${kind} ${listedImage.type} ${listedImage.properties.serial ?? ''}`);
+		}
+	}
+});
+
+test.serial('publishing again uploads nothing; a new version uploads only its files', async t => {
+	const bucket = 'again';
+	await store!.bucket(bucket);
+	const root = path.join(tmp.path, 'again', 'webroot');
+	await version(root, '20240101_0000');
+	t.is((await publish(root, ['-N', '--to', `s3://${bucket}`])).exitCode, 0);
+	const before = await keys(bucket);
+
+	let from = await logLength();
+	const unchanged = await publish(root, ['-N', '--to', `s3://${bucket}`]);
+	t.is(unchanged.exitCode, 0, unchanged.stderr);
+	const uploads = (await runRequests(from, bucket)).filter(request => /^(PUT|POST) /.test(request) && !request.includes('.simplestreams.lock'));
+	t.deepEqual(uploads, [], 'no object is sent again');
+	t.regex(unchanged.stderr, /unchanged s3:\/\/again\/streams\/v1\/index\.json/);
+	t.deepEqual(await keys(bucket), before);
+
+	const added = await version(root, '20240102_0000', ['root.squashfs']);
+	from = await logLength();
+	const next = await publish(root, ['-N', '--to', `s3://${bucket}`]);
+	t.is(next.exitCode, 0, next.stderr);
+	const sent = (await runRequests(from, bucket)).filter(request => request.startsWith('PUT ') && !request.includes('.simplestreams.lock')).map(request => request.split('?')[0]!).sort();
+	// The index names the same product as before: it is not sent again either.
+	t.deepEqual(sent, [...Object.values(added.rel).map(file => `PUT /${bucket}/${file}`), `PUT /${bucket}/streams/v1/images.json`].sort());
+});
+
+test.serial('a publish killed mid-upload leaves the previous streams; the next run cleans up and completes', async t => {
+	const bucket = 'killed';
+	await store!.bucket(bucket);
+	const root = path.join(tmp.path, 'killed', 'webroot');
+	await version(root, '20240101_0000', ['root.squashfs']);
+	t.is((await publish(root, ['-N', '--to', `s3://${bucket}`])).exitCode, 0);
+	const previous = {products: await text(bucket, 'streams/v1/images.json'), index: await text(bucket, 'streams/v1/index.json')};
+
+	// A large incompressible rootfs goes up in parts: the run is killed once the first part is in.
+	const big = await version(root, '20240102_0000', ['root.squashfs']);
+	await squashfsImage(big.files['root.squashfs']!, {'usr/lib/blob': randomBytes(60 << 20).toString('base64')});
+	const run = publish(root, ['-N', '--to', `s3://${bucket}`]);
+	let seen = '';
+	await new Promise<void>((resolve, reject) => {
+		run.stderr!.on('data', (chunk: Buffer) => {
+			seen += chunk.toString();
+			if (/^uploading: /m.test(seen)) {
+				run.kill('SIGKILL');
+				resolve();
+			}
+		});
+		void run.then(() => {
+			reject(new Error(`the run ended before it was killed:\n${seen}`));
+		});
+	});
+	await run;
+	t.is(await text(bucket, 'streams/v1/images.json'), previous.products);
+	t.is(await text(bucket, 'streams/v1/index.json'), previous.index);
+	const unfinished = await store!.client.send(new ListMultipartUploadsCommand({Bucket: bucket}));
+	t.true((unfinished.Uploads ?? []).length > 0, 'the killed run left its upload unfinished');
+
+	const next = await publish(root, ['-N', '--to', `s3://${bucket}`]);
+	t.is(next.exitCode, 0, next.stderr);
+	t.regex(next.stderr, /took over s3:\/\/killed\/\.simplestreams\.lock: its owner, pid \d+, is gone/);
+	t.regex(next.stderr, /aborted an unfinished upload of s3:\/\/killed\/images\/acme\/1\.0\/amd64\/default\/20240102_0000\/root\.squashfs/);
+	t.is(await text(bucket, 'streams/v1/images.json'), await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'));
+	t.deepEqual((await store!.client.send(new ListMultipartUploadsCommand({Bucket: bucket}))).Uploads ?? [], []);
+	const exported = await remote('incus', `${store!.url}/${bucket}`, store!.caFile);
+	t.teardown(async () => exported.close());
+	const newest = (await exported.list()).find(image => image.properties.serial === '20240102_0000')!;
+	t.is(await fingerprintOfExport(await exported.export(newest.fingerprint, path.join(tmp.path, 'export-big'))), newest.fingerprint);
+});
+
+test.serial('two publishers at once: the bucket\'s streams are one run\'s, a held lock refuses with its holder', async t => {
+	const bucket = 'two';
+	await store!.bucket(bucket);
+	const roots = [path.join(tmp.path, 'one', 'webroot'), path.join(tmp.path, 'other', 'webroot')];
+	await version(roots[0]!, '20240101_0000');
+	await version(roots[1]!, '20240105_0000', ['root.squashfs']);
+	const results = await Promise.all(roots.map(async root => publish(root, ['-N', '--to', `s3://${bucket}`])));
+	for (const result of results) {
+		t.true(result.exitCode === 0 || /s3:\/\/two\/ is being written by another simplestreams \(simplestreams -N, pid \d+/.test(result.stderr), result.stderr);
+	}
+
+	const published = {products: await text(bucket, 'streams/v1/images.json'), index: await text(bucket, 'streams/v1/index.json')};
+	// A run refused by the bucket's lock wrote no local streams either.
+	const local = await Promise.all(roots.map(async root => ({
+		products: await readFile(path.join(root, 'streams/v1/images.json'), 'utf8').catch(() => undefined),
+		index: await readFile(path.join(root, 'streams/v1/index.json'), 'utf8').catch(() => undefined),
+	})));
+	t.true(local.some(run => run.products === published.products && run.index === published.index), 'both streams from one run');
+
+	// A lock held by a live process (this one) refuses at once, and changes nothing.
+	const holder = {pid: process.pid, host: hostname(), since: new Date().toISOString(), command: 'simplestreams -N', started: ownStart()};
+	await store!.client.send(new PutObjectCommand({Bucket: bucket, Key: '.simplestreams.lock', Body: JSON.stringify(holder)}));
+	const before = await keys(bucket);
+	await version(roots[1]!, '20240106_0000', ['root.squashfs']);
+	const refused = await publish(roots[1]!, ['-N', '--to', `s3://${bucket}`]);
+	t.is(refused.exitCode, 1);
+	t.is(refused.stderr.trim(), `simplestreams: s3://two/ is being written by another simplestreams (simplestreams -N, pid ${process.pid} on ${holder.host} since ${holder.since}); lock: s3://two/.simplestreams.lock`);
+	t.deepEqual(await keys(bucket), before);
+});
+
+test.serial('wrong credentials and a missing bucket: one line naming the S3 code, nothing changed', async t => {
+	const bucket = 'guarded';
+	await store!.bucket(bucket);
+	const root = path.join(tmp.path, 'guarded', 'webroot');
+	await version(root, '20240101_0000', ['root.squashfs']);
+	const wrongSecret = await publish(root, ['-N', '--to', `s3://${bucket}`], {AWS_SECRET_ACCESS_KEY: 'not-the-secret'});
+	t.is(wrongSecret.exitCode, 1);
+	t.is(wrongSecret.stderr.trim(), `simplestreams: cannot list s3://${bucket}/: SignatureDoesNotMatch (the secret key is wrong)`);
+	const wrongKey = await publish(root, ['-N', '--to', `s3://${bucket}/p`], {AWS_ACCESS_KEY_ID: 'NOSUCHKEY'});
+	t.is(wrongKey.exitCode, 1);
+	t.is(wrongKey.stderr.trim(), `simplestreams: cannot list s3://${bucket}/p/: InvalidAccessKeyId (the store does not know this access key)`);
+	const missing = await publish(root, ['-N', '--to', 's3://no-such-bucket/p', '--endpoint', store!.url]);
+	t.is(missing.exitCode, 1);
+	t.is(missing.stderr.trim(), 'simplestreams: cannot list s3://no-such-bucket/p/: NoSuchBucket (the bucket does not exist)');
+	t.deepEqual(await keys(bucket), []);
+	const bad = await publish(root, ['-N', '--to', 'https://example.org/x']);
+	t.is(bad.exitCode, 1);
+	t.is(bad.stderr.trim(), 'simplestreams: --to must be s3://BUCKET or s3://BUCKET/PREFIX, got https://example.org/x');
+});
