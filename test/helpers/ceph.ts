@@ -11,7 +11,7 @@ import path from 'node:path';
 import {S3Client, CreateBucketCommand, PutBucketPolicyCommand} from '@aws-sdk/client-s3';
 import {execa} from 'execa';
 import {requireTool, tempDir} from './images.js';
-import {freePort, makeCa, type Ca} from './server.js';
+import {findReadme, freePort, makeCa, type Ca} from './server.js';
 
 // The SDK warns that its later releases will need Node 22; the pinned one runs on 20.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
@@ -139,6 +139,17 @@ debug_rgw = 1
 `;
 }
 
+/** The bucket policy of readme.md (its ```json block for the bucket `images`): what operators apply is what the tests run. */
+async function readmePolicy(): Promise<string> {
+	const text = await readFile(findReadme(), 'utf8');
+	const block = [...text.matchAll(/^```json[ \t]*\r?\n([\s\S]*?)^```[ \t]*$/gm)].map(match => match[1]!).find(body => body.includes('s3:GetObject'));
+	if (!block?.includes('arn:aws:s3:::images')) {
+		throw new Error('readme.md has no ```json bucket policy for the bucket images');
+	}
+
+	return block;
+}
+
 export async function startCeph(): Promise<ObjectStore> {
 	for (const tool of ['ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin', 'ceph', 'monmaptool', 'ceph-authtool']) {
 		await requireTool(tool);
@@ -231,10 +242,7 @@ async function start(dir: string, stop: () => Promise<void>): Promise<ObjectStor
 		client,
 		async bucket(name) {
 			await client.send(new CreateBucketCommand({Bucket: name}));
-			await client.send(new PutBucketPolicyCommand({Bucket: name, Policy: JSON.stringify({
-				Version: '2012-10-17',
-				Statement: [{Effect: 'Allow', Principal: '*', Action: ['s3:GetObject', 's3:ListBucket'], Resource: [`arn:aws:s3:::${name}`, `arn:aws:s3:::${name}/*`]}],
-			})}));
+			await client.send(new PutBucketPolicyCommand({Bucket: name, Policy: (await readmePolicy()).replaceAll('arn:aws:s3:::images', `arn:aws:s3:::${name}`)}));
 		},
 		log: path.join(dir, 'log', 'client.rgw.log'),
 		version,

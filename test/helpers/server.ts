@@ -33,7 +33,7 @@ export async function makeCa(dir: string): Promise<Ca> {
 }
 
 /** readme.md of the repo: walk up from this file (works from dist/test/helpers and test/helpers). */
-function findReadme(): string {
+export function findReadme(): string {
 	let dir = path.dirname(fileURLToPath(import.meta.url));
 	for (;;) {
 		const candidate = path.join(dir, 'readme.md');
