@@ -2,11 +2,12 @@
 // S3 code. Image files go up in one PUT when small and in parts otherwise, read in order and hashed
 // on the way: an upload whose bytes are not the sha256 the streams name is abandoned, never completed.
 import {createHash} from 'node:crypto';
-import {open} from 'node:fs/promises';
+import {open, type FileHandle} from 'node:fs/promises';
 import {
 	AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand,
 	ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
+import {readFully} from '../util/read-fully.js';
 import {bucketError, BucketError} from './client.js';
 import type {BucketLocation} from './location.js';
 import type {PublishedFile, RemoteObject} from './plan.js';
@@ -190,22 +191,12 @@ export class Bucket {
 	}
 
 	/** `size` bytes at `position`, or fewer when the file has been cut short meanwhile. */
-	private async readPart(handle: Awaited<ReturnType<typeof open>>, position: number, size: number): Promise<Buffer> {
+	private async readPart(handle: FileHandle, position: number, size: number): Promise<Buffer> {
 		const buffer = Buffer.allocUnsafe(size);
-		let filled = 0;
-		while (filled < size) {
-			const {bytesRead} = await handle.read(buffer, filled, size - filled, position + filled);
-			if (bytesRead === 0) {
-				break;
-			}
-
-			filled += bytesRead;
-		}
-
-		return buffer.subarray(0, filled);
+		return buffer.subarray(0, await readFully(handle, buffer, size, position));
 	}
 
-	private async putWhole(handle: Awaited<ReturnType<typeof open>>, local: string, file: PublishedFile): Promise<void> {
+	private async putWhole(handle: FileHandle, local: string, file: PublishedFile): Promise<void> {
 		await this.slots.take();
 		try {
 			// One byte more than expected shows a file that grew.
@@ -222,7 +213,7 @@ export class Bucket {
 		}
 	}
 
-	private async putParts(handle: Awaited<ReturnType<typeof open>>, local: string, file: PublishedFile, size: number, progress: (done: number) => void, signal?: AbortSignal): Promise<void> {
+	private async putParts(handle: FileHandle, local: string, file: PublishedFile, size: number, progress: (done: number) => void, signal?: AbortSignal): Promise<void> {
 		const key = this.key(file.path);
 		const {UploadId: uploadId} = await this.call(key, 'upload', async () => this.client.send(new CreateMultipartUploadCommand({
 			Bucket: this.location.bucket, Key: key, ...imageHeaders, Metadata: {sha256: file.sha256},

@@ -1,6 +1,7 @@
 // The one writer of the streams: images.json goes first, then index.json, each replaced atomically;
 // a file whose bytes would not change is left alone (same bytes, same mtime).
 import {mkdir, open, type FileHandle} from 'node:fs/promises';
+import {readFully} from '../util/read-fully.js';
 import {dirname, join} from 'node:path';
 import {writeAtomic} from '../util/atomic-write.js';
 import {systemReason, UsageError} from '../util/errors.js';
@@ -21,21 +22,6 @@ export type Written = (event: {type: 'written'; path: string; changed: boolean})
 
 /** Characters of the text compared per step (at most 3 bytes each in UTF-8). */
 const step = 256 * 1024;
-
-/** Read exactly `length` bytes at `position` unless the file ends first; returns how many were read. */
-async function readFully(handle: FileHandle, buffer: Buffer, length: number, position: number): Promise<number> {
-	let done = 0;
-	while (done < length) {
-		const {bytesRead} = await handle.read(buffer, done, length - done, position + done);
-		if (bytesRead === 0) {
-			break;
-		}
-
-		done += bytesRead;
-	}
-
-	return done;
-}
 
 /**
  * Whether the file holds exactly the bytes `text` encodes to. Compared a step at a time: the products

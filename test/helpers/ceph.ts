@@ -10,6 +10,7 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {S3Client, CreateBucketCommand, PutBucketPolicyCommand} from '@aws-sdk/client-s3';
 import {execa} from 'execa';
+import {running} from '../../source/util/owner.js';
 import {requireTool, tempDir} from './images.js';
 import {findReadme, freePort, makeCa, type Ca} from './server.js';
 
@@ -39,35 +40,25 @@ export type ObjectStore = {
 	stop(): Promise<void>;
 };
 
-const alive = (pid: number) => {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
-	}
-};
+const alive = (pid: number) => running(pid) !== undefined;
 
 /** Whether `pid` is still a daemon of the cluster in `dir` (and not a process that reused its number). */
-async function daemonOf(pid: number, dir: string): Promise<boolean> {
-	const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-	return cmdline.includes(dir);
-}
+const daemonOf = (pid: number, dir: string) => running(pid)?.command.includes(dir) ?? false;
 
 async function stopDaemons(dir: string): Promise<void> {
 	for (const name of daemons) {
 		const pid = Number(await readFile(path.join(dir, `${name}.pid`), 'utf8').catch(() => ''));
-		if (!pid || !(await daemonOf(pid, dir))) {
+		if (!pid || !daemonOf(pid, dir)) {
 			continue;
 		}
 
 		process.kill(pid, 'SIGTERM');
 		const deadline = Date.now() + 10_000;
-		while (alive(pid) && await daemonOf(pid, dir) && Date.now() < deadline) {
+		while (daemonOf(pid, dir) && Date.now() < deadline) {
 			await new Promise(resolve => setTimeout(resolve, 50));
 		}
 
-		if (alive(pid) && await daemonOf(pid, dir)) {
+		if (daemonOf(pid, dir)) {
 			process.kill(pid, 'SIGKILL');
 		}
 	}
