@@ -134,8 +134,13 @@ async function main(): Promise<number> {
 	const deltas = flags.deltas || flags.vmDeltas ? {vm: flags.vmDeltas, ratio: flags.deltaRatio} : undefined;
 	// Absolute, as the receipt beside it names it: a later run may start elsewhere.
 	const cache = flags.cache === undefined ? undefined : resolve(flags.cache);
-	if (flags.to !== undefined && (flags.import !== undefined || flags.watch)) {
-		throw new UsageError('--to publishes with -N (or plans without it); not with -i or --watch');
+	const target = flags.to === undefined ? undefined : {to: flags.to, endpoint: flags.endpoint};
+	if (target === undefined && flags.endpoint !== undefined) {
+		throw new UsageError('--endpoint goes with --to s3://BUCKET');
+	}
+
+	if (flags.to !== undefined && flags.import !== undefined) {
+		throw new UsageError('--to publishes with -N or --watch (or plans without them); not with -i');
 	}
 
 	if (flags.import !== undefined) {
@@ -147,12 +152,7 @@ async function main(): Promise<number> {
 	}
 
 	if (flags.watch) {
-		return (await import('./source/commands/watch.js')).runWatch({root: resolve(input[0] ?? '.'), jobs: flags.jobs, cache, settleSeconds: flags.settle, log: flags.log as 'plain' | 'json' | undefined, plain: flags.plain, deltas});
-	}
-
-	const target = flags.to === undefined ? undefined : {to: flags.to, endpoint: flags.endpoint};
-	if (target === undefined && flags.endpoint !== undefined) {
-		throw new UsageError('--endpoint goes with --to s3://BUCKET');
+		return (await import('./source/commands/watch.js')).runWatch({root: resolve(input[0] ?? '.'), jobs: flags.jobs, cache, settleSeconds: flags.settle, log: flags.log as 'plain' | 'json' | undefined, plain: flags.plain, deltas, target});
 	}
 
 	return runGenerate({root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache, plain: flags.plain, deltas, target});

@@ -226,6 +226,42 @@ test.serial('two publishers at once: the bucket\'s streams are one run\'s, a hel
 	t.deepEqual(await keys(bucket), before);
 });
 
+/** Polls `condition` until it holds, for at most `ms`. */
+async function until(condition: () => Promise<boolean>, ms: number): Promise<boolean> {
+	const deadline = Date.now() + ms;
+	while (Date.now() < deadline) {
+		if (await condition()) {
+			return true;
+		}
+
+		await new Promise(resolve => setTimeout(resolve, 250));
+	}
+
+	return condition();
+}
+
+test.serial('--watch --to sends each regeneration to the bucket, and releases its lock when it stops', async t => {
+	const bucket = 'watched';
+	await store!.bucket(bucket);
+	const root = path.join(tmp.path, 'watched', 'webroot');
+	await version(root, '20240101_0000', ['root.squashfs']);
+	const watch = execa('node', [cli, '--watch', '--settle', '0', '--to', `s3://${bucket}/w`, root, '--cache', path.join(root, '..', 'cache.json')], {reject: false, env: {CI: 'true', ...store!.env}});
+	t.teardown(() => watch.kill('SIGKILL'));
+	const inBucket = async (name: string) => {
+		const local = await readFile(path.join(root, 'streams/v1/images.json'), 'utf8').catch(() => '');
+		return local.includes(name) && await text(bucket, 'w/streams/v1/images.json') === local;
+	};
+
+	t.true(await until(async () => inBucket('20240101_0000'), 90_000), 'the first regeneration is published');
+	await version(root, '20240102_0000', ['root.squashfs']);
+	t.true(await until(async () => inBucket('20240102_0000'), 90_000), 'a new version is published');
+	watch.kill('SIGTERM');
+	const result = await watch;
+	t.is(result.exitCode, 0, result.stderr);
+	t.regex(result.stderr, /uploaded s3:\/\/watched\/w\/images\/acme\/1\.0\/amd64\/default\/20240102_0000\/root\.squashfs/);
+	t.is(await text(bucket, 'w/.simplestreams.lock'), undefined);
+});
+
 test.serial('wrong credentials and a missing bucket: one line naming the S3 code, nothing changed', async t => {
 	const bucket = 'guarded';
 	await store!.bucket(bucket);

@@ -46,7 +46,7 @@ export async function runGenerate(flags: GenerateFlags): Promise<number> {
 	const lock = flags.write ? await acquireLock(flags.root, 'simplestreams -N') : undefined;
 	try {
 		// The bucket, like the root, before any work: a wrong key, bucket or a held lock is one line.
-		const target = flags.target ? await import('../publish/run.js').then(async ({openTarget}) => openTarget(flags.target!, flags.write)) : undefined;
+		const target = flags.target ? await import('../publish/run.js').then(async ({openTarget}) => openTarget(flags.target!, flags.write ? 'publish' : 'plan')) : undefined;
 		try {
 			let dryRun: {productsText: string; indexText: string} | undefined;
 			const code = await runReported({plain: flags.plain, write: flags.write, jobs: flags.jobs}, async (reporter, signal) => {

@@ -9,6 +9,7 @@ import {startWatchReporter} from '../report/start.js';
 import {UsageError} from '../util/errors.js';
 import {acquireLock, watchCommand} from '../util/lock.js';
 import {Watcher} from '../watch/watcher.js';
+import type {TargetFlags} from '../publish/target.js';
 
 export type WatchFlags = {
 	root: string;
@@ -19,6 +20,8 @@ export type WatchFlags = {
 	log?: 'plain' | 'json';
 	plain?: boolean;
 	deltas?: DeltaOptions;
+	/** --to: every regeneration is sent on to a bucket. */
+	target?: TargetFlags;
 };
 
 /** How often the whole tree is regenerated even without events: a safety net for lost events. */
@@ -33,6 +36,11 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 		throw new UsageError(`root directory ${flags.root} does not exist`);
 	});
 	const lock = await acquireLock(root, watchCommand);
+	// Checked before the watch starts: a wrong key or bucket is one line, not a failure every change.
+	const target = flags.target ? await import('../publish/run.js').then(async ({openTarget}) => openTarget(flags.target!, 'watch')).catch(async (error: unknown) => {
+		await lock.release();
+		throw error;
+	}) : undefined;
 	let stop = () => {};
 	const stopped = new Promise<void>(resolve => {
 		stop = () => {
@@ -44,9 +52,10 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 		process.on('SIGINT', stop);
 		process.on('SIGTERM', stop);
 	});
-	const reporter = await startWatchReporter({log: flags.log, plain: flags.plain, jobs: flags.jobs, onQuit: () => stop()});
+	// Uploads are told in plain lines, which a live screen would draw over.
+	const reporter = await startWatchReporter({log: flags.log ?? (target ? 'plain' : undefined), plain: flags.plain, jobs: flags.jobs, onQuit: () => stop()});
 	const context = runContext({root, jobs: flags.jobs, cachePath: flags.cache, settleMs: flags.settleSeconds * 1000, deltas: flags.deltas}, reporter.emit);
-	const watcher = new Watcher({context, rescanMs, lock}, reporter.emit);
+	const watcher = new Watcher({context, rescanMs, lock, ...(target ? {publish: async streams => target.send(root, streams)} : {})}, reporter.emit);
 	const hangup = () => {
 		watcher.rescan('SIGHUP');
 	};
@@ -58,6 +67,7 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 	} finally {
 		await watcher.stop(); // Releases the root's lock too.
 		await context.close();
+		await target?.close();
 		process.off('SIGHUP', hangup);
 		await reporter.close();
 	}

@@ -1,23 +1,36 @@
-// What a command does with --to: open the bucket, take its lock for a run that writes, and after the
-// local run send the tree, told in plain lines on stderr (a dry run's plan on stdout).
+// What a command does with --to: open the bucket (one request, so a wrong key or bucket fails before
+// any work), hold its lock while it writes, and send the tree, told in plain lines on stderr (a dry
+// run's plan on stdout).
+import {watchCommand} from '../util/lock.js';
 import {lockBucket} from './lock.js';
 import {publishLines} from './report.js';
 import {openBucket, readPublished, sendTree, type TargetFlags} from './target.js';
 
 export type Target = {
-	/** Send the tree at `root`: the streams a -N run left there, or a dry run's `generated` ones. */
+	/** Send the tree at `root`: the streams a -N run left there, or those a run just `generated`. */
 	send(root: string, generated?: {productsText: string; indexText: string}): Promise<void>;
 	close(): Promise<void>;
 };
 
-export async function openTarget(flags: TargetFlags, write: boolean): Promise<Target> {
-	const emit = publishLines(process.stderr, process.stdout, !write);
+/**
+ * `plan`: a dry run, sending nothing. `publish`: one -N run, holding the bucket's lock from now to
+ * close. `watch`: the watcher's, taking the lock for each send, so another publisher may go between.
+ */
+export async function openTarget(flags: TargetFlags, mode: 'plan' | 'publish' | 'watch'): Promise<Target> {
+	const dryRun = mode === 'plan';
+	const emit = publishLines(process.stderr, process.stdout, dryRun);
 	const bucket = await openBucket(flags);
-	const lock = write ? await lockBucket(bucket, 'simplestreams -N', emit) : undefined;
+	const command = mode === 'watch' ? watchCommand : 'simplestreams -N';
+	const lock = mode === 'publish' ? await lockBucket(bucket, command, emit) : undefined;
 	return {
 		async send(root, generated) {
 			const tree = generated ? {root, productsText: generated.productsText, indexText: generated.indexText} : await readPublished(root);
-			await sendTree(bucket, tree, {dryRun: !write}, emit);
+			const each = mode === 'watch' ? await lockBucket(bucket, command, emit) : undefined;
+			try {
+				await sendTree(bucket, tree, {dryRun}, emit);
+			} finally {
+				await each?.release();
+			}
 		},
 		async close() {
 			await lock?.release();

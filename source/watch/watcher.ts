@@ -26,7 +26,12 @@ export type WatchOptions = {
 	 * directory the root is, and releases it when it stops.
 	 */
 	lock?: Lock;
+	/** After each regeneration, the streams sent on (--to); a failure is reported and tried again. */
+	publish?: (streams: {productsText: string; indexText: string}) => Promise<void>;
 };
+
+/** How soon a publish that failed (a store out of reach) is tried again when nothing else changes. */
+const publishRetryMs = 30_000;
 
 /** Dot-names that matter: everything else starting with a dot is an upload in progress or private. */
 const watchedDotFiles = new Set<string>([...requirementFiles, aliasFile]);
@@ -70,6 +75,7 @@ export class Watcher {
 	/** Set while the root's watch is renewed, after the root went away or was replaced. */
 	private rewatching = false;
 	private rootPoll?: NodeJS.Timeout;
+	private publishRetry?: NodeJS.Timeout;
 	private readonly rescanTimer: NodeJS.Timeout;
 	private lock?: Lock;
 	/** Who held the root's lock at the last try, once said. */
@@ -105,6 +111,7 @@ export class Watcher {
 		clearTimeout(this.timer);
 		clearInterval(this.rescanTimer);
 		clearInterval(this.rootPoll);
+		clearTimeout(this.publishRetry);
 		// Hashing stops at once; a write already under way completes, atomically, before generate returns.
 		this.abort?.abort();
 		await this.running?.catch(() => undefined);
@@ -198,6 +205,18 @@ export class Watcher {
 
 				this.emit(event);
 			}}, true);
+			if (this.options.publish) {
+				try {
+					await this.options.publish(result);
+				} catch (error) {
+					clearTimeout(this.publishRetry);
+					this.publishRetry = setTimeout(() => {
+						this.schedule('the last publish failed', 0);
+					}, publishRetryMs);
+					throw error;
+				}
+			}
+
 			const before = versionsOf(this.previous);
 			const after = versionsOf(result.catalog.products);
 			this.previous = result.catalog.products;
