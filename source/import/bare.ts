@@ -63,6 +63,6 @@ export async function settleMetadata(found: Found, fields: Fields): Promise<Foun
 	}
 
 	await rm(meta.path, {force: true});
-	await execa('tar', ['-C', tree, '-cJf', meta.path, '--numeric-owner', '--owner=0', '--group=0', 'metadata.yaml', 'templates']);
+	await execa('tar', ['-C', tree, '-cJf', meta.path, '--numeric-owner', '--owner=0', '--group=0', 'metadata.yaml', ...(container ? ['templates'] : [])]);
 	return {...found, meta: {...meta, size: (await stat(meta.path)).size}};
 }
