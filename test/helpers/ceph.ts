@@ -141,7 +141,8 @@ async function readmePolicy(): Promise<string> {
 	return block;
 }
 
-export async function startCeph(): Promise<ObjectStore> {
+/** `ca`: the CA whose leaf the gateway serves (a daemon's, so it trusts the bucket); otherwise a new one. */
+export async function startCeph(options: {ca?: Ca} = {}): Promise<ObjectStore> {
 	for (const tool of ['ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin', 'ceph', 'monmaptool', 'ceph-authtool']) {
 		await requireTool(tool);
 	}
@@ -156,7 +157,7 @@ export async function startCeph(): Promise<ObjectStore> {
 	};
 
 	try {
-		return await start(dir, stop);
+		return await start(dir, stop, options.ca);
 	} catch (error) {
 		const logs = await Promise.all(['mon.a', 'osd.0', 'client.rgw'].map(async name => `${name}: ${(await readFile(path.join(dir, 'log', `${name}.log`), 'utf8').catch(() => '')).split('\n').slice(-15).join('\n')}`));
 		await stop();
@@ -164,12 +165,12 @@ export async function startCeph(): Promise<ObjectStore> {
 	}
 }
 
-async function start(dir: string, stop: () => Promise<void>): Promise<ObjectStore> {
+async function start(dir: string, stop: () => Promise<void>, given?: Ca): Promise<ObjectStore> {
 	for (const sub of ['mon', 'osd', 'rgw', 'log', 'run']) {
 		await mkdir(path.join(dir, sub));
 	}
 
-	const ca = await makeCa(path.join(dir, 'ca'));
+	const ca = given ?? await makeCa(path.join(dir, 'ca'));
 	const ports = {mon: await freePort(), http: await freePort(), https: await freePort()};
 	const fsid = randomUUID();
 	const conf = path.join(dir, 'ceph.conf');
