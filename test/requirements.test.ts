@@ -44,17 +44,9 @@ test('parseRequirements refuses an empty key', t => {
 	t.regex(t.throws(() => parseRequirements('{"": "x"}'))?.message ?? '', /empty key/);
 });
 
-test('parseRequirements never drops a key silently (__proto__)', t => {
-	// JSON.parse makes "__proto__" an own key; assigning it to a plain object changes nothing.
-	let parsed: Record<string, string> | undefined;
-	try {
-		parsed = parseRequirements('{"__proto__": "x", "a": "b"}');
-	} catch {
-		t.pass('refused');
-		return;
-	}
-
-	t.deepEqual(Object.keys(parsed), ['__proto__', 'a']);
+test('parseRequirements refuses __proto__ rather than dropping it silently', t => {
+	// JSON.parse makes "__proto__" an own key; assigning it to a plain object would change nothing.
+	t.regex(t.throws(() => parseRequirements('{"__proto__": "x", "a": "b"}'))?.message ?? '', /"__proto__", which no client reads/);
 });
 
 test('mergeRequirements: the nearest level wins per key', t => {

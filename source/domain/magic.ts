@@ -96,8 +96,3 @@ export async function inspectContent(path: string): Promise<{content: Content; p
 		await handle.close();
 	}
 }
-
-/** Read the head of a file and classify it. */
-export async function detectContent(path: string): Promise<Content> {
-	return (await inspectContent(path)).content;
-}
