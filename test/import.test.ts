@@ -10,7 +10,8 @@ import {executeImport} from '../source/import/execute.js';
 import {findImage} from '../source/import/find.js';
 import {elfArchitectures} from '../source/import/rootfs-arch.js';
 import {fieldProblem, propose, versionOf} from '../source/import/propose.js';
-import {preparePlan, scanProducts} from '../source/import/tree.js';
+import {scanProducts} from '../source/import/destination.js';
+import {preparePlan} from '../source/import/prepare.js';
 import {sha256Files} from './helpers/clients.js';
 import {customTarball, elfHeader, importSource, listTree, machines, rootTree, scratch, snapshot} from './helpers/import.js';
 import {metadataTarball, qcow2Disk, rootTarXz, squashfsImage, type Compression} from './helpers/images.js';
@@ -440,7 +441,8 @@ test('permission denied in the middle: the file already moved goes back to SRC',
 	await writeFile(script, `
 		import {chmod} from 'node:fs/promises';
 		import {findImage} from ${JSON.stringify(path.resolve('dist/source/import/find.js'))};
-		import {preparePlan, scanProducts} from ${JSON.stringify(path.resolve('dist/source/import/tree.js'))};
+		import {scanProducts} from ${JSON.stringify(path.resolve('dist/source/import/destination.js'))};
+		import {preparePlan} from ${JSON.stringify(path.resolve('dist/source/import/prepare.js'))};
 		import {propose} from ${JSON.stringify(path.resolve('dist/source/import/propose.js'))};
 		import {executeImport} from ${JSON.stringify(path.resolve('dist/source/import/execute.js'))};
 		const found = await findImage(${JSON.stringify(src)});

@@ -11,9 +11,7 @@ import {scan} from '../pipeline/scan.js';
 import {errorCode} from '../util/errors.js';
 import {readSmallFile, SmallFileProblem} from '../util/small-file.js';
 import {ImportError} from './errors.js';
-import type {Found} from './find.js';
-import {planImport, type ImportPlan} from './plan.js';
-import {productId, productPath, type Choices, type Fields} from './propose.js';
+import {productId, productPath, type Fields} from './propose.js';
 
 /** The products as the generator sees them (it reads directories and small files only). */
 export async function scanProducts(root: string): Promise<ScannedProduct[]> {
@@ -101,13 +99,4 @@ export async function inspectDestination(root: string, fields: Fields): Promise<
 			dir = dirname(dir);
 		}
 	}
-}
-
-export type PrepareOptions = {root: string; products: readonly ScannedProduct[]; copy: boolean; force: boolean};
-
-/** The plan for these choices against the tree as it is now. */
-export async function preparePlan(found: Found, choices: Choices, options: PrepareOptions): Promise<ImportPlan> {
-	const destination = await inspectDestination(options.root, choices.fields);
-	const existingVersions = options.products.find(p => p.ref.id === productId(choices.fields))?.versions.map(v => v.name) ?? [];
-	return planImport(found, choices, destination, {...options, existingVersions, taken: takenAliases(options.products, choices.fields)});
 }

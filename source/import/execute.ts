@@ -16,7 +16,7 @@ import {writeAtomic} from '../util/atomic-write.js';
 import {errorCode, systemReason} from '../util/errors.js';
 import {ImportError} from './errors.js';
 import type {FileOp, ImportPlan, Method} from './plan.js';
-import {readOptional} from './tree.js';
+import {readOptional} from './destination.js';
 
 export type ImportEvent =
 	| {type: 'file-started'; name: string; method: Method; size: number}

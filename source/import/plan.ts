@@ -9,7 +9,7 @@ import {printable} from '../report/printable.js';
 import {formatBytes} from '../util/format.js';
 import type {Found, SourceFile, SourceRoot} from './find.js';
 import {extraAliasProblem, productId, productPath, type Choices, type Fields} from './propose.js';
-import type {Destination} from './tree.js';
+import type {Destination} from './destination.js';
 
 /** rename: same filesystem; copy-remove: another filesystem (copy, verify, then remove); copy: --copy. */
 export type Method = 'rename' | 'copy-remove' | 'copy';

@@ -6,7 +6,7 @@ import {printable} from '../../report/printable.js';
 import {formatBytes} from '../../util/format.js';
 import {describePlan, type ImportPlan} from '../plan.js';
 import {fieldNames, fieldProblem, productId, type Choices, type FieldName, type Fields} from '../propose.js';
-import {ownAliases} from '../tree.js';
+import {ownAliases} from '../destination.js';
 import {choicesOf, initialState, keysOf, lineProblem, reduce, stepOf, type WizardContext, type WizardState} from './state.js';
 
 export type WizardProps = {

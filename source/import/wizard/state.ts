@@ -6,7 +6,7 @@ import type {ScannedProduct} from '../../pipeline/model.js';
 import type {Found} from '../find.js';
 import type {ImportPlan} from '../plan.js';
 import {extraAliasProblem, fieldNames, fieldProblem, parseRequirement, type Choices, type FieldName, type Fields} from '../propose.js';
-import {ownAliases, takenAliases} from '../tree.js';
+import {ownAliases, takenAliases} from '../destination.js';
 
 export type Step = FieldName | 'secureboot' | 'requirements' | 'aliases' | 'plan';
 
