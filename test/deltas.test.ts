@@ -219,7 +219,7 @@ test('--watch --deltas gives a new version its delta from the one before', async
 		watcher.kill('SIGKILL');
 	});
 	const until = async (what: string, probe: () => Promise<unknown>) => {
-		for (const deadline = Date.now() + 30_000; !(await probe().catch(() => undefined));) {
+		for (const deadline = Date.now() + 180_000; !(await probe().catch(() => undefined));) {
 			if (Date.now() > deadline) {
 				throw new Error(`timed out waiting for ${what}:\n${log}`);
 			}

@@ -33,7 +33,7 @@ test('an image imported by typing into the wizard is listed and exported by lxc 
 	});
 	const screen = async () => tmux('capture-pane', '-p', '-t', 'w');
 	const until = async (check: (text: string) => boolean, what: string) => {
-		for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+		for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
 			const text = await screen();
 			if (check(text)) {
 				return text;

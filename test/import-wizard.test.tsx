@@ -23,7 +23,7 @@ const sleep = async (ms: number) => new Promise(resolve => {
 
 /** Poll the frame until it satisfies `check` (Ink draws at a bounded rate). */
 async function until(app: App, check: (frame: string) => boolean, what: string): Promise<string> {
-	for (const deadline = Date.now() + 15_000; Date.now() < deadline; await sleep(10)) {
+	for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(10)) {
 		const frame = app.lastFrame() ?? '';
 		if (check(frame)) {
 			return frame;

@@ -201,7 +201,7 @@ test('-N while a watcher runs on the root: the files go in place and the watcher
 		log += chunk.toString();
 	});
 	const until = async (what: string, check: () => Promise<boolean>) => {
-		for (const end = Date.now() + 20_000; !(await check());) {
+		for (const end = Date.now() + 120_000; !(await check());) {
 			if (Date.now() > end) {
 				throw new Error(`timed out waiting for ${what}; the watcher said:\n${log}`);
 			}

@@ -351,7 +351,7 @@ function terminal(columns = 80, rows = 24) {
 	const last = () => plain(out.frames.filter(f => f.includes('simplestreams')).at(-1));
 	/** The last frame once it matches: frames come as often as their cost allows (the draw budget). */
 	const shown = async (pattern: RegExp) => {
-		for (const end = Date.now() + 3000; !pattern.test(last()) && Date.now() < end;) {
+		for (const end = Date.now() + 30_000; !pattern.test(last()) && Date.now() < end;) {
 			await delay(20);
 		}
 

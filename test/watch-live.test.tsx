@@ -95,7 +95,7 @@ test('the live watch screen: each regeneration starts a new tree; idle, it draws
 	live.emit(regenerated);
 	// Frames come as often as their cost allows (the draw budget): wait for the one that shows it.
 	const shown = async (pattern: RegExp) => {
-		for (const end = Date.now() + 3000; !pattern.test(last()) && Date.now() < end;) {
+		for (const end = Date.now() + 30_000; !pattern.test(last()) && Date.now() < end;) {
 			await delay(20);
 		}
 

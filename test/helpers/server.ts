@@ -153,7 +153,7 @@ export async function serve(webroot: string, opts: ServeOptions = {}): Promise<S
 			exited = true;
 		});
 		const caPem = await readFile(ca.caFile, 'utf8');
-		const deadline = Date.now() + 10_000;
+		const deadline = Date.now() + 60_000;
 		let probeError = '';
 		while (!exited && Date.now() < deadline) {
 			try {
