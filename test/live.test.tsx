@@ -10,6 +10,7 @@ import {withRunContext} from '../source/pipeline/context.js';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import {generate} from '../source/pipeline/generate.js';
 import {frame, shortReason, truncateMiddle, type FrameOptions} from '../source/report/live/layout.js';
+import {frameGap, threadCpuMs} from '../source/report/live/pace.js';
 import {Rate} from '../source/report/live/rates.js';
 import {rollup, totals} from '../source/report/live/rows.js';
 import {LiveModel} from '../source/report/live/state.js';
@@ -412,4 +413,18 @@ test('wide characters are measured in terminal cells: every line fits the width,
 
 		t.true(lines.some(line => stringWidth(paint(line, false)) === width), 'the header spans the width');
 	}
+});
+
+test('frames are paced by their CPU time, and the screen moves at least once a second however dear they are', t => {
+	t.is(frameGap(1, 166), 166, 'a cheap frame: the frame rate');
+	t.is(frameGap(10, 166), 500, 'a dearer one: 2% of a core');
+	t.is(frameGap(411, 166), 1000, 'however dear: once a second');
+	const before = threadCpuMs();
+	t.not(before, undefined, 'this thread\'s CPU time, on Linux');
+	let spin = 0;
+	for (const end = performance.now() + 50; performance.now() < end;) {
+		spin++;
+	}
+
+	t.true(spin > 0 && threadCpuMs()! >= before!, 'it only grows');
 });

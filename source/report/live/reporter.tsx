@@ -7,6 +7,7 @@ import type {PipelineEvent} from '../../pipeline/events.js';
 import type {WatchEvent} from '../../watch/events.js';
 import type {Reporter, WatchReporter} from '../contract.js';
 import {frame, type Frame, type Line} from './layout.js';
+import {frameGap, threadCpuMs} from './pace.js';
 import {LiveModel} from './state.js';
 import {paint, Screen} from './Screen.js';
 import {WatchStatus} from './watch-status.js';
@@ -24,16 +25,9 @@ export type LiveOptions = {
 	jobs: number;
 	/** q or Ctrl-C: the command aborts the run. */
 	onCancel: () => void;
-	/** The most frames a second: 6. Fewer when frames are dear (see drawBudget). */
+	/** The most frames a second: 6. Fewer when frames are dear (see pace.ts). */
 	fps?: number;
 };
-
-/**
- * The share of one core the screen may take. A frame costs Ink 5-50 ms (it re-reads every character
- * of every line), so on a slow machine or a tall terminal the frames come further apart: the
- * hashing, whose workers use every core, never waits for the screen.
- */
-const drawBudget = 0.02;
 
 function Keys({onKey}: {onKey: (input: string, key: Key) => void}) {
 	useInput(onKey);
@@ -109,8 +103,11 @@ function surface(options: SurfaceOptions): Surface {
 	let lines: Line[] = [];
 	const interval = 1000 / (options.fps ?? 6);
 	let nextFrame = 0;
+	/** A frame's CPU cost, smoothed: the clock ticks it is counted in are coarser than a cheap frame. */
+	let cost: number | undefined;
 	function draw() {
 		const started = performance.now();
+		const cpu = threadCpuMs();
 		// One line less than the screen: a frame as tall as the screen makes Ink clear it every time.
 		const drawn = options.layout({width: out.columns || 80, height: (out.rows || 24) - 1, keys: input !== undefined}, scroll);
 		if (scroll !== undefined) {
@@ -119,7 +116,10 @@ function surface(options: SurfaceOptions): Surface {
 
 		lines = drawn.lines;
 		instance.rerender(screen(lines));
-		nextFrame = started + Math.max(interval, (performance.now() - started) / drawBudget);
+		const now = threadCpuMs();
+		const spent = cpu === undefined || now === undefined ? performance.now() - started : now - cpu;
+		cost = cost === undefined ? spent : (0.7 * cost) + (0.3 * spent);
+		nextFrame = started + frameGap(cost, interval);
 	}
 
 	// Ink erases its last frame by moving up as many lines as it wrote, which a reflowed screen no
