@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 import {availableParallelism} from 'node:os';
-import {resolve} from 'node:path';
+import {statSync} from 'node:fs';
+import {join, resolve} from 'node:path';
 import meow from 'meow';
 import {UsageError} from './source/util/errors.js';
 import {quitAfterHangUp} from './source/commands/stop.js';
 import {defaultDeltaRatio} from './source/pipeline/delta-options.js';
 import {listFormats, type ListFormat} from './source/list/formats.js';
+import {parseDuration} from './source/retention/duration.js';
+import type {RetentionOptions} from './source/retention/retain.js';
+import type {RetireCommand} from './source/commands/retire.js';
 // Commands other than the generator load on demand: their dependencies (chokidar, lzma-native, yaml,
 // tar-stream) would otherwise cost every run, --help included, a few hundred milliseconds.
 import {runGenerate} from './source/commands/generate.js';
@@ -16,6 +20,9 @@ const cli = meow(`
 	  $ simplestreams -i SRC [-N] [import options] [rootdir]
 	  $ simplestreams verify [--json] [rootdir]
 	  $ simplestreams list [--format table|json|csv] [rootdir]
+	  $ simplestreams prune [-N] [--keep N] [--older-than D] [--grace D] [rootdir]
+	  $ simplestreams remove [-N] [--grace D] [rootdir] TARGET...
+	  $ simplestreams restore [-N] [rootdir] TARGET...
 
 	Turns rootdir/images/OS/RELEASE/ARCH/VARIANT/VERSION/ into the simplestreams
 	index (streams/v1/index.json and images.json) that lxc and incus read.
@@ -39,6 +46,10 @@ const cli = meow(`
 	      --to s3://BUCKET[/PREFIX]  With -N: publish the tree to a bucket as its web root (without
 	                   -N: what would be uploaded); credentials and region as for any S3 tool
 	      --endpoint URL  The S3 store's URL (Ceph RGW, MinIO, R2; default AWS_ENDPOINT_URL or AWS)
+	      --keep N     With -N, --watch or prune: retire every version of a product beyond its newest N
+	      --older-than D  The same for versions older than D (90s, 30m, 6h, 2d or seconds); the
+	                   newest version of a product always stays
+	      --grace D    How long a retired version's files stay before they are deleted (default 6h)
 	  -h, --help       Show this help
 	      --version    Show the version
 
@@ -58,6 +69,12 @@ const cli = meow(`
 	  list             The images the streams publish, as lxc and incus see them
 	      --format F   table (default), json or csv
 	  A rootdir literally named verify or list is reached as ./verify or ./list.
+
+	Retention (a dry run prints the plan; -N carries it out and publishes)
+	  prune            Retire by --keep/--older-than; delete what retired earlier and is past its grace
+	  remove TARGET... Retire a product (os/release/arch/variant), a version (…/VERSION) or an image
+	                   by fingerprint (a unique prefix will do)
+	  restore TARGET...  Publish a retired product or version again (while its files are there)
 
 	Examples
 	  $ simplestreams /srv/images > /tmp/images.json
@@ -96,6 +113,9 @@ const cli = meow(`
 		force: {type: 'boolean', default: false},
 		to: {type: 'string'},
 		endpoint: {type: 'string'},
+		keep: {type: 'number'},
+		olderThan: {type: 'string'},
+		grace: {type: 'string'},
 	},
 });
 
@@ -110,6 +130,24 @@ async function main(): Promise<number> {
 	}
 
 	const [command, ...operands] = input;
+	if (flags.keep !== undefined && !(Number.isInteger(flags.keep) && flags.keep >= 1)) {
+		throw new UsageError(`--keep must be a whole number of at least 1, got ${String(flags.keep)}`);
+	}
+
+	const policy = {keep: flags.keep, olderThanMs: flags.olderThan === undefined ? undefined : parseDuration('--older-than', flags.olderThan)};
+	const graceMs = flags.grace === undefined ? undefined : parseDuration('--grace', flags.grace);
+	let retire: {command: RetireCommand; root: string; retention: RetentionOptions} | undefined;
+	if (command === 'prune' || command === 'remove' || command === 'restore') {
+		// The rootdir, if given, comes first, and is known by its images/ directory: a TARGET has none.
+		const [root, ...targets] = command === 'prune' || statSync(join(operands[0] ?? '', 'images'), {throwIfNoEntry: false})?.isDirectory() ? operands : ['.', ...operands];
+		if (command === 'prune' ? targets.length > 0 : targets.length === 0) {
+			throw new UsageError(command === 'prune' ? `expected at most one rootdir after prune, got: ${operands.join(' ')}` : `${command} needs at least one TARGET: os/release/arch/variant[/VERSION]${command === 'remove' ? ' or a fingerprint' : ''}`);
+		}
+
+		const retention = command === 'prune' ? {policy, graceMs} : command === 'remove' ? {remove: targets, graceMs} : {restore: targets.map(t => `images/${t.replace(/^\.?\/*(images\/)?/, '').replace(/\/+$/, '')}`)};
+		retire = {command, root: root ?? '.', retention};
+	}
+
 	if (command === 'verify' || command === 'list') {
 		if (operands.length > 1) {
 			throw new UsageError(`expected at most one rootdir after ${command}, got: ${operands.join(' ')}`);
@@ -119,7 +157,7 @@ async function main(): Promise<number> {
 		return command === 'verify' ? (await import('./source/commands/verify.js')).runVerify({root, jobs: flags.jobs, json: flags.json, plain: flags.plain}) : (await import('./source/commands/list.js')).runList({root, format: flags.format as ListFormat});
 	}
 
-	if (input.length > 1) {
+	if (input.length > 1 && !retire) {
 		throw new UsageError(`expected at most one rootdir, got: ${input.join(' ')}`);
 	}
 
@@ -134,6 +172,10 @@ async function main(): Promise<number> {
 	const deltas = flags.deltas || flags.vmDeltas ? {vm: flags.vmDeltas, ratio: flags.deltaRatio} : undefined;
 	// Absolute, as the receipt beside it names it: a later run may start elsewhere.
 	const cache = flags.cache === undefined ? undefined : resolve(flags.cache);
+	if (retire) {
+		return (await import('./source/commands/retire.js')).runRetire(retire.command, {root: resolve(retire.root), write: flags.write, jobs: flags.jobs, cache, plain: flags.plain, deltas, retention: retire.retention});
+	}
+
 	const target = flags.to === undefined ? undefined : {to: flags.to, endpoint: flags.endpoint};
 	if (target === undefined && flags.endpoint !== undefined) {
 		throw new UsageError('--endpoint goes with --to s3://BUCKET');
@@ -152,10 +194,10 @@ async function main(): Promise<number> {
 	}
 
 	if (flags.watch) {
-		return (await import('./source/commands/watch.js')).runWatch({root: resolve(input[0] ?? '.'), jobs: flags.jobs, cache, settleSeconds: flags.settle, log: flags.log as 'plain' | 'json' | undefined, plain: flags.plain, deltas, target});
+		return (await import('./source/commands/watch.js')).runWatch({root: resolve(input[0] ?? '.'), jobs: flags.jobs, cache, settleSeconds: flags.settle, log: flags.log as 'plain' | 'json' | undefined, plain: flags.plain, deltas, target, retention: {policy, graceMs}});
 	}
 
-	return runGenerate({root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache, plain: flags.plain, deltas, target});
+	return runGenerate({root: resolve(input[0] ?? '.'), write: flags.write, jobs: flags.jobs, cache, plain: flags.plain, deltas, target, retention: {policy, graceMs}});
 }
 
 try {

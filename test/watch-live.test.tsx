@@ -28,7 +28,7 @@ const regeneration: PipelineEvent[] = [
 	{type: 'hash-finished', files: 0, bytes: 0, milliseconds: 0},
 	{type: 'cataloged', products: 1, versions: 1, images: {lxd: 1, incus: 1}},
 ];
-const regenerated: WatchEvent = {type: 'regenerated', milliseconds: 312, added: ['acme:1.0:amd64:default 20240102_0000'], removed: [], images: {lxd: 3, incus: 2}, streamsChanged: true, hashedBytes: 4096};
+const regenerated: WatchEvent = {type: 'regenerated', milliseconds: 312, added: ['acme:1.0:amd64:default 20240102_0000'], removed: [], images: {lxd: 3, incus: 2}, streamsChanged: true, hashedBytes: 4096, retired: 0, deleted: 0, deletedBytes: 0};
 
 /** The status after `events`, drawn under a finished tree at `now`. */
 function draw(events: WatchEvent[], now: number, width = 100): string {

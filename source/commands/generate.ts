@@ -7,12 +7,13 @@ import type {DeltaOptions} from '../pipeline/delta-options.js';
 import {withRunContext} from '../pipeline/context.js';
 import {generate, publish} from '../pipeline/generate.js';
 import {streamsDirectory} from '../streams/paths.js';
+import type {RetentionOptions} from '../retention/retain.js';
 import {errorCode, UsageError} from '../util/errors.js';
 import {acquireLock} from '../util/lock.js';
 import {runReported} from './reported.js';
 import type {TargetFlags} from '../publish/target.js';
 
-export type GenerateFlags = {root: string; write: boolean; jobs: number; cache?: string; plain?: boolean; deltas?: DeltaOptions; target?: TargetFlags};
+export type GenerateFlags = {root: string; write: boolean; jobs: number; cache?: string; plain?: boolean; deltas?: DeltaOptions; target?: TargetFlags; retention?: RetentionOptions};
 
 async function checkRoot(root: string, write: boolean): Promise<void> {
 	try {
@@ -50,7 +51,7 @@ export async function runGenerate(flags: GenerateFlags): Promise<number> {
 		try {
 			let dryRun: {productsText: string; indexText: string} | undefined;
 			const code = await runReported({plain: flags.plain, write: flags.write, jobs: flags.jobs}, async (reporter, signal) => {
-				const options = {root: flags.root, jobs: flags.jobs, cachePath: flags.cache, signal, deltas: flags.deltas};
+				const options = {root: flags.root, jobs: flags.jobs, cachePath: flags.cache, signal, deltas: flags.deltas, retention: flags.retention};
 				return withRunContext(options, reporter.emit, async context => {
 					if (flags.write) {
 						await publish(context);

@@ -6,6 +6,7 @@ import {realpath} from 'node:fs/promises';
 import {runContext} from '../pipeline/context.js';
 import type {DeltaOptions} from '../pipeline/delta-options.js';
 import {startWatchReporter} from '../report/start.js';
+import type {RetentionOptions} from '../retention/retain.js';
 import {UsageError} from '../util/errors.js';
 import {acquireLock, watchCommand} from '../util/lock.js';
 import {Watcher} from '../watch/watcher.js';
@@ -22,6 +23,7 @@ export type WatchFlags = {
 	deltas?: DeltaOptions;
 	/** --to: every regeneration is sent on to a bucket. */
 	target?: TargetFlags;
+	retention?: RetentionOptions;
 };
 
 /** How often the whole tree is regenerated even without events: a safety net for lost events. */
@@ -54,7 +56,7 @@ export async function runWatch(flags: WatchFlags): Promise<number> {
 	});
 	// Uploads are told in plain lines, which a live screen would draw over.
 	const reporter = await startWatchReporter({log: flags.log ?? (target ? 'plain' : undefined), plain: flags.plain, jobs: flags.jobs, onQuit: () => stop()});
-	const context = runContext({root, jobs: flags.jobs, cachePath: flags.cache, settleMs: flags.settleSeconds * 1000, deltas: flags.deltas}, reporter.emit);
+	const context = runContext({root, jobs: flags.jobs, cachePath: flags.cache, settleMs: flags.settleSeconds * 1000, deltas: flags.deltas, retention: flags.retention}, reporter.emit);
 	const watcher = new Watcher({context, rescanMs, lock, ...(target ? {publish: async streams => target.send(root, streams)} : {})}, reporter.emit);
 	const hangup = () => {
 		watcher.rescan('SIGHUP');

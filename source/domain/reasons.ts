@@ -47,6 +47,12 @@ const texts = {
 	'xdelta3-missing': () => 'xdelta3 is not installed, so the streams are published without deltas; install it '
 		+ '(Debian/Ubuntu: apt-get install xdelta3, Fedora: dnf install xdelta, Alpine: apk add xdelta3) and run again',
 	'delta-leftover': (why: string, size: string) => `not published: ${why}; remove it to free ${size}`,
+	// Deleting a retired version's files (retention/act.ts): the file or directory named is left.
+	'retired-outside-images': () => 'not deleted: outside images/',
+	'retired-changed': () => 'not deleted: it changed after it was retired; left in place',
+	'undeletable': (code: string) => `cannot delete (${code}); left in place, tried again at the next run`,
+	'not-published-kept': (names: string) => `kept with what simplestreams did not publish from it: ${names}`,
+	'directory-kept': (code: string) => `empty, but cannot be removed (${code})`,
 	// A delta not published.
 	'base-settling': (base: string) => `its base ${base} is still settling`,
 	'delta-too-large': (percent: number, limit: number) => `not worth it: ${percent}% of the full file (the limit is ${limit}%)`,

@@ -45,6 +45,8 @@ export type GenerateResult = {
 	indexText: string;
 	/** When the earliest held-back version is due (epoch ms), if any was held back. */
 	settlingUntil?: number;
+	/** When the next retired version is due for deletion (epoch ms), if any waits (generate.ts). */
+	nextDeletion?: number;
 };
 
 /** `write`: publish the streams; `receipt`: where to record what was published, if anywhere. */

@@ -4,6 +4,7 @@
 // the delta options and the settle window.
 import {realpathSync} from 'node:fs';
 import {DigestCache, defaultCachePath} from '../cache/digest-cache.js';
+import type {RetentionOptions} from '../retention/retain.js';
 import type {DeltaOptions} from './delta-options.js';
 import type {Emit} from './events.js';
 import {HashPool} from './hash/pool.js';
@@ -19,6 +20,8 @@ export type RunOptions = {
 	deltas?: DeltaOptions;
 	/** Hold back versions with a file written less than this long ago (the watcher's settle window). */
 	settleMs?: number;
+	/** A policy (--keep, --older-than), versions to remove or restore; without it retired versions still stay out and due ones are deleted. */
+	retention?: RetentionOptions;
 };
 
 export type RunContext = Readonly<Omit<RunOptions, 'cachePath'>> & {

@@ -1,6 +1,7 @@
 // Typed events every stage emits: the plain reporter, the live tree, the wizard and the watcher all
 // consume these and nothing else. Skips and warnings carry a code and its text (domain/reasons.ts).
 import type {ReasonCode} from '../domain/reasons.js';
+import type {RetentionEvent} from '../retention/events.js';
 import type {ProductRef} from './model.js';
 
 export type Scope = 'tree' | 'product' | 'version' | 'file';
@@ -35,6 +36,7 @@ export type PipelineEvent =
 	| {type: 'delta-skipped'; path: string; code: ReasonCode; reason: string; problem: boolean}
 	| {type: 'cataloged'; products: number; versions: number; images: {lxd: number; incus: number}}
 	| {type: 'written'; path: string; changed: boolean}
-	| {type: 'cache-saved'; path: string; entries: number};
+	| {type: 'cache-saved'; path: string; entries: number}
+	| RetentionEvent;
 
 export type Emit = (event: PipelineEvent) => void;

@@ -1,5 +1,6 @@
 // The whole pipeline, scan → probe → plan → hash → (deltas) → catalog → write, as one call every
 // front end shares. The stages after the scan (build.ts) load only when a run needs them.
+import {retain} from '../retention/retain.js';
 import type {GenerateResult} from './build.js';
 import type {RunContext} from './context.js';
 import {receiptPath, replay, stillPublished, treeKey} from './receipt.js';
@@ -7,10 +8,11 @@ import {scan} from './scan.js';
 
 /** `write`: publish the streams (-N, the watcher); otherwise a dry run that writes nothing under the web root. */
 export async function generate(context: RunContext, write: boolean): Promise<GenerateResult> {
-	const tree = await scan(context.root, context.emit);
+	const {tree, nextDeletion} = await retain(await scan(context.root, context.emit), {...context, write}, context.emit);
 	context.signal?.throwIfAborted();
 	const {build} = await import('./build.js');
-	return build(tree, context, write);
+	const result = await build(tree, context, write);
+	return nextDeletion === undefined ? result : {...result, nextDeletion};
 }
 
 /**
@@ -19,7 +21,7 @@ export async function generate(context: RunContext, write: boolean): Promise<Gen
  * findings again and stop; otherwise publish, and leave a receipt.
  */
 export async function publish(context: RunContext): Promise<GenerateResult | 'unchanged'> {
-	const tree = await scan(context.root, context.emit);
+	const {tree} = await retain(await scan(context.root, context.emit), {...context, write: true}, context.emit);
 	context.signal?.throwIfAborted();
 	const receipt = {path: receiptPath(context.cachePath()), key: treeKey(tree, context.deltas)};
 	const published = stillPublished(receipt);

@@ -1,15 +1,17 @@
 // For the watcher: a version whose files were written within the settle window may still be
 // arriving. It is held: not hashed, and published as it was before (if it was), until it has rested.
 import type {Emit} from './events.js';
-import type {Tree} from './model.js';
+import type {ScannedVersion, Tree} from './model.js';
+
+/** When a version's newest file was written (epoch ms). mtime, not ctime: a chmod or a rename does not make a finished file look unfinished. */
+export const lastWritten = (version: ScannedVersion) => Math.max(0, ...version.files.map(f => Number(BigInt(f.identity.mtimeNs) / 1_000_000n)));
 
 /** Version paths held back, and when the earliest of them is due (ms since the epoch). */
 export function settlingVersions(tree: Tree, now: number, settleMs: number, emit: Emit): {held: Set<string>; readyAt?: number} {
 	const held = new Set<string>();
 	let readyAt: number | undefined;
 	for (const version of tree.products.flatMap(p => p.versions)) {
-		// mtime, not ctime: a chmod or a rename does not make a finished file look unfinished.
-		const written = Math.max(0, ...version.files.map(f => Number(BigInt(f.identity.mtimeNs) / 1_000_000n)));
+		const written = lastWritten(version);
 		if (now - written < settleMs) {
 			held.add(version.path);
 			readyAt = Math.min(readyAt ?? Infinity, written + settleMs);

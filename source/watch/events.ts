@@ -5,7 +5,7 @@ export type WatchEvent =
 	| PipelineEvent
 	| {type: 'watching'; root: string; settleMs: number}
 	| {type: 'regenerating'; reason: string; changes: number}
-	| {type: 'regenerated'; milliseconds: number; added: string[]; removed: string[]; images: {lxd: number; incus: number}; streamsChanged: boolean; hashedBytes: number}
+	| {type: 'regenerated'; milliseconds: number; added: string[]; removed: string[]; images: {lxd: number; incus: number}; streamsChanged: boolean; hashedBytes: number; retired: number; deleted: number; deletedBytes: number}
 	| {type: 'regeneration-failed'; message: string}
 	/** Events may have been lost: the next regeneration rescans everything (it always does; this says why it runs). */
 	| {type: 'rescan'; reason: string}

@@ -77,6 +77,8 @@ export class Watcher {
 	private rootPoll?: NodeJS.Timeout;
 	private publishRetry?: NodeJS.Timeout;
 	private readonly rescanTimer: NodeJS.Timeout;
+	/** Wakes the watcher when retired files fall due, with no change in the tree to do it. */
+	private deletionTimer?: NodeJS.Timeout;
 	private lock?: Lock;
 	/** Who held the root's lock at the last try, once said. */
 	private lockedOut?: string;
@@ -112,6 +114,7 @@ export class Watcher {
 		clearInterval(this.rescanTimer);
 		clearInterval(this.rootPoll);
 		clearTimeout(this.publishRetry);
+		clearTimeout(this.deletionTimer);
 		// Hashing stops at once; a write already under way completes, atomically, before generate returns.
 		this.abort?.abort();
 		await this.running?.catch(() => undefined);
@@ -189,6 +192,7 @@ export class Watcher {
 		this.abort = new AbortController();
 		let streamsChanged = false;
 		let hashedBytes = 0;
+		const retention = {retired: 0, deleted: 0, deletedBytes: 0};
 		try {
 			if (!(await this.claimRoot())) {
 				return;
@@ -201,6 +205,11 @@ export class Watcher {
 					streamsChanged ||= event.changed;
 				} else if (event.type === 'hash-finished') {
 					hashedBytes = event.bytes;
+				} else if (event.type === 'retired') {
+					retention.retired++;
+				} else if (event.type === 'deleted') {
+					retention.deleted += event.files;
+					retention.deletedBytes += event.bytes;
 				}
 
 				this.emit(event);
@@ -228,10 +237,13 @@ export class Watcher {
 				images: result.catalog.images,
 				streamsChanged,
 				hashedBytes,
+				...retention,
 			});
 			if (result.settlingUntil !== undefined) {
 				this.schedule('a settling version is due', result.settlingUntil - Date.now() + 50);
 			}
+
+			this.wakeForDeletion(result.nextDeletion);
 		} catch (error) {
 			if (this.stopping) {
 				return;
@@ -239,6 +251,17 @@ export class Watcher {
 
 			this.emit({type: 'regeneration-failed', message: (error as Error).message});
 			await this.rootWatched();
+		}
+	}
+
+	/** schedule() folds delays into a few settle windows: a deletion hours away needs its own timer. */
+	private wakeForDeletion(due: number | undefined): void {
+		clearTimeout(this.deletionTimer);
+		if (due !== undefined && !this.stopping) {
+			// setTimeout fires at once past 2^31 - 1 ms; the periodic rescan comes sooner anyway.
+			this.deletionTimer = setTimeout(() => {
+				this.schedule('retired files are due for deletion', 0);
+			}, Math.min(Math.max(0, due - Date.now() + 50), this.options.rescanMs));
 		}
 	}
 

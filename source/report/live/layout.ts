@@ -104,6 +104,11 @@ const labels: Record<ReasonCode, string> = {
 	'xdelta3-failed': 'xdelta3 failed',
 	'delta-unmade': 'not made',
 	'delta-wrong': 'wrong delta',
+	'retired-outside-images': 'not deleted',
+	'retired-changed': 'not deleted',
+	'undeletable': 'not deleted',
+	'not-published-kept': 'kept',
+	'directory-kept': 'kept',
 };
 
 export const shortReason = (code: ReasonCode) => labels[code];

@@ -1,6 +1,6 @@
 // The `--watch` status under the live tree (pure; wall-clock time is passed in): what is watched
 // since when, what the last regeneration did, and what the watcher is doing or waiting for now.
-import {formatDuration} from '../../util/format.js';
+import {formatBytes, formatDuration} from '../../util/format.js';
 import type {WatchEvent} from '../../watch/events.js';
 import {printable} from '../printable.js';
 import type {Line, Segment} from './layout.js';
@@ -116,6 +116,7 @@ function regenerated(last: Last): Line[] {
 	return [[
 		{text: 'last regeneration ', color: 'gray'}, {text: clock(last.at, true)}, {text: ` in ${formatDuration(last.milliseconds)} · `, color: 'gray'},
 		{text: `+${last.added.length} -${last.removed.length}`, bold: true, color: names.length > 0 ? 'green' : undefined},
+		...(last.retired + last.deleted > 0 ? [{text: ` · -${last.retired} retired, ${last.deleted} deleted (${formatBytes(last.deletedBytes)})`, color: 'yellow' as const}] : []),
 		{text: ` · ${last.images.lxd} images for LXD, ${last.images.incus} for Incus · `, color: 'gray'},
 		{text: last.streamsChanged ? 'streams updated' : 'streams unchanged', color: last.streamsChanged ? 'green' : 'gray'},
 	], ...(names.length > 0 ? [[{text: `  ${names.slice(0, 3).join(', ')}${names.length > 3 ? `, … (${names.length} in all)` : ''}`, color: 'gray' as const}]] : [])];

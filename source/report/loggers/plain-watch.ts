@@ -46,6 +46,16 @@ export function plainLog(out: Writable): WatchEmit {
 				break;
 			}
 
+			case 'retired': {
+				line(`retired ${event.path} (${formatBytes(event.bytes)}): ${event.why}; files deleted after ${event.deleteAfter}`);
+				break;
+			}
+
+			case 'deleted': {
+				line(`deleted ${event.path}: ${event.files} files (${formatBytes(event.bytes)})`);
+				break;
+			}
+
 			case 'settling': {
 				problem(`waiting for ${event.path} to settle (changed moments ago)`);
 				break;
@@ -60,7 +70,8 @@ export function plainLog(out: Writable): WatchEmit {
 				reported = current;
 				const changes = `${list('+', event.added)}${list('-', event.removed)}` || ' no version changes';
 				const hashed = event.hashedBytes > 0 ? `, hashed ${formatBytes(event.hashedBytes)}` : '';
-				line(`regenerated in ${formatDuration(event.milliseconds)}:${changes}; ${event.images.lxd} images for LXD, ${event.images.incus} for Incus${hashed}; streams ${event.streamsChanged ? 'updated' : 'unchanged'}`);
+				const retention = event.retired + event.deleted > 0 ? ` -${event.retired} retired, ${event.deleted} deleted (${formatBytes(event.deletedBytes)});` : '';
+				line(`regenerated in ${formatDuration(event.milliseconds)}:${changes};${retention} ${event.images.lxd} images for LXD, ${event.images.incus} for Incus${hashed}; streams ${event.streamsChanged ? 'updated' : 'unchanged'}`);
 				break;
 			}
 

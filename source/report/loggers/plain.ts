@@ -71,6 +71,22 @@ export function plainReporter(out: Writable, options: {write: boolean}): Reporte
 				return `${event.changed ? 'wrote' : 'unchanged'} ${event.path}`;
 			}
 
+			case 'retired': {
+				return `${options.write ? 'retired' : 'would retire'} ${event.path} (${formatBytes(event.bytes)}): ${event.why}; files deleted after ${event.deleteAfter}`;
+			}
+
+			case 'retirement-pending': {
+				return `retired ${event.path} (${formatBytes(event.bytes)}): files deleted after ${event.deleteAfter}`;
+			}
+
+			case 'deleted': {
+				return `${options.write ? 'deleted' : 'would delete'} ${event.path}: ${event.files} files (${formatBytes(event.bytes)})`;
+			}
+
+			case 'restored': {
+				return `${options.write ? 'restored' : 'would restore'} ${event.path}`;
+			}
+
 			default: {
 				return undefined;
 			}
