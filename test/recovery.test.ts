@@ -1,6 +1,6 @@
 // What killed processes leave behind never blocks or strands the next run: locks whose owner is
 // gone, temporary files of killed writes, imports killed half way.
-import {readdir, readFile, utimes, writeFile} from 'node:fs/promises';
+import {mkdir, readdir, readFile, utimes, writeFile} from 'node:fs/promises';
 import {hostname} from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -9,6 +9,7 @@ import {lockStaleness, type Holder} from '../source/util/lock.js';
 import {ownerGone, running} from '../source/util/owner.js';
 import {defaultCachePath} from '../source/cache/digest-cache.js';
 import {distPath, metaTarball, squashfs, tempDir} from './helpers/fixtures.js';
+import {importSource, listTree, snapshot} from './helpers/import.js';
 
 const cli = distPath('cli.js');
 const product = 'images/acme/1.0/amd64/default';
@@ -115,4 +116,80 @@ test('temporary files of killed writes are removed by the next write; a live wri
 	t.is(result.exitCode, 0, result.stderr);
 	t.deepEqual((await readdir(streams)).filter(n => n.startsWith('.')).sort(), [path.basename(liveTemporary), '.keep']);
 	t.deepEqual((await readdir(path.dirname(cache))).filter(n => n.endsWith('.tmp')), []);
+});
+
+const imported = 'images/acme/3.0/amd64/default';
+const importedVersion = '20240601_00:00';
+
+/** Wait for a condition, checking every 50 ms, for at most `ms`. */
+async function until(what: string, check: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
+	const deadline = Date.now() + ms;
+	while (!(await check())) {
+		if (Date.now() > deadline) {
+			throw new Error(`timed out waiting for ${what}`);
+		}
+
+		await new Promise(resolve => setTimeout(resolve, 50));
+	}
+}
+
+/** The process state letter in /proc (T: stopped). */
+const state = async (pid: number) => readFile(`/proc/${pid}/stat`, 'latin1').then(s => s.slice(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3), () => '');
+
+/** `-i SRC -N` into `root`, stopped at `point` and killed there with SIGKILL. */
+async function killedImport(dir: string, src: string, root: string, point: 'moved' | 'replaced', ...args: string[]) {
+	const child = execa(process.execPath, [cli, '-i', src, '-N', '--yes', ...args, '--cache', path.join(dir, 'cache.json'), root], {
+		reject: false, stdin: 'ignore', env: {CI: 'true', SIMPLESTREAMS_STOP_AT: point},
+	});
+	await until(`the import to reach "${point}"`, async () => (await state(child.pid!)) === 'T' || child.exitCode !== null);
+	child.kill('SIGKILL');
+	const result = await child;
+	if (result.signal !== 'SIGKILL') {
+		throw new Error(`the import was not killed at "${point}": ${result.stderr}`);
+	}
+}
+
+const cliIn = (dir: string) => async (...args: string[]) => execa(process.execPath, [cli, ...args, '--cache', path.join(dir, 'cache.json')], {reject: false, stdin: 'ignore', timeout: 100_000, env: {CI: 'true'}});
+
+test('an import killed while it assembles the version is rolled back by the next -N, which says so', async t => {
+	const dir = await tempDir(t);
+	const root = path.join(dir, 'www');
+	await mkdir(root);
+	const src = await importSource(path.join(dir, 'src'));
+	const before = await snapshot(src);
+	await killedImport(dir, src, root, 'moved');
+	t.notDeepEqual(await snapshot(src), before, 'the kill left a file of SRC in the staging directory');
+
+	const run = cliIn(dir);
+	const next = await run('-N', root);
+	t.is(next.exitCode, 0, next.stderr);
+	t.regex(next.stderr, new RegExp(`${imported}/${importedVersion}: its import was killed before the version was whole \\(its owner, pid \\d+, is gone\\): rolled it back; .*lxd\\.tar\\.xz moved back`));
+	t.deepEqual(await snapshot(src), before, 'SRC is whole again');
+	t.deepEqual((await readdir(root)).filter(n => n.startsWith('.simplestreams.import')), [], 'the journal is gone');
+	t.deepEqual(await listTree(path.join(root, 'images')).catch(() => []), [], 'nothing of the import is left in the root');
+
+	const again = await run('-i', src, '-N', '--yes', root);
+	t.is(again.exitCode, 0, again.stderr);
+	t.deepEqual(await listTree(path.join(root, imported, importedVersion)), ['lxd.tar.xz', 'root.squashfs']);
+});
+
+test('an import --force killed between its two renames is finished by the next import, which says so', async t => {
+	const dir = await tempDir(t);
+	const root = path.join(dir, 'www');
+	await mkdir(root);
+	const run = cliIn(dir);
+	t.is((await run('-i', await importSource(path.join(dir, 'first')), '-N', '--yes', root)).exitCode, 0);
+	const second = await importSource(path.join(dir, 'second'));
+	const replacement = await snapshot(second);
+	await killedImport(dir, second, root, 'replaced', '--force');
+	t.false((await readdir(path.join(root, imported))).includes(importedVersion), 'the kill left the version unpublished');
+
+	const third = await importSource(path.join(dir, 'third'), {metadata: {creationDate: 1_717_300_000}});
+	const next = await run('-i', third, '-N', '--yes', root);
+	t.is(next.exitCode, 0, next.stderr);
+	t.regex(next.stderr, new RegExp(`${imported}/${importedVersion}: its import was killed as it put the version in place \\(its owner, pid \\d+, is gone\\): finished it, the version is in place and the one it replaced removed`));
+	const published = JSON.parse(await readFile(path.join(root, 'streams/v1/images.json'), 'utf8')) as {products: Record<string, {versions: Record<string, {items: Record<string, {sha256: string}>}>}>};
+	const {versions} = published.products['acme:3.0:amd64:default']!;
+	t.is(versions[importedVersion]!.items['root.squashfs']!.sha256, replacement['rootfs.squashfs']!, 'the replacement is published');
+	t.deepEqual((await readdir(path.join(root, imported))).filter(n => n.startsWith('.')), [], 'no staging or replaced directory is left');
 });

@@ -4,6 +4,7 @@
 import {access, constants, mkdir, stat} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {DeltaOptions} from '../pipeline/delta-options.js';
+import {ImportJournal} from '../import/journal.js';
 import {withRunContext} from '../pipeline/context.js';
 import {generate, publish} from '../pipeline/generate.js';
 import {streamsDirectory} from '../streams/paths.js';
@@ -46,6 +47,12 @@ export async function runGenerate(flags: GenerateFlags): Promise<number> {
 	// opens, so a refusal is printed where the operator can read it.
 	const lock = flags.write ? await acquireLock(flags.root, 'simplestreams -N') : undefined;
 	try {
+		if (lock) {
+			for (const {path, message} of await ImportJournal.recover(flags.root)) {
+				process.stderr.write(`simplestreams: ${path}: ${message}\n`);
+			}
+		}
+
 		// The bucket, like the root, before any work: a wrong key, bucket or a held lock is one line.
 		const target = flags.target ? await import('../publish/run.js').then(async ({openTarget}) => openTarget(flags.target!, flags.write ? 'publish' : 'plan')) : undefined;
 		try {

@@ -10,6 +10,7 @@ import {scanProducts} from '../import/destination.js';
 import {ImportError} from '../import/errors.js';
 import {executeImport} from '../import/execute.js';
 import {findImage, type Found} from '../import/find.js';
+import {ImportJournal} from '../import/journal.js';
 import {commandLine, describePlan, type ImportPlan} from '../import/plan.js';
 import {fieldNames, fieldProblem, flagsFor, missingFields, parseRequirement, propose, type Fields} from '../import/propose.js';
 import {preparePlan, type PrepareOptions} from '../import/prepare.js';
@@ -18,7 +19,7 @@ import {printable} from '../report/printable.js';
 import {startImportReporter} from '../report/start.js';
 import {keyboard} from '../report/terminal.js';
 import {UsageError} from '../util/errors.js';
-import {LockHeld, watchCommand} from '../util/lock.js';
+import {acquireLock, LockHeld, watchCommand} from '../util/lock.js';
 import {runGenerate} from './generate.js';
 import {Stop} from './stop.js';
 
@@ -99,6 +100,21 @@ async function place(plan: ImportPlan, flags: ImportFlags, cachePath: string): P
 	}
 }
 
+/**
+ * Finish or undo the imports into this root that were killed (their files may be what SRC now
+ * lacks). Done under the root's lock; while another simplestreams writes the root, that one does it.
+ */
+async function recoverImports(root: string): Promise<void> {
+	const lock = await acquireLock(root, 'simplestreams -i').catch(() => undefined);
+	try {
+		for (const {path, message} of lock ? await ImportJournal.recover(root) : []) {
+			say(`${path}: ${message}`);
+		}
+	} finally {
+		await lock?.release();
+	}
+}
+
 export async function runImport(flags: ImportFlags): Promise<number> {
 	let found: Found | undefined;
 	try {
@@ -118,6 +134,10 @@ export async function runImport(flags: ImportFlags): Promise<number> {
 			}
 
 			requirements[parsed.key] = parsed.value;
+		}
+
+		if (flags.write) {
+			await recoverImports(root);
 		}
 
 		const image = await findImage(flags.source, {scratchIn: root});

@@ -2,11 +2,12 @@
 // generator, the watcher and the web server all ignore dot-names), every file is hashed on its one
 // pass (copies are read back and compared), and one rename puts the version in place. Until that
 // rename, any failure or Ctrl-C puts everything back as it was: moved files return to SRC, copies
-// and the dot-directory are removed. The digests then go into the cache, so the regeneration that
-// follows reads no file again.
+// and the dot-directory are removed. Each change is written down before it is made (journal.ts), so
+// an import that was killed is finished or put back by the next run that writes the root. The
+// digests then go into the cache, so the regeneration that follows reads no file again.
 import {createHash, randomBytes, type Hash} from 'node:crypto';
-import {chmod, lstat, mkdir, open, rename, rm, rmdir, stat, unlink} from 'node:fs/promises';
-import {dirname, join, relative} from 'node:path';
+import {chmod, lstat, mkdir, open, rename, rm, stat, unlink} from 'node:fs/promises';
+import {join, relative} from 'node:path';
 import {aliasFile} from '../domain/aliases.js';
 import {DigestCache} from '../cache/digest-cache.js';
 import {identityOf} from '../domain/file.js';
@@ -17,6 +18,7 @@ import {errorCode, systemReason} from '../util/errors.js';
 import {ImportError} from './errors.js';
 import type {FileOp, ImportPlan, Method} from './plan.js';
 import {readOptional} from './destination.js';
+import {ImportJournal} from './journal.js';
 
 export type ImportEvent =
 	| {type: 'file-started'; name: string; method: Method; size: number}
@@ -79,7 +81,7 @@ type Placed = {op: FileOp; sha256: string; combined?: string};
  * copy (hashed as it is copied) read back and compared. The metadata comes first, so each rootfs's
  * fingerprint continues from a copy of the metadata's hash state.
  */
-async function stage(op: FileOp, staged: string, metaHash: Hash, moved: Array<{from: string; to: string}>, {emit, signal}: ExecuteOptions): Promise<Placed> {
+async function stage(op: FileOp, staged: string, metaHash: Hash, journal: ImportJournal, {emit, signal}: ExecuteOptions): Promise<Placed> {
 	const {size, path} = op.source;
 	const progress = (phase: 'copy' | 'verify' | 'hash') => (done: number) => {
 		emit({type: 'file-progress', name: op.name, phase, done, size});
@@ -87,8 +89,9 @@ async function stage(op: FileOp, staged: string, metaHash: Hash, moved: Array<{f
 
 	const hashes = op.ftype ? [createHash('sha256'), metaHash.copy()] : [metaHash];
 	if (op.method === 'rename') {
+		await journal.note(state => state.moved.push({from: path, name: op.name}));
 		await rename(path, staged);
-		moved.push({from: path, to: staged});
+		stopAt('moved');
 		await pass(staged, undefined, hashes, progress('hash'), signal);
 	} else {
 		const before = await stat(path);
@@ -118,36 +121,27 @@ export async function executeImport(plan: ImportPlan, options: ExecuteOptions): 
 	const final = join(plan.root, plan.destination);
 	const tag = randomBytes(4).toString('hex');
 	const staging = join(variant, `.${fields.version}.import-${tag}`);
-	const moved: Array<{from: string; to: string}> = [];
-	const restore: Array<{path: string; text?: string}> = [];
-	let created: string | undefined;
-	const undo = async () => {
-		for (const {from, to} of moved) {
-			await rename(to, from);
-		}
-
-		await rm(staging, {recursive: true, force: true});
-		for (const {path, text} of restore) {
-			await (text === undefined ? unlink(path) : writeAtomic(path, text));
-		}
-
-		// Directories this import made, deepest first, as long as nothing else has appeared in them.
-		for (let dir = variant; created && dir.length >= created.length; dir = dirname(dir)) {
-			await rmdir(dir).catch(() => undefined);
-		}
-	};
-
+	const aside = join(variant, `.${fields.version}.replaced-${tag}`);
+	const journal = await ImportJournal.begin(plan.root, {
+		destination: plan.destination,
+		staging: relative(plan.root, staging),
+		...(plan.replace ? {old: relative(plan.root, aside)} : {}),
+	});
 	const placed: Placed[] = [];
 	let old: string | undefined;
 	try {
-		created = await mkdir(variant, {recursive: true, mode: 0o755});
+		const created = await mkdir(variant, {recursive: true, mode: 0o755});
+		await journal.note(state => {
+			state.created = created && relative(plan.root, created);
+			state.removeSources = plan.files.filter(op => op.method === 'copy-remove').map(op => op.source.path);
+		});
 		await mkdir(staging);
 		await chmod(staging, 0o755); // The web server reads it once it is in place, whatever the umask.
 		const metaHash = createHash('sha256');
 		for (const op of plan.files) {
 			const started = performance.now();
 			emit({type: 'file-started', name: op.name, method: op.method, size: op.source.size});
-			placed.push(await stage(op, join(staging, op.name), metaHash, moved, options).catch((error: unknown) => {
+			placed.push(await stage(op, join(staging, op.name), metaHash, journal, options).catch((error: unknown) => {
 				throw error instanceof ImportError || signal?.aborted ? error
 					: new ImportError(`${printable(op.source.path)}: cannot ${op.method === 'rename' ? 'move' : 'copy'} it into ${plan.destination} (${systemReason(error)})`);
 			}));
@@ -162,15 +156,23 @@ export async function executeImport(plan: ImportPlan, options: ExecuteOptions): 
 		];
 		for (const {path, text} of files.filter(f => f.text !== undefined)) {
 			const previous = await readOptional(plan.root, path);
+			await journal.note(state => state.restore.push({path: relative(plan.root, path), ...(previous === undefined ? {} : {text: previous})}));
 			await writeAtomic(path, text!);
-			restore.push({path, ...(previous === undefined ? {} : {text: previous})});
 		}
 
-		old = await place(staging, final, plan.replace, tag, fields.version);
+		await journal.note(state => {
+			state.phase = 'whole';
+		});
+		old = await place(staging, final, plan.replace, aside);
 	} catch (error) {
 		const what = error instanceof ImportError ? error.message : `cannot import into ${plan.destination} (${errorPath(error, plan)}${systemReason(error)})`;
 		try {
-			await undo();
+			const stranded = await journal.rollBack();
+			if (stranded.length > 0) {
+				throw new Error(stranded.join('; '));
+			}
+
+			await journal.end();
 		} catch (undoError) {
 			throw new ImportError(`${what}; putting things back failed too (${systemReason(undoError)}): see ${staging}`);
 		}
@@ -195,23 +197,25 @@ export async function executeImport(plan: ImportPlan, options: ExecuteOptions): 
 		await tidy(`${printable(op.source.path)} could not be removed`, async () => unlink(op.source.path));
 	}
 
+	await journal.end();
 	await remember(plan, placed, options);
 }
 
 /**
- * Put the assembled version in place: one rename, or with --force two (the old one goes aside
+ * Put the assembled version in place: one rename, or with --force two (the old one goes `aside`
  * first; a reader sees the old version, the new one, or for an instant neither, never a mix).
  * Returns where the old version went.
  */
-async function place(staging: string, final: string, replace: boolean, tag: string, version: string): Promise<string | undefined> {
+async function place(staging: string, final: string, replace: boolean, aside: string): Promise<string | undefined> {
 	const exists = await lstat(final).then(() => true, () => false);
 	if (exists && !replace) {
 		throw new ImportError(`${final} appeared while the import ran`);
 	}
 
-	const old = exists ? join(dirname(final), `.${version}.replaced-${tag}`) : undefined;
+	const old = exists ? aside : undefined;
 	if (old) {
 		await rename(final, old);
+		stopAt('replaced');
 	}
 
 	try {
@@ -225,6 +229,16 @@ async function place(staging: string, final: string, replace: boolean, tag: stri
 	}
 
 	return old;
+}
+
+/**
+ * The test suite kills an import at a known point by having it stop itself there (SIGSTOP) when
+ * SIMPLESTREAMS_STOP_AT names the point; the kill itself is real. Nothing else reads it.
+ */
+function stopAt(point: 'moved' | 'replaced'): void {
+	if (process.env.SIMPLESTREAMS_STOP_AT === point) {
+		process.kill(process.pid, 'SIGSTOP');
+	}
 }
 
 /** The file a failed system call was about, relative to the root when it is inside. */

@@ -7,6 +7,7 @@ import {watch, type FSWatcher} from 'chokidar';
 import {aliasFile} from '../domain/aliases.js';
 import {requirementFiles} from '../domain/requirements.js';
 import type {RunContext} from '../pipeline/context.js';
+import {ImportJournal} from '../import/journal.js';
 import {generate} from '../pipeline/generate.js';
 import type {ProductsFile} from '../streams/model.js';
 import {productsPath, streamsTop} from '../streams/paths.js';
@@ -196,6 +197,10 @@ export class Watcher {
 		try {
 			if (!(await this.claimRoot())) {
 				return;
+			}
+
+			for (const {path, message} of await ImportJournal.recover(this.root)) {
+				this.emit({type: 'warning', path, message});
 			}
 
 			this.emit({type: 'regenerating', reason, changes});
