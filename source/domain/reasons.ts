@@ -36,6 +36,8 @@ const texts = {
 	'aliases-unreadable': (why: string) => `${why}; no extra aliases`,
 	'alias-taken': (alias: string, owner: string, arch: string) => `alias "${alias}" already belongs to ${owner} for ${arch}; left out`,
 	'version-order': (problem: string) => problem,
+	/** What was done about an import that was killed (import/journal.ts). */
+	'import-recovered': (what: string) => what,
 	'images-not-directory': () => 'is not a directory: nothing to publish',
 	'images-outside-root': (target: string) => `is a symbolic link to ${target}, outside the web root: nothing to publish`,
 	'images-missing': () => 'there is no images/ directory: nothing to publish',

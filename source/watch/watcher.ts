@@ -5,6 +5,7 @@ import {stat} from 'node:fs/promises';
 import {basename, relative, sep} from 'node:path';
 import {watch, type FSWatcher} from 'chokidar';
 import {aliasFile} from '../domain/aliases.js';
+import {warning} from '../domain/reasons.js';
 import {requirementFiles} from '../domain/requirements.js';
 import type {RunContext} from '../pipeline/context.js';
 import {ImportJournal} from '../import/journal.js';
@@ -200,7 +201,7 @@ export class Watcher {
 			}
 
 			for (const {path, message} of await ImportJournal.recover(this.root)) {
-				this.emit({type: 'warning', path, message});
+				this.emit({type: 'warning', path, ...warning('import-recovered', message)});
 			}
 
 			this.emit({type: 'regenerating', reason, changes});

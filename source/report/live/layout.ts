@@ -88,6 +88,7 @@ const labels: Record<ReasonCode, string> = {
 	'aliases-unreadable': 'unreadable',
 	'alias-taken': 'alias taken',
 	'version-order': 'mixed names',
+	'import-recovered': 'import recovered',
 	'images-not-directory': 'no images',
 	'images-outside-root': 'outside root',
 	'images-missing': 'no images',
