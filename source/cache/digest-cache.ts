@@ -132,7 +132,7 @@ export class DigestCache {
 		let text: string;
 		try {
 			// Bytes, then one decode: with an encoding, readFile decodes a large file 512 KiB at a time
-			// through a StringDecoder and joins the pieces (twice the cost for a 7 MB cache).
+			// through a StringDecoder and joins the pieces, which costs more on a large cache.
 			text = (await readFile(path)).toString('utf8');
 		} catch (error) {
 			if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {

@@ -89,7 +89,7 @@ export function planDeltas(planned: readonly PlannedProduct[], digests: Digests,
 /** A delta applied: its own sha256 and the result's. */
 export type DeltaCheck = {ok: true; sha256: string; target: string} | {ok: false; reason: string};
 
-/** execa is loaded only when a delta is checked or made: it would cost every run ~60 ms of start-up. */
+/** execa is loaded only when a delta is checked or made: importing it would lengthen every run's start-up. */
 const loadExeca = async () => (await import('execa')).execa;
 
 /**

@@ -3,7 +3,7 @@
 //
 // The walk is sequential and uses the synchronous fs calls: a tree of 10,000 versions is 30,000
 // readdir/stat calls, and through the promise API each one costs a thread-pool round trip several
-// times the call itself (1.8 s against 0.25 s for that tree on 2 cores). It yields to the event loop
+// times the call itself (bench/RESULTS.md has the figures). It yields to the event loop
 // every few milliseconds, so a live display, Ctrl-C and a watcher stay responsive during a long scan.
 import {lstatSync, readdirSync, realpathSync, statSync, type BigIntStats, type Dirent} from 'node:fs';
 import {join, sep} from 'node:path';

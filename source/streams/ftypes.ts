@@ -61,7 +61,7 @@ export const itemKey: Record<MetaFtype | RootFtype, string> = {
 /** A rootfs ftype the clients patch with a delta of ftype `<root>.vcdiff`. */
 export type DeltaRoot = Extract<RootFtype, 'squashfs' | 'disk-kvm.img'>;
 
-export const deltaRoots: readonly DeltaRoot[] = ['squashfs', 'disk-kvm.img'];
+const deltaRoots: readonly DeltaRoot[] = ['squashfs', 'disk-kvm.img'];
 
 const deltaSuffix = '.vcdiff';
 

@@ -10,7 +10,7 @@ import type {ReadProducts, StreamsFile} from '../streams/read.js';
 /** A problem, naming where it is: the streams file or the image file, and the product, version and item. */
 export type Problem = StreamsProblem;
 
-export const hex64 = /^[0-9a-f]{64}$/;
+const hex64 = /^[0-9a-f]{64}$/;
 
 /** Characters both clients put into a URL alike (§1.5). */
 const safePath = /^[A-Za-z0-9._:/+-]+$/;

@@ -12,8 +12,8 @@ const progressInterval = 100;
 
 /**
  * Tasks of at most this many bytes are hashed right here rather than on the pool: a pool task costs
- * 0.2-0.5 ms of messages and thread wake-ups whatever its size, hashing 64 KiB about 0.05 ms (on a
- * tree of 10,000 small versions, 5 s in the pool against well under a second here).
+ * messages and thread wake-ups whatever its size, several times what hashing 64 KiB costs (figures
+ * in bench/RESULTS.md).
  */
 const inlineWork = 64 * 1024;
 
@@ -125,10 +125,10 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 		// One task per worker is handed to the pool, the next when one finishes, so tasks start in
 		// exactly the plan's order. With more queued, piscina moves a task it cannot place at once to
 		// the back of its queue: the two passes over a rootfs then ran apart, and on files not in the
-		// page cache the disk read one file while the other core waited (1.25x the openssl floor).
-		// It also adds an abort listener per queued task, and Node's EventTarget compares each new
-		// listener with all the others: queueing the 30,000 tasks of 10,000 small versions at once
-		// spent 14 s of a 20 s run in addEventListener.
+		// page cache the disk read one file while the other core waited. It also adds an abort
+		// listener per queued task, and Node's EventTarget compares each new listener with all the
+		// others: queueing every task of a large tree at once spent most of the run in
+		// addEventListener (bench/RESULTS.md).
 		let next = 0;
 		const feed = async () => {
 			while (next < tasks.length) {

@@ -2,8 +2,8 @@ import {createRequire} from 'node:module';
 import type {Piscina} from 'piscina';
 import type {DigestRequest, DigestResponse} from './protocol.js';
 
-// piscina is loaded when the first pool is made, not when this module is: importing it costs about
-// 25 ms, and a run with nothing to hash (a no-change re-run) never needs it. (Not named `require`:
+// piscina is loaded when the first pool is made, not when this module is: importing it takes time
+// every start would pay, and a run with nothing to hash (a no-change re-run) never needs it. (Not named `require`:
 // each module of the bundle, scripts/bundle.mjs, declares one of its own.)
 const load = createRequire(import.meta.url);
 
