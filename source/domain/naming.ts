@@ -79,7 +79,7 @@ export function productSegmentProblem(name: string): string | undefined {
 }
 
 /** The moment a valid version name stands for, in ms since the epoch (UTC). */
-function versionTime(name: string): number {
+export function versionTime(name: string): number {
 	const digits = name.replaceAll(/\D/g, '');
 	const [year, month, day, hours = '0', minutes = '0'] = [digits.slice(0, 4), digits.slice(4, 6), digits.slice(6, 8), digits.slice(8, 10) || undefined, digits.slice(10, 12) || undefined];
 	return Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hours), Number(minutes));

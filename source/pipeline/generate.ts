@@ -1,17 +1,17 @@
 // The whole pipeline, scan → probe → plan → hash → (deltas) → catalog → write, as one call every
-// front end shares. The stages after the scan (build.ts) load only when a run needs them.
+// front end shares. The stages after the scan (stages.ts) load only when a run needs them.
 import {retain} from '../retention/retain.js';
-import type {GenerateResult} from './build.js';
 import type {RunContext} from './context.js';
 import {receiptPath, replay, stillPublished, treeKey} from './receipt.js';
 import {scan} from './scan.js';
+import type {GenerateResult} from './stages.js';
 
 /** `write`: publish the streams (-N, the watcher); otherwise a dry run that writes nothing under the web root. */
 export async function generate(context: RunContext, write: boolean): Promise<GenerateResult> {
 	const {tree, nextDeletion} = await retain(await scan(context.root, context.emit), {...context, write}, context.emit);
 	context.signal?.throwIfAborted();
-	const {build} = await import('./build.js');
-	const result = await build(tree, context, write);
+	const {runStages} = await import('./stages.js');
+	const result = await runStages(tree, context, write);
 	return nextDeletion === undefined ? result : {...result, nextDeletion};
 }
 
@@ -30,6 +30,6 @@ export async function publish(context: RunContext): Promise<GenerateResult | 'un
 		return 'unchanged';
 	}
 
-	const {build} = await import('./build.js');
-	return build(tree, context, true, receipt);
+	const {runStages} = await import('./stages.js');
+	return runStages(tree, context, true, receipt);
 }

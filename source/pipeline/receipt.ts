@@ -1,7 +1,7 @@
 // What a `-N` run published, from which tree: so that the next run over an unchanged tree stops
 // right after the scan. The streams are a function of the scanned tree (names, requirements,
 // aliases, and the identity of every image file: digests are only trusted while it holds), of the
-// build of this program, and of nothing else. A receipt pins all of these by one key and pins what
+// version of this program, and of nothing else. A receipt pins all of these by one key and pins what
 // the run left behind (the two streams and the digest cache) by their identities. When all of it
 // still holds, regenerating would write the same bytes: the run replays the events that run
 // reported instead, and a tree of 10,000 versions costs its scan and no more.
@@ -42,8 +42,8 @@ export type Receipt = {
 /** Where the receipt of the runs using a digest cache lives: beside it, outside the web root. */
 export const receiptPath = (cachePath: string) => `${cachePath.replace(/\.json$/, '')}.published.json`;
 
-/** This build of the program: a new one may publish differently. */
-function buildIdentity(): string {
+/** This copy of the program (the file it runs from): another version may publish differently. */
+function programIdentity(): string {
 	const {ino, size, mtimeNs} = statSync(fileURLToPath(import.meta.url), {bigint: true});
 	return `${ino}:${size}:${mtimeNs}`;
 }
@@ -55,7 +55,7 @@ function buildIdentity(): string {
  * elsewhere tomorrow.
  */
 export function treeKey(tree: Tree, deltas?: DeltaOptions): string {
-	const hash = createHash('sha256').update(`${format}\0${buildIdentity()}\0${tree.root}\0${JSON.stringify(deltas ?? null)}\n`);
+	const hash = createHash('sha256').update(`${format}\0${programIdentity()}\0${tree.root}\0${JSON.stringify(deltas ?? null)}\n`);
 	const fields: string[] = [];
 	for (const {ref, requirements, aliases, versions} of tree.products) {
 		fields.push(`P${JSON.stringify([ref.id, ref.path, requirements, aliases])}`);

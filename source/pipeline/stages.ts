@@ -50,7 +50,7 @@ export type GenerateResult = {
 };
 
 /** `write`: publish the streams; `receipt`: where to record what was published, if anywhere. */
-export async function build(tree: Tree, context: RunContext, write: boolean, receipt?: ReceiptTarget): Promise<GenerateResult> {
+export async function runStages(tree: Tree, context: RunContext, write: boolean, receipt?: ReceiptTarget): Promise<GenerateResult> {
 	const {jobs, signal, settleMs} = context;
 	// A -N run notes what the next one, over the same tree, reports again (receipt.ts).
 	const recorder = receipt && new Recorder(receipt, context.emit);
