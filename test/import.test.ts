@@ -175,6 +175,8 @@ test('-N moves the files into place, keeps the product files\' old entries, and 
 	t.deepEqual(await listTree(path.join(root, product)), ['.aliases', '.lxd_requirements', version, `${version}/disk.qcow2`, `${version}/lxd.tar.xz`, `${version}/root.squashfs`]);
 	t.is(await readFile(path.join(root, product, '.aliases'), 'utf8'), '# kept\nacme/stable\nacme/lts\n');
 	t.deepEqual(JSON.parse(await readFile(path.join(root, product, '.lxd_requirements'), 'utf8')), {cgroup: 'v2', secureboot: 'false'});
+	const held = await run(dir, '-i', await importSource(path.join(dir, 'next'), {metadata: {creationDate: 1_717_286_400}}), '--requirement', 'secureboot=false', root);
+	t.regex(held.stdout, /requirements: cgroup=v2, secureboot=false\n/, 'a requirement the file holds already is not new');
 	const published = (await streams(root)).products['acme:3.0:amd64:default']!;
 	t.is(published.aliases, 'acme/3.0/default,acme/3.0,acme/stable,acme/lts');
 	t.deepEqual(published.requirements, {cgroup: 'v2', secureboot: 'false'});
@@ -270,6 +272,8 @@ test('flag values are checked like the wizard checks them: exit 2', async t => {
 		[['--os', 'a:b'], /os "a:b" has a ":"/],
 		[['--requirement', 'secureboot'], /requirement "secureboot" has no value/],
 		[['--requirement', '=x'], /requirement "=x" must be key=value/],
+		[['--requirement', 'nesting=yes'], /requirement nesting is "true" or "false" to LXD and Incus, not "yes"/],
+		[['--requirement', 'cgroup=2'], /requirement cgroup is "v1" or "v2" to LXD and Incus, not "2"/],
 	];
 	for (const [flags, message] of cases) {
 		const result = await run(dir, '-i', src, '-N', ...flags, dir);

@@ -68,7 +68,10 @@ export function planImport(found: Found, choices: Choices, destination: Destinat
 	// The variant's .lxd_requirements gains the new keys. Levels above it give way to it; only the
 	// variant's own .requirements, which the generator applies after it, can override it.
 	const path = `${product}/${requirementFiles[0]}`;
-	const file = {...destination.levels.find(l => l.path === path)?.requirements, ...choices.requirements};
+	const held = destination.levels.find(l => l.path === path)?.requirements ?? {};
+	const file = {...held, ...choices.requirements};
+	// A requirement the file already holds with this value is nothing new (nor a reason to write it).
+	const gained = Object.fromEntries(Object.entries(choices.requirements).filter(([key, value]) => held[key] !== value));
 	const after = destination.levels.find(l => l.path === `${product}/${requirementFiles[1]}`);
 	const above = destination.levels.filter(l => !l.path.startsWith(`${product}/`)).map(l => l.requirements);
 	const effective = mergeRequirements([...above, file, after?.requirements ?? {}]);
@@ -111,7 +114,7 @@ export function planImport(found: Found, choices: Choices, destination: Destinat
 		newProduct: options.existingVersions.length === 0,
 		versions,
 		aliases: {all: [...existingAliases, ...added], added, ...(text === undefined ? {} : {text})},
-		requirements: {path, file, added: choices.requirements, effective},
+		requirements: {path, file, added: gained, effective},
 		problems,
 	};
 }

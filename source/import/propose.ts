@@ -92,6 +92,14 @@ export const flagsFor = (names: readonly FieldName[]) => names.map(name => `--${
 
 const requirementKey = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
+/** The values the daemons understand for the requirements they check; any other is silently not met. */
+const knownValues: Record<string, readonly string[]> = {
+	secureboot: ['true', 'false'],
+	nesting: ['true', 'false'],
+	privileged: ['true', 'false'],
+	cgroup: ['v1', 'v2'],
+};
+
 /** A requirement given as `key=value`, or why it is not one. */
 export function parseRequirement(text: string): {key: string; value: string} | {problem: string} {
 	const at = text.indexOf('=');
@@ -103,6 +111,11 @@ export function parseRequirement(text: string): {key: string; value: string} | {
 
 	if (value === '') {
 		return {problem: `requirement "${text}" has no value (like secureboot=false)`};
+	}
+
+	const allowed = Object.hasOwn(knownValues, key) ? knownValues[key]! : undefined;
+	if (allowed && !allowed.includes(value)) {
+		return {problem: `requirement ${key} is ${allowed.map(v => `"${v}"`).join(' or ')} to LXD and Incus, not "${value}"`};
 	}
 
 	return {key, value};
