@@ -1,5 +1,6 @@
 // What killed processes leave behind never blocks or strands the next run: locks whose owner is
-// gone, temporary files of killed writes, imports killed half way.
+// gone, temporary files of killed writes, imports killed half way; and an import whose file
+// changes under the hash publishes nothing with that digest.
 import {mkdir, readdir, readFile, utimes, writeFile} from 'node:fs/promises';
 import {hostname} from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import {execa} from 'execa';
 import {lockStaleness, type Holder} from '../source/util/lock.js';
 import {ownerGone, running} from '../source/util/owner.js';
 import {defaultCachePath} from '../source/cache/digest-cache.js';
-import {distPath, metaTarball, squashfs, tempDir} from './helpers/fixtures.js';
+import {distPath, flipLastByte, metaTarball, rewriteSameSize, squashfs, tempDir} from './helpers/fixtures.js';
 import {importSource, listTree, snapshot} from './helpers/import.js';
 
 const cli = distPath('cli.js');
@@ -138,15 +139,20 @@ const state = async (pid: number) => readFile(`/proc/${pid}/stat`, 'latin1').the
 
 /** `-i SRC -N` into `root`, stopped at `point` and killed there with SIGKILL. */
 async function killedImport(dir: string, src: string, root: string, point: 'moved' | 'replaced', ...args: string[]) {
-	const child = execa(process.execPath, [cli, '-i', src, '-N', '--yes', ...args, '--cache', path.join(dir, 'cache.json'), root], {
-		reject: false, stdin: 'ignore', env: {CI: 'true', SIMPLESTREAMS_STOP_AT: point},
-	});
+	const child = stoppedImport(dir, src, root, point, ...args);
 	await until(`the import to reach "${point}"`, async () => (await state(child.pid!)) === 'T' || child.exitCode !== null);
 	child.kill('SIGKILL');
 	const result = await child;
 	if (result.signal !== 'SIGKILL') {
 		throw new Error(`the import was not killed at "${point}": ${result.stderr}`);
 	}
+}
+
+/** `-i SRC -N` into `root`, stopping itself at `point`. */
+function stoppedImport(dir: string, src: string, root: string, point: 'moved' | 'hashed' | 'replaced', ...args: string[]) {
+	return execa(process.execPath, [cli, '-i', src, '-N', '--yes', ...args, '--cache', path.join(dir, 'cache.json'), root], {
+		reject: false, stdin: 'ignore', env: {CI: 'true', SIMPLESTREAMS_STOP_AT: point},
+	});
 }
 
 const cliIn = (dir: string) => async (...args: string[]) => execa(process.execPath, [cli, ...args, '--cache', path.join(dir, 'cache.json')], {reject: false, stdin: 'ignore', timeout: 100_000, env: {CI: 'true'}});
@@ -192,4 +198,23 @@ test('an import --force killed between its two renames is finished by the next i
 	const {versions} = published.products['acme:3.0:amd64:default']!;
 	t.is(versions[importedVersion]!.items['root.squashfs']!.sha256, replacement['rootfs.squashfs']!, 'the replacement is published');
 	t.deepEqual((await readdir(path.join(root, imported))).filter(n => n.startsWith('.')), [], 'no staging or replaced directory is left');
+});
+
+test('an import whose file changes while it is hashed is refused and put back; no digest of it is published or cached', async t => {
+	const dir = await tempDir(t);
+	const root = path.join(dir, 'www');
+	await mkdir(root);
+	const src = await importSource(path.join(dir, 'src'));
+	const child = stoppedImport(dir, src, root, 'hashed');
+	await until('the import to have hashed its first file', async () => (await state(child.pid!)) === 'T' || child.exitCode !== null);
+	const [staging] = (await readdir(path.join(root, imported))).filter(n => n.includes('.import-'));
+	// Rewritten in place, same size and mtime, as an upload still running would.
+	await rewriteSameSize(path.join(root, imported, staging!, 'lxd.tar.xz'), flipLastByte);
+	child.kill('SIGCONT');
+	const result = await child;
+	t.is(result.exitCode, 1, result.stderr);
+	t.regex(result.stderr, /lxd\.tar\.xz changed while it was being hashed/);
+	t.deepEqual(await listTree(path.join(root, imported)).catch(() => []), [], 'nothing of it is in the root');
+	t.true((await readdir(src)).includes('lxd.tar.xz'), 'the file is back in SRC');
+	t.false((await readFile(path.join(dir, 'cache.json'), 'utf8').catch(() => '')).includes('lxd.tar.xz'), 'no digest of it cached');
 });

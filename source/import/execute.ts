@@ -10,7 +10,7 @@ import {chmod, lstat, mkdir, open, rename, rm, stat, unlink} from 'node:fs/promi
 import {join, relative} from 'node:path';
 import {aliasFile} from '../domain/aliases.js';
 import {DigestCache} from '../cache/digest-cache.js';
-import {identityOf} from '../domain/file.js';
+import {identityOf, sameIdentity, type FileIdentity} from '../domain/file.js';
 import {contentPair} from '../pipeline/model.js';
 import {printable} from '../report/printable.js';
 import {writeAtomic} from '../util/atomic-write.js';
@@ -74,7 +74,7 @@ async function pass(from: string, to: string | undefined, hashes: Hash[], progre
 	}
 }
 
-type Placed = {op: FileOp; sha256: string; combined?: string};
+type Placed = {op: FileOp; sha256: string; identity: FileIdentity; combined?: string};
 
 /**
  * Bring one file into the staging directory and hash it on the way: a rename and one read, or a
@@ -92,7 +92,13 @@ async function stage(op: FileOp, staged: string, metaHash: Hash, journal: Import
 		await journal.note(state => state.moved.push({from: path, name: op.name}));
 		await rename(path, staged);
 		stopAt('moved');
+		// The pipeline's rule: a file that changes while it is hashed is not published with that digest.
+		const before = identityOf(await stat(staged, {bigint: true}));
 		await pass(staged, undefined, hashes, progress('hash'), signal);
+		stopAt('hashed');
+		if (!sameIdentity(before, identityOf(await stat(staged, {bigint: true})))) {
+			throw new ImportError(`${printable(path)} changed while it was being hashed (is it still being written?)`);
+		}
 	} else {
 		const before = await stat(path);
 		const copied = await pass(path, staged, hashes, progress('copy'), signal);
@@ -111,7 +117,9 @@ async function stage(op: FileOp, staged: string, metaHash: Hash, journal: Import
 		}
 	}
 
-	return {op, sha256, ...(op.ftype ? {combined: hashes[1]!.digest('hex')} : {})};
+	// What the digest is of: the cache keeps it only for the file in this very state.
+	const identity = identityOf(await stat(staged, {bigint: true}));
+	return {op, sha256, identity, ...(op.ftype ? {combined: hashes[1]!.digest('hex')} : {})};
 }
 
 export async function executeImport(plan: ImportPlan, options: ExecuteOptions): Promise<void> {
@@ -235,7 +243,7 @@ async function place(staging: string, final: string, replace: boolean, aside: st
  * The test suite kills an import at a known point by having it stop itself there (SIGSTOP) when
  * SIMPLESTREAMS_STOP_AT names the point; the kill itself is real. Nothing else reads it.
  */
-function stopAt(point: 'moved' | 'replaced'): void {
+function stopAt(point: 'moved' | 'hashed' | 'replaced'): void {
 	if (process.env.SIMPLESTREAMS_STOP_AT === point) {
 		process.kill(process.pid, 'SIGSTOP');
 	}
@@ -257,9 +265,13 @@ async function remember(plan: ImportPlan, placed: Placed[], options: ExecuteOpti
 			}
 		});
 		const meta = placed[0]!;
-		for (const {op, sha256, combined} of placed) {
+		for (const {op, sha256, identity, combined} of placed) {
 			const path = `${plan.destination}/${op.name}`;
-			cache.record(path, identityOf(await stat(join(plan.root, path), {bigint: true})), {content: op.source.content, sha256});
+			// A file changed since it was hashed is left to the regeneration, which hashes it again.
+			if (sameIdentity(identity, identityOf(await stat(join(plan.root, path), {bigint: true})))) {
+				cache.record(path, identity, {content: op.source.content, sha256});
+			}
+
 			if (combined) {
 				cache.recordCombined(contentPair(meta.sha256, sha256), combined);
 			}
