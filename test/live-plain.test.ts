@@ -37,7 +37,8 @@ test('off a terminal: plain lines, one per finished file, a summary, and no esca
 	t.is(result.exitCode, 0, result.stderr);
 	t.regex(result.stderr, /^skipped tree images\/evil\?\[2J\?\]0;x\?: /m);
 	t.regex(result.stderr, /^skipped file .*disk\.qcow2: content is not recognised/m);
-	t.regex(result.stderr, /^hashed .*root\.squashfs \(/m);
+	t.regex(result.stderr, /^hashed .*root\.squashfs \(4\.00 KiB, /m, 'a file\'s size, however many digests read it');
+	t.regex(result.stderr, /^hashing done: 2 files, 4\.\d\d KiB in /m);
 	t.regex(result.stderr, /^catalog: 1 products, 1 versions; 1 images for LXD, 1 for Incus/m);
 	t.regex(result.stderr, /^wrote streams\/v1\/index\.json$/m);
 	t.false(result.stderr.includes('\u001B'), result.stderr);

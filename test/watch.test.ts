@@ -416,3 +416,17 @@ test.serial('--log json: a directory named with escape sequences is logged as \\
 	t.is(skipped?.path, `images/${hostile}`);
 	t.is(skipped?.code, 'bad-name', 'a log shipper can filter on the code');
 });
+
+test.serial('--log json: durations in whole milliseconds, and a problem that persists is logged once, not at every regeneration', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+		await mkdir(path.join(root, 'images', hostile));
+	}, ['--log', 'json']);
+	await version(w.root, '20240102_0000');
+	await until('a second regeneration', async () => (w.log().match(/"type":"regenerated"/g)?.length ?? 0) >= 2);
+	const events = w.log().split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as {type: string; milliseconds?: number});
+	t.is(events.filter(event => event.type === 'skipped').length, 1, w.log());
+	for (const event of events.filter(event => event.milliseconds !== undefined)) {
+		t.true(Number.isInteger(event.milliseconds), JSON.stringify(event));
+	}
+});

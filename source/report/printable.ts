@@ -10,7 +10,7 @@ const unprintable = /[\u0000-\u001F\u007F-\u009F\u2028-\u202E\u2066-\u2069]/g;
 export const printable = (text: string) => text.replaceAll(unprintable, '?');
 
 /** One JSON object on one line, losslessly: the characters JSON leaves raw are written as \u escapes. */
-export const jsonLine = (value: unknown) => JSON.stringify(value).replaceAll(unprintable, char => `\\u${char.codePointAt(0)!.toString(16).padStart(4, '0')}`) + '\n';
+export const jsonLine = (value: unknown, replacer?: (key: string, value: unknown) => unknown) => JSON.stringify(value, replacer).replaceAll(unprintable, char => `\\u${char.codePointAt(0)!.toString(16).padStart(4, '0')}`) + '\n';
 
 /** Writes `text` as one printable line, `prefix()` before it: a newline in a name does not split it. */
 export const lineWriter = (out: Writable, prefix = () => '') => (text: string) => {

@@ -4,7 +4,7 @@ import type {ReasonCode} from '../../domain/reasons.js';
 import {formatBytes, formatDuration} from '../../util/format.js';
 import {cells, cut} from '../cells.js';
 import {isFinished, isMoving, totals, visibleRows, type Hidden, type Row, type Totals} from './rows.js';
-import type {LiveModel, Node, Rollup} from './state.js';
+import {isTrouble, type LiveModel, type Node, type Rollup} from './state.js';
 
 export type Segment = {text: string; color?: 'green' | 'cyan' | 'yellow' | 'red' | 'gray'; bold?: boolean};
 export type Line = Segment[];
@@ -120,6 +120,9 @@ const percent = (done: number, work: number) => `${work > 0 ? Math.floor((done *
 
 const rate = (perSecond: number | undefined) => (perSecond === undefined ? '–' : `${formatBytes(perSecond)}/s`);
 
+/** Time left in whole seconds: a run's end cannot be foretold to the millisecond. */
+const eta = (milliseconds: number) => (milliseconds < 1000 ? '< 1 s' : formatDuration(Math.ceil(milliseconds / 1000) * 1000));
+
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
 /** A heavy line on a light track, in half cells: readable without colour too. */
@@ -217,8 +220,9 @@ function rowLine(row: Row, width: number, now: number, live: boolean): Line {
 		if (node.file) {
 			({icon, statuses} = fileStatus(node, width, now, live));
 		} else if (node.skipped) {
-			icon = {text: '!', color: 'yellow'};
-			statuses = [[{text: shortReason(node.skipped.code), color: 'yellow'}]];
+			const hue = isTrouble(node.skipped) ? 'yellow' : 'gray';
+			icon = {text: isTrouble(node.skipped) ? '!' : '◦', color: hue};
+			statuses = [[{text: shortReason(node.skipped.code), color: hue}]];
 		}
 	}
 
@@ -239,8 +243,11 @@ function rowLine(row: Row, width: number, now: number, live: boolean): Line {
 }
 
 function header(model: LiveModel, width: number, now: number): Line {
+	const problems = model.skipped + model.warnings;
 	const right: Line = model.outcome === 'done'
-		? [{text: `✓ done in ${formatDuration((model.ended ?? now) - (model.started ?? now))}`, color: 'green'}]
+		? [problems > 0
+			? {text: `! done in ${formatDuration((model.ended ?? now) - (model.started ?? now))} with ${plural(problems, 'problem')}`, color: 'yellow'}
+			: {text: `✓ done in ${formatDuration((model.ended ?? now) - (model.started ?? now))}`, color: 'green'}]
 		: model.outcome === 'cancelled' ? [{text: '✗ cancelled', color: 'yellow'}]
 			: model.outcome === 'failed' ? [{text: '✗ failed', color: 'red'}]
 				: model.cancelling ? [{text: `${spinner(now)} cancelling`, color: 'yellow'}]
@@ -273,10 +280,11 @@ function footer(model: LiveModel, t: Totals, options: FrameOptions): Line[] {
 		[{text: 'files ', color: 'gray'}, {text: `${t.finished}/${t.files}`, bold: true}],
 		t.work > 0
 			? [{text: `${formatBytes(t.done)} / ${formatBytes(t.work)}`}, {text: ` hashed ${percent(t.done, t.work)}`, color: 'gray'}]
-			: [{text: model.phase === 'hashing' || model.hash.finished ? 'nothing to hash' : 'hashing not started', color: 'gray'}],
-		[{text: rate(t.perSecond), color: 'cyan'}, ...(model.hash.finished ? [{text: ` over ${formatDuration(model.hash.milliseconds)}`, color: 'gray' as const}] : [])],
-		...(hashing ? [[{text: 'ETA ', color: 'gray' as const}, {text: t.eta === undefined ? '–' : formatDuration(t.eta)}]] : []),
-		[{text: 'workers ', color: 'gray'}, {text: `${t.busy}/${t.jobs}`}],
+			: [{text: model.outcome || model.phase === 'hashing' || model.hash.finished ? 'nothing to hash' : 'hashing not started', color: 'gray'}],
+		...(t.work > 0 || !model.outcome ? [[{text: rate(t.perSecond), color: 'cyan' as const}, ...(model.hash.finished ? [{text: ` over ${formatDuration(model.hash.milliseconds)}`, color: 'gray' as const}] : [])]] : []),
+		...(hashing ? [[{text: 'ETA ', color: 'gray' as const}, {text: t.eta === undefined ? '–' : eta(t.eta)}]] : []),
+		// Once it is over no worker is busy: the count would only say how many there were.
+		...(model.outcome ? [] : [[{text: 'workers ', color: 'gray' as const}, {text: `${t.busy}/${t.jobs}`}]]),
 		[{text: `${t.reused} reused from cache`, color: t.reused > 0 ? 'green' : 'gray'}],
 		warn(`${t.skipped} skipped`, t.skipped),
 		warn(plural(t.warnings, 'warning'), t.warnings),
@@ -304,7 +312,8 @@ function ending(model: LiveModel, options: FrameOptions): Line[] {
 			const c = model.cataloged;
 			const lines: Line[] = c
 				? [[{text: `✓ ${model.options.write ? 'published' : 'would publish'} `, color: 'green'}, {text: `${plural(c.images.lxd, 'image')} for LXD, ${c.images.incus} for Incus`, bold: true},
-					{text: ` · ${plural(c.products, 'product')} · ${plural(c.versions, 'version')}`}]]
+					{text: ` · ${plural(c.products, 'product')} · ${plural(c.versions, 'version')}`},
+					...(model.deltasMade > 0 ? [{text: ` · made ${plural(model.deltasMade, 'delta')}`}] : [])]]
 				: [];
 			if (!model.options.write && !model.options.verify) {
 				lines.push([{text: 'dry run: nothing written (images.json went to stdout; -N publishes)', color: 'gray'}]);

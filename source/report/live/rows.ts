@@ -1,6 +1,6 @@
 // What a frame shows of the live tree (pure): each subtree's rollup, recomputed only where events
 // changed something, the rows at a level of folding, the window that fits the screen, the totals.
-import type {FileInfo, LiveModel, Node, Rollup} from './state.js';
+import {isTrouble, type FileInfo, type LiveModel, type Node, type Rollup} from './state.js';
 
 const emptyRollup = (): Rollup => ({files: 0, finished: 0, active: 0, problems: 0, size: 0, work: 0, done: 0, versions: 0});
 
@@ -26,7 +26,7 @@ export function rollup(node: Node): Rollup {
 	if (node.skipped) {
 		// Left out, but what went wrong inside still counts: a product skipped because each of its
 		// versions was stays open on them.
-		sum.problems += 1 + node.children.reduce((problems, child) => problems + rollup(child).problems, 0);
+		sum.problems += (isTrouble(node.skipped) ? 1 : 0) + node.children.reduce((problems, child) => problems + rollup(child).problems, 0);
 	} else if (node.file) {
 		const {state} = node.file;
 		if (state === 'skipped' || state === 'failed') {
@@ -123,7 +123,7 @@ export function treeRows(tree: Node, level: Level, limit = Number.POSITIVE_INFIN
 /** Hashing right now, not waiting for a worker to take its other passes. */
 export const isMoving = (file: FileInfo, now: number) => file.state === 'hashing' && now - (file.moved ?? now) <= 1000;
 
-const isProblem = (row: Row) => row.kind === 'note' || (row.kind === 'node' && (row.node.skipped !== undefined || row.node.file?.reason !== undefined));
+const isProblem = (row: Row) => row.kind === 'note' || (row.kind === 'node' && (isTrouble(row.node.skipped) || row.node.file?.reason !== undefined));
 
 /** Rows out of view, and how many of them are problems (so a hidden one is still announced). */
 export type Hidden = {rows: number; problems: number};

@@ -12,10 +12,18 @@ export type FileState = 'found' | 'cached' | 'queued' | 'hashing' | 'done' | 'sk
 /** Why a node is left out: the code, and its text made printable. */
 export type Why = {code: ReasonCode; text: string};
 
+/** An upload in progress is left out until it is complete, as it should be: nothing went wrong. */
+export const isTrouble = (why: Why | undefined) => why !== undefined && why.code !== 'uploading';
+
 export type FileInfo = {
 	size: number;
-	/** Hashing work in bytes: a file read by two digests counts twice. */
+	/**
+	 * Bytes to hash, counted as the file's size: a rootfs read by two digests at once is still one
+	 * file of its size (operators read sizes as sizes), and its bar and rate follow it.
+	 */
 	work: number;
+	/** File bytes per byte of the pool's hashing work (1/2 for a rootfs read by two digests). */
+	scale?: number;
 	done: number;
 	state: FileState;
 	reason?: Why;
@@ -58,6 +66,8 @@ export class LiveModel {
 	ended?: number;
 	hash = {work: 0, done: 0, milliseconds: 0, finished: false};
 	reused = 0;
+	/** Delta files made by this run (--deltas). */
+	deltasMade = 0;
 	warnings = 0;
 	skipped = 0;
 	cataloged?: {products: number; versions: number; images: {lxd: number; incus: number}};
@@ -135,8 +145,8 @@ export class LiveModel {
 			}
 
 			case 'skipped': {
-				this.skipped++;
 				const reason = {code: event.code, text: printable(event.reason)};
+				this.skipped += isTrouble(reason) ? 1 : 0;
 				if (event.scope !== 'file') {
 					const node = this.node(event.path);
 					node.skipped = reason;
@@ -184,24 +194,26 @@ export class LiveModel {
 				const node = this.fileNode(event.path);
 				const {file} = node;
 				file.state = 'queued';
-				file.work = event.work;
 				// A rootfs read by a file digest and a combined one takes two workers at once.
 				file.passes = Math.max(1, Math.floor(event.work / Math.max(1, file.size)));
+				file.work = file.size > 0 ? file.size : event.work;
+				file.scale = event.work > 0 ? file.work / event.work : 1;
 				this.hashing.add(node);
 				this.passes += file.passes;
-				this.hash.work += event.work;
+				this.hash.work += file.work;
 				break;
 			}
 
 			case 'progress': {
 				const {file} = this.fileNode(event.path);
-				if ((file.state === 'queued' || file.state === 'hashing') && event.done !== file.done) {
-					this.hash.done += event.done - file.done;
-					file.done = event.done;
+				const done = Math.round(event.done * (file.scale ?? 1));
+				if ((file.state === 'queued' || file.state === 'hashing') && done !== file.done) {
+					this.hash.done += done - file.done;
+					file.done = done;
 					file.moved = now;
 					file.state = 'hashing';
 					file.rate ??= new Rate();
-					file.rate.add(now, event.done);
+					file.rate.add(now, done);
 					this.rate.add(now, this.hash.done);
 				}
 
@@ -211,10 +223,11 @@ export class LiveModel {
 			case 'hashed': {
 				const node = this.fileNode(event.path);
 				const {file} = node;
-				this.hash.done += event.work - file.done;
-				file.done = event.work;
+				const work = Math.round(event.work * (file.scale ?? 1));
+				this.hash.done += work - file.done;
+				file.done = work;
 				file.state = 'done';
-				file.perSecond = event.milliseconds > 0 ? (event.work * 1000) / event.milliseconds : undefined;
+				file.perSecond = event.milliseconds > 0 ? (work * 1000) / event.milliseconds : undefined;
 				file.rate = undefined;
 				this.unqueue(node);
 				this.rate.add(now, this.hash.done);
@@ -248,6 +261,7 @@ export class LiveModel {
 				Object.assign(file, {state: 'done', done: file.work, rate: undefined, perSecond: milliseconds > 0 ? (file.work * 1000) / milliseconds : undefined});
 				if (event.type === 'delta-made') {
 					file.size = event.size;
+					this.deltasMade++;
 				}
 
 				break;

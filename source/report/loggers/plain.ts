@@ -8,11 +8,22 @@ import {lineWriter} from '../printable.js';
 
 export function plainReporter(out: Writable, options: {write: boolean}): Reporter {
 	let cached = 0;
+	/** File sizes, as the scan found them: a rootfs read by two digests is still one file of its size. */
+	const sizes = new Map<string, number>();
+	let hashedBytes = 0;
 	let deltasReused = 0;
 	let saved: Extract<PipelineEvent, {type: 'cache-saved'}> | undefined;
 	const line = lineWriter(out);
 	const describe = (event: PipelineEvent): string | string[] | undefined => {
 		switch (event.type) {
+			case 'found': {
+				for (const file of event.files) {
+					sizes.set(file.path, file.size);
+				}
+
+				return undefined;
+			}
+
 			case 'scanned': {
 				return `scanned ${event.products} products, ${event.versions} versions, ${event.files} files (${formatBytes(event.bytes)})`;
 			}
@@ -31,11 +42,13 @@ export function plainReporter(out: Writable, options: {write: boolean}): Reporte
 			}
 
 			case 'hashed': {
-				return `hashed ${event.path} (${formatBytes(event.work)}, ${formatRate(event.work, event.milliseconds)})`;
+				const size = sizes.get(event.path) ?? event.work;
+				hashedBytes += size;
+				return `hashed ${event.path} (${formatBytes(size)}, ${formatRate(size, event.milliseconds)})`;
 			}
 
 			case 'hash-finished': {
-				return `hashing done: ${event.files} files, ${formatBytes(event.bytes)} in ${formatDuration(event.milliseconds)} (${formatRate(event.bytes, event.milliseconds)})`;
+				return `hashing done: ${event.files} files, ${formatBytes(hashedBytes)} in ${formatDuration(event.milliseconds)} (${formatRate(hashedBytes, event.milliseconds)})`;
 			}
 
 			case 'delta-made': {
