@@ -4,7 +4,7 @@
 // leaves its directory behind, and the next start stops what that run left and removes it.
 import {randomUUID} from 'node:crypto';
 import {spawn} from 'node:child_process';
-import {readdir, readFile, rm, writeFile, mkdir} from 'node:fs/promises';
+import {mkdir, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises';
 import https from 'node:https';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -73,7 +73,9 @@ async function cleanLeftovers(): Promise<void> {
 
 		const dir = path.join(tmpdir(), entry);
 		const owner = Number(await readFile(path.join(dir, 'owner.pid'), 'utf8').catch(() => ''));
-		if (owner && alive(owner)) {
+		// A directory without its owner yet may be another run's, starting this very moment.
+		const young = !owner && Date.now() - (await stat(dir).then(stats => stats.mtimeMs, () => 0)) < 60_000;
+		if ((owner && alive(owner)) || young) {
 			continue;
 		}
 
