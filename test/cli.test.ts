@@ -1,4 +1,4 @@
-import {mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises';
+import {mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -74,22 +74,115 @@ test('a missing rootdir exits 1 with a clear one-line message', async t => {
 	t.is(String(result.stdout), '');
 });
 
-test('a rootdir that is a file, two rootdirs, and a bad --jobs exit 1 with a message', async t => {
+test('a rootdir that is a file exits 1; two rootdirs and a bad --jobs are usage errors, exit 2', async t => {
 	const {dir, root, run} = await fixture(t);
 	const file = path.join(dir, 'file');
 	await writeFile(file, '');
-	const cases: Array<[string[], RegExp]> = [
-		[[file], /is not a directory/],
-		[[root, root], /at most one rootdir/],
-		[['-j', '0', root], /--jobs must be a whole number/],
-		[['--jobs', 'many', root], /--jobs/],
+	const cases: Array<[string[], RegExp, number]> = [
+		[[file], /is not a directory/, 1],
+		[[root, root], /at most one rootdir/, 2],
+		[['-j', '0', root], /--jobs must be a whole number/, 2],
+		[['--jobs', 'many', root], /--jobs must be a whole number of at least 1, got "many"/, 2],
 	];
-	for (const [args, message] of cases) {
+	for (const [args, message, exitCode] of cases) {
 		const result = await run(args);
-		t.is(result.exitCode, 1, args.join(' '));
+		t.is(result.exitCode, exitCode, args.join(' '));
 		t.regex(String(result.stderr), message, args.join(' '));
 		t.false(String(result.stderr).includes('    at '), 'no stack trace');
 	}
+});
+
+test('a bad command line is one line saying what is wrong, exit 2, with the flag meant when one is close', async t => {
+	const {root, run} = await fixture(t);
+	const cases: Array<[string[], string]> = [
+		[['list', '--format', 'yaml', root], '--format must be table, json or csv, got "yaml"'],
+		[['--log', 'xml', '--watch', root], '--log must be plain or json, got "xml"'],
+		[['-j', '1', '-j', '2', root], '--jobs is given more than once'],
+		[['-j', 'abc', root], '--jobs must be a whole number of at least 1, got "abc"'],
+		[['--settle', '', '--watch', root], '--settle must be a number of seconds, got nothing'],
+		[['--cache', '-N', root], '--cache needs a value'],
+		[['--wirte', root], 'unknown flag --wirte; did you mean --write?'],
+		[['--colour', root], 'unknown flag --colour'],
+		[['list', '--watch', '--json', '--settle', '5', root], '--watch does not apply to list'],
+		[['verify', '--format', 'json', root], '--format does not apply to verify; it is for list'],
+		[['--settle', '5', '-N', root], '--settle does not apply to -N and dry runs; it is for --watch'],
+		[['-i', root, '--watch', root], '--watch does not apply to -i'],
+		[['--delta-ratio', '0.5', '-N', root], '--delta-ratio applies with --deltas or --vm-deltas'],
+	];
+	for (const [args, message] of cases) {
+		const result = await run(args);
+		t.is(result.exitCode, 2, args.join(' '));
+		t.is(String(result.stderr), `simplestreams: ${message}\n`, args.join(' '));
+		t.is(String(result.stdout), '', args.join(' '));
+	}
+
+	await t.throwsAsync(stat(path.join(root, 'streams')), {code: 'ENOENT'});
+});
+
+test('list --help and verify --help show their own flags', async t => {
+	const {run} = await fixture(t);
+	const list = await run(['list', '--help']);
+	t.is(list.exitCode, 0);
+	t.regex(String(list.stdout), /simplestreams list/);
+	t.regex(String(list.stdout), /--format F/);
+	t.notRegex(String(list.stdout), /--write/);
+	const verify = await run(['verify', '-h']);
+	t.regex(String(verify.stdout), /--json/);
+	t.notRegex(String(verify.stdout), /--format/);
+});
+
+test('publishing nothing is refused: the streams stay as they were, the reason is named, --allow-empty overrides', async t => {
+	const {dir, root, cache, run} = await fixture(t);
+	t.is((await run(['-N', '--cache', cache, root])).exitCode, 0);
+	const streams = path.join(root, 'streams/v1');
+	const published = {products: await readFile(path.join(streams, 'images.json'), 'utf8'), index: await readFile(path.join(streams, 'index.json'), 'utf8')};
+	const images = path.join(root, 'images');
+	const away = path.join(dir, 'images.away');
+	await rename(images, away);
+	const cases: Array<[string, () => Promise<void>, RegExp]> = [
+		['missing', async () => undefined, /\S+\/www\/images does not exist/],
+		['a file', async () => writeFile(images, 'not a directory\n'), /\S+\/www\/images is not a directory/],
+		['a link to itself', async () => symlink('images', images), /\S+\/www\/images cannot be read \(ELOOP\)/],
+		// An unmounted share leaves its mount point: an empty directory.
+		['empty', async () => mkdir(images), /\S+\/www\/images holds no image version/],
+		['holding only a version that cannot be published', async () => {
+			await mkdir(path.join(images, 'acme/1.0/amd64/default/20240101_0000'), {recursive: true});
+			await writeFile(path.join(images, 'acme/1.0/amd64/default/20240101_0000/root.squashfs'), 'not a squashfs\n');
+		}, /the one version under images\/ cannot be published/],
+	];
+	for (const [what, make, reason] of cases) {
+		await rm(images, {recursive: true, force: true});
+		await make();
+		for (const args of [['-N'], []]) {
+			const result = await run([...args, '--cache', cache, root]);
+			t.is(result.exitCode, 1, `${what} ${args.join(' ')}`);
+			const refusal = String(result.stderr).split('\n').filter(line => line.startsWith('simplestreams:'));
+			t.is(refusal.length, 1, String(result.stderr));
+			t.regex(refusal[0]!, /^simplestreams: nothing to publish: /);
+			t.regex(refusal[0]!, reason, what);
+			t.regex(refusal[0]!, /--allow-empty publishes an empty catalog/);
+			t.is(String(result.stdout), '', 'a dry run prints no empty catalog either');
+		}
+
+		t.is(await readFile(path.join(streams, 'images.json'), 'utf8'), published.products, what);
+		t.is(await readFile(path.join(streams, 'index.json'), 'utf8'), published.index, what);
+	}
+
+	const allowed = await run(['-N', '--allow-empty', '--cache', cache, root]);
+	t.is(allowed.exitCode, 0, String(allowed.stderr));
+	t.deepEqual((JSON.parse(await readFile(path.join(streams, 'images.json'), 'utf8')) as {products: object}).products, {});
+});
+
+test('a root that is an images/ directory, or a --cache that took the rootdir, gets a hint', async t => {
+	const {root, cache, run} = await fixture(t);
+	const images = path.join(root, 'images');
+	const inside = await run(['-N', '--cache', cache, images]);
+	t.is(inside.exitCode, 1);
+	t.regex(String(inside.stderr), new RegExp(`${images} looks like an images/ directory itself: the web root is the directory above it`));
+	await t.throwsAsync(stat(path.join(images, 'streams')), {code: 'ENOENT'});
+	const swallowed = await run(['-N', '--cache', root], {cwd: path.dirname(root)});
+	t.is(swallowed.exitCode, 2);
+	t.is(String(swallowed.stderr), `simplestreams: --cache takes a file, and ${root} is a directory: a rootdir goes last, after --cache FILE\n`);
 });
 
 test('a dry run prints the products JSON on stdout and nothing else, progress on stderr', async t => {

@@ -28,7 +28,8 @@ async function setup(t: {teardown(fn: () => Promise<void>): void}) {
 	t.teardown(async () => tmp.cleanup());
 	const root = path.join(tmp.path, 'webroot');
 	await mkdir(path.join(root, 'images'), {recursive: true});
-	const run = async (...args: string[]) => execa('node', [cli, ...args, '--cache', path.join(tmp.path, 'cache.json')], {reject: false, env: {CI: 'true'}});
+	// verify trusts no cache, and refuses --cache as a flag it does not take.
+	const run = async (...args: string[]) => execa('node', [cli, ...args, ...(args[0] === 'verify' ? [] : ['--cache', path.join(tmp.path, 'cache.json')])], {reject: false, env: {CI: 'true'}});
 	return {tmp, root, run};
 }
 

@@ -224,6 +224,32 @@ test.serial('versions that come and go leave the digest cache the size of the tr
 	t.is(Object.keys(cache.combined).length, 1, 'the fingerprint of the one image left');
 });
 
+test.serial('images/ gone (an unmounted share): the streams stay, said once; back, it is published again without hashing', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+	});
+	const published = await readFile(path.join(w.root, 'streams/v1/images.json'), 'utf8');
+	const images = path.join(w.root, 'images');
+	const away = path.join(w.tmp.path, 'images.away');
+	await rename(images, away);
+	const refusal = `regeneration failed, previous streams kept: nothing to publish: ${images} does not exist`;
+	await until('the watcher to say it keeps the streams', async () => w.log().includes(refusal));
+	// The mount point of an unmounted share is an empty directory; and a rescan looks again.
+	await mkdir(images);
+	w.watcher.kill('SIGHUP');
+	await until('the watcher to say why again', async () => w.log().includes(`nothing to publish: ${images} holds no image version`));
+	w.watcher.kill('SIGHUP');
+	await until('the second rescan', async () => w.log().split('full rescan: SIGHUP').length === 3);
+	await rm(images, {recursive: true});
+	await rename(away, images);
+	await until('a regeneration with images/ back', async () => w.log().split('regenerated in').length === 3);
+	t.is(await readFile(path.join(w.root, 'streams/v1/images.json'), 'utf8'), published);
+	const log = w.log();
+	t.is(log.split(refusal).length, 2, `said once:\n${log}`);
+	t.is(log.split('holds no image version').length, 2, `said once:\n${log}`);
+	t.regex(log.split('\n').filter(line => line.includes('regenerated in')).at(-1)!, /: no version changes; 1 images for LXD, 1 for Incus; streams unchanged$/, 'nothing hashed again');
+});
+
 test.serial('when the root is removed, the watcher waits, and publishes again when it comes back', async t => {
 	const w = await startWatcher(t, async root => {
 		await version(root, '20240101_0000');

@@ -1,10 +1,10 @@
 // `simplestreams prune|remove|restore [-N] [rootdir] …`: retention on its own. A dry run prints the
 // plan on stdout and changes nothing; -N records it, deletes what is due and publishes (holding the
 // root's lock, as -N does).
+import {statSync} from 'node:fs';
 import {mkdir} from 'node:fs/promises';
-import {join} from 'node:path';
+import {join, resolve} from 'node:path';
 import {withRunContext} from '../pipeline/context.js';
-import type {DeltaOptions} from '../pipeline/delta-options.js';
 import {publish} from '../pipeline/generate.js';
 import {scan} from '../pipeline/scan.js';
 import type {RetentionEvent} from '../retention/events.js';
@@ -12,43 +12,86 @@ import {retain, type RetentionOptions} from '../retention/retain.js';
 import {collectRetention, formatSummary} from '../retention/summary.js';
 import {errorCode, UsageError} from '../util/errors.js';
 import {acquireLock} from '../util/lock.js';
-import {requireDirectory} from './list.js';
-import {runReported} from './reported.js';
+import {requireRoot} from '../util/root.js';
+import {runOptions, type Command} from './command.js';
+import {CommandLineError, type CommandLine, type FlagName} from './flags.js';
+import {showingProgress} from './progress.js';
 
-export type RetireCommand = 'prune' | 'remove' | 'restore';
+type RetireCommand = 'prune' | 'remove' | 'restore';
 
-export type RetireFlags = {root: string; write: boolean; jobs: number; cache?: string; plain?: boolean; deltas?: DeltaOptions; retention: RetentionOptions};
+/** The rootdir, if given, comes first, and is known by its images/ directory: a TARGET has none. */
+function rootAndTargets(command: RetireCommand, operands: readonly string[]): {root: string; targets: string[]} {
+	const [root, ...targets] = command === 'prune' || statSync(join(operands[0] ?? '', 'images'), {throwIfNoEntry: false})?.isDirectory() ? operands : ['.', ...operands];
+	if (command === 'prune' ? targets.length > 0 : targets.length === 0) {
+		throw new CommandLineError(command === 'prune' ? `expected at most one rootdir after prune, got: ${operands.join(' ')}` : `${command} needs at least one TARGET: os/release/arch/variant[/VERSION]${command === 'remove' ? ' or a fingerprint' : ''}`);
+	}
 
-export async function runRetire(command: RetireCommand, flags: RetireFlags): Promise<number> {
-	await requireDirectory(flags.root);
-	if (flags.write) {
-		await mkdir(join(flags.root, 'streams', 'v1'), {recursive: true}).catch((error: unknown) => {
-			throw new UsageError(`cannot write to ${join(flags.root, 'streams', 'v1')} (${errorCode(error)})`);
+	return {root: resolve(root ?? '.'), targets};
+}
+
+async function retire(command: RetireCommand, {flags, operands}: CommandLine): Promise<number> {
+	const {root, targets} = rootAndTargets(command, operands);
+	const options = runOptions(flags);
+	const retention: RetentionOptions = command === 'prune' ? options.retention ?? {}
+		: command === 'remove' ? {remove: targets, ...(options.retention?.graceMs === undefined ? {} : {graceMs: options.retention.graceMs})}
+		: {restore: targets.map(t => `images/${t.replace(/^\.?\/*(images\/)?/, '').replace(/\/+$/, '')}`)};
+	const write = Boolean(flags.write);
+	await requireRoot(root);
+	if (write) {
+		await mkdir(join(root, 'streams', 'v1'), {recursive: true}).catch((error: unknown) => {
+			throw new UsageError(`cannot write to ${join(root, 'streams', 'v1')} (${errorCode(error)})`);
 		});
 	}
 
-	const lock = flags.write ? await acquireLock(flags.root, `simplestreams ${command} -N`) : undefined;
+	const lock = write ? await acquireLock(root, `simplestreams ${command} -N`) : undefined;
 	const events: RetentionEvent[] = [];
 	const collect = collectRetention(events);
 	try {
-		const code = await runReported({plain: flags.plain, write: flags.write, jobs: flags.jobs}, async (reporter, signal) => {
+		const code = await showingProgress({plain: flags.plain, write, jobs: options.jobs}, async (reporter, signal) => {
 			const emit: typeof reporter.emit = event => {
 				collect(event);
 				reporter.emit(event);
 			};
 
-			if (flags.write) {
-				await withRunContext({root: flags.root, jobs: flags.jobs, cachePath: flags.cache, signal, deltas: flags.deltas, retention: flags.retention}, emit, publish);
+			if (write) {
+				await withRunContext({...options, root, signal, retention}, emit, publish);
 			} else {
-				await retain(await scan(flags.root, emit), {write: false, retention: flags.retention}, emit);
+				await retain(await scan(root, emit), {write: false, retention}, emit);
 			}
 
 			await reporter.finish('done');
 			return 0;
 		});
-		process.stdout.write(formatSummary(events, flags.write));
+		process.stdout.write(formatSummary(events, write));
 		return code;
 	} finally {
 		await lock?.release();
 	}
 }
+
+const common: FlagName[] = ['write', 'jobs', 'cache', 'plain', 'allowEmpty', 'deltas', 'deltaRatio', 'vmDeltas', 'help', 'version'];
+
+export const pruneCommand: Command = {
+	name: 'prune',
+	flags: [...common, 'keep', 'olderThan', 'grace'],
+	help: `
+	  prune            Retire by --keep/--older-than; delete what retired earlier and is past its grace`,
+	run: async line => retire('prune', line),
+};
+
+export const removeCommand: Command = {
+	name: 'remove',
+	flags: [...common, 'grace'],
+	help: `
+	  remove TARGET... Retire a product (os/release/arch/variant), a version (…/VERSION) or an image
+	                   by fingerprint (a unique prefix will do)`,
+	run: async line => retire('remove', line),
+};
+
+export const restoreCommand: Command = {
+	name: 'restore',
+	flags: common,
+	help: `
+	  restore TARGET...  Publish a retired product or version again (while its files are there)`,
+	run: async line => retire('restore', line),
+};

@@ -1,43 +1,48 @@
 // `simplestreams verify [rootdir]`: check the published tree as a client would, trusting nothing
 // cached. Progress goes to stderr (the live tree in a terminal, plain lines otherwise); the report,
 // or with --json the report as JSON, to stdout. Exit 1 when any problem is found; stopped early (stop.ts) 130, 143 or 129.
+import {availableParallelism} from 'node:os';
+import {verify} from '../index.js';
 import {printable} from '../report/printable.js';
 import {formatBytes, formatRate} from '../util/format.js';
 import type {Problem} from '../verify/schema.js';
-import {verify} from '../verify/verify.js';
-import {requireDirectory} from './list.js';
-import {runReported} from './reported.js';
-
-export type VerifyFlags = {root: string; jobs: number; json: boolean; plain?: boolean};
+import {rootOperand, type Command} from './command.js';
+import {showingProgress} from './progress.js';
 
 const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 const describe = (p: Problem) => [p.product && `product ${p.product}`, p.version && `version ${p.version}`, p.item && `item ${p.item}`, `file ${p.file}`]
 	.filter(Boolean).join(', ');
 
-export async function runVerify(flags: VerifyFlags): Promise<number> {
-	await requireDirectory(flags.root);
-	return runReported({plain: flags.plain, write: false, verify: true, jobs: flags.jobs}, async (reporter, signal) => {
-		const report = await verify({root: flags.root, jobs: flags.jobs, signal}, event => {
-			reporter.emit(event);
-		});
-		await reporter.finish('done');
-		if (flags.json) {
-			process.stdout.write(`${JSON.stringify(report, undefined, 1)}\n`);
-		} else {
-			for (const [label, findings] of [['problem', report.problems], ['warning', report.warnings]] as const) {
-				for (const finding of findings) {
-					process.stdout.write(`${label}: ${printable(describe(finding))}: ${printable(finding.message)}\n`);
+export const verifyCommand: Command = {
+	name: 'verify',
+	flags: ['json', 'jobs', 'plain', 'help', 'version'],
+	help: `
+	  verify           Check every file, fingerprint and delta as a client would; exit 1 on any problem
+	      --json       The report as JSON on stdout`,
+	async run({flags, operands}) {
+		const root = rootOperand(operands);
+		const jobs = flags.jobs ?? availableParallelism();
+		return showingProgress({plain: flags.plain, write: false, verify: true, jobs}, async (reporter, signal) => {
+			const report = await verify({root, jobs, signal}, reporter.emit);
+			await reporter.finish('done');
+			if (flags.json) {
+				process.stdout.write(`${JSON.stringify(report, undefined, 1)}\n`);
+			} else {
+				for (const [label, findings] of [['problem', report.problems], ['warning', report.warnings]] as const) {
+					for (const finding of findings) {
+						process.stdout.write(`${label}: ${printable(describe(finding))}: ${printable(finding.message)}\n`);
+					}
 				}
+
+				const {images} = report;
+				const hashed = report.bytes > 0 ? `, hashed ${formatBytes(report.bytes)} at ${formatRate(report.bytes, report.hashMilliseconds)}` : '';
+				const status = [report.ok ? 'ok' : count(report.problems.length, 'problem'), report.warnings.length > 0 ? count(report.warnings.length, 'warning') : ''].filter(Boolean).join(', ');
+				process.stdout.write(`${status}: ${report.products} products, `
+					+ `${report.versions} versions, ${images.lxd} images for LXD, ${images.incus} for Incus, ${report.files} files${hashed}, ${count(report.deltas, 'delta')} applied\n`);
 			}
 
-			const {images} = report;
-			const hashed = report.bytes > 0 ? `, hashed ${formatBytes(report.bytes)} at ${formatRate(report.bytes, report.hashMilliseconds)}` : '';
-			const status = [report.ok ? 'ok' : count(report.problems.length, 'problem'), report.warnings.length > 0 ? count(report.warnings.length, 'warning') : ''].filter(Boolean).join(', ');
-			process.stdout.write(`${status}: ${report.products} products, `
-				+ `${report.versions} versions, ${images.lxd} images for LXD, ${images.incus} for Incus, ${report.files} files${hashed}, ${count(report.deltas, 'delta')} applied\n`);
-		}
-
-		return report.ok ? 0 : 1;
-	});
-}
+			return report.ok ? 0 : 1;
+		});
+	},
+};

@@ -22,6 +22,8 @@ export type RunOptions = {
 	settleMs?: number;
 	/** A policy (--keep, --older-than), versions to remove or restore; without it retired versions still stay out and due ones are deleted. */
 	retention?: RetentionOptions;
+	/** Publish an empty catalog rather than refuse to (nothing.ts). */
+	allowEmpty?: boolean;
 };
 
 export type RunContext = Readonly<Omit<RunOptions, 'cachePath'>> & {

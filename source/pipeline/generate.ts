@@ -2,14 +2,25 @@
 // front end shares. The stages after the scan (stages.ts) load only when a run needs them.
 import {retain} from '../retention/retain.js';
 import type {RunContext} from './context.js';
+import type {Tree} from './model.js';
+import {noVersions, NothingToPublish} from './nothing.js';
 import {receiptPath, replay, stillPublished, treeKey} from './receipt.js';
 import {scan} from './scan.js';
 import type {GenerateResult} from './stages.js';
+
+/** Refused before anything else is looked at: the digest cache a watcher keeps stays as it is (the scan has said what is wrong with images/). */
+function refuseEmpty(tree: Tree, context: RunContext): void {
+	const reason = context.allowEmpty ? undefined : noVersions(tree);
+	if (reason) {
+		throw new NothingToPublish(reason);
+	}
+}
 
 /** `write`: publish the streams (-N, the watcher); otherwise a dry run that writes nothing under the web root. */
 export async function generate(context: RunContext, write: boolean): Promise<GenerateResult> {
 	const {tree, nextDeletion} = await retain(await scan(context.root, context.emit), {...context, write}, context.emit);
 	context.signal?.throwIfAborted();
+	refuseEmpty(tree, context);
 	const {runStages} = await import('./stages.js');
 	const result = await runStages(tree, context, write);
 	return nextDeletion === undefined ? result : {...result, nextDeletion};
@@ -23,6 +34,7 @@ export async function generate(context: RunContext, write: boolean): Promise<Gen
 export async function publish(context: RunContext): Promise<GenerateResult | 'unchanged'> {
 	const {tree} = await retain(await scan(context.root, context.emit), {...context, write: true}, context.emit);
 	context.signal?.throwIfAborted();
+	refuseEmpty(tree, context);
 	const receipt = {path: receiptPath(context.cachePath()), key: treeKey(tree, context.deltas)};
 	const published = stillPublished(receipt);
 	if (published) {

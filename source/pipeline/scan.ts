@@ -18,6 +18,7 @@ import {errorCode} from '../util/errors.js';
 import {isInside, readSmallFile} from '../util/small-file.js';
 import type {Emit, Scope} from './events.js';
 import type {ImageFile, ProductRef, ScannedProduct, ScannedVersion, Tree} from './model.js';
+import {imagesProblem} from './nothing.js';
 
 const levelNames = ['os', 'release', 'arch', 'variant', 'version'] as const;
 
@@ -269,24 +270,14 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 		}
 	}
 
-	const images = join(rootReal, 'images');
-	try {
-		const target = realpathSync.native(images);
-		if (!inside(target)) {
-			emit({type: 'warning', path: 'images', ...warning('images-outside-root', target)});
-			return {root: rootReal, products};
-		}
-
-		if (!statSync(images).isDirectory()) {
-			emit({type: 'warning', path: 'images', ...warning('images-not-directory')});
-			return {root: rootReal, products};
-		}
-	} catch (error) {
-		const code = errorCode(error);
-		emit({type: 'warning', path: 'images', ...(code === 'ENOENT' ? warning('images-missing') : warning('images-unreadable', code))});
+	// Whether images/ can be walked is nothing.ts's rule; whether an empty tree may be published, its decision.
+	const problem = imagesProblem(rootReal);
+	if (problem) {
+		emit({type: 'warning', path: 'images', ...problem});
 		return {root: rootReal, products};
 	}
 
+	const images = join(rootReal, 'images');
 	await walk([], images, 'images', {levels: []});
 	products.sort((a, b) => (a.ref.id < b.ref.id ? -1 : a.ref.id > b.ref.id ? 1 : 0));
 	const versions = products.flatMap(p => p.versions);

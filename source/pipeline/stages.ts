@@ -14,6 +14,7 @@ import {leftoverDeltas} from './delta-leftovers.js';
 import {makeDeltas, planDeltas, type Delta} from './delta.js';
 import {hash} from './hash/hash.js';
 import {contentPair, pathPair, type Digests, type Tree} from './model.js';
+import {NothingToPublish} from './nothing.js';
 import {plan, type DigestTask} from './plan.js';
 import {probe} from './probe.js';
 import {Recorder, type ReceiptTarget} from './receipt.js';
@@ -98,6 +99,12 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 	const previous = held?.size ? (await readProducts(tree.root, productsPath)).decoded : undefined;
 	const result = catalog(planned.products, digests, emit, previous, deltas);
 	emit({type: 'cataloged', products: result.index.index.images.products.length, versions: result.versions, images: result.images});
+	if (result.images.lxd + result.images.incus === 0 && !context.allowEmpty) {
+		const versions = tree.products.reduce((sum, p) => sum + p.versions.length, 0);
+		const which = versions === 1 ? 'the one version under images/ cannot' : `none of the ${versions} versions under images/ can`;
+		throw new NothingToPublish(`${which} be published${held?.size ? ` yet (${held.size} still settling)` : ' (see why above)'}`, readyAt);
+	}
+
 	const text = streamsText(result.products, result.index);
 	// A cancelled run never publishes: the last point to stop is right before the write.
 	signal?.throwIfAborted();

@@ -10,6 +10,7 @@ import {requirementFiles} from '../domain/requirements.js';
 import type {RunContext} from '../pipeline/context.js';
 import {ImportJournal} from '../import/journal.js';
 import {generate} from '../pipeline/generate.js';
+import {NothingToPublish} from '../pipeline/nothing.js';
 import type {ProductsFile} from '../streams/model.js';
 import {productsPath, streamsTop} from '../streams/paths.js';
 import {readProducts} from '../streams/read.js';
@@ -84,6 +85,8 @@ export class Watcher {
 	private lock?: Lock;
 	/** Who held the root's lock at the last try, once said. */
 	private lockedOut?: string;
+	/** Why the last regeneration had nothing to publish, once said. */
+	private nothing?: string;
 
 	constructor(private readonly options: WatchOptions, private readonly emit: WatchEmit) {
 		this.lock = options.lock;
@@ -232,6 +235,7 @@ export class Watcher {
 				}
 			}
 
+			this.nothing = undefined;
 			const before = versionsOf(this.previous);
 			const after = versionsOf(result.catalog.products);
 			this.previous = result.catalog.products;
@@ -252,6 +256,20 @@ export class Watcher {
 			this.wakeForDeletion(result.nextDeletion);
 		} catch (error) {
 			if (this.stopping) {
+				return;
+			}
+
+			// The previous streams stay, and the digest cache with them: nothing is hashed again when images/ is back.
+			if (error instanceof NothingToPublish) {
+				if (error.message !== this.nothing) {
+					this.nothing = error.message;
+					this.emit({type: 'regeneration-failed', message: error.message});
+				}
+
+				if (error.settlingUntil !== undefined) {
+					this.schedule('a settling version is due', error.settlingUntil - Date.now() + 50);
+				}
+
 				return;
 			}
 

@@ -1,0 +1,163 @@
+// The library under the command line: what each command does, for a program to call. Every call
+// takes its options and an event sink and returns what it made or found; the command line (cli.tsx,
+// commands/) only maps flags onto these calls and picks a reporter. The root is checked here, once
+// per call. Only the modules of a run without changes load with this file: the rest load on first use.
+import {access, constants, realpath, stat} from 'node:fs/promises';
+import {dirname, join} from 'node:path';
+import {warning} from './domain/reasons.js';
+import type {ImportEmit} from './import/execute.js';
+import type {ImportPlan} from './import/plan.js';
+import type {PlanImportOptions, PlanImportResult} from './import/planning.js';
+import type {ListedImage} from './list/format.js';
+import type {Emit} from './pipeline/events.js';
+import type {GenerateResult} from './pipeline/stages.js';
+import {runContext, withRunContext, type RunOptions} from './pipeline/context.js';
+import {generate as run, publish as runPublish} from './pipeline/generate.js';
+import {errorCode, UsageError} from './util/errors.js';
+import {acquireLock, watchCommand} from './util/lock.js';
+import {requireRoot} from './util/root.js';
+import type {VerifyReport} from './verify/verify.js';
+import type {WatchEmit} from './watch/events.js';
+
+export type {PipelineEvent, Emit} from './pipeline/events.js';
+export type {WatchEvent, WatchEmit} from './watch/events.js';
+export type {ImportEvent, ImportEmit} from './import/execute.js';
+export type {GenerateResult} from './pipeline/stages.js';
+export type {DeltaOptions} from './pipeline/delta-options.js';
+export type {VerifyReport} from './verify/verify.js';
+export type {ListedImage} from './list/format.js';
+export type {ImportPlan} from './import/plan.js';
+export type {ChooseContext, PlanImportOptions, PlanImportResult} from './import/planning.js';
+export {UsageError} from './util/errors.js';
+export {LockHeld} from './util/lock.js';
+export {NothingToPublish} from './pipeline/nothing.js';
+
+/**
+ * The web root (images/ below it, streams/v1/ written in it), hash workers, the digest cache (by
+ * default one file per root under ~/.cache/simplestreams/), deltas, a signal that stops the run (the
+ * workers stop, nothing is published), and allowEmpty: publish an empty catalog when images/ holds
+ * nothing publishable; otherwise that is refused with NothingToPublish and the published streams
+ * stay, as it is what an unmounted share looks like.
+ */
+export type GenerateOptions = Omit<RunOptions, 'settleMs'>;
+
+/** A dry run: the streams as they would be published, written nowhere. */
+export async function generate(options: GenerateOptions, emit: Emit): Promise<GenerateResult> {
+	await requireRoot(options.root);
+	return withRunContext(options, emit, async context => run(context, false));
+}
+
+/**
+ * Fail before hours of hashing, not after them; and make nothing yet (a run refused as it goes on
+ * leaves the root as it was): the directory, or the nearest one above it that is there, must be writable.
+ */
+async function requireWritable(streams: string): Promise<void> {
+	for (let dir = streams; ; dir = dirname(dir)) {
+		try {
+			if (!(await stat(dir)).isDirectory()) {
+				throw Object.assign(new Error('not a directory'), {code: 'ENOTDIR'});
+			}
+
+			await access(dir, constants.W_OK);
+			return;
+		} catch (error) {
+			if (errorCode(error) !== 'ENOENT' || dirname(dir) === dir) {
+				throw new UsageError(`cannot write to ${streams} (${errorCode(error)})`);
+			}
+		}
+	}
+}
+
+/**
+ * Publish the streams (-N): one writer per root, so the root's lock is held while it runs. A run over
+ * a tree the last run published, with its streams untouched, is 'unchanged' (the receipt).
+ */
+export async function publish(options: GenerateOptions, emit: Emit): Promise<GenerateResult | 'unchanged'> {
+	await requireRoot(options.root);
+	await requireWritable(join(options.root, 'streams', 'v1'));
+	const lock = await acquireLock(options.root, 'simplestreams -N');
+	try {
+		// The imports a killed run left half done are finished or undone first (import/journal.ts).
+		const {ImportJournal} = await import('./import/journal.js');
+		for (const {path, message} of await ImportJournal.recover(options.root)) {
+			emit({type: 'warning', path, ...warning('import-recovered', message)});
+		}
+
+		return await withRunContext(options, emit, runPublish);
+	} finally {
+		await lock.release();
+	}
+}
+
+export type VerifyOptions = {root: string; jobs: number; signal?: AbortSignal};
+
+/** Check what is published as a client would, trusting nothing cached. */
+export async function verify(options: VerifyOptions, emit: Emit): Promise<VerifyReport> {
+	await requireRoot(options.root);
+	const {verify: check} = await import('./verify/verify.js');
+	return check(options, emit);
+}
+
+/** The images the published streams offer, as lxc and incus derive them. */
+export async function list(options: {root: string}): Promise<ListedImage[]> {
+	await requireRoot(options.root);
+	const {publishedImages} = await import('./list/published.js');
+	return publishedImages(options.root);
+}
+
+/** How an image built in `source` would be filed under the root; nothing is changed. */
+export async function planImport(options: PlanImportOptions): Promise<PlanImportResult> {
+	await requireRoot(options.root);
+	const {settleImport} = await import('./import/planning.js');
+	return settleImport(options);
+}
+
+export type ImportOptions = {plan: ImportPlan; cachePath: string; signal?: AbortSignal};
+
+/**
+ * File a planned image into the tree, all or nothing (the digests go into the cache); publish() then
+ * publishes it without reading a file again.
+ */
+export async function importImage(options: ImportOptions, emit: ImportEmit): Promise<void> {
+	const {executeImport} = await import('./import/execute.js');
+	await executeImport(options.plan, {cachePath: options.cachePath, emit, signal: options.signal});
+}
+
+export type WatchOptions = Omit<RunOptions, 'signal'> & {
+	/** How long a change must rest before it is published. */
+	settleMs: number;
+	/** A full regeneration at least this often, whatever the watcher saw. */
+	rescanMs: number;
+	/** Where each regeneration's streams go next (--to: a bucket), after they are written. */
+	publish?: (streams: {productsText: string; indexText: string}) => Promise<void>;
+};
+
+export type Watching = {
+	/** Look at everything now (events may have been missed). */
+	rescan(reason: string): void;
+	/** Stop: hashing is abandoned, a write under way completes, the root's lock is released. */
+	stop(): Promise<void>;
+};
+
+/** Publish, then keep the streams regenerated as the tree changes, until stopped. */
+export async function watch(options: WatchOptions, emit: WatchEmit): Promise<Watching> {
+	await requireRoot(options.root);
+	const root = await realpath(options.root);
+	// Taken before the watch starts, so that a refusal comes before any event.
+	const lock = await acquireLock(root, watchCommand);
+	const {Watcher} = await import('./watch/watcher.js');
+	// One digest cache and one hash pool for the watch's life.
+	const {rescanMs, publish: sendOn, ...run} = options;
+	const context = runContext({...run, root}, emit);
+	const watcher = new Watcher({context, rescanMs, lock, ...(sendOn ? {publish: sendOn} : {})}, emit);
+	await watcher.start();
+	return {
+		rescan(reason) {
+			watcher.rescan(reason);
+		},
+		async stop() {
+			await watcher.stop();
+			await context.close();
+		},
+	};
+}
