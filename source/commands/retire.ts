@@ -4,6 +4,7 @@
 import {statSync} from 'node:fs';
 import {mkdir} from 'node:fs/promises';
 import {join, resolve} from 'node:path';
+import {ImportJournal} from '../import/journal.js';
 import {withRunContext} from '../pipeline/context.js';
 import {publish} from '../pipeline/generate.js';
 import {scan} from '../pipeline/scan.js';
@@ -47,6 +48,11 @@ async function retire(command: RetireCommand, {flags, operands}: CommandLine): P
 	const events: RetentionEvent[] = [];
 	const collect = collectRetention(events);
 	try {
+		// Dead imports are finished or put back first, as by every writer of the root (import/journal.ts).
+		for (const {path, message} of lock ? await ImportJournal.recover(root) : []) {
+			process.stderr.write(`simplestreams: ${path}: ${message}\n`);
+		}
+
 		const code = await showingProgress({plain: flags.plain, write, jobs: options.jobs}, async (reporter, signal) => {
 			const emit: typeof reporter.emit = event => {
 				collect(event);
