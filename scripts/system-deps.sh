@@ -2,7 +2,8 @@
 # Installs the Debian packages the test suite runs for real: both image clients, an Incus daemon
 # (without the `incus` metapackage, which would pull in qemu-system and upgrade qemu-utils), the
 # tools that build real images, a static busybox for images the daemon boots, tmux for the
-# terminal tests, and a one-node Ceph with its RADOS Gateway as the S3 store. As root it installs
+# terminal tests, a one-node Ceph with its RADOS Gateway as the S3 store, Incus's own
+# simplestreams tool (an upstream shape to mirror) and a headless browser for the image page. As root it installs
 # what is missing; as anyone else it names exactly what is missing and exits 1.
 set -euo pipefail
 
@@ -26,6 +27,8 @@ declare -A need=(
   [ceph-osd]=ceph-osd
   [radosgw]=radosgw
   [ceph]=ceph-common
+  [incus-simplestreams]=incus-extra
+  [chromium]=chromium
 )
 
 missing=()
@@ -42,7 +45,7 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 # Incus lives in bookworm-backports: add it from the mirror the system already uses.
-backported=' incus-client incus-base dnsmasq-base '
+backported=' incus-client incus-base dnsmasq-base incus-extra '
 needs_backports() { for p in "${missing[@]}"; do [[ "$backported" == *" $p "* ]] && return 0; done; return 1; }
 if needs_backports && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
   mirror=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
