@@ -7,7 +7,7 @@ import path from 'node:path';
 import {mapLimit} from '../source/util/map-limit.js';
 
 /** Bump when what a corpus contains changes: every cached corpus of another version is rebuilt. */
-export const corpusVersion = 'corpus-1';
+export const corpusVersion = 'corpus-2';
 
 const MiB = 1024 * 1024;
 
@@ -16,12 +16,13 @@ export type CorpusVersion = {meta: string; roots: string[]};
 
 export type Corpus = {name: string; root: string; versions: CorpusVersion[]; files: number; bytes: number};
 
-export type CorpusName = 'multi' | 'single' | 'many' | 'long';
+export type CorpusName = 'multi' | 'single' | 'many' | 'few' | 'long';
 
 export const corpusTitles: Record<CorpusName, string> = {
 	multi: '3 versions × (lxd.tar.xz + 256 MiB squashfs + 256 MiB qcow2)',
 	single: '1 version × (lxd.tar.xz + 1 GiB squashfs)',
-	many: '10,000 versions × (lxd.tar.xz + root.squashfs), small files',
+	many: '10,000 versions × (lxd.tar.xz + root.squashfs + disk.qcow2), small files',
+	few: '7 versions × (lxd.tar.xz + root.squashfs + disk.qcow2): 21 small files',
 	long: '4 versions × (lxd.tar.xz + 3 GiB squashfs): a job of ~10 s, for what the live tree costs',
 };
 
@@ -193,10 +194,11 @@ function tarOf(name: string, content: string): Buffer {
 }
 
 /**
- * 10,000 small versions in 10 products. Each lxd.tar.xz is a real xz tarball with its own metadata.yaml
- * (tar written here, compressed by xz in batches); each root.squashfs is one real squashfs made by
- * mksquashfs, with the version's path appended after the image (squashfs ignores bytes past its end),
- * so every file and every fingerprint is distinct.
+ * `count` small versions in up to 10 products. Each lxd.tar.xz is a real xz tarball with its own
+ * metadata.yaml (tar written here, compressed by xz in batches); each root.squashfs is one real
+ * squashfs made by mksquashfs and each disk.qcow2 one real qcow2 made by qemu-img, with the version's
+ * path appended after the image (both formats ignore bytes past their end), so every file and every
+ * fingerprint is distinct.
  */
 async function buildMany(root: string, scratch: string, count: number, log: (text: string) => void): Promise<CorpusVersion[]> {
 	const tree = path.join(scratch, 'rootfs');
@@ -206,15 +208,18 @@ async function buildMany(root: string, scratch: string, count: number, log: (tex
 	const base = path.join(scratch, 'base.squashfs');
 	await run('mksquashfs', [tree, base, ...squashfsFlags]);
 	const squashfs = await readFile(base);
+	const disk = path.join(scratch, 'base.qcow2');
+	await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=512', disk, '1M']);
+	const qcow2 = await readFile(disk);
 
-	const products = 10;
+	const products = Math.min(10, count);
 	const perProduct = Math.ceil(count / products);
 	const versions: Array<CorpusVersion & {tar: string}> = [];
 	for (let index = 0; index < count; index++) {
 		const release = `r${String(Math.floor(index / perProduct)).padStart(2, '0')}`;
 		const name = versionName(index % perProduct);
 		const dir = path.join(root, 'images', 'benchos', release, 'amd64', 'default', name);
-		versions.push({meta: path.join(dir, 'lxd.tar.xz'), roots: [path.join(dir, 'root.squashfs')], tar: path.join(dir, 'lxd.tar')});
+		versions.push({meta: path.join(dir, 'lxd.tar.xz'), roots: [path.join(dir, 'root.squashfs'), path.join(dir, 'disk.qcow2')], tar: path.join(dir, 'lxd.tar')});
 	}
 
 	log(`  writing ${count} versions`);
@@ -224,6 +229,7 @@ async function buildMany(root: string, scratch: string, count: number, log: (tex
 		await mkdir(dir, {recursive: true});
 		await writeFile(version.tar, tarOf('metadata.yaml', metadataYaml('benchos', rel.split(path.sep)[2]!, path.basename(dir))));
 		await writeFile(version.roots[0]!, Buffer.concat([squashfs, Buffer.from(`${rel}\n`)]));
+		await writeFile(version.roots[1]!, Buffer.concat([qcow2, Buffer.from(`${rel}\n`)]));
 	});
 
 	log('  compressing the metadata tarballs with xz');
@@ -271,6 +277,11 @@ export async function corpus(base: string, name: CorpusName, log: (text: string)
 
 			case 'many': {
 				versions = await buildMany(root, scratch, 10_000, log);
+				break;
+			}
+
+			case 'few': {
+				versions = await buildMany(root, scratch, 7, log);
 				break;
 			}
 

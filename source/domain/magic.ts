@@ -1,6 +1,9 @@
-import {open, type FileHandle} from 'node:fs/promises';
+import {open} from 'node:fs/promises';
 import type {Content} from './ftypes.js';
 import {qcow2Problem} from './qcow2.js';
+
+/** Up to `length` bytes from `position` (fewer at the end): of a file, or of bytes already read. */
+export type ReadAt = (position: number, length: number) => Promise<Buffer>;
 
 /** Bytes needed to tell every content kind apart (the ustar magic sits at offset 257). */
 export const magicLength = 262;
@@ -43,10 +46,9 @@ export function classify(head: Uint8Array): Content {
 const xzTail = 64 * 1024;
 
 /** An xz file ends with a stream footer ("YZ"), optionally followed by NUL padding in 4-byte steps. */
-async function xzComplete(handle: FileHandle, size: number): Promise<boolean> {
+async function xzComplete(read: ReadAt, size: number): Promise<boolean> {
 	const length = Math.min(size, xzTail);
-	const tail = Buffer.alloc(length);
-	await handle.read(tail, 0, length, size - length);
+	const tail = await read(size - length, length);
 	let end = length;
 	while (end >= 4 && tail.readUInt32LE(end - 4) === 0) {
 		end -= 4;
@@ -66,33 +68,47 @@ function squashfsLength(head: Uint8Array): number | undefined {
  * point past its end, or an xz stream without its footer is an upload still in progress or a broken
  * copy, never something to publish.
  */
+async function inspect(read: ReadAt, size: number): Promise<{content: Content; problem?: string}> {
+	const head = await read(0, magicLength);
+	const content = classify(head);
+	if (content === 'squashfs') {
+		const length = squashfsLength(head);
+		if (length === undefined || size < length) {
+			return {content, problem: `truncated: the squashfs superblock says ${length ?? '?'} bytes, the file has ${size}`};
+		}
+	}
+
+	if (content === 'qcow2') {
+		const problem = await qcow2Problem(read, size);
+		if (problem) {
+			return {content, problem};
+		}
+	}
+
+	if (content === 'xz' && !(await xzComplete(read, size))) {
+		return {content, problem: 'truncated: the xz stream has no footer'};
+	}
+
+	return {content};
+}
+
+/** What the file at `path` holds (see inspect). */
 export async function inspectContent(path: string): Promise<{content: Content; problem?: string}> {
 	const handle = await open(path, 'r');
 	try {
-		const head = Buffer.alloc(magicLength);
-		const {bytesRead} = await handle.read(head, 0, magicLength, 0);
-		const content = classify(head.subarray(0, bytesRead));
-		const {size} = await handle.stat();
-		if (content === 'squashfs') {
-			const length = squashfsLength(head.subarray(0, bytesRead));
-			if (length === undefined || size < length) {
-				return {content, problem: `truncated: the squashfs superblock says ${length ?? '?'} bytes, the file has ${size}`};
-			}
-		}
+		const read: ReadAt = async (position, length) => {
+			const buffer = Buffer.alloc(length);
+			const {bytesRead} = await handle.read(buffer, 0, length, position);
+			return buffer.subarray(0, bytesRead);
+		};
 
-		if (content === 'qcow2') {
-			const problem = await qcow2Problem(handle, size);
-			if (problem) {
-				return {content, problem};
-			}
-		}
-
-		if (content === 'xz' && !(await xzComplete(handle, size))) {
-			return {content, problem: 'truncated: the xz stream has no footer'};
-		}
-
-		return {content};
+		return await inspect(read, (await handle.stat()).size);
 	} finally {
 		await handle.close();
 	}
+}
+
+/** What a whole file already read into `bytes` holds (see inspect). */
+export async function inspectBytes(bytes: Buffer): Promise<{content: Content; problem?: string}> {
+	return inspect(async (position, length) => bytes.subarray(position, position + length), bytes.length);
 }

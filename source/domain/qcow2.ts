@@ -4,7 +4,7 @@
 // The header is an uploader's word: tables larger than qemu accepts are refused before any is read,
 // and L2 tables are read at most up to the file's own size, so a crafted header costs no more than
 // the file itself.
-import type {FileHandle} from 'node:fs/promises';
+import type {ReadAt} from './magic.js';
 
 const offsetMask = 0x00ff_ffff_ffff_fe00n; // Bits 9–55: host offset of a table or standard cluster.
 const compressedFlag = 1n << 62n;
@@ -12,15 +12,9 @@ const compressedFlag = 1n << 62n;
 const maxL1Bytes = 32 * 1024 * 1024;
 const maxRefcountTableBytes = 8 * 1024 * 1024;
 
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
-	const buffer = Buffer.alloc(length);
-	const {bytesRead} = await handle.read(buffer, 0, length, position);
-	return buffer.subarray(0, bytesRead);
-}
-
-/** Why the qcow2 image in `handle` is not whole, or undefined when every pointer lands inside it. */
-export async function qcow2Problem(handle: FileHandle, size: number): Promise<string | undefined> {
-	const header = await readAt(handle, 0, 104);
+/** Why the qcow2 image `read` reads is not whole, or undefined when every pointer lands inside it. */
+export async function qcow2Problem(readAt: ReadAt, size: number): Promise<string | undefined> {
+	const header = await readAt(0, 104);
 	if (header.length < 72) {
 		return 'truncated: shorter than a qcow2 header';
 	}
@@ -53,8 +47,8 @@ export async function qcow2Problem(handle: FileHandle, size: number): Promise<st
 		return tables;
 	}
 
-	const l1 = await readAt(handle, l1Offset, l1Size * 8);
-	const refcounts = await readAt(handle, refcountOffset, refcountClusters * clusterSize);
+	const l1 = await readAt(l1Offset, l1Size * 8);
+	const refcounts = await readAt(refcountOffset, refcountClusters * clusterSize);
 	for (let i = 0; i < refcounts.length; i += 8) {
 		const block = Number(refcounts.readBigUInt64BE(i) & offsetMask);
 		const problem = block === 0 ? undefined : missing(block, clusterSize, 'refcount block');
@@ -82,7 +76,7 @@ export async function qcow2Problem(handle: FileHandle, size: number): Promise<st
 			return 'not a usable qcow2 image: its L1 table points to more L2 tables than the file holds';
 		}
 
-		const l2 = await readAt(handle, l2Offset, clusterSize);
+		const l2 = await readAt(l2Offset, clusterSize);
 		for (let j = 0; j < l2.length; j += l2EntrySize) {
 			const entry = l2.readBigUInt64BE(j);
 			const data = (entry & compressedFlag) === 0n ? Number(entry & offsetMask) : Number(entry & compressedMask);

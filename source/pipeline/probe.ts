@@ -1,5 +1,6 @@
 // Between scan and plan: what is each file? The cache answers for unchanged files; the others get
-// their first bytes read (never more) to learn their content kind.
+// their first bytes read (never more) to learn their content kind, except small files, which are
+// read whole once and hashed in the same pass (hash/small.ts).
 import type {DigestCache} from '../cache/digest-cache.js';
 import type {FileFacts} from '../domain/file.js';
 import {inspectContent} from '../domain/magic.js';
@@ -7,25 +8,50 @@ import {because} from '../domain/reasons.js';
 import {errorCode} from '../util/errors.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {Emit} from './events.js';
+import {noEarlyDigests, probeSmall, smallWork, type EarlyDigests} from './hash/small.js';
 import type {ImageFile, Tree} from './model.js';
 
-export async function probe(tree: Tree, cache: DigestCache, emit: Emit): Promise<Map<string, FileFacts>> {
-	const known = new Map<string, FileFacts>();
+/** How long probing small files may hold the event loop before timers and I/O get a turn. */
+const sliceMilliseconds = 8;
+
+export type Probed = {facts: Map<string, FileFacts>; early: EarlyDigests};
+
+export async function probe(tree: Tree, cache: DigestCache, emit: Emit): Promise<Probed> {
+	const facts = new Map<string, FileFacts>();
+	const early = noEarlyDigests();
+	const record = (file: ImageFile, known: FileFacts) => {
+		cache.record(file.path, file.identity, known);
+		facts.set(file.path, known);
+	};
+
 	// Unchanged files first, without an await each: on a re-run that is every file, and 20,000 async
 	// calls through mapLimit cost more than the lookups themselves.
 	const unknown: ImageFile[] = [];
+	let sliceStarted = performance.now();
 	for (const product of tree.products) {
 		for (const version of product.versions) {
+			const small: ImageFile[] = [];
 			for (const file of version.files) {
 				const cached = cache.lookup(file.path, file.identity);
 				if (!cached) {
-					unknown.push(file);
+					(file.identity.size <= smallWork ? small : unknown).push(file);
 					continue;
 				}
 
-				known.set(file.path, cached);
+				facts.set(file.path, cached);
 				if (cached.sha256) {
 					emit({type: 'cached', path: file.path});
+				}
+			}
+
+			if (small.length > 0) {
+				unknown.push(...await probeSmall(small, record, early));
+				// Thousands of versions in a row would never give the event loop a turn (timers, Ctrl-C).
+				if (performance.now() - sliceStarted >= sliceMilliseconds) {
+					await new Promise(resolve => {
+						setImmediate(resolve);
+					});
+					sliceStarted = performance.now();
 				}
 			}
 		}
@@ -33,12 +59,10 @@ export async function probe(tree: Tree, cache: DigestCache, emit: Emit): Promise
 
 	await mapLimit(unknown, 64, async file => {
 		try {
-			const facts = await inspectContent(file.absolute);
-			cache.record(file.path, file.identity, facts);
-			known.set(file.path, facts);
+			record(file, await inspectContent(file.absolute));
 		} catch (error) {
 			emit({type: 'skipped', scope: 'file', path: file.path, ...because('unreadable', errorCode(error))});
 		}
 	});
-	return known;
+	return {facts, early};
 }

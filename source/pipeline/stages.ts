@@ -58,7 +58,7 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 	const emit = recorder?.emit ?? context.emit;
 	const {held, readyAt} = settleMs ? settlingVersions(tree, Date.now(), settleMs, emit) : {held: undefined, readyAt: undefined};
 	const cache = await context.cache();
-	const facts = await probe(tree, cache, emit);
+	const {facts, early} = await probe(tree, cache, emit);
 	const planned = plan(tree.products, facts, {fuse: jobs === 1, cachedCombined: pair => cache.combined(pair), held}, emit);
 	const digests = planned.cached;
 	let finished = false;
@@ -66,7 +66,7 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 	let leftovers: string[] = [];
 	try {
 		if (planned.tasks.length > 0) {
-			await hash(planned.tasks, context.pool, digests, emit, signal);
+			await hash(planned.tasks, context.pool, digests, emit, signal, early);
 		}
 
 		// Before the cache is pruned and saved: it records what each delta was made from.

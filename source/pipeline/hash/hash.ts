@@ -5,28 +5,34 @@ import {pathPair, type Digests} from '../model.js';
 import type {DigestTask} from '../plan.js';
 import type {HashPool} from './pool.js';
 import type {DigestRequest, DigestResponse} from './protocol.js';
+import {smallWork, type EarlyDigests} from './small.js';
 import digestHere from './worker.js';
 
 /** How often progress is read from the workers' counters: a screen never needs more. */
 const progressInterval = 100;
-
-/**
- * Tasks of at most this many bytes are hashed right here rather than on the pool: a pool task costs
- * messages and thread wake-ups whatever its size, several times what hashing 64 KiB costs (figures
- * in bench/RESULTS.md).
- */
-const inlineWork = 64 * 1024;
 
 /** How long hashing small files inline may hold the event loop. */
 const sliceMilliseconds = 8;
 
 type FileWork = {work: number; done: number; slots: number[]; left: number; milliseconds: number; failed: boolean};
 
+/** The response to `task` from digests the probe already took, if it took all it asks for. */
+function taken(task: DigestTask, early: EarlyDigests): DigestResponse | undefined {
+	const sha256 = task.wantFile ? early.files.get(task.file.path) : undefined;
+	const combined = task.wantCombined && task.prefix ? early.combined.get(pathPair(task.prefix.path, task.file.path)) : undefined;
+	if ((task.wantFile && !sha256) || (task.wantCombined && !combined)) {
+		return undefined;
+	}
+
+	return {ok: true, sha256, combined, milliseconds: early.milliseconds.get(task.file.path) ?? 0};
+}
+
 /**
  * Adds each digest to `digests` as it arrives, so a cancelled run still keeps what finished.
- * Files that could not be hashed are reported as skipped and get no digest.
+ * Files that could not be hashed are reported as skipped and get no digest. `early`: digests the
+ * probe took of small files (small.ts), reported here as their tasks come.
  */
-export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests: Digests, emit: Emit, signal?: AbortSignal): Promise<void> {
+export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests: Digests, emit: Emit, signal?: AbortSignal, early?: EarlyDigests): Promise<void> {
 	const counters = new BigInt64Array(new SharedArrayBuffer(8 * Math.max(1, tasks.length)));
 
 	// Events speak of files; a file may take several tasks (its own digest and combined ones).
@@ -70,19 +76,21 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 	let bytes = 0;
 	try {
 		let sliceStarted = performance.now();
+		const request = (task: DigestTask, slot: number): DigestRequest => ({
+			progress: counters.buffer as SharedArrayBuffer,
+			slot,
+			file: {absolute: task.file.absolute, identity: task.file.identity},
+			prefix: task.prefix && {absolute: task.prefix.absolute, identity: task.prefix.identity},
+			wantFile: task.wantFile,
+			wantCombined: task.wantCombined,
+		});
 		const run = async (task: DigestTask, slot: number) => {
 			const path = task.file.path;
 			const file = files.get(path)!;
-			const request: DigestRequest = {
-				progress: counters.buffer as SharedArrayBuffer,
-				slot,
-				file: {absolute: task.file.absolute, identity: task.file.identity},
-				prefix: task.prefix && {absolute: task.prefix.absolute, identity: task.prefix.identity},
-				wantFile: task.wantFile,
-				wantCombined: task.wantCombined,
-			};
-			let response: DigestResponse;
-			if (task.work <= inlineWork) {
+			let response = early && taken(task, early);
+			if (!response && task.work > smallWork) {
+				response = await pool.digest(request(task, slot), signal);
+			} else {
 				// Thousands of these in a row would never give the event loop a turn (timers, Ctrl-C).
 				if (performance.now() - sliceStarted >= sliceMilliseconds) {
 					await new Promise(resolve => {
@@ -92,9 +100,7 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 				}
 
 				signal?.throwIfAborted();
-				response = await digestHere(request);
-			} else {
-				response = await pool.digest(request, signal);
+				response ??= await digestHere(request(task, slot));
 			}
 
 			if (response.ok) {

@@ -1,0 +1,85 @@
+// Small files are read once, whole, when they are probed: their content kind, their own digest and
+// the combined fingerprints of their version all come from those bytes. Opening and reading a small
+// file again for each digest it takes (its own, and one per metadata file it pairs with) costs
+// several times what hashing it does, and on a tree of small versions that was most of a cold run.
+import {createHash, type Hash} from 'node:crypto';
+import {closeSync, constants, fstatSync, openSync, readSync} from 'node:fs';
+import type {FileFacts} from '../../domain/file.js';
+import {inspectBytes} from '../../domain/magic.js';
+import {pathPair, type Digests, type ImageFile} from '../model.js';
+
+/**
+ * Files of at most this many bytes are read whole on the main thread, and digest tasks of at most
+ * this much work are hashed there too (hash.ts): a pool task costs messages and thread wake-ups
+ * whatever its size, several times what hashing 64 KiB costs (figures in bench/RESULTS.md).
+ */
+export const smallWork = 64 * 1024;
+
+/** Digests taken while probing, and how long each file took, for hash.ts to report as it reaches them. */
+export type EarlyDigests = Digests & {milliseconds: Map<string, number>};
+
+export const noEarlyDigests = (): EarlyDigests => ({files: new Map(), combined: new Map(), milliseconds: new Map()});
+
+/**
+ * The whole file, or undefined when it is no longer what the scan saw or cannot be read: the usual
+ * probe and hash then look at it and say so. Opened without blocking, in case it was replaced by a
+ * pipe since the scan (the identity check then refuses it).
+ */
+function readWhole(file: ImageFile): Buffer | undefined {
+	let fd: number;
+	try {
+		fd = openSync(file.absolute, constants.O_RDONLY | constants.O_NONBLOCK);
+	} catch {
+		return undefined;
+	}
+
+	try {
+		// One byte more than the scan saw, to tell a file that grew.
+		const bytes = Buffer.allocUnsafe(file.identity.size + 1);
+		const bytesRead = readSync(fd, bytes, 0, bytes.length, 0);
+		const after = fstatSync(fd, {bigint: true});
+		const {identity} = file;
+		const same = bytesRead === identity.size && Number(after.size) === identity.size && after.ino.toString() === identity.ino
+			&& after.mtimeNs.toString() === identity.mtimeNs && after.ctimeNs.toString() === identity.ctimeNs;
+		return same ? bytes.subarray(0, bytesRead) : undefined;
+	} catch {
+		return undefined;
+	} finally {
+		closeSync(fd);
+	}
+}
+
+/**
+ * Probe the small files of one version that the cache knows nothing of (metadata files first, so
+ * that each rootfs is paired with them in the same pass): facts go to `record`, digests to `early`.
+ * Returns the files left for the usual probe.
+ */
+export async function probeSmall(files: readonly ImageFile[], record: (file: ImageFile, facts: FileFacts) => void, early: EarlyDigests): Promise<ImageFile[]> {
+	const left: ImageFile[] = [];
+	const metas: Array<{path: string; state: Hash}> = [];
+	const ordered = [...files.filter(f => f.role.kind === 'meta'), ...files.filter(f => f.role.kind !== 'meta')];
+	for (const file of ordered) {
+		const started = performance.now();
+		const bytes = readWhole(file);
+		if (!bytes) {
+			left.push(file);
+			continue;
+		}
+
+		record(file, await inspectBytes(bytes));
+		const state = createHash('sha256').update(bytes);
+		if (file.role.kind === 'meta') {
+			early.files.set(file.path, state.copy().digest('hex'));
+			metas.push({path: file.path, state});
+		} else {
+			early.files.set(file.path, state.digest('hex'));
+			for (const meta of metas) {
+				early.combined.set(pathPair(meta.path, file.path), meta.state.copy().update(bytes).digest('hex'));
+			}
+		}
+
+		early.milliseconds.set(file.path, performance.now() - started);
+	}
+
+	return left;
+}
