@@ -189,22 +189,132 @@ test('save writes only when something changed', async t => {
 	t.is((await stat(cachePath)).mode & 0o777, 0o600);
 });
 
-test('save is atomic: a new file is renamed into place, no temporary file is left', async t => {
+test('a new snapshot is atomic: a new file is renamed into place, no temporary file is left', async t => {
 	const dir = await tempDir(t);
 	const {cachePath} = await savedCache(dir);
 	const before = await readFile(cachePath, 'utf8');
 	const hardlink = path.join(dir, 'old-cache.json');
 	await link(cachePath, hardlink);
-	const loaded = await DigestCache.load(cachePath, root, collector().emit);
-	loaded.recordCombined(`${sha}:${sha}`, otherSha);
-	t.is(await loaded.save(), 3);
+	// A cache of another root in the same file: this one starts afresh, with a snapshot of its own.
+	const other = await DigestCache.load(cachePath, '/srv/other', collector().emit);
+	other.recordCombined(`${sha}:${sha}`, otherSha);
+	t.is(await other.save(), 1);
 	t.is(await readFile(hardlink, 'utf8'), before, 'the old inode was never written to');
 	t.not((await stat(cachePath)).ino, (await stat(hardlink)).ino);
 	t.deepEqual((await readdir(dir)).sort(), ['cache.json', 'images', 'old-cache.json']);
 	const data = JSON.parse(await readFile(cachePath, 'utf8')) as {format: string; root: string; combined: Record<string, string>};
 	t.is(data.format, 'simplestreams-digests:1');
-	t.is(data.root, root);
+	t.is(data.root, '/srv/other');
 	t.is(data.combined[`${sha}:${sha}`], otherSha);
+});
+
+test('a save after a load appends what changed to the journal and leaves the snapshot alone; a load replays it', async t => {
+	const dir = await tempDir(t);
+	const {id, cachePath} = await savedCache(dir);
+	const snapshot = await readFile(cachePath, 'utf8');
+	const inode = (await stat(cachePath)).ino;
+	const journal = path.join(dir, 'cache.journal');
+	const c1 = await DigestCache.load(cachePath, root, collector().emit);
+	c1.record('images/b', id, {content: 'xz', sha256: otherSha});
+	t.is(await c1.save(), 3);
+	const appended = await readFile(journal, 'utf8');
+	t.is(appended.split('\n').length, 2, 'one line, for the one entry');
+	t.true(appended.includes('images/b'));
+	t.is(await readFile(cachePath, 'utf8'), snapshot);
+	t.is((await stat(cachePath)).ino, inode);
+	t.is((await stat(journal)).mode & 0o777, 0o600);
+	t.deepEqual(c1.paths, [cachePath, journal]);
+
+	// Dropped entries are journalled too.
+	t.truthy(c1.lookup('images/b', id));
+	c1.prune();
+	t.is(await c1.save(), 1);
+	t.is(await readFile(cachePath, 'utf8'), snapshot);
+
+	const c = collector();
+	const c2 = await DigestCache.load(cachePath, root, c.emit);
+	t.deepEqual(c.events, []);
+	t.truthy(c2.lookup('images/b', id));
+	t.is(c2.lookup('images/root.squashfs', id), undefined);
+	t.is(c2.combined(`${otherSha}:${sha}`), undefined);
+});
+
+test('a journal line cut short at the end is ignored, and the next append starts on a line of its own', async t => {
+	const dir = await tempDir(t);
+	const {id, cachePath} = await savedCache(dir);
+	const journal = path.join(dir, 'cache.journal');
+	const c1 = await DigestCache.load(cachePath, root, collector().emit);
+	c1.record('images/b', id, {content: 'xz', sha256: otherSha});
+	c1.record('images/c', id, {content: 'xz', sha256: otherSha});
+	await c1.save();
+	const whole = await readFile(journal);
+	// The second line's append was cut short by a crash.
+	await writeFile(journal, whole.subarray(0, whole.length - 20));
+
+	const c = collector();
+	const c2 = await DigestCache.load(cachePath, root, c.emit);
+	t.deepEqual(c.events, [], 'a torn tail is no malformed entry');
+	t.truthy(c2.lookup('images/b', id));
+	t.is(c2.lookup('images/c', id), undefined, 'hashed again');
+	c2.record('images/d', id, {content: 'xz', sha256: sha});
+	await c2.save();
+
+	const c3 = await DigestCache.load(cachePath, root, c.emit);
+	t.deepEqual(c.events, []);
+	t.truthy(c3.lookup('images/b', id));
+	t.truthy(c3.lookup('images/d', id));
+});
+
+test('a journal grown large is folded into a new snapshot; one left by a crash before its removal changes nothing', async t => {
+	const dir = await tempDir(t);
+	const {id, cachePath} = await savedCache(dir);
+	const journal = path.join(dir, 'cache.journal');
+	const cache = await DigestCache.load(cachePath, root, collector().emit);
+	let kept: Buffer | undefined;
+	let count = 0;
+	// Saves of a hundred entries each, until one folds the journal into the snapshot (over 1 MiB of lines).
+	while (kept === undefined || (await stat(journal).catch(() => undefined))) {
+		kept = await readFile(journal).catch(() => Buffer.alloc(0));
+		for (let i = 0; i < 100; i++) {
+			cache.record(`images/many/${count++}`, id, {content: 'xz', sha256: sha});
+		}
+
+		t.is(await cache.save(), count + 2);
+		if (count > 100_000) {
+			t.fail('never folded');
+			return;
+		}
+	}
+
+	t.deepEqual(cache.paths, [cachePath]);
+	const data = JSON.parse(await readFile(cachePath, 'utf8')) as {files: Record<string, unknown>};
+	t.is(Object.keys(data.files).length, count + 1);
+
+	// The journal as it was before its last append, put back: a replay over the snapshot holding it all.
+	await writeFile(journal, kept);
+	const c = collector();
+	const loaded = await DigestCache.load(cachePath, root, c.emit);
+	t.deepEqual(c.events, []);
+	for (const n of [0, Math.floor(count / 2), count - 1]) {
+		t.truthy(loaded.lookup(`images/many/${n}`, id), String(n));
+	}
+
+	t.truthy(loaded.lookup('images/root.squashfs', id));
+});
+
+test('a journal beside no snapshot is not used, and the next save removes it', async t => {
+	const dir = await tempDir(t);
+	const {id, cachePath} = await savedCache(dir);
+	const c1 = await DigestCache.load(cachePath, root, collector().emit);
+	c1.record('images/b', id, {content: 'xz', sha256: otherSha});
+	await c1.save();
+	await rename(cachePath, path.join(dir, 'elsewhere.json'));
+	const c2 = await DigestCache.load(cachePath, root, collector().emit);
+	t.is(c2.lookup('images/b', id), undefined);
+	c2.record('images/c', id, {content: 'xz', sha256: otherSha});
+	await c2.save();
+	t.deepEqual((await readdir(dir)).sort(), ['cache.json', 'elsewhere.json', 'images']);
+	t.deepEqual(c2.paths, [cachePath]);
 });
 
 test('prune drops what was not used since the load', async t => {

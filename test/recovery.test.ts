@@ -10,6 +10,7 @@ import {lockStaleness, type Holder} from '../source/util/lock.js';
 import {ownerGone, running} from '../source/util/owner.js';
 import {defaultCachePath} from '../source/cache/digest-cache.js';
 import {distPath, flipLastByte, metaTarball, rewriteSameSize, squashfs, tempDir} from './helpers/fixtures.js';
+import {cacheOnDisk} from './helpers/cache.js';
 import {importSource, listTree, snapshot} from './helpers/import.js';
 
 const cli = distPath('cli.js');
@@ -218,5 +219,6 @@ test('an import whose file changes while it is hashed is refused and put back; n
 	t.regex(result.stderr, /lxd\.tar\.xz changed while it was being hashed/);
 	t.deepEqual(await listTree(path.join(root, imported)).catch(() => []), [], 'nothing of it is in the root');
 	t.true((await readdir(src)).includes('lxd.tar.xz'), 'the file is back in SRC');
-	t.false((await readFile(path.join(dir, 'cache.json'), 'utf8').catch(() => '')).includes('lxd.tar.xz'), 'no digest of it cached');
+	const cached = await cacheOnDisk(path.join(dir, 'cache.json')).catch(() => ({files: {}}));
+	t.false(Object.keys(cached.files).some(file => file.endsWith('lxd.tar.xz')), 'no digest of it cached');
 });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import test from 'ava';
 import {execa, type ResultPromise} from 'execa';
+import {cacheOnDisk} from './helpers/cache.js';
 import {remote} from './helpers/clients.js';
 import {bigFile, imageVersion, qcow2Disk, tempDir, type TempDir} from './helpers/images.js';
 import {serve} from './helpers/server.js';
@@ -219,7 +220,7 @@ test.serial('versions that come and go leave the digest cache the size of the tr
 	}
 
 	// The cache is saved before the streams are written, in the same regeneration.
-	const cache = JSON.parse(await readFile(path.join(w.tmp.path, 'cache.json'), 'utf8')) as {files: Record<string, unknown>; combined: Record<string, string>};
+	const cache = await cacheOnDisk(path.join(w.tmp.path, 'cache.json'));
 	t.deepEqual(Object.keys(cache.files).sort(), [`${product}/${previous}/incus.tar.xz`, `${product}/${previous}/root.squashfs`]);
 	t.is(Object.keys(cache.combined).length, 1, 'the fingerprint of the one image left');
 });

@@ -2,18 +2,41 @@
 // file's device, inode, size, mtime and ctime are what they were when it was hashed; combined
 // fingerprints are keyed by the two file digests, so they hold whatever the files are called.
 // A delta entry says which two rootfs digests a delta file was made from, so it is never made twice.
-import {mkdir, readFile} from 'node:fs/promises';
+//
+// On disk: a snapshot (the JSON document) and beside it a journal of what changed since, one JSON
+// line per entry set or dropped, appended at each save. A watcher over a large tree changes a few
+// entries per regeneration, so it appends a few lines instead of rewriting the whole cache. The
+// journal is folded into a new snapshot (written atomically, then the journal removed) once it is
+// a good part of the snapshot's size. Replaying a journal over the snapshot it was folded into
+// gives the same entries, so a crash between the two steps loses nothing; a line cut short by a
+// crash (the tail) is ignored, and what it held is hashed again. Every entry is checked as it is
+// read, from either file.
+import {appendFile, mkdir, open, readFile, stat, truncate, unlink} from 'node:fs/promises';
 import {homedir} from 'node:os';
 import {createHash} from 'node:crypto';
 import {dirname, join} from 'node:path';
 import {sameIdentity, type FileFacts, type FileIdentity} from '../domain/file.js';
 import type {Content} from '../domain/ftypes.js';
 import {warning, type ReasonCode} from '../domain/reasons.js';
-import {writeAtomic} from '../util/atomic-write.js';
+import {removeLeftovers, writeAtomic} from '../util/atomic-write.js';
 
 const format = 'simplestreams-digests:1';
 
 type FileEntry = FileIdentity & FileFacts;
+
+/** A journal line: an entry of `kind` set to `value`, or dropped (no value). */
+type JournalLine = [kind: Kind, key: string, value?: unknown];
+
+type Kind = 'file' | 'combined' | 'delta';
+
+/** The journal's size at which it is folded into the snapshot: a share of the snapshot, but not for every few lines of a small one. */
+const compactAt = (snapshotBytes: number) => Math.max(1 << 20, snapshotBytes / 2);
+
+/** A journal larger than this for its snapshot was not written by this program's saves: not read. */
+const journalLimit = (snapshotBytes: number) => (2 * compactAt(snapshotBytes)) + (1 << 20);
+
+/** The journal beside a cache file. */
+export const journalPath = (path: string) => `${path.replace(/\.json$/, '')}.journal`;
 
 /** Why a cache file was not used, in whole or in part (the pipeline's warning event). */
 export type CacheWarning = {type: 'warning'; path: string; code: ReasonCode; message: string};
@@ -75,14 +98,18 @@ function validEntry(entry: unknown): entry is FileEntry {
 class Tracked<V> {
 	readonly entries = new Map<string, V>();
 	private readonly used = new Set<string>();
+	/** Keys set or dropped since the last save: what the journal is told. */
+	readonly changed = new Set<string>();
+
+	constructor(readonly kind: Kind, private readonly valid: (value: unknown) => value is V) {}
 
 	/** Take the valid entries of a loaded record; returns how many were not. */
-	load(record: Record<string, unknown>, valid: (value: unknown) => value is V): number {
+	load(record: Record<string, unknown>): number {
 		let dropped = 0;
 		// Object.keys, not Object.entries: no [key, value] array per entry (tens of thousands on a large tree).
 		for (const key of Object.keys(record)) {
 			const value = record[key];
-			if (valid(value)) {
+			if (this.valid(value)) {
 				this.entries.set(key, value);
 			} else {
 				dropped++;
@@ -92,6 +119,21 @@ class Tracked<V> {
 		return dropped;
 	}
 
+	/** Replay one journal line of this kind; whether it was valid. */
+	replay(key: string, value: unknown, dropping: boolean): boolean {
+		if (dropping) {
+			this.entries.delete(key);
+			return true;
+		}
+
+		if (!this.valid(value)) {
+			return false;
+		}
+
+		this.entries.set(key, value);
+		return true;
+	}
+
 	use(key: string): void {
 		this.used.add(key);
 	}
@@ -99,6 +141,7 @@ class Tracked<V> {
 	set(key: string, value: V): void {
 		this.entries.set(key, value);
 		this.used.add(key);
+		this.changed.add(key);
 	}
 
 	/** Drop the entries not used since the last prune (or the load); whether any were. */
@@ -107,6 +150,7 @@ class Tracked<V> {
 		for (const key of this.entries.keys()) {
 			if (!this.used.has(key)) {
 				this.entries.delete(key);
+				this.changed.add(key);
 				pruned = true;
 			}
 		}
@@ -125,21 +169,37 @@ class Tracked<V> {
 
 		yield '}';
 	}
+
+	/** The journal lines of what changed since the last save. */
+	journal(): string {
+		let text = '';
+		for (const key of this.changed) {
+			const value = this.entries.get(key);
+			const line: JournalLine = value === undefined ? [this.kind, key] : [this.kind, key, value];
+			text += JSON.stringify(line) + '\n';
+		}
+
+		return text;
+	}
 }
 
 export class DigestCache {
 	static async load(path: string, root: string, emit: (warning: CacheWarning) => void): Promise<DigestCache> {
+		const cache = new DigestCache(path, root);
 		let text: string;
 		try {
 			// Bytes, then one decode: with an encoding, readFile decodes a large file 512 KiB at a time
 			// through a StringDecoder and joins the pieces, which costs more on a large cache.
-			text = (await readFile(path)).toString('utf8');
+			const bytes = await readFile(path);
+			cache.snapshotBytes = bytes.length;
+			text = bytes.toString('utf8');
 		} catch (error) {
 			if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
 				emit({type: 'warning', path, ...warning('cache-unreadable', String((error as NodeJS.ErrnoException).code))});
 			}
 
-			return new DigestCache(path, root);
+			// A journal without its snapshot is a leftover: the next save writes both anew.
+			return cache;
 		}
 
 		const ignore = (why: string) => {
@@ -162,9 +222,9 @@ export class DigestCache {
 			return ignore(`it belongs to ${String(data.root)}`);
 		}
 
-		const cache = new DigestCache(path, root);
-		const dropped = cache.files.load(data.files, validEntry) + cache.pairs.load(data.combined, isHex64)
-			+ (typeof data.deltas === 'object' && data.deltas !== null ? cache.deltas.load(data.deltas, validDelta) : 0);
+		const dropped = cache.files.load(data.files) + cache.pairs.load(data.combined)
+			+ (typeof data.deltas === 'object' && data.deltas !== null ? cache.deltas.load(data.deltas) : 0)
+			+ await cache.replay(emit);
 		if (dropped > 0) {
 			emit({type: 'warning', path, ...warning('cache-entries-dropped', dropped)});
 		}
@@ -172,12 +232,80 @@ export class DigestCache {
 		return cache;
 	}
 
-	private readonly files = new Tracked<FileEntry>();
-	private readonly pairs = new Tracked<string>();
-	private readonly deltas = new Tracked<DeltaEntry>();
+	private readonly files = new Tracked<FileEntry>('file', validEntry);
+	private readonly pairs = new Tracked<string>('combined', isHex64);
+	private readonly deltas = new Tracked<DeltaEntry>('delta', validDelta);
+	private readonly kinds = new Map<Kind, Tracked<unknown>>([this.files, this.pairs, this.deltas].map(t => [t.kind, t as Tracked<unknown>]));
 	private dirty = false;
+	/** The snapshot's size on disk, undefined while there is none this cache can build on. */
+	private snapshotBytes?: number;
+	/** The journal's size on disk (0: none). */
+	private journalBytes = 0;
+	/** Whether the journal ends in a line cut short (after journalBytes): the next append cuts it off first. */
+	private tornTail = false;
 
 	constructor(readonly path: string, readonly root: string) {}
+
+	/** The cache's files on disk, as a save left them: the snapshot, and the journal if there is one. */
+	get paths(): string[] {
+		return this.journalBytes > 0 ? [this.path, journalPath(this.path)] : [this.path];
+	}
+
+	/** Apply the journal to the snapshot just loaded; returns how many of its lines were not valid. */
+	private async replay(emit: (warning: CacheWarning) => void): Promise<number> {
+		const path = journalPath(this.path);
+		let bytes: Buffer;
+		try {
+			const handle = await open(path, 'r');
+			try {
+				// Bounded: a journal is folded into the snapshot long before it reaches this.
+				const limit = journalLimit(this.snapshotBytes!);
+				if ((await handle.stat()).size > limit) {
+					emit({type: 'warning', path, ...warning('cache-ignored', `the journal is larger than ${limit} bytes`)});
+					this.dirty = true;
+					this.snapshotBytes = undefined;
+					return 0;
+				}
+
+				bytes = await handle.readFile();
+			} finally {
+				await handle.close();
+			}
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+				emit({type: 'warning', path, ...warning('cache-unreadable', String((error as NodeJS.ErrnoException).code))});
+				// Whatever it held is unknown: the next save writes a snapshot without it.
+				this.dirty = true;
+				this.snapshotBytes = undefined;
+			}
+
+			return 0;
+		}
+
+		const lines = bytes.toString('utf8').split('\n');
+		// The text after the last newline is a line whose append was cut short: ignored.
+		const tail = lines.pop()!;
+		this.tornTail = tail !== '';
+		this.journalBytes = bytes.length - Buffer.byteLength(tail);
+		let dropped = 0;
+		for (const text of lines) {
+			let line: unknown;
+			try {
+				line = JSON.parse(text);
+			} catch {
+				dropped++;
+				continue;
+			}
+
+			const [kind, key, value] = Array.isArray(line) ? line as JournalLine : [];
+			const tracked = typeof kind === 'string' ? this.kinds.get(kind) : undefined;
+			if (!tracked || typeof key !== 'string' || !tracked.replay(key, value, (line as unknown[]).length === 2)) {
+				dropped++;
+			}
+		}
+
+		return dropped;
+	}
 
 	/** What is known of the file at `path` in this exact state. */
 	lookup(path: string, identity: FileIdentity): FileFacts | undefined {
@@ -246,12 +374,54 @@ export class DigestCache {
 		this.dirty ||= pruned.includes(true);
 	}
 
-	/** Write the cache if it changed; returns the number of entries or undefined when nothing was written. */
+	/**
+	 * Write what changed: appended to the journal, or a new snapshot when there is none yet or the
+	 * journal has grown large. Returns the number of entries, or undefined when nothing was written.
+	 */
 	async save(): Promise<number | undefined> {
 		if (!this.dirty) {
 			return undefined;
 		}
 
+		const {files, pairs, deltas} = this;
+		const changes = files.journal() + pairs.journal() + deltas.journal();
+		const appended = Buffer.byteLength(changes);
+		await mkdir(dirname(this.path), {recursive: true});
+		if (this.snapshotBytes === undefined) {
+			// A journal left beside no snapshot (or one that was not used) is no part of this cache.
+			await this.removeJournal();
+			await this.writeSnapshot();
+		} else {
+			if (appended > 0) {
+				if (this.tornTail) {
+					await truncate(journalPath(this.path), this.journalBytes);
+					this.tornTail = false;
+				}
+
+				await appendFile(journalPath(this.path), changes, {mode: 0o600});
+				this.journalBytes += appended;
+				// As a snapshot's write does: a snapshot's write killed before its rename left one.
+				await removeLeftovers(this.path);
+			}
+
+			// The journal holds every change up to now, so replaying it over the new snapshot (after a
+			// crash before it is removed) changes nothing.
+			if (this.journalBytes > compactAt(this.snapshotBytes)) {
+				await this.writeSnapshot();
+				await this.removeJournal();
+			}
+		}
+
+		for (const tracked of [files, pairs, deltas]) {
+			tracked.changed.clear();
+		}
+
+		this.dirty = false;
+		return files.entries.size + pairs.entries.size + deltas.entries.size;
+	}
+
+	/** Every entry, in one document written atomically. */
+	private async writeSnapshot(): Promise<void> {
 		const {files, pairs, deltas, root} = this;
 		const document = function * () {
 			yield `{"format":${JSON.stringify(format)},"root":${JSON.stringify(root)},`;
@@ -266,9 +436,17 @@ export class DigestCache {
 			yield '}\n';
 		};
 
-		await mkdir(dirname(this.path), {recursive: true});
 		await writeAtomic(this.path, document(), 0o600);
-		this.dirty = false;
-		return files.entries.size + pairs.entries.size + deltas.entries.size;
+		this.snapshotBytes = (await stat(this.path)).size;
+	}
+
+	private async removeJournal(): Promise<void> {
+		await unlink(journalPath(this.path)).catch((error: unknown) => {
+			if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+				throw error;
+			}
+		});
+		this.journalBytes = 0;
+		this.tornTail = false;
 	}
 }

@@ -114,7 +114,7 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 
 	if (recorder) {
 		const outputs = [...streamFiles, ...deltas.map(d => d.path)].map(path => join(tree.root, path));
-		await recorder.record(tree, facts, digests, [...outputs, ...leftovers, cache.path]);
+		await recorder.record(tree, facts, digests, [...outputs, ...leftovers, ...cache.paths]);
 	}
 
 	return {catalog: result, productsText: text.products, indexText: text.index, ...(readyAt === undefined ? {} : {settlingUntil: readyAt})};

@@ -60,7 +60,7 @@ const unnamedLeftoverMs = 24 * 60 * 60 * 1000;
  * renamed or removed them). Those of a live writer stay. Nothing is lost: each was only ever a copy
  * on its way to `path`.
  */
-async function removeLeftovers(path: string): Promise<void> {
+export async function removeLeftovers(path: string): Promise<void> {
 	const directory = dirname(path);
 	const prefix = `.${basename(path)}.`;
 	const names = await readdir(directory).catch(() => []);
