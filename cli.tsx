@@ -8,6 +8,7 @@ import {CommandLineError, parse, type Flags} from './source/commands/flags.js';
 import {generateCommand} from './source/commands/generate.js';
 import {importCommand} from './source/commands/import.js';
 import {listCommand} from './source/commands/list.js';
+import {mirrorCommand} from './source/commands/mirror.js';
 import {pruneCommand, removeCommand, restoreCommand} from './source/commands/retire.js';
 import {quitAfterHangUp} from './source/commands/stop.js';
 import {verifyCommand} from './source/commands/verify.js';
@@ -16,7 +17,7 @@ import {defaultDeltaRatio} from './source/pipeline/delta-options.js';
 import {UsageError} from './source/util/errors.js';
 
 /** Commands named by their first word: `simplestreams list ROOT`. */
-const words: Record<string, Command> = {verify: verifyCommand, list: listCommand, prune: pruneCommand, remove: removeCommand, restore: restoreCommand};
+const words: Record<string, Command> = {verify: verifyCommand, list: listCommand, prune: pruneCommand, remove: removeCommand, restore: restoreCommand, mirror: mirrorCommand};
 
 /** `simplestreams [options] [rootdir]` is one of these, by its flags: -i imports, --watch watches. */
 const rootCommand = (flags: Flags) => (flags.import !== undefined ? importCommand : flags.watch ? watchCommand : generateCommand);
@@ -30,6 +31,7 @@ const help = `
 	  $ simplestreams prune [-N] [--keep N] [--older-than D] [--grace D] [rootdir]
 	  $ simplestreams remove [-N] [--grace D] [rootdir] TARGET...
 	  $ simplestreams restore [-N] [rootdir] TARGET...
+	  $ simplestreams mirror [-N] [--filter K=V[,V…]]... [--keep N] [--every D] URL [rootdir]
 
 	Turns rootdir/images/OS/RELEASE/ARCH/VARIANT/VERSION/ into the simplestreams
 	index (streams/v1/index.json and images.json) that lxc and incus read.
@@ -77,6 +79,8 @@ const help = `
 
 	Retention (a dry run prints the plan; -N carries it out and publishes)${pruneCommand.help}${removeCommand.help}${restoreCommand.help}
 
+	Mirroring another image server (a dry run prints the plan)${mirrorCommand.help}
+
 	Examples
 	  $ simplestreams /srv/images > /tmp/images.json
 	  $ simplestreams -N /srv/images
@@ -89,7 +93,7 @@ const help = `
 function showHelp(command: Command): never {
 	const text = words[command.name] === command ? `
 	Usage
-	  $ simplestreams ${command.name} [options] [rootdir]${command === removeCommand || command === restoreCommand ? ' TARGET...' : ''}
+	  $ simplestreams ${command.name} [options] ${command === mirrorCommand ? 'URL ' : ''}[rootdir]${command === removeCommand || command === restoreCommand ? ' TARGET...' : ''}
 ${command.help}
 ` : help;
 	process.stdout.write(`${text.replace(/^\n/, '').replaceAll(/^\t/gm, '  ')}\n`);

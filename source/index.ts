@@ -9,7 +9,9 @@ import type {ImportEmit} from './import/execute.js';
 import type {ImportPlan} from './import/plan.js';
 import type {PlanImportOptions, PlanImportResult} from './import/planning.js';
 import type {ListedImage} from './list/format.js';
-import type {Emit} from './pipeline/events.js';
+import type {MirrorEvent} from './mirror/events.js';
+import type {MirrorOptions as PassOptions, MirrorPass} from './mirror/run.js';
+import type {Emit, PipelineEvent} from './pipeline/events.js';
 import type {GenerateResult} from './pipeline/stages.js';
 import {runContext, withRunContext, type RunOptions} from './pipeline/context.js';
 import {generate as run, publish as runPublish} from './pipeline/generate.js';
@@ -22,6 +24,9 @@ import type {WatchEmit} from './watch/events.js';
 export type {PipelineEvent, Emit} from './pipeline/events.js';
 export type {WatchEvent, WatchEmit} from './watch/events.js';
 export type {ImportEvent, ImportEmit} from './import/execute.js';
+export type {MirrorEvent} from './mirror/events.js';
+export type {MirrorPass} from './mirror/run.js';
+export type {Filters} from './mirror/plan.js';
 export type {GenerateResult} from './pipeline/stages.js';
 export type {DeltaOptions} from './pipeline/delta-options.js';
 export type {VerifyReport} from './verify/verify.js';
@@ -29,6 +34,7 @@ export type {ListedImage} from './list/format.js';
 export type {ImportPlan} from './import/plan.js';
 export type {ChooseContext, PlanImportOptions, PlanImportResult} from './import/planning.js';
 export {UsageError} from './util/errors.js';
+export {UpstreamError} from './mirror/http.js';
 export {LockHeld} from './util/lock.js';
 export {NothingToPublish} from './pipeline/nothing.js';
 
@@ -75,18 +81,117 @@ async function requireWritable(streams: string): Promise<void> {
 export async function publish(options: GenerateOptions, emit: Emit): Promise<GenerateResult | 'unchanged'> {
 	await requireRoot(options.root);
 	await requireWritable(join(options.root, 'streams', 'v1'));
-	const lock = await acquireLock(options.root, 'simplestreams -N');
-	try {
-		// The imports a killed run left half done are finished or undone first (import/journal.ts).
-		const {ImportJournal} = await import('./import/journal.js');
-		for (const {path, message} of await ImportJournal.recover(options.root)) {
-			emit({type: 'warning', path, ...warning('import-recovered', message)});
-		}
+	return holding(options.root, 'simplestreams -N', async () => {
+		await recoverImports(options.root, emit);
+		return withRunContext(options, emit, runPublish);
+	});
+}
 
-		return await withRunContext(options, emit, runPublish);
+async function holding<T>(root: string, command: string, work: () => Promise<T>): Promise<T> {
+	const lock = await acquireLock(root, command);
+	try {
+		return await work();
 	} finally {
 		await lock.release();
 	}
+}
+
+/** The imports a killed run left half done are finished or undone first (import/journal.ts). */
+async function recoverImports(root: string, emit: Emit): Promise<void> {
+	const {ImportJournal} = await import('./import/journal.js');
+	for (const {path, message} of await ImportJournal.recover(root)) {
+		emit({type: 'warning', path, ...warning('import-recovered', message)});
+	}
+}
+
+/**
+ * A mirror of an upstream simplestreams server (its base URL): products selected by `filters`, the
+ * newest `keep` versions of each (default all), `jobs` downloads at once, `caFile` trusted besides the
+ * system's roots; `graceMs` before retired versions' files go.
+ */
+export type MirrorOptions = Omit<GenerateOptions, 'retention'> & Omit<PassOptions, 'jobs' | 'signal'> & {graceMs?: number};
+
+export type MirrorEmit = (event: MirrorEvent | PipelineEvent) => void;
+
+/** What a mirror would do: upstream read, nothing written. UpstreamError when upstream cannot be read. */
+export async function planMirror(options: MirrorOptions, emit: MirrorEmit): Promise<MirrorPass> {
+	await requireRoot(options.root);
+	const {planPass} = await import('./mirror/run.js');
+	const {upstream, ...pass} = await planPass(options, emit);
+	await upstream.close();
+	return pass;
+}
+
+/** One pass, under a lock taken already. */
+async function mirrorPass(options: MirrorOptions, emit: MirrorEmit): Promise<{pass: MirrorPass; result: GenerateResult | 'unchanged'}> {
+	const {planPass, fetchPass} = await import('./mirror/run.js');
+	const planned = await planPass(options, emit);
+	let pass: MirrorPass;
+	try {
+		pass = await fetchPass(planned, options, emit);
+	} finally {
+		await planned.upstream.close();
+	}
+
+	await recoverImports(options.root, emit);
+	const retention = {...(pass.retiring.length > 0 ? {remove: pass.retiring} : {}), ...(options.graceMs === undefined ? {} : {graceMs: options.graceMs})};
+	const result = await withRunContext({...options, retention}, emit, runPublish);
+	return {pass, result};
+}
+
+/**
+ * Mirror (-N): fetch what upstream offers and this root lacks, check it, place it, and publish the
+ * streams last; what upstream dropped retires. Upstream unreachable or unreadable: UpstreamError,
+ * and the root is as it was.
+ */
+export async function mirror(options: MirrorOptions, emit: MirrorEmit): Promise<{pass: MirrorPass; result: GenerateResult | 'unchanged'}> {
+	await requireRoot(options.root);
+	await requireWritable(join(options.root, 'streams', 'v1'));
+	return holding(options.root, 'simplestreams mirror -N', async () => mirrorPass(options, emit));
+}
+
+export type Mirroring = {stop(): Promise<void>};
+
+/**
+ * --every: a pass now and then one every `everyMs`, holding the root's lock until stopped. A pass
+ * that fails (upstream down, bad JSON) changes nothing and is told; the next one is tried as planned.
+ */
+export async function mirrorEvery(options: MirrorOptions & {everyMs: number}, emit: MirrorEmit): Promise<Mirroring> {
+	await requireRoot(options.root);
+	await requireWritable(join(options.root, 'streams', 'v1'));
+	const lock = await acquireLock(options.root, 'simplestreams mirror --every');
+	const stopping = new AbortController();
+	let timer: NodeJS.Timeout | undefined;
+	let running: Promise<void> = Promise.resolve();
+	const pass = async () => {
+		const nextAt = () => Date.now() + options.everyMs;
+		try {
+			const {pass: done} = await mirrorPass({...options, signal: stopping.signal}, emit);
+			emit({type: 'pass-finished', placed: done.placed.length, refused: done.refused.length, retiring: done.retiring.length, nextAt: nextAt()});
+		} catch (error) {
+			if (stopping.signal.aborted) {
+				return;
+			}
+
+			emit({type: 'pass-failed', reason: (error as Error).message, nextAt: nextAt()});
+		}
+
+		if (!stopping.signal.aborted) {
+			timer = setTimeout(() => {
+				running = pass();
+			}, options.everyMs);
+		}
+	};
+
+	running = pass();
+	return {
+		async stop() {
+			stopping.abort();
+			clearTimeout(timer);
+			await running;
+			await lock.release();
+		},
+	};
 }
 
 export type VerifyOptions = {root: string; jobs: number; signal?: AbortSignal};

@@ -89,6 +89,9 @@ export const flagDefinitions = {
 	keep: number(undefined, n => Number.isInteger(n) && n >= 1, 'a whole number of at least 1'),
 	olderThan: duration(),
 	grace: duration(),
+	filter: strings(),
+	ca: text(),
+	every: duration(),
 };
 
 export type FlagName = keyof typeof flagDefinitions;
