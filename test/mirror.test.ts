@@ -7,7 +7,7 @@ import test from 'ava';
 import {remote, type ClientKind} from './helpers/clients.js';
 import {tempDir} from './helpers/fixtures.js';
 import {makeCa, serve} from './helpers/server.js';
-import {fingerprintsOf, productsOf, publishedUpstream, simplestreams} from './helpers/upstream.js';
+import {fingerprintsOf, incusSimplestreamsUpstream, productsOf, publishedUpstream, simplestreams} from './helpers/upstream.js';
 
 const both: ClientKind[] = ['lxc', 'incus'];
 
@@ -90,4 +90,31 @@ test('a certificate nobody trusts is refused without --ca', async t => {
 	const run = await simplestreams(['mirror', upstream.url, dir]);
 	t.is(run.exitCode, 1);
 	t.regex(run.stderr, /certificate/i);
+});
+
+test('a tree incus-simplestreams made (flat paths, Incus-only items, a unified image) is mirrored for LXD clients too, keeping every fingerprint', async t => {
+	const dir = await tempDir(t, 'ss-mirror');
+	const upstreamRoot = path.join(dir, 'upstream');
+	await incusSimplestreamsUpstream(upstreamRoot);
+	const upstream = await serve(upstreamRoot);
+	t.teardown(async () => upstream.stop());
+	const mirrorRoot = path.join(dir, 'mirror');
+	await mkdir(mirrorRoot);
+	const run = await simplestreams(['mirror', '-N', '--ca', upstream.caFile, upstream.url, mirrorRoot]);
+	t.is(run.exitCode, 0, run.stderr);
+	t.deepEqual((await readdir(path.join(mirrorRoot, 'images/busybox/split/amd64/default/202401010000'))).sort(), ['incus.tar.xz', 'root.squashfs']);
+	t.deepEqual(await readdir(path.join(mirrorRoot, 'images/busybox/whole/amd64/default/202401020000')), ['incus_combined.tar.gz']);
+
+	const expected = fingerprintsOf(await productsOf(upstreamRoot));
+	t.is(expected.length, 2);
+	const served = await serve(mirrorRoot);
+	t.teardown(async () => served.stop());
+	for (const kind of both) {
+		const client = await remote(kind, served.url, served.caFile);
+		t.teardown(async () => client.close());
+		const listed = await client.list();
+		t.deepEqual(listed.map(image => image.fingerprint).sort(), expected, `${kind} lists both images with upstream's fingerprints`);
+		const exported = await client.export(expected[0]!, path.join(dir, `export-${kind}`));
+		t.true(exported.length >= 1, `${kind} exports`);
+	}
 });

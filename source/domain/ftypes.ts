@@ -1,7 +1,11 @@
 // What each file in a version directory is, by name, and which content its role demands.
-import type {DeltaRoot, MetaFtype, RootFtype} from '../streams/ftypes.js';
+import type {DeltaRoot, MetaFtype, RootFtype, UnifiedFtype} from '../streams/ftypes.js';
 
-export type Role = {kind: 'meta'; ftype: MetaFtype} | {kind: 'root'; ftype: RootFtype};
+/**
+ * A unified tarball (metadata and rootfs in one, as a mirror keeps an upstream one so that its
+ * fingerprint stays) is one image on its own.
+ */
+export type Role = {kind: 'meta'; ftype: MetaFtype} | {kind: 'root'; ftype: RootFtype} | {kind: 'unified'; ftype: UnifiedFtype};
 
 /** Content as told by magic bytes. */
 export type Content = 'xz' | 'gzip' | 'bzip2' | 'zstd' | 'tar' | 'squashfs' | 'qcow2' | 'unknown';
@@ -16,6 +20,8 @@ export const fileRoles: ReadonlyArray<{name: string; role: Role}> = [
 	{name: 'rootfs.tar.xz', role: {kind: 'root', ftype: 'root.tar.xz'}},
 	{name: 'disk.qcow2', role: {kind: 'root', ftype: 'disk-kvm.img'}},
 	{name: 'disk-kvm.img', role: {kind: 'root', ftype: 'disk-kvm.img'}},
+	{name: 'incus_combined.tar.gz', role: {kind: 'unified', ftype: 'incus_combined.tar.gz'}},
+	{name: 'lxd_combined.tar.gz', role: {kind: 'unified', ftype: 'lxd_combined.tar.gz'}},
 ];
 
 const roleByName = new Map(fileRoles.map(f => [f.name, f.role]));
@@ -29,7 +35,7 @@ const tarballs: readonly Content[] = ['xz', 'gzip', 'bzip2', 'zstd', 'tar'];
 
 /** Whether a file whose bytes say `content` can serve `role`: clients detect compression from bytes, not names. */
 export function contentFits(role: Role, content: Content): boolean {
-	if (role.kind === 'meta' || role.ftype === 'root.tar.xz') {
+	if (role.kind !== 'root' || role.ftype === 'root.tar.xz') {
 		return tarballs.includes(content);
 	}
 
@@ -37,7 +43,7 @@ export function contentFits(role: Role, content: Content): boolean {
 }
 
 export function describeExpected(role: Role): string {
-	if (role.kind === 'meta' || role.ftype === 'root.tar.xz') {
+	if (role.kind !== 'root' || role.ftype === 'root.tar.xz') {
 		return 'a tarball (xz, gzip, bzip2, zstd or plain tar)';
 	}
 

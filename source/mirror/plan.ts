@@ -5,7 +5,7 @@
 import {aliasProblem} from '../domain/aliases.js';
 import {architectureProblem} from '../domain/architectures.js';
 import {productSegmentProblem, versionNameProblem} from '../domain/naming.js';
-import {deltaRootOf, isMetaFtype, isRootFtype, itemKey, rootFtypes, unifiedFtypeOf, type MetaFtype, type RootFtype} from '../streams/ftypes.js';
+import {deltaRootOf, isMetaFtype, isRootFtype, isUnifiedFtype, itemKey, rootFtypes, type MetaFtype, type RootFtype} from '../streams/ftypes.js';
 import type {Item} from '../streams/model.js';
 import {insideBase} from '../streams/paths.js';
 import type {UpstreamProduct} from './read.js';
@@ -41,9 +41,6 @@ export type MirrorPlan = {products: MirrorProduct[]; skipped: Skip[]};
 
 /** The local name of each ftype this project publishes: the names the pipeline knows (domain/ftypes.ts). */
 const localName: Record<MetaFtype | RootFtype, string> = {...itemKey, 'disk-kvm.img': 'disk.qcow2'};
-
-/** Unified tarballs keep their own ftype's name: the pipeline publishes one for both clients. */
-const unifiedFtypes = new Set(Object.values(unifiedFtypeOf));
 
 const sha256Pattern = /^[\da-f]{64}$/;
 
@@ -102,7 +99,8 @@ function versionFiles(id: string, name: string, items: Record<string, Item>, fil
 			if (file) {
 				metas.push({file, item});
 			}
-		} else if (unifiedFtypes.has(ftype)) {
+		} else if (isUnifiedFtype(ftype)) {
+			// Kept whole under its own ftype's name: its sha256 is its fingerprint, which must stay.
 			if (item.combined_type === 'virtual-machine') {
 				skip(`${where} ${key}`, 'a unified virtual-machine image: LXD cannot express one, and it is not mirrored');
 			} else if (wanted(ftype, item)) {
@@ -130,7 +128,7 @@ function versionFiles(id: string, name: string, items: Record<string, Item>, fil
 		}
 	}
 
-	const unified = files.some(f => f.ftypes.some(t => unifiedFtypes.has(t)));
+	const unified = files.some(f => f.ftypes.some(t => isUnifiedFtype(t)));
 	if (!unified && (metas.length === 0 || roots.length === 0)) {
 		// A version with only images of a type the filters leave out is no problem.
 		if (!(filteredOut && roots.length === 0)) {
@@ -141,7 +139,7 @@ function versionFiles(id: string, name: string, items: Record<string, Item>, fil
 	}
 
 	// Without a split image, metadata items serve nothing: only the unified tarball is fetched.
-	return {files: roots.length > 0 ? files : files.filter(f => f.ftypes.some(t => unifiedFtypes.has(t))), pairings};
+	return {files: roots.length > 0 ? files : files.filter(f => f.ftypes.some(t => isUnifiedFtype(t))), pairings};
 }
 
 const stringsOnly = (value?: Record<string, string>) => Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => typeof v === 'string'));

@@ -2,7 +2,7 @@
 import {defaultAliases} from '../domain/aliases.js';
 import {canonicalArchitecture} from '../domain/architectures.js';
 import {because, warning} from '../domain/reasons.js';
-import {clients, deltaFtype, deltaItemKey, deltaRootOf, fingerprintFields, isDeltaRoot, isMetaFtype, isRootFtype, itemKey, rootFtypes, type MetaFtype, type RootFtype} from '../streams/ftypes.js';
+import {clients, deltaFtype, deltaItemKey, deltaRootOf, fingerprintFields, isDeltaRoot, isMetaFtype, isRootFtype, isUnifiedFtype, itemKey, rootFtypes, type RootFtype} from '../streams/ftypes.js';
 import {indexFile, productsFile, type Item, type Product, type ProductsFile, type PublishedIndex} from '../streams/model.js';
 import type {Delta} from './delta.js';
 import type {Emit} from './events.js';
@@ -16,17 +16,18 @@ export type Catalog = {
 	versions: number;
 };
 
-/** The metadata file a client reads: its own ftype when present, else the other one (same format). */
-function metaFor(ftype: MetaFtype, metas: readonly ImageFile[]): ImageFile {
-	return metas.find(m => m.role.ftype === ftype) ?? metas[0]!;
+/** The metadata (or unified) file a client reads: its own ftype when present, else the other one (same format). */
+function fileFor(ftype: string, files: readonly ImageFile[]): ImageFile | undefined {
+	return files.find(m => m.role.ftype === ftype) ?? files[0];
 }
 
 const rootFtype = (file: ImageFile) => file.role.ftype as RootFtype;
 
-/** How many images a version's items give each client (one per combined fingerprint on its meta item). */
-function imagesIn(items: Record<string, Item>, ftype: MetaFtype): string[] {
-	const meta = Object.values(items).find(item => item.ftype === ftype);
-	return meta ? [...new Set(fingerprintFields.map(field => meta[field]).filter(value => value !== undefined))] : [];
+/** The images a version's items give a client: one per combined fingerprint on its meta item, and its unified tarball. */
+function imagesIn(items: Record<string, Item>, client: typeof clients[number]): string[] {
+	const meta = Object.values(items).find(item => item.ftype === client.meta);
+	const unified = Object.values(items).find(item => item.ftype === client.unified)?.sha256;
+	return [...new Set([...meta ? fingerprintFields.map(field => meta[field]) : [], unified].filter(value => value !== undefined))];
 }
 
 /**
@@ -76,30 +77,45 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 		return sha256 ? {ftype, path: file.path, sha256, size: file.identity.size} : undefined;
 	};
 
-	const versionItems = ({version, metas, roots}: PlannedVersion): Record<string, Item> | undefined => {
+	/** A fingerprint this client has not seen yet is taken for `path`; a second one is skipped and named. */
+	const claim = (client: typeof clients[number], fingerprint: string, path: string): boolean => {
+		const owner = owners[client.name].get(fingerprint);
+		if (owner) {
+			emit({type: 'skipped', scope: 'file', path, ...because('duplicate-fingerprint', client.label, fingerprint, owner)});
+			return false;
+		}
+
+		owners[client.name].set(fingerprint, path);
+		return true;
+	};
+
+	const versionItems = ({version, metas, roots, unified = []}: PlannedVersion): Record<string, Item> | undefined => {
 		const items: Record<string, Item> = {};
 		const pairedRoots = new Set<ImageFile>();
+		let wholes = 0;
 		for (const client of clients) {
-			const meta = metaFor(client.meta, metas);
-			const item = itemOf(meta, client.meta);
-			if (!item) {
+			// A unified tarball is its own fingerprint; one file serves both clients, as a metadata tarball does.
+			const whole = fileFor(client.unified, unified);
+			const wholeItem = whole && itemOf(whole, client.unified);
+			if (whole && wholeItem && claim(client, wholeItem.sha256!, whole.path)) {
+				items[client.unified] = wholeItem;
+				images[client.name]++;
+				wholes++;
+			}
+
+			const meta = fileFor(client.meta, metas);
+			const item = meta && itemOf(meta, client.meta);
+			if (!meta || !item) {
 				continue;
 			}
 
 			let pairings = 0;
 			for (const root of roots) {
 				const fingerprint = digests.combined.get(pathPair(meta.path, root.path));
-				if (!fingerprint || !digests.files.has(root.path)) {
+				if (!fingerprint || !digests.files.has(root.path) || !claim(client, fingerprint, root.path)) {
 					continue;
 				}
 
-				const owner = owners[client.name].get(fingerprint);
-				if (owner) {
-					emit({type: 'skipped', scope: 'file', path: root.path, ...because('duplicate-fingerprint', client.label, fingerprint, owner)});
-					continue;
-				}
-
-				owners[client.name].set(fingerprint, root.path);
 				for (const field of rootFtypes[rootFtype(root)].fields) {
 					item[field] = fingerprint;
 				}
@@ -120,7 +136,7 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 			}
 		}
 
-		if (pairedRoots.size === 0) {
+		if (pairedRoots.size === 0 && wholes === 0) {
 			emit({type: 'skipped', scope: 'version', path: version.path, ...because('no-image-published')});
 			return undefined;
 		}
@@ -133,7 +149,8 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 	const aliasOwners = new Map<string, string>();
 	const claimAliases = ({ref, aliases}: PlannedProduct['product'], versions: Product['versions']): string[] => {
 		const arch = canonicalArchitecture(ref.arch) ?? ref.arch;
-		const types = new Set(Object.values(versions).flatMap(v => Object.values(v.items)).flatMap(item => (isRootFtype(item.ftype) ? [rootFtypes[item.ftype].type] : [])));
+		const types = new Set(Object.values(versions).flatMap(v => Object.values(v.items))
+			.flatMap(item => (isRootFtype(item.ftype) ? [rootFtypes[item.ftype].type] : isUnifiedFtype(item.ftype) ? ['container'] : [])));
 		const defaults = defaultAliases(ref.os, ref.release, ref.variant);
 		return [...new Set([...defaults, ...aliases])].filter(alias => {
 			const owner = [...types].map(type => aliasOwners.get(`${alias}\0${arch}\0${type}`)).find(o => o !== undefined);
@@ -175,7 +192,7 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 				published[version.name] = before;
 				versions++;
 				for (const client of clients) {
-					const fingerprints = imagesIn(before.items, client.meta);
+					const fingerprints = imagesIn(before.items, client);
 					images[client.name] += fingerprints.length;
 					for (const fingerprint of fingerprints) {
 						owners[client.name].set(fingerprint, version.path);

@@ -5,7 +5,8 @@ import {because} from '../domain/reasons.js';
 import type {Emit} from './events.js';
 import {contentPair, pathPair, type Digests, type ImageFile, type ScannedProduct, type ScannedVersion} from './model.js';
 
-export type PlannedVersion = {version: ScannedVersion; metas: ImageFile[]; roots: ImageFile[]};
+/** `unified`: unified tarballs, each an image of its own (split images pair `metas` with `roots`). */
+export type PlannedVersion = {version: ScannedVersion; metas: ImageFile[]; roots: ImageFile[]; unified?: ImageFile[]};
 
 /** `held`: versions left as they were published before (still settling), neither hashed nor changed. */
 export type PlannedProduct = {product: ScannedProduct; versions: PlannedVersion[]; held?: ScannedVersion[]};
@@ -49,8 +50,9 @@ function usable(version: ScannedVersion, facts: Map<string, FileFacts>, emit: Em
 	});
 	const metas = files.filter(f => f.role.kind === 'meta');
 	const roots = files.filter(f => f.role.kind === 'root');
-	if (metas.length > 0 && roots.length > 0) {
-		return {version, metas, roots};
+	const unified = files.filter(f => f.role.kind === 'unified');
+	if ((metas.length > 0 && roots.length > 0) || unified.length > 0) {
+		return {version, metas: roots.length > 0 ? metas : [], roots: metas.length > 0 ? roots : [], unified};
 	}
 
 	emit({type: 'skipped', scope: 'version', path: version.path, ...because(metas.length > 0 ? 'no-rootfs' : roots.length > 0 ? 'no-metadata' : 'no-image-files')});
@@ -67,17 +69,17 @@ export function plan(products: readonly ScannedProduct[], facts: Map<string, Fil
 		const held = product.versions.filter(v => options.held?.has(v.path));
 		const versions = product.versions.filter(v => !held.includes(v)).map(v => usable(v, facts, emit)).filter(v => v !== undefined);
 		planned.push({product, versions, held});
-		for (const {metas, roots} of versions) {
-			for (const file of [...metas, ...roots]) {
+		for (const {metas, roots, unified = []} of versions) {
+			for (const file of [...metas, ...roots, ...unified]) {
 				const digest = sha(file);
 				if (digest) {
 					cached.files.set(file.path, digest);
 				}
 			}
 
-			for (const meta of metas) {
-				if (!sha(meta)) {
-					tasks.push({file: meta, wantFile: true, wantCombined: false, work: meta.identity.size});
+			for (const whole of [...metas, ...unified]) {
+				if (!sha(whole)) {
+					tasks.push({file: whole, wantFile: true, wantCombined: false, work: whole.identity.size});
 				}
 			}
 

@@ -33,9 +33,10 @@ export type Retained = {
 	nextDeletion?: number;
 };
 
-/** A version's files are complete enough to count for a policy: metadata and a rootfs by their names, and at rest. */
+/** A version's files are complete enough to count for a policy: metadata and a rootfs (or a unified tarball) by their names, and at rest. */
 const counts = (version: ScannedVersion, now: number, settleMs: number) =>
-	version.files.some(f => f.role.kind === 'meta') && version.files.some(f => f.role.kind === 'root') && now - lastWritten(version) >= settleMs;
+	((version.files.some(f => f.role.kind === 'meta') && version.files.some(f => f.role.kind === 'root')) || version.files.some(f => f.role.kind === 'unified'))
+	&& now - lastWritten(version) >= settleMs;
 
 async function choose(tree: Tree, options: RetentionOptions, now: number, settleMs: number): Promise<Choice[]> {
 	const versions = tree.products.flatMap(p => p.versions);

@@ -7,6 +7,9 @@ export type Client = 'lxd' | 'incus';
 /** A metadata ftype: LXD reads only lxd.tar.xz items, Incus only incus.tar.xz items. */
 export type MetaFtype = 'lxd.tar.xz' | 'incus.tar.xz';
 
+/** A unified tarball: LXD reads only lxd_combined.tar.gz items, Incus only incus_combined.tar.gz items. */
+export type UnifiedFtype = 'lxd_combined.tar.gz' | 'incus_combined.tar.gz';
+
 /** A rootfs ftype this program publishes, paired with a metadata tarball. */
 export type RootFtype = 'squashfs' | 'root.tar.xz' | 'disk-kvm.img';
 
@@ -16,7 +19,7 @@ export type ReadRootFtype = RootFtype | 'uefi1.img' | 'disk1.img';
 export type ImageType = 'container' | 'virtual-machine';
 
 /** The two clients, each reading only its own metadata ftype and its own unified tarball. */
-export const clients: ReadonlyArray<{name: Client; label: string; meta: MetaFtype; unified: string}> = [
+export const clients: ReadonlyArray<{name: Client; label: string; meta: MetaFtype; unified: UnifiedFtype}> = [
 	{name: 'lxd', label: 'LXD', meta: 'lxd.tar.xz', unified: 'lxd_combined.tar.gz'},
 	{name: 'incus', label: 'Incus', meta: 'incus.tar.xz', unified: 'incus_combined.tar.gz'},
 ];
@@ -27,6 +30,7 @@ export const clientLabel = perClient(c => c.label);
 export const metaFtypeOf = perClient(c => c.meta);
 export const unifiedFtypeOf = perClient(c => c.unified);
 export const isMetaFtype = (ftype: string): ftype is MetaFtype => clients.some(c => c.meta === ftype);
+export const isUnifiedFtype = (ftype: string): ftype is UnifiedFtype => clients.some(c => c.unified === ftype);
 
 /**
  * Rootfs ftypes a metadata item pairs with, in the clients' alias preference order (§9), the image

@@ -1,10 +1,10 @@
 // Upstream image servers for the mirror's tests, made by real tools: a tree this project publishes,
 // a tree `incus-simplestreams add` makes, and hand-made streams; each served by nginx over HTTPS.
-import {mkdir, readFile} from 'node:fs/promises';
+import {mkdir, readFile, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {execa} from 'execa';
-import {busyboxImage, type RootKind} from './busybox.js';
-import {metadataTarball, qcow2Disk} from './images.js';
+import {busyboxImage, busyboxRoot, type RootKind} from './busybox.js';
+import {metadataTarball, metadataYaml, qcow2Disk, requireTool, tempDir, type MetadataOptions} from './images.js';
 
 export const cli = path.resolve('dist/cli.js');
 
@@ -78,4 +78,42 @@ export function fingerprintsOf(products: Products): string[] {
 	}
 
 	return [...found].sort();
+}
+
+/** A unified image as `incus publish` writes one: metadata.yaml, templates/ and a busybox rootfs/, gzipped. */
+export async function unifiedTarball(file: string, options: MetadataOptions): Promise<string> {
+	const scratch = await tempDir('ss-unified');
+	try {
+		await writeFile(path.join(scratch.path, 'metadata.yaml'), metadataYaml(options));
+		await mkdir(path.join(scratch.path, 'templates'));
+		await writeFile(path.join(scratch.path, 'templates/hostname.tpl'), '{{ container.name }}\n');
+		await busyboxRoot(path.join(scratch.path, 'rootfs'), {'etc/marker': `${options.seed ?? 'unified'}\n`});
+		await mkdir(path.dirname(file), {recursive: true});
+		await execa('tar', ['-C', scratch.path, '--numeric-owner', '--owner=0', '--group=0', '-czf', file, 'metadata.yaml', 'templates', 'rootfs']);
+	} finally {
+		await scratch.cleanup();
+	}
+
+	return file;
+}
+
+/**
+ * A web root made by Incus's own `incus-simplestreams add` (Debian incus-extra): flat
+ * images/<fingerprint>.<ftype> paths, Incus-only items (incus.tar.xz, incus_combined.tar.gz). One
+ * split busybox image and one unified one; versions are named by metadata.yaml's creation_date.
+ */
+export async function incusSimplestreamsUpstream(root: string): Promise<void> {
+	await requireTool('incus-simplestreams');
+	const sources = await tempDir('ss-iss-src');
+	try {
+		await mkdir(root, {recursive: true});
+		const meta = await metadataTarball(path.join(sources.path, 'meta.tar.xz'), {os: 'busybox', release: 'split', variant: 'default', arch: 'amd64', serial: '202401010000', seed: 'split'});
+		const rootfs = await busyboxImage(path.join(sources.path, 'root.squashfs'), 'squashfs', {'etc/marker': 'split\n'});
+		const unified = await unifiedTarball(path.join(sources.path, 'unified.tar.gz'), {os: 'busybox', release: 'whole', variant: 'default', arch: 'amd64', serial: '202401020000', creationDate: 1_704_153_600, seed: 'whole'});
+		for (const args of [[meta, rootfs], [unified]]) {
+			await execa('incus-simplestreams', ['add', ...args], {cwd: root});
+		}
+	} finally {
+		await sources.cleanup();
+	}
 }
