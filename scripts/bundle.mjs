@@ -35,7 +35,7 @@ await build({
 	// Left to Node: a native addon, a pool that starts its own worker file, and packages loaded only
 	// for imports, deltas, the watcher and publishing to a bucket, where a few milliseconds of loading
 	// are nothing.
-	external: ['lzma-native', 'piscina', 'execa', 'chokidar', 'yaml', 'tar-stream', '@aws-sdk/client-s3'],
+	external: ['lzma-native', 'piscina', 'execa', 'yaml', 'tar-stream', '@aws-sdk/client-s3'],
 	// React's production build: the development one checks more and keeps more per frame.
 	define: {'process.env.NODE_ENV': '"production"'},
 	// Ink connects to React DevTools only when DEV=true, from a package that is not installed.

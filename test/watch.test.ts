@@ -1,77 +1,20 @@
 // A running `--watch` against real filesystem changes, checked in the streams it writes (and, for an
 // arrival, with the real lxc client). Each test has its own tree, watcher and cache.
 import {createHash} from 'node:crypto';
-import {appendFile, mkdir, open, readdir, readFile, rename, rm, utimes, writeFile} from 'node:fs/promises';
+import {appendFile, mkdir, open, readFile, rename, rm, writeFile} from 'node:fs/promises';
 import {hostname} from 'node:os';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import test from 'ava';
-import {execa, type ResultPromise} from 'execa';
+import {execa} from 'execa';
 import {cacheOnDisk} from './helpers/cache.js';
 import {remote} from './helpers/clients.js';
-import {bigFile, imageVersion, qcow2Disk, tempDir, type TempDir} from './helpers/images.js';
+import {bigFile, imageVersion, qcow2Disk, tempDir} from './helpers/images.js';
 import {serve} from './helpers/server.js';
+import {product, readStreams, startWatcher, until, versionsIn} from './helpers/watch.js';
 import {running} from '../source/util/owner.js';
 
 const cli = path.resolve('dist/cli.js');
-const product = 'images/acme/1.0/amd64/default';
-
-type Products = {products: Record<string, {requirements: Record<string, string>; versions: Record<string, {items: Record<string, {path: string; sha256: string}>}>}>};
-
-async function readStreams(root: string): Promise<Products | undefined> {
-	try {
-		return JSON.parse(await readFile(path.join(root, 'streams/v1/images.json'), 'utf8')) as Products;
-	} catch {
-		return undefined;
-	}
-}
-
-const versionsIn = (streams: Products | undefined, id = 'acme:1.0:amd64:default') => Object.keys(streams?.products[id]?.versions ?? {}).sort();
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeout = 120_000): Promise<T> {
-	const deadline = Date.now() + timeout;
-	for (;;) {
-		const value = await probe();
-		if (value) {
-			return value;
-		}
-
-		if (Date.now() > deadline) {
-			throw new Error(`timed out waiting for ${what}`);
-		}
-
-		await sleep(50);
-	}
-}
-
-type Running = {root: string; tmp: TempDir; watcher: ResultPromise; log: () => string};
-
-async function startWatcher(t: {teardown(fn: () => Promise<void>): void}, build: (root: string) => Promise<void>, extra: string[] = []): Promise<Running> {
-	const tmp = await tempDir('ss-watch');
-	const root = path.join(tmp.path, 'webroot');
-	await mkdir(path.join(root, 'images'), {recursive: true});
-	await build(root);
-	// The tree is older than the settle window, as a tree the watcher starts on usually is.
-	const past = new Date(Date.now() - 60_000);
-	for (const entry of await readdir(root, {recursive: true, withFileTypes: true})) {
-		if (entry.isFile()) {
-			await utimes(path.join(entry.parentPath, entry.name), past, past);
-		}
-	}
-
-	const watcher = execa('node', [cli, '--watch', root, '--settle', '0.4', '--cache', path.join(tmp.path, 'cache.json'), ...extra], {reject: false, env: {CI: 'true'}, all: true});
-	let output = '';
-	watcher.all?.on('data', (chunk: Buffer) => {
-		output += chunk.toString();
-	});
-	t.teardown(async () => {
-		watcher.kill('SIGKILL');
-		await watcher;
-		await tmp.cleanup();
-	});
-	await until('the first regeneration', async () => output.includes('regenerated in') || output.includes('"type":"regenerated"'));
-	return {root, tmp, watcher, log: () => output};
-}
 
 const version = async (root: string, name: string, rootfs: Array<'root.squashfs' | 'disk.qcow2'> = ['root.squashfs']) =>
 	imageVersion(root, {os: 'acme', release: '1.0', arch: 'amd64', variant: 'default', version: name, meta: ['incus.tar.xz'], rootfs});

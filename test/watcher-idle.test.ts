@@ -1,4 +1,4 @@
-// An idle watcher costs nothing between events: besides chokidar's inotify watches it keeps one
+// An idle watcher costs nothing between events: besides its inotify watches it keeps one
 // timer, the periodic rescan. A poll (of the root, say) would show here as a second one.
 import {cp} from 'node:fs/promises';
 import path from 'node:path';

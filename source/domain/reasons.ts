@@ -38,6 +38,10 @@ const texts = {
 	'version-order': (problem: string) => problem,
 	/** What was done about an import that was killed (import/journal.ts). */
 	'import-recovered': (what: string) => what,
+	/** The watcher reached the kernel's limit on inotify watches (watch/directories.ts). */
+	'watch-limit': (watched: number, limit: string, rescanSeconds: number) => `the inotify watch limit is reached (fs.inotify.max_user_watches = ${limit}): `
+		+ `${watched} directories are watched, the others only looked at by a full rescan every ${rescanSeconds} s; raise it `
+		+ '(sysctl fs.inotify.max_user_watches=1048576, or a file in /etc/sysctl.d/) and the watcher watches them all at its next rescan',
 	'images-not-directory': () => 'is not a directory',
 	'images-outside-root': (target: string) => `is a symbolic link to ${target}, outside the web root`,
 	'images-missing': () => 'does not exist',

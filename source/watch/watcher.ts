@@ -1,21 +1,19 @@
 // `--watch`: regenerate the streams whenever the tree changes, for weeks, unattended. Every
 // regeneration is a full generate() (a scan is cheap; unchanged files come from the in-memory cache),
 // so a lost event can only delay an update, never leave the streams wrong.
-import {stat} from 'node:fs/promises';
-import {basename, relative, sep} from 'node:path';
-import {watch, type FSWatcher} from 'chokidar';
-import {aliasFile} from '../domain/aliases.js';
+import {readFile, stat} from 'node:fs/promises';
+import {relative, sep} from 'node:path';
 import {warning} from '../domain/reasons.js';
-import {requirementFiles} from '../domain/requirements.js';
 import type {RunContext} from '../pipeline/context.js';
 import {ImportJournal} from '../import/journal.js';
 import {generate} from '../pipeline/generate.js';
 import {NothingToPublish} from '../pipeline/nothing.js';
 import type {ProductsFile} from '../streams/model.js';
-import {productsPath, streamsTop} from '../streams/paths.js';
+import {productsPath} from '../streams/paths.js';
 import {readProducts} from '../streams/read.js';
 import {errorCode} from '../util/errors.js';
 import {acquireLock, LockHeld, watchCommand, type Lock} from '../util/lock.js';
+import {DirectoryWatches} from './directories.js';
 import type {WatchEmit} from './events.js';
 
 export type WatchOptions = {
@@ -36,8 +34,8 @@ export type WatchOptions = {
 /** How soon a publish that failed (a store out of reach) is tried again when nothing else changes. */
 const publishRetryMs = 30_000;
 
-/** Dot-names that matter: everything else starting with a dot is an upload in progress or private. */
-const watchedDotFiles = new Set<string>([...requirementFiles, aliasFile]);
+/** How often the whole tree is rescanned while some directories are not watched (the inotify limit was reached). */
+const unwatchedRescanMs = 60_000;
 
 /** How soon to try again when another simplestreams holds the lock of a root that replaced the watched one. */
 const lockRetryMs = 2000;
@@ -60,7 +58,7 @@ async function published(root: string): Promise<ProductsFile | undefined> {
 }
 
 export class Watcher {
-	private fsWatcher?: FSWatcher;
+	private directories?: DirectoryWatches;
 	private readonly root: string;
 	private readonly settleMs: number;
 	/** What the last regeneration published (or, before the first, what is on disk): to tell what it added and removed. */
@@ -73,13 +71,15 @@ export class Watcher {
 	private again = false;
 	private abort?: AbortController;
 	private stopping = false;
-	/** The directory chokidar watches: the root as it was when the watch began. */
+	/** The directory watched: the root as it was when the watch began. */
 	private watchedRoot?: DirectoryIdentity;
 	/** Set while the root's watch is renewed, after the root went away or was replaced. */
 	private rewatching = false;
 	private rootPoll?: NodeJS.Timeout;
 	private publishRetry?: NodeJS.Timeout;
-	private readonly rescanTimer: NodeJS.Timeout;
+	private rescanTimer: NodeJS.Timeout;
+	/** Whether the watch limit was reported: once for the watcher's life. */
+	private limitSaid = false;
 	/** Wakes the watcher when retired files fall due, with no change in the tree to do it. */
 	private deletionTimer?: NodeJS.Timeout;
 	private lock?: Lock;
@@ -92,15 +92,24 @@ export class Watcher {
 		this.lock = options.lock;
 		this.root = options.context.root;
 		this.settleMs = options.context.settleMs ?? 0;
-		this.rescanTimer = setInterval(() => {
-			this.schedule('periodic rescan', 0);
-		}, options.rescanMs);
+		this.rescanTimer = this.periodicRescan(options.rescanMs);
 	}
 
 	async start(): Promise<void> {
 		this.emit({type: 'watching', root: this.root, settleMs: this.settleMs});
-		this.watchTree(await directoryAt(this.root));
+		await this.watchTree(await directoryAt(this.root));
 		this.schedule('start', 0);
+	}
+
+	private periodicRescan(every: number): NodeJS.Timeout {
+		return setInterval(() => {
+			// Past the watch limit, each rescan also tries again for the directories left unwatched (the limit may have been raised).
+			if (this.directories?.incomplete) {
+				void this.directories.retry();
+			}
+
+			this.schedule('periodic rescan', 0);
+		}, every);
 	}
 
 	/** SIGHUP: events may have been missed; look at everything now. */
@@ -110,6 +119,10 @@ export class Watcher {
 		}
 
 		this.emit({type: 'rescan', reason});
+		if (this.directories?.incomplete) {
+			void this.directories.retry();
+		}
+
 		this.schedule(reason, 0);
 	}
 
@@ -123,34 +136,49 @@ export class Watcher {
 		// Hashing stops at once; a write already under way completes, atomically, before generate returns.
 		this.abort?.abort();
 		await this.running?.catch(() => undefined);
-		await this.fsWatcher?.close();
+		this.directories?.close();
 		await this.lock?.release();
 		this.emit({type: 'stopped'});
 	}
 
-	private watchTree(identity: DirectoryIdentity | undefined): void {
+	private async watchTree(identity: DirectoryIdentity | undefined): Promise<void> {
 		const {root} = this;
 		this.watchedRoot = identity;
-		const ignored = (path: string) => {
-			const parts = relative(root, path).split(sep);
-			return parts[0] === streamsTop || parts.some(p => p.startsWith('.') && !watchedDotFiles.has(p));
-		};
-
-		this.fsWatcher = watch(root, {ignoreInitial: true, ignored, followSymlinks: false});
-		this.fsWatcher.on('all', (_event, path) => {
-			this.changes++;
-			this.schedule(`changes under ${relative(root, path).split(sep).slice(0, 6).join('/')}`, this.settleMs);
-		});
-		// The root's own watch names the root when it is moved or removed (or a child of the same name
-		// changes: the check tells). Chokidar's events then do not always follow, and its watch is dead.
-		this.fsWatcher.on('raw', (_event, name, details) => {
-			if (name === basename(root) && (details as {watchedPath?: string}).watchedPath === root) {
+		this.directories = new DirectoryWatches(root, {
+			change: path => {
+				this.changes++;
+				this.schedule(`changes under ${relative(root, path).split(sep).slice(0, 6).join('/')}`, this.settleMs);
+			},
+			root: () => {
 				void this.rootWatched();
-			}
+			},
+			limit: watched => {
+				void this.watchLimit(watched);
+			},
+			error: error => {
+				this.rescan(`watcher error (${errorCode(error)}); events may have been lost`);
+			},
 		});
-		this.fsWatcher.on('error', error => {
-			this.rescan(`watcher error (${errorCode(error)}); events may have been lost`);
-		});
+		await this.directories.start();
+	}
+
+	/** The inotify limit was reached: said once, and the directories left unwatched are looked at by a more frequent full rescan. */
+	private async watchLimit(watched: number): Promise<void> {
+		if (this.stopping) {
+			return;
+		}
+
+		if (this.limitSaid) {
+			return;
+		}
+
+		this.limitSaid = true;
+		const limit = (await readFile('/proc/sys/fs/inotify/max_user_watches', 'utf8').catch(() => '')).trim();
+		this.emit({type: 'warning', path: this.root, ...warning('watch-limit', watched, limit || 'unknown', unwatchedRescanMs / 1000)});
+		if (this.options.rescanMs > unwatchedRescanMs && !this.stopping) {
+			clearInterval(this.rescanTimer);
+			this.rescanTimer = this.periodicRescan(unwatchedRescanMs);
+		}
 	}
 
 	/** Debounce: each event pushes the run back by `delay`, but never past a few windows. */
@@ -343,11 +371,11 @@ export class Watcher {
 		}
 
 		this.rewatching = true;
-		await this.fsWatcher?.close();
-		this.fsWatcher = undefined;
+		this.directories?.close();
+		this.directories = undefined;
 		const replacement = await directoryAt(root);
 		if (replacement) {
-			this.watchAgain(replacement);
+			await this.watchAgain(replacement);
 			this.rescan('the root was replaced');
 			return;
 		}
@@ -358,16 +386,16 @@ export class Watcher {
 			if (back && this.rewatching && !this.stopping) {
 				clearInterval(this.rootPoll);
 				this.emit({type: 'root-back', root});
-				this.watchAgain(back);
+				await this.watchAgain(back);
 				this.schedule('the root is back', 0);
 			}
 		}, 1000);
 	}
 
-	private watchAgain(identity: DirectoryIdentity): void {
+	private async watchAgain(identity: DirectoryIdentity): Promise<void> {
 		this.rewatching = false;
 		if (!this.stopping) {
-			this.watchTree(identity);
+			await this.watchTree(identity);
 		}
 	}
 }

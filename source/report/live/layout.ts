@@ -89,6 +89,7 @@ const labels: Record<ReasonCode, string> = {
 	'alias-taken': 'alias taken',
 	'version-order': 'mixed names',
 	'import-recovered': 'import recovered',
+	'watch-limit': 'watch limit',
 	'images-not-directory': 'no images',
 	'images-outside-root': 'outside root',
 	'images-missing': 'no images',
