@@ -25,7 +25,8 @@ function knowledge(products: readonly ScannedProduct[], options: {content?: Reco
 }
 
 const none: PlanOptions['cachedCombined'] = () => undefined;
-const options = (fuse: boolean, cachedCombined = none): PlanOptions => ({fuse, cachedCombined});
+/** `fuse`: one worker, so every rootfs is read once; otherwise two, and one version's rootfs passes split. */
+const options = (fuse: boolean, cachedCombined = none): PlanOptions => ({jobs: fuse ? 1 : 2, cachedCombined});
 
 const ref = productRef('debian', '12', 'amd64', 'default');
 const dir = `${ref.path}/20240101_0000`;
@@ -112,6 +113,30 @@ test('fusing: one pass per rootfs gives its digest and its first combined digest
 		'lxd.tar.xz +file 90',
 	]);
 	t.is(result.tasks.filter(task => task.wantFile && task.file.path.endsWith('root.squashfs')).length, 1, 'the rootfs is hashed once');
+});
+
+test('with two workers, rootfs passes stay fused while other tasks keep the second worker busy, and split when none would', t => {
+	const versions = Object.fromEntries(['20240101_0000', '20240102_0000', '20240103_0000'].map(name => [name, {'incus.tar.xz': 10, 'root.squashfs': 1000}]));
+	const three = product(ref, versions);
+	t.deepEqual(plan([three], knowledge([three]), options(false), collector().emit).tasks.map(shape), [
+		'root.squashfs after incus.tar.xz +file +combined 1010',
+		'root.squashfs after incus.tar.xz +file +combined 1010',
+		'root.squashfs after incus.tar.xz +combined 1010',
+		'root.squashfs +file 1000',
+		'incus.tar.xz +file 10',
+		'incus.tar.xz +file 10',
+		'incus.tar.xz +file 10',
+	]);
+	const one = product(ref, {'20240101_0000': {'incus.tar.xz': 10, 'root.squashfs': 1000}});
+	t.deepEqual(plan([one], knowledge([one]), {jobs: 2, cachedCombined: none}, collector().emit).tasks.map(shape), [
+		'root.squashfs after incus.tar.xz +combined 1010',
+		'root.squashfs +file 1000',
+		'incus.tar.xz +file 10',
+	], 'a single rootfs: its two digests on two workers');
+	t.deepEqual(plan([one], knowledge([one]), {jobs: 1, cachedCombined: none}, collector().emit).tasks.map(shape), [
+		'root.squashfs after incus.tar.xz +file +combined 1010',
+		'incus.tar.xz +file 10',
+	], 'one worker: always one pass');
 });
 
 test('cached files get no file pass; a cached pair gets no pass at all', t => {

@@ -21,8 +21,8 @@ export type DigestTask = {file: HashedFile; prefix?: HashedFile; wantFile: boole
 export type Plan = {products: PlannedProduct[]; tasks: DigestTask[]; cached: Digests};
 
 export type PlanOptions = {
-	/** Compute a rootfs digest and its first combined digest in one pass (best with one worker). */
-	fuse: boolean;
+	/** Workers that run the tasks (see balance). */
+	jobs: number;
 	/** The cached combined fingerprint for contentPair(meta sha256, root sha256). */
 	cachedCombined: (pair: string) => string | undefined;
 	/** Paths of versions to hold back (see settle.ts). */
@@ -94,8 +94,8 @@ export function plan(products: readonly ScannedProduct[], facts: Map<string, Fil
 						continue;
 					}
 
-					const wantFile = options.fuse && rootPending;
-					rootPending &&= !wantFile;
+					const wantFile = rootPending;
+					rootPending = false;
 					tasks.push({file: root, prefix: meta, wantFile, wantCombined: true, work: meta.identity.size + root.identity.size});
 				}
 
@@ -109,5 +109,26 @@ export function plan(products: readonly ScannedProduct[], facts: Map<string, Fil
 	// Largest first keeps every worker busy to the end; the passes over one file stay adjacent, so
 	// they run side by side and the second reads what the first just brought into the page cache.
 	tasks.sort((a, b) => b.file.identity.size - a.file.identity.size || (a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : 0));
-	return {products: planned, tasks, cached};
+	return {products: planned, tasks: balance(tasks, options.jobs), cached};
+}
+
+/** What a task costs to run: the bytes it hashes (a fused pass hashes its rootfs twice). */
+const cost = (task: DigestTask) => task.work + (task.wantFile && task.wantCombined ? task.file.identity.size : 0);
+
+/**
+ * Each rootfs is planned as one pass giving its own digest and its first combined one, which reads
+ * it once instead of twice; but one pass runs on one worker. A pass is split in two, side by side
+ * on two workers, when the tasks after it leave the other workers too little to do meanwhile: a
+ * single large rootfs is hashed on two cores, many are each read once.
+ */
+function balance(tasks: readonly DigestTask[], jobs: number): DigestTask[] {
+	let after = tasks.reduce((sum, task) => sum + cost(task), 0);
+	return tasks.flatMap(task => {
+		after -= cost(task);
+		if (!(task.wantFile && task.wantCombined) || after >= (jobs - 1) * cost(task)) {
+			return [task];
+		}
+
+		return [{...task, wantFile: false}, {file: task.file, wantFile: true, wantCombined: false, work: task.file.identity.size}];
+	});
 }

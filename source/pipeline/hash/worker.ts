@@ -1,15 +1,17 @@
-// A hash worker: streams a file through SHA-256 with two large buffers, reading the next chunk while
-// hashing the current one. Only node:* imports, so it loads fast in every worker thread.
+// A hash worker: streams a file through SHA-256 with blocking reads into one buffer. The thread has
+// nothing else to do, and a read from the page cache is a copy: through the promise API each read
+// also went through the thread pool, a third thread competing for the same cores, and cost more
+// CPU time than the copy itself (bench/RESULTS.md). Files not in the page cache still overlap disk
+// and hashing through the kernel's readahead. Only node:* imports, so it loads fast in every worker.
 import {createHash, type Hash} from 'node:crypto';
-import {closeSync, fstatSync, openSync, readSync, type BigIntStats} from 'node:fs';
-import {open} from 'node:fs/promises';
+import {closeSync, constants, fstatSync, openSync, readSync, type BigIntStats} from 'node:fs';
 import {because} from '../../domain/reasons.js';
 import type {DigestRequest, DigestResponse, DigestSource} from './protocol.js';
 
-const chunk = 4 * 1024 * 1024;
-// One pair per worker thread: a worker runs one task at a time, so memory stays 8 MiB per worker.
-let front = Buffer.allocUnsafe(chunk);
-let back = Buffer.allocUnsafe(chunk);
+// Small enough to stay in the core's cache between the read and the hashing.
+const chunk = 1024 * 1024;
+// One per worker thread: a worker runs one task at a time.
+const buffer = Buffer.allocUnsafe(chunk);
 
 class Changed extends Error {
 	constructor(readonly code: 'changed' | 'metadata-changed') {
@@ -26,23 +28,19 @@ function check(request: DigestRequest, source: DigestSource, position: number, a
 	}
 }
 
-/**
- * A file smaller than one buffer is read with blocking calls: there is no next chunk to overlap with
- * hashing, and this thread has nothing else to do, while the promise API would cost a thread-pool
- * round trip for each of open, read, read, stat and close (most of the time on a tree of small files).
- */
-function feedSmall(request: DigestRequest, source: DigestSource, hashes: Hash[], counted: (bytes: number) => void): void {
-	const fd = openSync(source.absolute, 'r');
+function feed(request: DigestRequest, source: DigestSource, hashes: Hash[], counted: (bytes: number) => void): void {
+	// Without blocking: a pipe put in a file's place since the scan fails the read instead of hanging.
+	const fd = openSync(source.absolute, constants.O_RDONLY | constants.O_NONBLOCK);
 	try {
 		let position = 0;
 		for (;;) {
-			const bytesRead = readSync(fd, front, 0, chunk, position);
+			const bytesRead = readSync(fd, buffer, 0, chunk, position);
 			if (bytesRead === 0) {
 				break;
 			}
 
 			position += bytesRead;
-			const bytes = front.subarray(0, bytesRead);
+			const bytes = buffer.subarray(0, bytesRead);
 			for (const hash of hashes) {
 				hash.update(bytes);
 			}
@@ -53,40 +51,6 @@ function feedSmall(request: DigestRequest, source: DigestSource, hashes: Hash[],
 		check(request, source, position, fstatSync(fd, {bigint: true}));
 	} finally {
 		closeSync(fd);
-	}
-}
-
-async function feed(request: DigestRequest, source: DigestSource, hashes: Hash[], counted: (bytes: number) => void): Promise<void> {
-	if (source.identity.size < chunk) {
-		feedSmall(request, source, hashes, counted);
-		return;
-	}
-
-	const handle = await open(source.absolute, 'r');
-	try {
-		let position = 0;
-		let pending = handle.read(front, 0, chunk, position);
-		for (;;) {
-			const {bytesRead} = await pending;
-			if (bytesRead === 0) {
-				break;
-			}
-
-			position += bytesRead;
-			const current = front;
-			[front, back] = [back, front];
-			pending = handle.read(front, 0, chunk, position);
-			const bytes = current.subarray(0, bytesRead);
-			for (const hash of hashes) {
-				hash.update(bytes);
-			}
-
-			counted(bytesRead);
-		}
-
-		check(request, source, position, await handle.stat({bigint: true}));
-	} finally {
-		await handle.close();
 	}
 }
 
@@ -101,10 +65,10 @@ export default async function digest(request: DigestRequest): Promise<DigestResp
 		const file = request.wantFile ? createHash('sha256') : undefined;
 		const combined = request.wantCombined ? createHash('sha256') : undefined;
 		if (combined && request.prefix) {
-			await feed(request, request.prefix, [combined], counted);
+			feed(request, request.prefix, [combined], counted);
 		}
 
-		await feed(request, request.file, [file, combined].filter(h => h !== undefined), counted);
+		feed(request, request.file, [file, combined].filter(h => h !== undefined), counted);
 		return {ok: true, sha256: file?.digest('hex'), combined: combined?.digest('hex'), milliseconds: performance.now() - started};
 	} catch (error) {
 		if (error instanceof Changed) {
