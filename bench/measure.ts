@@ -1,14 +1,14 @@
-// Timing primitives: a child's wall time and peak RSS, the openssl floor, page-cache control.
+// Timing primitives: a child's wall time, CPU time and peak RSS; waiting for a quiet machine.
 import {spawn, spawnSync} from 'node:child_process';
 import {existsSync, readFileSync} from 'node:fs';
-import {mkdtemp, open, readFile, rm, writeFile} from 'node:fs/promises';
+import {mkdtemp, open, readFile, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
-import {mapLimit} from '../source/util/map-limit.js';
 
-export type Timed = {milliseconds: number; rssBytes?: number; stdout: string};
+/** `cpuMilliseconds`: user + system time of the child and all its threads. */
+export type Timed = {milliseconds: number; cpuMilliseconds?: number; rssBytes?: number; stdout: string};
 
-/** GNU time reports the child's ru_maxrss (all its threads) from wait4: exact, unlike polling. */
+/** GNU time reports the child's ru_maxrss and CPU times (all its threads) from wait4: exact, unlike polling. */
 const gnuTime = (() => {
 	if (!existsSync('/usr/bin/time')) {
 		return undefined;
@@ -18,7 +18,7 @@ const gnuTime = (() => {
 	return `${probe.stdout}${probe.stderr}`.includes('GNU') ? '/usr/bin/time' : undefined;
 })();
 
-export const rssMethod = gnuTime ? 'GNU time %M (wait4 ru_maxrss)' : '/proc/PID/status VmHWM, polled every 5 ms';
+export const rssMethod = gnuTime ? 'GNU time %M, %U + %S (wait4 ru_maxrss, ru_utime + ru_stime)' : '/proc/PID/status VmHWM, polled every 5 ms (no CPU time without GNU time)';
 
 /** The high-water mark of a live process's RSS, or undefined once it is gone. */
 function vmHwm(pid: number): number | undefined {
@@ -31,13 +31,13 @@ function vmHwm(pid: number): number | undefined {
 }
 
 /**
- * Run `argv` to completion: wall time from spawn to exit, and its peak RSS when `rss` is set.
+ * Run `argv` to completion: wall time from spawn to exit, and its peak RSS and CPU time when `rss` is set.
  * stderr goes to `log` (or nowhere); a non-zero exit rejects with the log's tail.
  */
 export async function timed(argv: readonly string[], options: {rss?: boolean; log?: string} = {}): Promise<Timed> {
 	const scratch = await mkdtemp(path.join(tmpdir(), 'ss-bench-time-'));
 	const rssFile = path.join(scratch, 'rss');
-	const [command, ...args] = options.rss && gnuTime ? [gnuTime, '-f', '%M', '-o', rssFile, '--', ...argv] : argv;
+	const [command, ...args] = options.rss && gnuTime ? [gnuTime, '-f', '%M %U %S', '-o', rssFile, '--', ...argv] : argv;
 	const log = options.log ? await open(options.log, 'w') : undefined;
 	try {
 		const started = performance.now();
@@ -64,40 +64,18 @@ export async function timed(argv: readonly string[], options: {rss?: boolean; lo
 		}
 
 		let rssBytes = polled;
+		let cpuMilliseconds: number | undefined;
 		if (options.rss && gnuTime) {
-			const lines = (await readFile(rssFile, 'utf8')).trim().split('\n');
-			rssBytes = Number(lines.at(-1)) * 1024;
+			const [kilobytes, user, system] = (await readFile(rssFile, 'utf8')).trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number];
+			rssBytes = kilobytes * 1024;
+			cpuMilliseconds = (user + system) * 1000;
 		}
 
-		return {milliseconds, rssBytes, stdout};
+		return {milliseconds, cpuMilliseconds, rssBytes, stdout};
 	} finally {
 		await log?.close();
 		await rm(scratch, {recursive: true, force: true});
 	}
-}
-
-/** One openssl job: the digest of one file, or of files concatenated (`cat a b | openssl dgst`). */
-export type FloorTask = {files: string[]; bytes: number};
-
-/**
- * The floor: the same SHA-256 work as openssl processes, `parallel` at a time, in the order given.
- * Returns the wall time and each task's digest (to check the generator against).
- */
-export async function opensslFloor(tasks: readonly FloorTask[], parallel: number): Promise<{milliseconds: number; digests: string[]}> {
-	const started = performance.now();
-	const digests = await mapLimit(tasks, parallel, async task => {
-		const argv = task.files.length === 1
-			? ['openssl', 'dgst', '-sha256', '-r', task.files[0]!]
-			: ['sh', '-c', 'cat -- "$@" | openssl dgst -sha256 -r', 'sh', ...task.files];
-		const {stdout} = await timed(argv);
-		const digest = /^[0-9a-f]{64}/.exec(stdout)?.[0];
-		if (!digest) {
-			throw new Error(`no digest from ${argv.join(' ')}: ${stdout}`);
-		}
-
-		return digest;
-	});
-	return {milliseconds: performance.now() - started, digests};
 }
 
 /** Read every file once (to /dev/null) so it sits in the page cache. */
@@ -107,52 +85,6 @@ export async function warm(files: readonly string[]): Promise<void> {
 		if (result.status !== 0) {
 			throw new Error(`warm-up read failed: ${String(result.stderr)}`);
 		}
-	}
-}
-
-/** Bytes of `file` in the page cache, by fincore (util-linux), or undefined without it. */
-function resident(file: string): number | undefined {
-	const result = spawnSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', file], {encoding: 'utf8'});
-	return result.status === 0 ? Number(result.stdout.trim()) : undefined;
-}
-
-/** sync + drop the page cache (root only). */
-export async function dropCaches(): Promise<void> {
-	spawnSync('sync');
-	await writeFile('/proc/sys/vm/drop_caches', '3\n');
-}
-
-/**
- * Drop the page cache, then read the programs back in (`warmups`: commands to run), so that only
- * the image files are cold: node, its modules and openssl would otherwise load from disk too, which
- * is not what a cold build of images measures (starting node cold alone costs 0.2-0.3 s here).
- */
-export async function dropImageCaches(warmups: ReadonlyArray<readonly string[]>): Promise<void> {
-	await dropCaches();
-	for (const [command, ...args] of warmups) {
-		spawnSync(command!, args, {stdio: 'ignore'});
-	}
-}
-
-/**
- * Whether dropping the page cache works here: as root, in a VM (not a container sharing the host's
- * cache), `probe` must leave the cache after a drop.
- */
-export async function canDropCaches(probe: string): Promise<{ok: boolean; why: string}> {
-	try {
-		await warm([probe]);
-		const before = resident(probe);
-		await dropCaches();
-		const after = resident(probe);
-		if (before === undefined || after === undefined) {
-			return {ok: true, why: 'drop_caches accepted (fincore missing: not verified)'};
-		}
-
-		return after < before / 10
-			? {ok: true, why: `verified: ${path.basename(probe)} went from ${before} to ${after} bytes in page cache`}
-			: {ok: false, why: `drop_caches accepted but ${probe} stayed in page cache (${after} bytes)`};
-	} catch (error) {
-		return {ok: false, why: `cannot drop the page cache (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`};
 	}
 }
 
