@@ -34,7 +34,7 @@ export type {ListedImage} from './list/format.js';
 export type {ImportPlan} from './import/plan.js';
 export type {ChooseContext, PlanImportOptions, PlanImportResult} from './import/planning.js';
 export {UsageError} from './util/errors.js';
-export {UpstreamError} from './mirror/http.js';
+export {UpstreamError} from './mirror/errors.js';
 export {LockHeld} from './util/lock.js';
 export {NothingToPublish} from './pipeline/nothing.js';
 

@@ -9,12 +9,9 @@ import {rootCertificates} from 'node:tls';
 import {Agent, EnvHttpProxyAgent, request, type Dispatcher} from 'undici';
 import {insideBase} from '../streams/paths.js';
 import {errorCode} from '../util/errors.js';
+import {FetchError, UpstreamError} from './errors.js';
 
-/** Upstream cannot be read as it must be: nothing of the mirror is changed. */
-export class UpstreamError extends Error {}
-
-/** A file upstream that did not arrive as its item says (size, status): named, the rest goes on. */
-export class FetchError extends Error {}
+export {FetchError, UpstreamError} from './errors.js';
 
 export type UpstreamOptions = {
 	/** A PEM file of CA certificates trusted besides the system's roots (--ca). */
