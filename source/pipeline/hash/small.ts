@@ -73,7 +73,8 @@ export async function probeSmall(files: readonly ImageFile[], record: (file: Ima
 			metas.push({path: file.path, state});
 		} else {
 			early.files.set(file.path, state.digest('hex'));
-			for (const meta of metas) {
+			// A unified tarball is an image of its own: only a rootfs pairs with the metadata.
+			for (const meta of file.role.kind === 'root' ? metas : []) {
 				early.combined.set(pathPair(meta.path, file.path), meta.state.copy().update(bytes).digest('hex'));
 			}
 		}
