@@ -105,6 +105,8 @@ export type ServeOptions = {
 	ca?: Ca;
 	/** Use another readme (tests of the README itself). */
 	readme?: string;
+	/** nginx's limit_rate for every response (`1m`: a MiB a second), for downloads a test interrupts. */
+	rate?: string;
 };
 
 /**
@@ -139,6 +141,7 @@ export async function serve(webroot: string, opts: ServeOptions = {}): Promise<S
 			'  types { application/json json; application/octet-stream xz squashfs qcow2 img vcdiff; text/plain txt; }',
 			'  default_type application/octet-stream;',
 			`  access_log ${t('access.log')};`,
+			...(opts.rate ? [`  limit_rate ${opts.rate};`] : []),
 			...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(k => `  ${k}_temp_path ${t(`tmp-${k}`)};`),
 			server,
 			'}',

@@ -1,5 +1,6 @@
 // Upstream image servers for the mirror's tests, made by real tools: a tree this project publishes,
 // a tree `incus-simplestreams add` makes, and hand-made streams; each served by nginx over HTTPS.
+import {createHash, randomBytes} from 'node:crypto';
 import {mkdir, readFile, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {execa} from 'execa';
@@ -116,4 +117,112 @@ export async function incusSimplestreamsUpstream(root: string): Promise<void> {
 	} finally {
 		await sources.cleanup();
 	}
+}
+
+type File = {path: string; sha256: string; size: number};
+
+async function described(root: string, relative: string): Promise<File> {
+	const bytes = await readFile(path.join(root, relative));
+	return {path: relative, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length};
+}
+
+async function combined(root: string, meta: File, rootfs: File): Promise<string> {
+	return createHash('sha256').update(await readFile(path.join(root, meta.path))).update(await readFile(path.join(root, rootfs.path))).digest('hex');
+}
+
+export type HandMade = {
+	/** The products file as written; change it and call write() to publish a change upstream. */
+	products: {products: Record<string, {versions: Record<string, unknown>} & Record<string, unknown>>};
+	write(): Promise<void>;
+	/** Upstream paths of the files, by role. */
+	files: Record<'unified' | 'lxdMeta' | 'lxdRoot' | 'meta3' | 'root3' | 'disk3' | 'otherMeta' | 'otherRoot', File>;
+	/** Fingerprints as the clients see them. */
+	fingerprints: {unified: string; lxdOnly: string; squashfs3: string; vm3: string; other: string};
+};
+
+/**
+ * Streams written by hand with paths of any shape, in what the clients read and this project does
+ * not write itself: acme 1.0 has a unified version (lxd_combined and incus_combined items on one
+ * file), an LXD-only version (lxd.tar.xz alone) and a version with a squashfs, a qcow2 disk, a
+ * delta and a manifest; other 2.0 (arm64) has a root.tar.xz of `otherBytes` random bytes.
+ */
+export async function handMadeUpstream(root: string, otherBytes = 1024 * 1024): Promise<HandMade> {
+	const at = (relative: string) => path.join(root, relative);
+	await unifiedTarball(at('pool/u/acme-20240101.tar.gz'), {os: 'acme', release: '1.0', arch: 'amd64', serial: '20240101_0000', seed: 'unified'});
+	await metadataTarball(at('pool/s/acme-20240102/lxd.tar.xz'), {os: 'acme', release: '1.0', arch: 'amd64', serial: '20240102_0000', seed: 'lxd only'});
+	await busyboxImage(at('pool/s/acme-20240102/rootfs.squashfs'), 'squashfs', {'etc/marker': 'lxd only\n'});
+	await metadataTarball(at('files/a3/meta.tar.xz'), {os: 'acme', release: '1.0', arch: 'amd64', serial: '20240103_0000', seed: 'three'});
+	await busyboxImage(at('files/a3/root.squashfs'), 'squashfs', {'etc/marker': 'three\n'});
+	await qcow2Disk(at('files/a3/disk.img'), {content: 'three'});
+	await writeFile(at('files/a3/delta.vcdiff'), 'not really a delta');
+	await writeFile(at('files/a3/manifest.txt'), 'busybox\n');
+	await metadataTarball(at('x/other.meta'), {os: 'other', release: '2.0', arch: 'arm64', serial: '20240101_0000', seed: 'other'});
+	const scratch = await tempDir('ss-random');
+	try {
+		await writeFile(path.join(scratch.path, 'noise'), randomBytes(otherBytes));
+		await execa('sh', ['-c', 'tar -C "$1" -cf - noise | xz -0 -T1 > "$2"', 'sh', scratch.path, at('x/other.root')]);
+	} finally {
+		await scratch.cleanup();
+	}
+
+	const files = {
+		unified: await described(root, 'pool/u/acme-20240101.tar.gz'),
+		lxdMeta: await described(root, 'pool/s/acme-20240102/lxd.tar.xz'),
+		lxdRoot: await described(root, 'pool/s/acme-20240102/rootfs.squashfs'),
+		meta3: await described(root, 'files/a3/meta.tar.xz'),
+		root3: await described(root, 'files/a3/root.squashfs'),
+		disk3: await described(root, 'files/a3/disk.img'),
+		otherMeta: await described(root, 'x/other.meta'),
+		otherRoot: await described(root, 'x/other.root'),
+	};
+	const fingerprints = {
+		unified: files.unified.sha256,
+		lxdOnly: await combined(root, files.lxdMeta, files.lxdRoot),
+		squashfs3: await combined(root, files.meta3, files.root3),
+		vm3: await combined(root, files.meta3, files.disk3),
+		other: await combined(root, files.otherMeta, files.otherRoot),
+	};
+	const item = (ftype: string, file: File, extra: Record<string, string> = {}) => ({ftype, ...file, ...extra});
+	const meta3 = {combined_squashfs_sha256: fingerprints.squashfs3, 'combined_disk-kvm-img_sha256': fingerprints.vm3};
+	const delta = await described(root, 'files/a3/delta.vcdiff');
+	const products: HandMade['products'] = {products: {
+		'acme:1.0:amd64:default': {
+			aliases: 'acme/1.0,acme/1.0/default', arch: 'amd64', os: 'acme', release: '1.0', release_title: '1.0', variant: 'default', versions: {
+				'20240101_0000': {items: {
+					'lxd_combined.tar.gz': item('lxd_combined.tar.gz', files.unified),
+					'incus_combined.tar.gz': item('incus_combined.tar.gz', files.unified),
+				}},
+				'20240102_0000': {items: {
+					'lxd.tar.xz': item('lxd.tar.xz', files.lxdMeta, {combined_squashfs_sha256: fingerprints.lxdOnly}),
+					'root.squashfs': item('squashfs', files.lxdRoot),
+				}},
+				'20240103_0000': {items: {
+					'lxd.tar.xz': item('lxd.tar.xz', files.meta3, meta3),
+					'incus.tar.xz': item('incus.tar.xz', files.meta3, meta3),
+					'root.squashfs': item('squashfs', files.root3),
+					'disk.qcow2': item('disk-kvm.img', files.disk3),
+					'root.20240102_0000.vcdiff': item('squashfs.vcdiff', delta, {delta_base: '20240102_0000'}),
+					manifest: item('manifest', await described(root, 'files/a3/manifest.txt')),
+				}},
+			},
+		},
+		'other:2.0:arm64:default': {
+			arch: 'arm64', os: 'other', release: '2.0', release_title: '2.0', variant: 'default', versions: {
+				'20240101_0000': {items: {
+					'incus.tar.xz': item('incus.tar.xz', files.otherMeta, {combined_rootxz_sha256: fingerprints.other}),
+					'root.tar.xz': item('root.tar.xz', files.otherRoot),
+				}},
+			},
+		},
+	}};
+	const write = async () => {
+		await mkdir(at('streams/v1'), {recursive: true});
+		await writeFile(at('streams/v1/images.json'), JSON.stringify({content_id: 'images', datatype: 'image-downloads', format: 'products:1.0', ...products}));
+		await writeFile(at('streams/v1/index.json'), JSON.stringify({format: 'index:1.0', index: {images: {
+			datatype: 'image-downloads', path: 'streams/v1/images.json', format: 'products:1.0', products: Object.keys(products.products).sort(),
+		}}}));
+	};
+
+	await write();
+	return {products, write, files, fingerprints};
 }
