@@ -4,10 +4,11 @@
 import {mkdir, readdir, readFile, stat, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
+import {execa} from 'execa';
 import {remote, type ClientKind} from './helpers/clients.js';
 import {tempDir} from './helpers/fixtures.js';
 import {makeCa, serve} from './helpers/server.js';
-import {fingerprintsOf, incusSimplestreamsUpstream, productsOf, publishedUpstream, simplestreams} from './helpers/upstream.js';
+import {busyboxVersion, cli, fingerprintsOf, incusSimplestreamsUpstream, productsOf, publishedUpstream, quietEnv, simplestreams} from './helpers/upstream.js';
 
 const both: ClientKind[] = ['lxc', 'incus'];
 
@@ -117,4 +118,61 @@ test('a tree incus-simplestreams made (flat paths, Incus-only items, a unified i
 		const exported = await client.export(expected[0]!, path.join(dir, `export-${kind}`));
 		t.true(exported.length >= 1, `${kind} exports`);
 	}
+});
+
+test('--every mirrors pass after pass, headless with JSON logs, holding the root\'s lock; a pass with upstream down changes nothing; SIGTERM stops it', async t => {
+	const dir = await tempDir(t, 'ss-mirror');
+	const upstreamRoot = path.join(dir, 'upstream');
+	await publishedUpstream(upstreamRoot, [{release: 'one', version: '20240101_0000', kind: 'squashfs'}]);
+	const ca = await makeCa(path.join(dir, 'ca'));
+	const upstream = await serve(upstreamRoot, {ca});
+	t.teardown(async () => upstream.stop());
+	const mirrorRoot = path.join(dir, 'mirror');
+	await mkdir(mirrorRoot);
+
+	const child = execa('node', [cli, 'mirror', '-N', '--every', '2s', '--log', 'json', '--ca', ca.caFile, upstream.url, mirrorRoot], {reject: false, env: quietEnv(), extendEnv: false});
+	t.teardown(() => {
+		child.kill('SIGKILL');
+	});
+	const events: Array<Record<string, unknown>> = [];
+	let text = '';
+	child.stdout!.on('data', (chunk: Buffer) => {
+		text += chunk.toString();
+		const lines = text.split('\n');
+		text = lines.pop()!;
+		events.push(...lines.filter(Boolean).map(line => JSON.parse(line) as Record<string, unknown>));
+	});
+	const seen = async (what: (event: Record<string, unknown>) => boolean, after = 0) => {
+		const deadline = Date.now() + 120_000;
+		while (!events.slice(after).some(what) && Date.now() < deadline) {
+			await new Promise(resolve => {
+				setTimeout(resolve, 100);
+			});
+		}
+
+		t.true(events.slice(after).some(what), `seen in ${JSON.stringify(events.slice(after))}`);
+		return events.length;
+	};
+
+	let mark = await seen(event => event.type === 'pass-finished' && event.placed === 1);
+	t.true(events.some(event => event.type === 'version-placed' && event.path === 'images/busybox/one/amd64/default/20240101_0000'));
+	const other = await simplestreams(['-N', mirrorRoot]);
+	t.is(other.exitCode, 1, 'another writer is refused while the mirror runs');
+	t.regex(other.stderr, /mirror --every/);
+
+	await busyboxVersion(upstreamRoot, {release: 'one', version: '20240102_0000', kind: 'squashfs'});
+	t.is((await simplestreams(['-N', upstreamRoot, '--cache', path.join(dir, 'upstream-cache.json')])).exitCode, 0);
+	mark = await seen(event => event.type === 'version-placed' && event.path === 'images/busybox/one/amd64/default/20240102_0000', mark);
+	await seen(event => event.type === 'pass-finished', mark);
+	const streams = await readFile(path.join(mirrorRoot, 'streams/v1/images.json'), 'utf8');
+	t.true(streams.includes('20240102_0000'));
+
+	await upstream.stop();
+	mark = await seen(event => event.type === 'pass-failed', events.length);
+	t.is(await readFile(path.join(mirrorRoot, 'streams/v1/images.json'), 'utf8'), streams);
+
+	child.kill('SIGTERM');
+	const ended = await child;
+	t.is(ended.exitCode, 0, ended.stderr);
+	t.is((await simplestreams(['-N', mirrorRoot])).exitCode, 0, 'the lock is released');
 });
