@@ -27,7 +27,7 @@ const help = `
 	  $ simplestreams [options] [rootdir]
 	  $ simplestreams -i SRC [-N] [import options] [rootdir]
 	  $ simplestreams verify [--json] [rootdir]
-	  $ simplestreams list [--format table|json|csv] [rootdir]
+	  $ simplestreams list [--format table|json|csv] [rootdir] [TERM...]
 	  $ simplestreams prune [-N] [--keep N] [--older-than D] [--grace D] [rootdir]
 	  $ simplestreams remove [-N] [--grace D] [rootdir] TARGET...
 	  $ simplestreams restore [-N] [rootdir] TARGET...

@@ -1,6 +1,6 @@
 // Pure: the images both clients derive, as one row per image (an image both see alike is one row),
 // written as a table, JSON or CSV.
-import {cells, padCells} from '../report/cells.js';
+import {cells, cut, padCells} from '../report/cells.js';
 import {printable} from '../report/printable.js';
 import {allClients, type Client} from '../streams/ftypes.js';
 import {formatBytes} from '../util/format.js';
@@ -48,6 +48,16 @@ export function listedImages(images: readonly ClientImage[]): ListedImage[] {
 	return [...rows.values()].map(row => ({...row, clients: allClients.filter(c => row.clients.includes(c))}));
 }
 
+/** The shortest alias and how many more, as `incus image list` shows them in a terminal. */
+function someAliases(aliases: readonly string[]): string {
+	if (aliases.length <= 1) {
+		return aliases[0] ?? '-';
+	}
+
+	const shortest = aliases.reduce((best, alias) => (cells(alias) < cells(best) ? alias : best));
+	return `${shortest} (${aliases.length - 1} more)`;
+}
+
 const columns: Array<[string, (row: ListedImage) => string]> = [
 	['ALIAS', row => row.aliases.join(', ') || '-'],
 	['FINGERPRINT', row => row.fingerprint.slice(0, 12)],
@@ -61,9 +71,35 @@ const columns: Array<[string, (row: ListedImage) => string]> = [
 	['CLIENTS', row => row.clients.map(c => (c === 'lxd' ? 'LXD' : 'Incus')).join(', ')],
 ];
 
+/** Left out first when a terminal is too narrow for the table: what --format json still gives. */
+const droppable = ['DELTA FROM', 'CLIENTS', 'REQUIREMENTS', 'OS/RELEASE/VARIANT', 'SIZE'];
+
+/**
+ * Terms of `list ROOT TERM...`, all of which a row must match (case aside): `key=value` on a field
+ * (os, release, arch, variant, version, type — container or vm), otherwise part of an alias or of
+ * os/release/arch/variant, or the start of the fingerprint.
+ */
+export function filterImages(rows: readonly ListedImage[], terms: readonly string[]): ListedImage[] {
+	const matches = (row: ListedImage, term: string) => {
+		const wanted = term.toLowerCase();
+		const equals = wanted.indexOf('=');
+		if (equals > 0) {
+			const key = wanted.slice(0, equals);
+			const value = wanted.slice(equals + 1);
+			const field = key === 'type' ? (row.type === 'container' ? 'container' : 'vm') : (row as unknown as Record<string, unknown>)[key];
+			return typeof field === 'string' && (field.toLowerCase() === value || (key === 'type' && row.type === value));
+		}
+
+		return row.fingerprint.startsWith(wanted) || [...row.aliases, `${row.os}/${row.release}/${row.arch}/${row.variant}`].some(name => name.toLowerCase().includes(wanted));
+	};
+
+	return rows.filter(row => terms.every(term => matches(row, term)));
+}
+
 const csvField = (value: string) => (/[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value);
 
-export function formatList(rows: readonly ListedImage[], format: ListFormat): string {
+/** With `width` (a terminal's), the table fits it: aliases as incus shows them, then columns left out, then lines cut. */
+export function formatList(rows: readonly ListedImage[], format: ListFormat, width?: number): string {
 	switch (format) {
 		case 'json': {
 			return `${JSON.stringify(rows, undefined, 1)}\n`;
@@ -81,10 +117,48 @@ export function formatList(rows: readonly ListedImage[], format: ListFormat): st
 				return 'no images: the streams publish nothing either client would list\n';
 			}
 
-			// Names come from the streams: no control character reaches the terminal.
-			const table = [columns.map(([title]) => title), ...rows.map(row => columns.map(([, cell]) => printable(cell(row))))];
-			const widths = columns.map((_, at) => Math.max(...table.map(line => cells(line[at]!))));
-			return table.map(line => line.map((cell, at) => padCells(cell, widths[at]!)).join('  ').trimEnd()).join('\n') + '\n';
+			return width === undefined ? table(rows, columns) : fitted(rows, width);
 		}
 	}
+}
+
+function table(rows: readonly ListedImage[], shown: typeof columns): string {
+	// Names come from the streams: no control character reaches the terminal.
+	const lines = [shown.map(([title]) => title), ...rows.map(row => shown.map(([, cell]) => printable(cell(row))))];
+	const widths = shown.map((_, at) => Math.max(...lines.map(line => cells(line[at]!))));
+	return lines.map(line => line.map((cell, at) => padCells(cell, widths[at]!)).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+const widest = (text: string) => Math.max(...text.split('\n').map(line => cells(line)));
+
+function fitted(rows: readonly ListedImage[], width: number): string {
+	let shown = columns.map(([title, cell]): (typeof columns)[number] => (title === 'ALIAS' ? [title, row => someAliases(row.aliases)] : [title, cell]));
+	const left: string[] = [];
+	for (const title of droppable) {
+		if (widest(table(rows, shown)) <= width) {
+			break;
+		}
+
+		shown = shown.filter(([name]) => name !== title);
+		left.push(title);
+	}
+
+	const lines = table(rows, shown).trimEnd().split('\n').map(line => (cells(line) > width ? `${cut(line, width - 1)}…` : line));
+	const note = left.length > 0 ? wrap(`(--format json shows all; left out at this width: ${left.reverse().join(', ')})`, width) : [];
+	return [...lines, ...note].join('\n') + '\n';
+}
+
+/** `text` in lines of at most `width` cells, broken at spaces. */
+function wrap(text: string, width: number): string[] {
+	const lines: string[] = [];
+	for (const word of text.split(' ')) {
+		const last = lines.at(-1);
+		if (last !== undefined && cells(`${last} ${word}`) <= width) {
+			lines[lines.length - 1] = `${last} ${word}`;
+		} else {
+			lines.push(word);
+		}
+	}
+
+	return lines;
 }
