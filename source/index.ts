@@ -14,6 +14,7 @@ import type {MirrorOptions as PassOptions, MirrorPass} from './mirror/run.js';
 import type {Emit, PipelineEvent} from './pipeline/events.js';
 import type {GenerateResult} from './pipeline/stages.js';
 import {runContext, withRunContext, type RunOptions} from './pipeline/context.js';
+import {reportingChanges} from './pipeline/changes.js';
 import {generate as run, publish as runPublish} from './pipeline/generate.js';
 import {errorCode, UsageError} from './util/errors.js';
 import {acquireLock, watchCommand} from './util/lock.js';
@@ -50,7 +51,7 @@ export type GenerateOptions = Omit<RunOptions, 'settleMs'>;
 /** A dry run: the streams as they would be published, written nowhere. */
 export async function generate(options: GenerateOptions, emit: Emit): Promise<GenerateResult> {
 	await requireRoot(options.root);
-	return withRunContext(options, emit, async context => run(context, false));
+	return withRunContext(options, emit, async context => reportingChanges(options.root, emit, async () => run(context, false)));
 }
 
 /**
@@ -83,7 +84,7 @@ export async function publish(options: GenerateOptions, emit: Emit): Promise<Gen
 	await requireWritable(join(options.root, 'streams', 'v1'));
 	return holding(options.root, 'simplestreams -N', async () => {
 		await recoverImports(options.root, emit);
-		return withRunContext(options, emit, runPublish);
+		return withRunContext(options, emit, async context => reportingChanges(options.root, emit, async () => runPublish(context)));
 	});
 }
 

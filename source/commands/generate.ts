@@ -1,23 +1,31 @@
 // `simplestreams [-N] [rootdir]`: the pipeline with the live tree in a terminal, the plain reporter
-// elsewhere; a dry run prints images.json. Ctrl-C (or q), SIGTERM or a hang-up stops the workers and
-// writes nothing (stop.ts). With --to the published tree is then sent to a bucket (without -N: what would be).
+// elsewhere; a dry run prints images.json on stdout off a terminal, or with --json. Ctrl-C (or q),
+// SIGTERM or a hang-up stops the workers and writes nothing (stop.ts). With --to the published tree
+// is then sent to a bucket (without -N: what would be).
 import {generate, publish, type GenerateResult} from '../index.js';
 import {rootOperand, runOptions, targetOf, type Command} from './command.js';
+import {CommandLineError} from './flags.js';
 import {showingProgress} from './progress.js';
 
 export const generateCommand: Command = {
 	name: '-N and dry runs',
-	flags: ['write', 'jobs', 'cache', 'plain', 'allowEmpty', 'deltas', 'deltaRatio', 'vmDeltas', 'to', 'endpoint', 'keep', 'olderThan', 'grace', 'help', 'version'],
+	flags: ['write', 'json', 'jobs', 'cache', 'plain', 'allowEmpty', 'deltas', 'deltaRatio', 'vmDeltas', 'to', 'endpoint', 'keep', 'olderThan', 'grace', 'help', 'version'],
 	help: '',
 	async run({flags, operands}) {
 		const options = {root: rootOperand(operands), ...runOptions(flags)};
 		const write = Boolean(flags.write);
+		if (write && flags.json) {
+			throw new CommandLineError('--json applies to a dry run (without -N): it prints the images.json -N would write');
+		}
+
+		// A terminal gets the summary and what would change, not pages of JSON, unless asked for it.
+		const streamsOut = !write && !targetOf(flags) && (Boolean(flags.json) || !process.stdout.isTTY);
 		const targetFlags = targetOf(flags);
 		// The bucket, like the root, before any work: a wrong key, bucket or a held lock is one line.
 		const target = targetFlags ? await import('../publish/run.js').then(async ({openTarget}) => openTarget(targetFlags, write ? 'publish' : 'plan')) : undefined;
 		try {
 			let dryRun: GenerateResult | undefined;
-			const code = await showingProgress({plain: flags.plain, write, jobs: options.jobs}, async (reporter, signal) => {
+			const code = await showingProgress({plain: flags.plain, write, streamsOut, jobs: options.jobs}, async (reporter, signal) => {
 				if (write) {
 					await publish({...options, signal}, reporter.emit);
 				} else {
@@ -33,7 +41,7 @@ export const generateCommand: Command = {
 
 			if (target) {
 				await target.send(options.root, dryRun);
-			} else if (dryRun) {
+			} else if (dryRun && streamsOut) {
 				process.stdout.write(dryRun.productsText);
 			}
 

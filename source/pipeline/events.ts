@@ -36,6 +36,8 @@ export type PipelineEvent =
 	| {type: 'delta-skipped'; path: string; code: ReasonCode; reason: string; problem: boolean}
 	| {type: 'cataloged'; products: number; versions: number; images: {lxd: number; incus: number}}
 	| {type: 'written'; path: string; changed: boolean}
+	/** A one-shot run's versions (`product version`) published that the streams on disk lacked, and dropped that they held. */
+	| {type: 'versions-changed'; added: string[]; removed: string[]}
 	| {type: 'cache-saved'; path: string; entries: number}
 	| RetentionEvent;
 

@@ -57,7 +57,8 @@ export function deferred(loading: Promise<Reporter>): Reporter {
 	};
 }
 
-export type RunReporterOptions = {plain?: boolean; write: boolean; verify?: boolean; jobs: number; onCancel: () => void};
+/** `streamsOut`: a dry run's images.json goes to stdout (the live tree says where it went). */
+export type RunReporterOptions = {plain?: boolean; write: boolean; verify?: boolean; streamsOut?: boolean; jobs: number; onCancel: () => void};
 
 /** generate and verify. */
 export function startReporter(options: RunReporterOptions): Reporter {

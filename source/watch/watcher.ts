@@ -6,6 +6,7 @@ import {relative, sep} from 'node:path';
 import {warning} from '../domain/reasons.js';
 import type {RunContext} from '../pipeline/context.js';
 import {ImportJournal} from '../import/journal.js';
+import {versionChanges} from '../pipeline/changes.js';
 import {generate} from '../pipeline/generate.js';
 import {NothingToPublish} from '../pipeline/nothing.js';
 import type {ProductsFile} from '../streams/model.js';
@@ -48,9 +49,6 @@ type DirectoryIdentity = {dev: bigint; ino: bigint};
 /** The directory at `path`, or undefined if there is none. */
 const directoryAt = async (path: string): Promise<DirectoryIdentity | undefined> =>
 	stat(path, {bigint: true}).then(s => (s.isDirectory() ? {dev: s.dev, ino: s.ino} : undefined), () => undefined);
-
-const versionsOf = (products?: ProductsFile) => new Set(Object.entries(products?.products ?? {}).flatMap(([id, product]) =>
-	Object.keys(product.versions).map(version => `${id} ${version}`)));
 
 /** The streams already on disk: what a held-back version keeps until it has settled. */
 async function published(root: string): Promise<ProductsFile | undefined> {
@@ -225,6 +223,7 @@ export class Watcher {
 		this.abort = new AbortController();
 		let streamsChanged = false;
 		let hashedBytes = 0;
+		const sizes = new Map<string, number>();
 		const retention = {retired: 0, deleted: 0, deletedBytes: 0};
 		try {
 			if (!(await this.claimRoot())) {
@@ -240,8 +239,13 @@ export class Watcher {
 			const result = await generate({...this.options.context, signal: this.abort.signal, emit: event => {
 				if (event.type === 'written') {
 					streamsChanged ||= event.changed;
-				} else if (event.type === 'hash-finished') {
-					hashedBytes = event.bytes;
+				} else if (event.type === 'found') {
+					for (const file of event.files) {
+						sizes.set(file.path, file.size);
+					}
+				} else if (event.type === 'hashed') {
+					// Files' sizes, not hashing work: a rootfs read by two digests is one file of its size.
+					hashedBytes += sizes.get(event.path) ?? 0;
 				} else if (event.type === 'retired') {
 					retention.retired++;
 				} else if (event.type === 'deleted') {
@@ -264,14 +268,12 @@ export class Watcher {
 			}
 
 			this.nothing = undefined;
-			const before = versionsOf(this.previous);
-			const after = versionsOf(result.catalog.products);
+			const versions = versionChanges(this.previous, result.catalog.products);
 			this.previous = result.catalog.products;
 			this.emit({
 				type: 'regenerated',
 				milliseconds: performance.now() - started,
-				added: [...after].filter(v => !before.has(v)),
-				removed: [...before].filter(v => !after.has(v)),
+				...versions,
 				images: result.catalog.images,
 				streamsChanged,
 				hashedBytes,

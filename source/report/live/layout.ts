@@ -3,6 +3,7 @@
 import type {ReasonCode} from '../../domain/reasons.js';
 import {formatBytes, formatDuration} from '../../util/format.js';
 import {cells, cut} from '../cells.js';
+import {changeLine} from '../changes.js';
 import {isFinished, isMoving, totals, visibleRows, type Hidden, type Row, type Totals} from './rows.js';
 import {isTrouble, type LiveModel, type Node, type Rollup} from './state.js';
 
@@ -316,8 +317,14 @@ function ending(model: LiveModel, options: FrameOptions): Line[] {
 					{text: ` · ${plural(c.products, 'product')} · ${plural(c.versions, 'version')}`},
 					...(model.deltasMade > 0 ? [{text: ` · made ${plural(model.deltasMade, 'delta')}`}] : [])]]
 				: [];
+			if (model.changes) {
+				const {added, removed} = model.changes;
+				lines.push([{text: model.options.write ? 'changes: ' : 'would change: ', color: 'gray'},
+					{text: changeLine(added, removed), bold: added.length + removed.length > 0}]);
+			}
+
 			if (!model.options.write && !model.options.verify) {
-				lines.push([{text: 'dry run: nothing written (images.json went to stdout; -N publishes)', color: 'gray'}]);
+				lines.push([{text: `dry run: nothing written (${model.options.streamsOut ? 'images.json went to stdout; -N publishes' : '-N publishes; --json prints images.json'})`, color: 'gray'}]);
 			} else if (model.written.length > 0) {
 				const changed = model.written.filter(w => w.changed).map(w => w.path);
 				const same = model.written.filter(w => !w.changed).map(w => w.path);

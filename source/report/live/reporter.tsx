@@ -22,6 +22,8 @@ export type LiveOptions = {
 	write: boolean;
 	/** simplestreams verify: nothing is published, and the report follows the final frame. */
 	verify?: boolean;
+	/** A dry run's images.json goes to stdout. */
+	streamsOut?: boolean;
 	jobs: number;
 	/** q or Ctrl-C: the command aborts the run. */
 	onCancel: () => void;
@@ -155,7 +157,7 @@ function surface(options: SurfaceOptions): Surface {
 }
 
 export function liveReporter(options: LiveOptions): Reporter {
-	const model = new LiveModel({write: options.write, jobs: options.jobs, verify: options.verify});
+	const model = new LiveModel({write: options.write, jobs: options.jobs, verify: options.verify, streamsOut: options.streamsOut});
 	const screen = surface({...options, onQuit: options.onCancel, layout: (size, scroll) => frame(model, {...size, now: performance.now(), scroll})});
 	return {
 		emit(event) {

@@ -80,8 +80,14 @@ export class LiveModel {
 	private readonly hashing = new Set<Node>();
 	private passes = 0;
 
-	/** `verify`: nothing is published (simplestreams verify prints its report after the tree). */
-	constructor(readonly options: {write: boolean; jobs: number; verify?: boolean}) {}
+	/** What the run changes in the versions clients list (one-shot runs). */
+	changes?: {added: string[]; removed: string[]};
+
+	/**
+	 * `verify`: nothing is published (simplestreams verify prints its report after the tree).
+	 * `streamsOut`: a dry run prints images.json on stdout (off a terminal, or asked with --json).
+	 */
+	constructor(readonly options: {write: boolean; jobs: number; verify?: boolean; streamsOut?: boolean}) {}
 
 	/** The node for a path under images/, made with its ancestors when missing. */
 	node(path: string): Node {
@@ -303,6 +309,11 @@ export class LiveModel {
 
 			case 'written': {
 				this.written.push({path: event.path, changed: event.changed});
+				break;
+			}
+
+			case 'versions-changed': {
+				this.changes = {added: event.added, removed: event.removed};
 				break;
 			}
 

@@ -3,9 +3,8 @@
 import type {Writable} from 'node:stream';
 import {formatBytes, formatDuration} from '../../util/format.js';
 import type {WatchEmit} from '../../watch/events.js';
+import {changeLine} from '../changes.js';
 import {lineWriter} from '../printable.js';
-
-const list = (label: string, versions: string[]) => (versions.length === 0 ? '' : ` ${label}${versions.length} (${versions.slice(0, 3).join(', ')}${versions.length > 3 ? ', …' : ''})`);
 
 export function plainLog(out: Writable): WatchEmit {
 	const line = lineWriter(out, () => `${new Date().toISOString()} `);
@@ -68,7 +67,7 @@ export function plainLog(out: Writable): WatchEmit {
 
 			case 'regenerated': {
 				reported = current;
-				const changes = `${list('+', event.added)}${list('-', event.removed)}` || ' no version changes';
+				const changes = ` ${changeLine(event.added, event.removed)}`;
 				const hashed = event.hashedBytes > 0 ? `, hashed ${formatBytes(event.hashedBytes)}` : '';
 				const retention = event.retired + event.deleted > 0 ? ` -${event.retired} retired, ${event.deleted} deleted (${formatBytes(event.deletedBytes)});` : '';
 				line(`regenerated in ${formatDuration(event.milliseconds)}:${changes};${retention} ${event.images.lxd} images for LXD, ${event.images.incus} for Incus${hashed}; streams ${event.streamsChanged ? 'updated' : 'unchanged'}`);

@@ -4,6 +4,7 @@ import type {Writable} from 'node:stream';
 import type {PipelineEvent} from '../../pipeline/events.js';
 import {formatBytes, formatDuration, formatRate} from '../../util/format.js';
 import type {Reporter} from '../contract.js';
+import {changeLine} from '../changes.js';
 import {lineWriter} from '../printable.js';
 
 export function plainReporter(out: Writable, options: {write: boolean}): Reporter {
@@ -82,6 +83,10 @@ export function plainReporter(out: Writable, options: {write: boolean}): Reporte
 
 			case 'written': {
 				return `${event.changed ? 'wrote' : 'unchanged'} ${event.path}`;
+			}
+
+			case 'versions-changed': {
+				return `${options.write ? 'changes' : 'would change'}: ${changeLine(event.added, event.removed)}`;
 			}
 
 			case 'retired': {
