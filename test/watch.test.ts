@@ -1,7 +1,7 @@
 // A running `--watch` against real filesystem changes, checked in the streams it writes (and, for an
 // arrival, with the real lxc client). Each test has its own tree, watcher and cache.
 import {createHash} from 'node:crypto';
-import {appendFile, mkdir, open, readFile, rename, rm, writeFile} from 'node:fs/promises';
+import {appendFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises';
 import {hostname} from 'node:os';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -12,6 +12,7 @@ import {remote} from './helpers/clients.js';
 import {bigFile, imageVersion, qcow2Disk, tempDir} from './helpers/images.js';
 import {serve} from './helpers/server.js';
 import {product, readStreams, startWatcher, until, versionsIn} from './helpers/watch.js';
+import {formatBytes} from '../source/util/format.js';
 import {running} from '../source/util/owner.js';
 
 const cli = path.resolve('dist/cli.js');
@@ -399,4 +400,15 @@ test.serial('--log json: durations in whole milliseconds, and a problem that per
 	for (const event of events.filter(event => event.milliseconds !== undefined)) {
 		t.true(Number.isInteger(event.milliseconds), JSON.stringify(event));
 	}
+});
+
+test.serial('the log\'s "hashed X" is the size of the files hashed, also when two digests read a rootfs', async t => {
+	let files: string[] = [];
+	const w = await startWatcher(t, async root => {
+		const made = await version(root, '20240101_0000');
+		files = (await readdir(made.dir)).map(name => path.join(made.dir, name));
+	}, ['-j', '2', '--log', 'plain']);
+	const sizes = await Promise.all(files.map(async file => (await stat(file)).size));
+	const first = w.log().split('\n').find(line => line.includes('regenerated in'))!;
+	t.true(first.endsWith(`hashed ${formatBytes(sizes.reduce((a, b) => a + b, 0))}; streams updated`), first);
 });
