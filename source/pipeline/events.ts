@@ -34,6 +34,8 @@ export type PipelineEvent =
 	| {type: 'delta-checked'; path: string; milliseconds: number}
 	/** Not published: `problem` when something is wrong (xdelta3 failed, the check failed), not when it is merely not worth it. */
 	| {type: 'delta-skipped'; path: string; code: ReasonCode; reason: string; problem: boolean}
+	/** `verify`: a file (image or streams, from the root) found wrong, each way it is, and what to do next. */
+	| {type: 'damaged'; path: string; messages: string[]; next: string}
 	| {type: 'cataloged'; products: number; versions: number; images: {lxd: number; incus: number}}
 	| {type: 'written'; path: string; changed: boolean}
 	/** A one-shot run's versions (`product version`) published that the streams on disk lacked, and dropped that they held. */

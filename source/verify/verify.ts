@@ -7,6 +7,7 @@ import {allClients} from '../streams/ftypes.js';
 import type {ProductsFile} from '../streams/model.js';
 import {readStreams} from '../streams/read.js';
 import {checkAgreement, checkDuplicates, checkVersions} from './checks.js';
+import {damagedFiles} from './damaged.js';
 import {checkFiles, type FileCheckOptions} from './files.js';
 import {checkIndex, checkProducts, type Problem} from './schema.js';
 
@@ -66,6 +67,10 @@ export async function verify(options: FileCheckOptions, emit: Emit): Promise<Ver
 	problems.push(...files.problems);
 	for (const list of [problems, warnings]) {
 		list.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+	}
+
+	for (const {file, messages, next} of damagedFiles(problems, options.root)) {
+		emit({type: 'damaged', path: file, messages, next});
 	}
 
 	return {

@@ -246,8 +246,11 @@ function rowLine(row: Row, width: number, now: number, live: boolean): Line {
 
 function header(model: LiveModel, width: number, now: number): Line {
 	const problems = model.skipped + model.warnings;
+	const damaged = model.damaged.length;
 	const right: Line = model.outcome === 'done'
-		? [problems > 0
+		? [damaged > 0
+			? {text: `✗ done in ${formatDuration((model.ended ?? now) - (model.started ?? now))}: ${plural(damaged, 'damaged file')}`, color: 'red'}
+			: problems > 0
 			? {text: `! done in ${formatDuration((model.ended ?? now) - (model.started ?? now))} with ${plural(problems, 'problem')}`, color: 'yellow'}
 			: {text: `✓ done in ${formatDuration((model.ended ?? now) - (model.started ?? now))}`, color: 'green'}]
 		: model.outcome === 'cancelled' ? [{text: '✗ cancelled', color: 'yellow'}]
@@ -288,6 +291,7 @@ function footer(model: LiveModel, t: Totals, options: FrameOptions): Line[] {
 		// Once it is over no worker is busy: the count would only say how many there were.
 		...(model.outcome ? [] : [[{text: 'workers ', color: 'gray' as const}, {text: `${t.busy}/${t.jobs}`}]]),
 		[{text: `${t.reused} reused from cache`, color: t.reused > 0 ? 'green' : 'gray'}],
+		...(model.options.verify ? [[{text: plural(model.damaged.length, 'damaged file'), color: model.damaged.length > 0 ? 'red' as const : 'gray' as const}]] : []),
 		warn(`${t.skipped} skipped`, t.skipped),
 		warn(plural(t.warnings, 'warning'), t.warnings),
 	];
@@ -321,6 +325,18 @@ function ending(model: LiveModel, options: FrameOptions): Line[] {
 				const {added, removed} = model.changes;
 				lines.push([{text: model.options.write ? 'changes: ' : 'would change: ', color: 'gray'},
 					{text: changeLine(added, removed), bold: added.length + removed.length > 0}]);
+			}
+
+			if (model.damaged.length > 0) {
+				lines.push([{text: `✗ ${plural(model.damaged.length, 'damaged file')}`, color: 'red', bold: true}, {text: ' (the report below names each); next:', color: 'gray'}]);
+				const steps = new Map<string, number>();
+				for (const {next} of model.damaged) {
+					steps.set(next, (steps.get(next) ?? 0) + 1);
+				}
+
+				for (const [next, files] of steps) {
+					lines.push([{text: '  → ', color: 'red'}, {text: next}, {text: files > 1 ? ` (${files} files)` : '', color: 'gray'}]);
+				}
 			}
 
 			if (!model.options.write && !model.options.verify) {

@@ -3,6 +3,7 @@
 // (rollups, folding, the visible window, the footer totals) is derived in rows.ts.
 import type {ReasonCode} from '../../domain/reasons.js';
 import type {PipelineEvent} from '../../pipeline/events.js';
+import {brief} from '../../verify/damaged.js';
 import type {Outcome} from '../contract.js';
 import {printable} from '../printable.js';
 import {Rate} from './rates.js';
@@ -80,6 +81,8 @@ export class LiveModel {
 	private readonly hashing = new Set<Node>();
 	private passes = 0;
 
+	/** `verify`: the files found wrong, each with what to do next. */
+	damaged: Array<{path: string; next: string}> = [];
 	/** What the run changes in the versions clients list (one-shot runs). */
 	changes?: {added: string[]; removed: string[]};
 
@@ -309,6 +312,21 @@ export class LiveModel {
 
 			case 'written': {
 				this.written.push({path: event.path, changed: event.changed});
+				break;
+			}
+
+			case 'damaged': {
+				this.damaged.push({path: printable(event.path), next: printable(event.next)});
+				const [first = '', ...more] = event.messages.map(message => printable(brief(message)));
+				const text = `${first}${more.length > 0 ? ` (+${more.length} more)` : ''}`;
+				if (event.path.startsWith('images/')) {
+					const {file} = this.fileNode(event.path);
+					Object.assign(file, {state: 'failed', reason: {code: 'damaged', text}, rate: undefined});
+				} else {
+					this.tree.notes.push(`${printable(event.path)}: ${text}`);
+					touch(this.tree);
+				}
+
 				break;
 			}
 

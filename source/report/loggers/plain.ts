@@ -85,6 +85,10 @@ export function plainReporter(out: Writable, options: {write: boolean}): Reporte
 				return `${event.changed ? 'wrote' : 'unchanged'} ${event.path}`;
 			}
 
+			case 'damaged': {
+				return `damaged ${event.path} (${event.messages.length} problem${event.messages.length === 1 ? '' : 's'}): ${event.next}`;
+			}
+
 			case 'versions-changed': {
 				return `${options.write ? 'changes' : 'would change'}: ${changeLine(event.added, event.removed)}`;
 			}
