@@ -1,6 +1,7 @@
 // Every flag of the command line, once: how meow reads it and how its text becomes a value. Each
 // command names the flags it takes (command.ts); parse() refuses the others, a flag given twice, a
 // value that does not parse and a flag nobody knows, each with one line and exit 2, as cobra does.
+import {readFileSync} from 'node:fs';
 import meow from 'meow';
 import {listFormats} from '../list/formats.js';
 import {parseDuration} from '../retention/duration.js';
@@ -136,6 +137,24 @@ export function closest(typed: string, candidates: readonly string[]): string | 
 export type CommandLine = {flags: Flags; operands: string[]};
 
 /**
+ * The program's name and version from its package.json, found as meow finds it (upwards from this
+ * module) and given to meow: meow normalises the package it is given, and the whole file's license
+ * sends that through the SPDX tables, which took tens of milliseconds and megabytes at every start.
+ */
+function program(): {name: string; version: string} {
+	for (let dir = new URL('.', import.meta.url); ; dir = new URL('..', dir)) {
+		try {
+			const {name, version} = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as {name: string; version: string};
+			return {name, version};
+		} catch {}
+
+		if (dir.pathname === '/') {
+			return {name: 'simplestreams', version: ''};
+		}
+	}
+}
+
+/**
  * Read `argv` against every flag there is, then refuse what the command `select` picks from it does
  * not take (naming the `commands` that take it). meow's own checks exit or throw with several lines: unknown and repeated flags are
  * found here instead. `version`: the program's, from its package.json.
@@ -148,7 +167,7 @@ export function parse<C extends {name: string; flags: readonly FlagName[]}>(argv
 	}])) as Record<FlagName, {type: 'boolean' | 'string'; shortFlag?: string; isMultiple?: true}>;
 	let parsed;
 	try {
-		parsed = meow({importMeta: import.meta, argv: [...argv], flags: meowFlags, allowUnknownFlags: true, booleanDefault: undefined, autoHelp: false, autoVersion: false});
+		parsed = meow({importMeta: import.meta, pkg: program(), argv: [...argv], flags: meowFlags, allowUnknownFlags: true, booleanDefault: undefined, autoHelp: false, autoVersion: false});
 	} catch (error) {
 		const repeated = /The flag --(\S+) can only be set once/.exec((error as Error).message);
 		throw repeated ? new CommandLineError(`--${repeated[1]!} is given more than once`) : error;
