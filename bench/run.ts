@@ -3,7 +3,7 @@
 // (the issue's), with its target; then, on request, the live tree's cost, deltas, verify and the watcher.
 import {spawnSync} from 'node:child_process';
 import {existsSync} from 'node:fs';
-import {mkdir, rm, stat, writeFile} from 'node:fs/promises';
+import {mkdir, readFile, rm, stat, writeFile} from 'node:fs/promises';
 import {availableParallelism, cpus, loadavg, release, tmpdir, totalmem} from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -18,6 +18,9 @@ import {treeFigure} from './terminal.js';
 import {watchFigures, watchRows} from './watch.js';
 
 const issueRows = ['multi', 'single', 'many', 'few'] as const;
+
+/** In the --results file, what follows this line is written by hand and kept. */
+const keepMarker = '<!-- written by hand from here on: npm run bench -- --results keeps it -->';
 const extras = ['verify', 'deltas', 'tree', 'watch'] as const;
 
 const usage = `Usage: npm run bench -- [options]
@@ -34,7 +37,8 @@ const usage = `Usage: npm run bench -- [options]
   --cli FILE      the generator to measure (default: this build's dist/cli.js), e.g. an older build
   --quiet S       before each timed run wait up to S seconds for a second of idle CPUs (default: 10;
                   0 to not wait); runs that had to start on a busy machine are counted in the notes
-  --results FILE  also write the figures as Markdown to FILE (e.g. bench/RESULTS.md)`;
+  --results FILE  also write the figures as Markdown to FILE (e.g. bench/RESULTS.md), keeping what
+                  the file has after the line "${keepMarker}"`;
 
 const {values: flags} = parseArgs({
 	options: {
@@ -214,7 +218,9 @@ async function main(): Promise<void> {
 			...notes.map(line => `- ${line}`),
 			'',
 		].join('\n');
-		await writeFile(flags.results, markdown);
+		const previous = await readFile(flags.results, 'utf8').catch(() => '');
+		const kept = previous.includes(keepMarker) ? previous.slice(previous.indexOf(keepMarker)) : `${keepMarker}\n`;
+		await writeFile(flags.results, `${markdown}\n${kept}`);
 		log(`wrote ${flags.results}`);
 	}
 }
