@@ -6,6 +6,7 @@ import {readFile} from 'node:fs/promises';
 import https from 'node:https';
 import {hostname} from 'node:os';
 import path from 'node:path';
+import {gunzipSync} from 'node:zlib';
 import {GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand} from '@aws-sdk/client-s3';
 import test from 'ava';
 import {execa} from 'execa';
@@ -44,6 +45,10 @@ async function text(bucket: string, key: string): Promise<string | undefined> {
 	} catch {
 		return undefined;
 	}
+}
+
+async function bytes(bucket: string, key: string): Promise<Uint8Array> {
+	return (await store!.client.send(new GetObjectCommand({Bucket: bucket, Key: key}))).Body!.transformToByteArray();
 }
 
 async function keys(bucket: string): Promise<string[]> {
@@ -103,8 +108,9 @@ test.serial('a tree published to a bucket is a remote both clients list and expo
 	t.regex(result.stderr, /published to s3:\/\/published\/images-server\/: 5 files uploaded/);
 	const requests = await runRequests(from, bucket);
 	const puts = requests.filter(request => request.startsWith('PUT ') && !request.includes('.simplestreams.lock')).map(request => request.split('?')[0]);
-	t.deepEqual(puts.slice(-2), [`PUT /${bucket}/images-server/streams/v1/images.json`, `PUT /${bucket}/images-server/streams/v1/index.json`], 'the streams go last, the index after the products');
+	t.deepEqual(puts.slice(-4), ['images.json', 'images.json.gz', 'index.json', 'index.json.gz'].map(name => `PUT /${bucket}/images-server/streams/v1/${name}`), 'the streams go last, the index after the products, each with its gzip');
 	t.is(await text(bucket, 'images-server/streams/v1/images.json'), await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'));
+	t.is(gunzipSync(await bytes(bucket, 'images-server/streams/v1/images.json.gz')).toString('utf8'), await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'));
 	t.is(await text(bucket, 'images-server/.simplestreams.lock'), undefined, 'the lock is released');
 
 	const base = `${store!.url}/${bucket}/images-server`;
@@ -115,6 +121,12 @@ test.serial('a tree published to a bucket is a remote both clients list and expo
 	const index = await anonymousHead(`${base}/streams/v1/index.json`);
 	t.is(index.headers['content-type'], 'application/json');
 	t.is(index.headers['cache-control'], 'no-cache');
+	t.is(index.headers['content-encoding'], undefined);
+	// The headers nginx sends the .gz with in the JSON's place: an edge rule serving it so passes them on.
+	const packed = await anonymousHead(`${base}/streams/v1/index.json.gz`);
+	t.is(packed.headers['content-type'], 'application/json');
+	t.is(packed.headers['content-encoding'], 'gzip');
+	t.is(packed.headers['cache-control'], 'no-cache');
 
 	for (const kind of kinds) {
 		const client = await remote(kind, base, store!.caFile);
@@ -150,7 +162,7 @@ test.serial('publishing again uploads nothing; a new version uploads only its fi
 	t.is(next.exitCode, 0, next.stderr);
 	const sent = (await runRequests(from, bucket)).filter(request => request.startsWith('PUT ') && !request.includes('.simplestreams.lock')).map(request => request.split('?')[0]!).sort();
 	// The index names the same product as before: it is not sent again either.
-	t.deepEqual(sent, [...Object.values(added.rel).map(file => `PUT /${bucket}/${file}`), `PUT /${bucket}/streams/v1/images.json`].sort());
+	t.deepEqual(sent, [...Object.values(added.rel).map(file => `PUT /${bucket}/${file}`), `PUT /${bucket}/streams/v1/images.json`, `PUT /${bucket}/streams/v1/images.json.gz`].sort());
 });
 
 test.serial('a publish killed mid-upload leaves the previous streams; the next run cleans up and completes', async t => {

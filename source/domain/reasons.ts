@@ -50,6 +50,7 @@ const texts = {
 	'cache-ignored': (why: string) => `digest cache ignored: ${why}; hashing everything`,
 	'cache-entries-dropped': (count: number) => `digest cache: ${count} malformed entries ignored; those files are hashed again`,
 	'cache-not-saved': (code: string) => `digest cache not saved (${code})`,
+	'page-not-ours': (why: string) => `${why}: left alone, and no page of the images is written; move it away to have one`,
 	'xdelta3-missing': () => 'xdelta3 is not installed, so the streams are published without deltas; install it '
 		+ '(Debian/Ubuntu: apt-get install xdelta3, Fedora: dnf install xdelta, Alpine: apk add xdelta3) and run again',
 	'delta-leftover': (why: string, size: string) => `not published: ${why}; remove it to free ${size}`,

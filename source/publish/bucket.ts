@@ -19,8 +19,8 @@ const slots = 4;
 
 /** Image files: opaque bytes for every client and every cache between them. */
 const imageHeaders = {ContentType: 'application/octet-stream'};
-/** The streams: a CDN revalidates them, so a new publish is seen at once. */
-const streamHeaders = {ContentType: 'application/json', CacheControl: 'no-cache'};
+/** The streams and the page: a CDN revalidates them, so a new publish is seen at once. */
+const streamHeaders = {CacheControl: 'no-cache'};
 
 /** At most `slots` buffers in use across every upload of the run. */
 class Slots {
@@ -143,9 +143,10 @@ export class Bucket {
 	}
 
 	/** A stream file, with its sha256 recorded so an unchanged one is not sent again. */
-	async putStream(path: string, text: string, sha256: string): Promise<void> {
+	/** A streams file or the page, or a gzip of one (`encoding`), served as `type`. */
+	async putStream(path: string, body: string | Uint8Array, sha256: string, type: string, encoding?: 'gzip'): Promise<void> {
 		await this.call(this.key(path), 'write', async () => this.client.send(new PutObjectCommand({
-			Bucket: this.location.bucket, Key: this.key(path), Body: text, ...streamHeaders, Metadata: {sha256},
+			Bucket: this.location.bucket, Key: this.key(path), Body: body, ContentType: type, ...(encoding ? {ContentEncoding: encoding} : {}), ...streamHeaders, Metadata: {sha256},
 		})));
 	}
 

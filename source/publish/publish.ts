@@ -1,11 +1,12 @@
 // A published tree sent to a bucket, which becomes its web root: the image files the bucket lacks
-// (or holds with another size or sha256) first, then images.json, then index.json, so a client never
+// (or holds with another size or sha256) first, then images.json, then index.json (each with its .gz), so a client never
 // reads an index naming an object that is not there yet. Streams go up only while the bucket's lock
 // is held; a failure before them leaves the bucket's streams as they were.
 import {createHash} from 'node:crypto';
 import {join} from 'node:path';
 import type {ProductsFile} from '../streams/model.js';
-import {indexPath, productsPath} from '../streams/paths.js';
+import {gzipPath, indexPath, productsPath} from '../streams/paths.js';
+import {gzipped} from '../streams/write.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {Bucket} from './bucket.js';
 import type {PublishEmit} from './events.js';
@@ -29,7 +30,7 @@ const fileConcurrency = 4;
 const headConcurrency = 8;
 const imagesTop = 'images/';
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const sha256 = (text: string | Uint8Array) => createHash('sha256').update(text).digest('hex');
 
 export async function publishToBucket(options: BucketPublish, emit: PublishEmit): Promise<void> {
 	const {bucket, dryRun, signal} = options;
@@ -86,10 +87,16 @@ export async function publishToBucket(options: BucketPublish, emit: PublishEmit)
 
 	signal?.throwIfAborted();
 	for (const [path, text] of [[productsPath, options.productsText], [indexPath, options.indexText]] as const) {
-		const digest = sha256(text);
-		const changed = (await bucket.head(path))?.sha256 !== digest;
-		if (changed) {
-			await bucket.putStream(path, text, digest);
+		let changed = false;
+		// Each file, then its gzip (as in a web root: writeStreams) with the headers a server sends the
+		// file with when it sends the gzip instead: an edge rule that answers a client accepting gzip
+		// with X.gz passes them on unchanged. A store sends the files themselves as they are.
+		for (const [key, body, encoding] of [[path, text, undefined], [gzipPath(path), await gzipped(text), 'gzip']] as const) {
+			const digest = sha256(body);
+			if ((await bucket.head(key))?.sha256 !== digest) {
+				await bucket.putStream(key, body, digest, 'application/json', encoding);
+				changed ||= key === path;
+			}
 		}
 
 		emit({type: 'stream-published', key: locationText(bucket.location, path), changed});

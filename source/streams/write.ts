@@ -1,57 +1,87 @@
-// The one writer of the streams: images.json goes first, then index.json, each replaced atomically;
-// a file whose bytes would not change is left alone (same bytes, same mtime).
-import {mkdir, open, type FileHandle} from 'node:fs/promises';
-import {readFully} from '../util/read-fully.js';
-import {dirname, join} from 'node:path';
-import {writeAtomic} from '../util/atomic-write.js';
-import {systemReason, UsageError} from '../util/errors.js';
+// The one writer of what the web root serves: streams/v1/images.json, then index.json, then the page
+// (index.html), each compact JSON (or HTML) with its gzip beside it (X.gz) for servers that send it as
+// is to clients that accept gzip (nginx gzip_static). A file whose bytes would not change is left
+// alone (same bytes, same mtime).
+//
+// A .gz is never of another version than the file beside it, at any instant and after a crash at
+// any point: everything that changes is staged (written and synced under a temporary name) before
+// anything is placed, so a failed write leaves the published files as they were; then, for each
+// file, the old .gz goes first, the file is renamed over, and its new .gz follows. A reader sees the
+// old pair, the old or new file alone (served plain), or the new pair.
+import {constants} from 'node:fs';
+import {lstat, mkdir, open, unlink, type FileHandle} from 'node:fs/promises';
+import {basename, dirname, join} from 'node:path';
+import {promisify} from 'node:util';
+import {gzip} from 'node:zlib';
+import {warning, type ReasonCode} from '../domain/reasons.js';
+import {discard, place, settle, stage, type Staged} from '../util/atomic-write.js';
+import {errorCode, systemReason, UsageError} from '../util/errors.js';
 import {stableJson} from '../util/json.js';
+import {readFully} from '../util/read-fully.js';
 import {slices} from '../util/slices.js';
 import type {IndexFile, ProductsFile} from './model.js';
-import {indexPath, productsPath} from './paths.js';
+import {gzipPath, indexPath, pageMarker, pagePath, productsPath} from './paths.js';
 
-/** The streams as the bytes published: the same data always gives the same text. */
-export type StreamsText = {products: string; index: string};
+/** What a publish writes, as the bytes published: the same data always gives the same text. */
+export type StreamsText = {products: string; index: string; page?: string};
 
+/** Compact: the clients never read the indentation, and a server sends every byte of it at each fetch. */
 export const streamsText = (products: ProductsFile, index: IndexFile): StreamsText => ({products: stableJson(products), index: stableJson(index)});
 
-type StreamFile = {path: string; text: string};
+/** The gzip of a served file. Its header holds no name and no time, so the same text gives the same bytes. */
+export const gzipped = async (text: string): Promise<Buffer> => promisify(gzip)(text, {level: 9});
 
-/** Told of each file once it is published: `changed` false when it already held these bytes. */
-export type Written = (event: {type: 'written'; path: string; changed: boolean}) => void;
+/** Told of each file once it is published (`changed` false when it already held these bytes), and of a page left alone. */
+export type Written = (event: {type: 'written'; path: string; changed: boolean} | {type: 'warning'; path: string; code: ReasonCode; message: string}) => void;
 
 /** Characters of the text compared per step (at most 3 bytes each in UTF-8). */
 const step = 256 * 1024;
 
+/** `data` as UTF-8 bytes, a step at a time. */
+function * chunks(data: string | Buffer): Generator<Buffer> {
+	if (typeof data !== 'string') {
+		for (let offset = 0; offset < data.length; offset += step) {
+			yield data.subarray(offset, offset + step);
+		}
+
+		return;
+	}
+
+	const encoder = new TextEncoder();
+	const encoded = Buffer.allocUnsafe((step + 1) * 3);
+	for (const slice of slices(data, step)) {
+		const {written} = encoder.encodeInto(slice, encoded);
+		yield encoded.subarray(0, written);
+	}
+}
+
 /**
- * Whether the file holds exactly the bytes `text` encodes to. Compared a step at a time: the products
- * file of a large tree is tens of MB, and reading it whole as a string (next to the new text) was
- * the peak memory of a no-change run. A size that differs answers without reading anything.
+ * Whether the file holds exactly `data`. Compared a step at a time: the products file of a large tree
+ * is tens of MB, and reading it whole as a string (next to the new text) was the peak memory of a
+ * no-change run. A size that differs answers without reading anything.
  */
-async function same(path: string, text: string): Promise<boolean> {
+async function same(path: string, data: string | Buffer): Promise<boolean> {
 	let handle: FileHandle;
 	try {
-		handle = await open(path, 'r');
+		handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
 	} catch {
 		return false;
 	}
 
 	try {
-		if ((await handle.stat()).size !== Buffer.byteLength(text)) {
+		const stats = await handle.stat();
+		if (!stats.isFile() || stats.size !== (typeof data === 'string' ? Buffer.byteLength(data) : data.length)) {
 			return false;
 		}
 
-		const encoder = new TextEncoder();
-		const expected = Buffer.allocUnsafe((step + 1) * 3);
 		const actual = Buffer.allocUnsafe((step + 1) * 3);
 		let position = 0;
-		for (const slice of slices(text, step)) {
-			const {written} = encoder.encodeInto(slice, expected);
-			if (await readFully(handle, actual, written, position) !== written || !actual.subarray(0, written).equals(expected.subarray(0, written))) {
+		for (const expected of chunks(data)) {
+			if (await readFully(handle, actual, expected.length, position) !== expected.length || !actual.subarray(0, expected.length).equals(expected)) {
 				return false;
 			}
 
-			position += written;
+			position += expected.length;
 		}
 
 		return true;
@@ -62,38 +92,118 @@ async function same(path: string, text: string): Promise<boolean> {
 	}
 }
 
-/**
- * A write that failed (no space, no permission): what is published is said, since the files are
- * replaced one after the other and a failure may come between them.
- */
-function writeFailed(file: StreamFile, replaced: readonly string[], error: unknown): UsageError {
-	const published = replaced.length === 0 ? 'the published streams are as they were'
-		: `${replaced.join(' and ')} ${replaced.length === 1 ? 'is' : 'are'} new, the rest as it was: run again once it can be written`;
-	return new UsageError(`cannot write ${file.path} (${systemReason(error)}); ${published}`);
-}
+/** Bytes of the page read to find the mark of this program. */
+const pageHead = 4096;
 
-export async function writeStreams(root: string, text: StreamsText, emit: Written): Promise<void> {
-	const replaced: string[] = [];
-	for (const file of [{path: productsPath, text: text.products}, {path: indexPath, text: text.index}]) {
-		const absolute = join(root, file.path);
-		if (await same(absolute, file.text)) {
-			emit({type: 'written', path: file.path, changed: false});
+/**
+ * Whether index.html at the web root may be written: it is missing, or a page this program wrote
+ * (its mark in the head). Anything else is the operator's own and is left alone, its .gz too.
+ */
+async function pageIsOurs(root: string): Promise<{ours: true} | {ours: false; why: string}> {
+	for (const path of [pagePath, gzipPath(pagePath)]) {
+		const stats = await lstat(join(root, path)).catch((error: unknown) => errorCode(error));
+		if (stats === 'ENOENT') {
 			continue;
 		}
 
-		try {
-			await mkdir(dirname(absolute), {recursive: true});
-			await writeAtomic(absolute, file.text);
-		} catch (error) {
-			// Replaced all the same when only the directory's fsync failed, after the rename.
-			if (await same(absolute, file.text)) {
-				replaced.push(file.path);
-			}
-
-			throw writeFailed(file, replaced, error);
+		if (typeof stats === 'string' || !stats.isFile()) {
+			return {ours: false, why: typeof stats === 'string' ? `${path} cannot be read (${stats})` : `${path} is not a regular file`};
 		}
 
-		replaced.push(file.path);
-		emit({type: 'written', path: file.path, changed: true});
+		if (path === pagePath) {
+			const handle = await open(join(root, path), constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
+			const head = Buffer.alloc(pageHead);
+			const read = handle ? await readFully(handle, head, pageHead, 0).finally(async () => handle.close()).catch(() => 0) : 0;
+			if (!head.subarray(0, read).toString('utf8').includes(pageMarker)) {
+				return {ours: false, why: `${path} is not a page simplestreams wrote`};
+			}
+		}
 	}
+
+	return {ours: true};
+}
+
+/** One file to publish and what of it changes. */
+type Plan = {path: string; absolute: string; text: string; gzip: Buffer; file: boolean; packed: boolean; staged: Staged[]};
+
+/**
+ * A write that failed (no space, no permission): what is published is said, since the files are
+ * placed one after the other and a failure may come between them.
+ */
+function writeFailed(path: string, replaced: readonly string[], error: unknown): UsageError {
+	const published = replaced.length === 0 ? 'the published streams are as they were'
+		: `${replaced.join(' and ')} ${replaced.length === 1 ? 'is' : 'are'} new, the rest as it was: run again once it can be written`;
+	return new UsageError(`cannot write ${path} (${systemReason(error)}); ${published}`);
+}
+
+/** Publish `text` under `root`. Returns the paths (relative to the root, with the gzips) it wrote or found already right. */
+export async function writeStreams(root: string, text: StreamsText, emit: Written): Promise<string[]> {
+	const files = [{path: productsPath, text: text.products}, {path: indexPath, text: text.index}];
+	if (text.page !== undefined) {
+		const page = await pageIsOurs(root);
+		if (page.ours) {
+			files.push({path: pagePath, text: text.page});
+		} else {
+			emit({type: 'warning', path: pagePath, ...warning('page-not-ours', page.why)});
+		}
+	}
+
+	const plans: Plan[] = [];
+	for (const {path, text} of files) {
+		const absolute = join(root, path);
+		const packed = await gzipped(text);
+		const file = !(await same(absolute, text));
+		plans.push({path, absolute, text, gzip: packed, file, packed: file || !(await same(gzipPath(absolute), packed)), staged: []});
+	}
+
+	const all = () => plans.flatMap(plan => plan.staged);
+	for (const plan of plans.filter(plan => plan.file || plan.packed)) {
+		try {
+			await mkdir(dirname(plan.absolute), {recursive: true});
+			plan.staged = [
+				...(plan.file ? [await stage(plan.absolute, plan.text)] : []),
+				...(plan.packed ? [await stage(gzipPath(plan.absolute), plan.gzip)] : []),
+			];
+		} catch (error) {
+			await Promise.all(all().map(discard));
+			throw writeFailed(plan.path, [], error);
+		}
+	}
+
+	const replaced: string[] = [];
+	for (const [at, plan] of plans.entries()) {
+		try {
+			if (plan.file) {
+				// Gone before the file changes: a server then sends the file itself, never the old gzip.
+				await unlink(gzipPath(plan.absolute)).catch((error: unknown) => {
+					if (errorCode(error) !== 'ENOENT') {
+						throw error;
+					}
+				});
+			}
+
+			for (const staged of plan.staged) {
+				await place(staged);
+			}
+		} catch (error) {
+			await Promise.all(plans.slice(at).flatMap(p => p.staged).map(discard));
+			throw writeFailed(plan.path, replaced, error);
+		}
+
+		if (plan.file) {
+			replaced.push(plan.path);
+		}
+
+		try {
+			await settle(dirname(plan.absolute), [basename(plan.absolute), basename(gzipPath(plan.absolute))]);
+		} catch (error) {
+			// Placed all the same: only making the renames durable failed.
+			await Promise.all(plans.slice(at + 1).flatMap(p => p.staged).map(discard));
+			throw writeFailed(plan.path, replaced, error);
+		}
+
+		emit({type: 'written', path: plan.path, changed: plan.file});
+	}
+
+	return plans.flatMap(plan => [plan.path, gzipPath(plan.path)]);
 }

@@ -7,16 +7,17 @@ import {slices} from './slices.js';
 /** Characters written per call: a large text is never held as one Buffer beside itself. */
 const step = 1 << 20;
 
+/** A file written and synced beside `path` under a temporary name, not yet in place. */
+export type Staged = {path: string; temporary: string};
+
 /**
- * Replace `path` with `data` so that a reader sees the old bytes or the new ones, never a mix:
- * write a temporary file in the same directory, fsync it, rename it over, fsync the directory.
- * A failure leaves the old file as it was and removes the temporary one. Text may come in pieces
- * (a large document made as it is written).
+ * The first half of an atomic replace: write `data` to a temporary file in the same directory and
+ * fsync it. A failure removes the temporary file. Several files staged first and placed after are
+ * placed together or, when a staging fails, none of them (discard the others).
  */
-export async function writeAtomic(path: string, data: string | Uint8Array | Iterable<string>, mode = 0o644): Promise<void> {
-	const directory = dirname(path);
+export async function stage(path: string, data: string | Uint8Array | Iterable<string>, mode = 0o644): Promise<Staged> {
 	// The writer's pid in the name: a temporary file whose writer was killed is known as such.
-	const temporary = join(directory, `.${basename(path)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+	const temporary = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
 	const handle = await open(temporary, 'wx', mode);
 	try {
 		try {
@@ -35,13 +36,30 @@ export async function writeAtomic(path: string, data: string | Uint8Array | Iter
 		} finally {
 			await handle.close();
 		}
-
-		await rename(temporary, path);
 	} catch (error) {
 		await unlink(temporary).catch(() => undefined);
 		throw error;
 	}
 
+	return {path, temporary};
+}
+
+/** Rename a staged file over its path; a failure removes the temporary file. */
+export async function place(staged: Staged): Promise<void> {
+	try {
+		await rename(staged.temporary, staged.path);
+	} catch (error) {
+		await discard(staged);
+		throw error;
+	}
+}
+
+export async function discard(staged: Staged): Promise<void> {
+	await unlink(staged.temporary).catch(() => undefined);
+}
+
+/** After the renames into `directory`: make them durable, and remove the leftovers of dead writers of `names`. */
+export async function settle(directory: string, names: readonly string[]): Promise<void> {
 	const dir = await open(directory, 'r');
 	try {
 		await dir.sync();
@@ -49,7 +67,20 @@ export async function writeAtomic(path: string, data: string | Uint8Array | Iter
 		await dir.close();
 	}
 
-	await removeLeftovers(path);
+	for (const name of names) {
+		await removeLeftovers(join(directory, name));
+	}
+}
+
+/**
+ * Replace `path` with `data` so that a reader sees the old bytes or the new ones, never a mix:
+ * write a temporary file in the same directory, fsync it, rename it over, fsync the directory.
+ * A failure leaves the old file as it was and removes the temporary one. Text may come in pieces
+ * (a large document made as it is written).
+ */
+export async function writeAtomic(path: string, data: string | Uint8Array | Iterable<string>, mode = 0o644): Promise<void> {
+	await place(await stage(path, data, mode));
+	await settle(dirname(path), [basename(path)]);
 }
 
 /** How old a temporary file that does not name its writer (made before names did) must be to go. */

@@ -1,6 +1,6 @@
-/** JSON with object keys sorted at every level, so the same data always gives the same bytes. */
-export function stableJson(value: unknown, indent = 1): string {
-	return JSON.stringify(value, sortedKeys, indent) + '\n';
+/** Compact JSON with object keys sorted at every level, so the same data always gives the same bytes. */
+export function stableJson(value: unknown): string {
+	return JSON.stringify(value, sortedKeys) + '\n';
 }
 
 /**

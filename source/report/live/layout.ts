@@ -99,6 +99,7 @@ const labels: Record<ReasonCode, string> = {
 	'cache-ignored': 'cache ignored',
 	'cache-entries-dropped': 'cache damaged',
 	'cache-not-saved': 'cache not saved',
+	'page-not-ours': 'page not ours',
 	'xdelta3-missing': 'no xdelta3',
 	'delta-leftover': 'unpublished',
 	'base-settling': 'base settling',
