@@ -13,7 +13,7 @@ import type {MirrorEvent} from './mirror/events.js';
 import type {MirrorOptions as PassOptions, MirrorPass} from './mirror/run.js';
 import type {Emit, PipelineEvent} from './pipeline/events.js';
 import type {GenerateResult} from './pipeline/stages.js';
-import {runContext, withRunContext, type RunOptions} from './pipeline/context.js';
+import {runContext, withRunContext, type RunContext, type RunOptions} from './pipeline/context.js';
 import {reportingChanges} from './pipeline/changes.js';
 import {generate as run, publish as runPublish} from './pipeline/generate.js';
 import {errorCode, UsageError} from './util/errors.js';
@@ -82,10 +82,13 @@ async function requireWritable(streams: string): Promise<void> {
 export async function publish(options: GenerateOptions, emit: Emit): Promise<GenerateResult | 'unchanged'> {
 	await requireRoot(options.root);
 	await requireWritable(join(options.root, 'streams', 'v1'));
-	return holding(options.root, 'simplestreams -N', async () => {
-		await recoverImports(options.root, emit);
-		return withRunContext(options, emit, async context => reportingChanges(options.root, emit, async () => runPublish(context)));
-	});
+	return withRunContext(options, emit, async context => holding(options.root, 'simplestreams -N', async () => publishHolding(context)));
+}
+
+/** Publish on a run context that may have served an import before (its cache and pool), holding the root's lock. */
+async function publishHolding(context: RunContext): Promise<GenerateResult | 'unchanged'> {
+	await recoverHolding(context.root, context.emit);
+	return reportingChanges(context.root, context.emit, async () => runPublish(context));
 }
 
 async function holding<T>(root: string, command: string, work: () => Promise<T>): Promise<T> {
@@ -97,8 +100,8 @@ async function holding<T>(root: string, command: string, work: () => Promise<T>)
 	}
 }
 
-/** The imports a killed run left half done are finished or undone first (import/journal.ts). */
-async function recoverImports(root: string, emit: Emit): Promise<void> {
+/** The imports a killed run left half done, finished or undone (import/journal.ts), by a holder of the root's lock. */
+async function recoverHolding(root: string, emit: Emit): Promise<void> {
 	const {ImportJournal} = await import('./import/journal.js');
 	for (const {path, message} of await ImportJournal.recover(root)) {
 		emit({type: 'warning', path, ...warning('import-recovered', message)});
@@ -134,7 +137,7 @@ async function mirrorPass(options: MirrorOptions, emit: MirrorEmit): Promise<{pa
 		await planned.upstream.close();
 	}
 
-	await recoverImports(options.root, emit);
+	await recoverHolding(options.root, emit);
 	const retention = {...(pass.retiring.length > 0 ? {remove: pass.retiring} : {}), ...(options.graceMs === undefined ? {} : {graceMs: options.graceMs})};
 	const result = await withRunContext({...options, retention}, emit, runPublish);
 	return {pass, result};
@@ -195,6 +198,22 @@ export async function mirrorEvery(options: MirrorOptions & {everyMs: number}, em
 	};
 }
 
+/**
+ * Finish or undo the imports into this root that were killed (their files may be what an import's
+ * SRC now lacks), under the root's lock; while another simplestreams holds it, that one does it.
+ */
+export async function recoverImports(options: {root: string}, emit: Emit): Promise<void> {
+	await requireRoot(options.root);
+	const lock = await acquireLock(options.root, 'simplestreams -i').catch(() => undefined);
+	try {
+		if (lock) {
+			await recoverHolding(options.root, emit);
+		}
+	} finally {
+		await lock?.release();
+	}
+}
+
 export type VerifyOptions = {root: string; jobs: number; signal?: AbortSignal};
 
 /** Check what is published as a client would, trusting nothing cached. */
@@ -218,15 +237,60 @@ export async function planImport(options: PlanImportOptions): Promise<PlanImport
 	return settleImport(options);
 }
 
-export type ImportOptions = {plan: ImportPlan; cachePath: string; signal?: AbortSignal};
+/** The plan and the run it belongs to: hash workers, the digest cache, deltas and the rest as for publish(). */
+export type ImportOptions = Omit<GenerateOptions, 'root'> & {plan: ImportPlan};
 
-/**
- * File a planned image into the tree, all or nothing (the digests go into the cache); publish() then
- * publishes it without reading a file again.
- */
-export async function importImage(options: ImportOptions, emit: ImportEmit): Promise<void> {
+export type Imported = {
+	/**
+	 * Publish the root as publish() does, on the import's digest cache and hash pool: no file is read
+	 * again, and the cache is loaded and saved once for both.
+	 */
+	publish(emit: Emit, signal?: AbortSignal): Promise<GenerateResult | 'unchanged'>;
+	/** End the run: the digests are saved if no publish saved them (a watcher publishes instead), the workers stop. */
+	close(): Promise<void>;
+};
+
+/** File a planned image into the tree, all or nothing; then publish it, or leave that to a watcher. */
+export async function importImage(options: ImportOptions, emit: ImportEmit): Promise<Imported> {
+	const {plan, ...run} = options;
 	const {executeImport} = await import('./import/execute.js');
-	await executeImport(options.plan, {cachePath: options.cachePath, emit, signal: options.signal});
+	// The run's events go to the import until it publishes; whether the cache was saved is told by them.
+	let saved = false;
+	let sink: Emit = event => {
+		if (event.type === 'warning') {
+			emit({type: 'warning', message: `${event.path}: ${event.message}`});
+		}
+	};
+
+	const context = runContext({...run, root: plan.root}, event => {
+		saved ||= event.type === 'cache-saved' || (event.type === 'warning' && event.code === 'cache-not-saved');
+		sink(event);
+	});
+	try {
+		await executeImport(plan, context, emit);
+	} catch (error) {
+		await context.close();
+		throw error;
+	}
+
+	return {
+		async publish(publishEmit, signal) {
+			sink = publishEmit;
+			await requireWritable(join(plan.root, 'streams', 'v1'));
+			return holding(plan.root, 'simplestreams -N', async () => publishHolding({...context, emit: publishEmit, ...(signal ? {signal} : {})}));
+		},
+		async close() {
+			try {
+				if (!saved) {
+					await (await context.cache()).save();
+				}
+			} catch (error) {
+				emit({type: 'warning', message: `the digests were not cached (${errorCode(error)}); the next run hashes the files again`});
+			} finally {
+				await context.close();
+			}
+		},
+	};
 }
 
 export type WatchOptions = Omit<RunOptions, 'signal'> & {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
 import {executeImport} from '../source/import/execute.js';
+import {runContext} from '../source/pipeline/context.js';
 import {findImage} from '../source/import/find.js';
 import {elfArchitectures} from '../source/import/rootfs-arch.js';
 import {fieldProblem, propose, versionOf} from '../source/import/propose.js';
@@ -187,6 +188,23 @@ test('-N moves the files into place, keeps the product files\' old entries, and 
 	const again = await run(dir, '-N', root);
 	t.notRegex(again.stderr, /^hashed /m);
 	t.is((await stat(path.join(root, product, version))).mode & 0o777, 0o755, 'readable by the web server');
+});
+
+test('-N is one run: the digest cache is read once and written once, however many files are imported', async t => {
+	const dir = await scratch(t);
+	const src = await importSource(path.join(dir, 'src'), {qcow2: 'disk.qcow2'});
+	const root = path.join(dir, 'root');
+	await mkdir(root);
+	const cache = path.join(dir, 'cache.json');
+	await writeFile(cache, JSON.stringify({format: 'simplestreams-digests:1', root, files: {}, combined: {}}));
+	// What the process does to the cache file, seen from outside it.
+	const trace = path.join(dir, 'trace');
+	const result = await execa('strace', ['-f', '-qq', '-e', 'trace=openat,rename,renameat,renameat2', '-o', trace, process.execPath, cli, '-i', src, '-N', '--yes', '--cache', cache, root], {reject: false, stdin: 'ignore', env: {CI: 'true'}});
+	t.is(result.exitCode, 0, result.stderr);
+	t.truthy((await streams(root)).products['acme:3.0:amd64:default']?.versions[version]);
+	const calls = (await readFile(trace, 'utf8')).split('\n').filter(line => line.includes(`"${cache}"`));
+	t.is(calls.filter(line => /openat\(/.test(line) && !/O_WRONLY|O_RDWR/.test(line)).length, 1, calls.join('\n'));
+	t.is(calls.filter(line => /rename/.test(line)).length, 1, calls.join('\n'));
 });
 
 test('-N while a watcher runs on the root: the files go in place and the watcher publishes them', async t => {
@@ -450,22 +468,26 @@ test('permission denied in the middle: the file already moved goes back to SRC',
 		import {preparePlan} from ${JSON.stringify(path.resolve('dist/source/import/prepare.js'))};
 		import {propose} from ${JSON.stringify(path.resolve('dist/source/import/propose.js'))};
 		import {executeImport} from ${JSON.stringify(path.resolve('dist/source/import/execute.js'))};
+		import {runContext} from ${JSON.stringify(path.resolve('dist/source/pipeline/context.js'))};
 		const found = await findImage(${JSON.stringify(src)});
 		const root = ${JSON.stringify(root)};
 		const plan = await preparePlan(found, {fields: propose(found), requirements: {}, aliases: []}, {root, products: await scanProducts(root), copy: false, force: false});
 		await chmod(${JSON.stringify(path.join(src, 'rootfs.squashfs'))}, 0);
 		const events = [];
+		const context = runContext({root, jobs: 2, cachePath: ${JSON.stringify(path.join(dir, 'nobody-cache.json'))}}, () => undefined);
 		try {
-			await executeImport(plan, {cachePath: ${JSON.stringify(path.join(dir, 'nobody-cache.json'))}, emit: e => events.push(e)});
+			await executeImport(plan, context, e => events.push(e));
 			console.log(JSON.stringify({ok: true}));
 		} catch (error) {
 			console.log(JSON.stringify({message: error.message, done: events.filter(e => e.type === 'file-done').map(e => e.name)}));
+		} finally {
+			await context.close();
 		}
 	`);
 	const child = await execa('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, script], {env: {HOME: dir}});
 	const outcome = JSON.parse(child.stdout) as {message: string; done: string[]};
 	t.deepEqual(outcome.done, ['lxd.tar.xz', 'disk.qcow2']);
-	t.is(outcome.message, `${src}/rootfs.squashfs: cannot move it into ${product}/${version} (EACCES: permission denied); nothing was changed`);
+	t.is(outcome.message, `${src}/rootfs.squashfs cannot be read (EACCES); nothing was changed`);
 	await execa('chmod', ['644', path.join(src, 'rootfs.squashfs')]);
 	t.deepEqual(await snapshot(src), before);
 	t.deepEqual(await listTree(root), []);
@@ -480,14 +502,12 @@ test('Ctrl-C during the import (an aborted signal) puts everything back', async 
 	const found = await findImage(src);
 	const plan = await preparePlan(found, {fields: propose(found) as never, requirements: {secureboot: 'false'}, aliases: ['acme/lts']}, {root, products: await scanProducts(root), copy: false, force: false});
 	const controller = new AbortController();
-	const error = await t.throwsAsync(executeImport(plan, {
-		cachePath: path.join(dir, 'cache.json'),
-		signal: controller.signal,
-		emit(event) {
-			if (event.type === 'file-done' && event.name === 'disk.qcow2') {
-				controller.abort();
-			}
-		},
+	const context = runContext({root, jobs: 2, cachePath: path.join(dir, 'cache.json'), signal: controller.signal}, () => undefined);
+	t.teardown(async () => context.close());
+	const error = await t.throwsAsync(executeImport(plan, context, event => {
+		if (event.type === 'file-done' && event.name === 'disk.qcow2') {
+			controller.abort();
+		}
 	}), {any: true});
 	t.is((error as Error | undefined)?.name, 'AbortError');
 	t.deepEqual(await snapshot(src), before);

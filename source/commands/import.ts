@@ -3,18 +3,15 @@
 // Without -N only the plan is printed; with -N the files go in place and the streams are
 // regenerated. Exit 0 done, 1 bad input, 2 a field or flag missing or invalid, 130 cancelled.
 import {rm} from 'node:fs/promises';
-import {defaultCachePath} from '../cache/digest-cache.js';
 import type {Requirements} from '../domain/requirements.js';
 import {ImportError} from '../import/errors.js';
-import {ImportJournal} from '../import/journal.js';
 import type {ImportPlan} from '../import/plan.js';
 import {flagsFor, parseRequirement} from '../import/propose.js';
-import {importImage, planImport, publish} from '../index.js';
+import {importImage, planImport, recoverImports, type Imported} from '../index.js';
 import {startImportReporter} from '../report/start.js';
 import {keyboard} from '../report/terminal.js';
 import {UsageError} from '../util/errors.js';
-import {acquireLock, LockHeld, watchCommand} from '../util/lock.js';
-import {requireRoot} from '../util/root.js';
+import {LockHeld, watchCommand} from '../util/lock.js';
 import {rootOperand, runOptions, type Command} from './command.js';
 import {CommandLineError, type Flags} from './flags.js';
 import {showingProgress} from './progress.js';
@@ -36,31 +33,16 @@ function requirementsOf(texts: readonly string[]): Requirements {
 	return requirements;
 }
 
-/**
- * Finish or undo the imports into this root that were killed (their files may be what SRC now
- * lacks). Done under the root's lock; while another simplestreams writes the root, that one does it.
- */
-async function recoverImports(root: string): Promise<void> {
-	const lock = await acquireLock(root, 'simplestreams -i').catch(() => undefined);
-	try {
-		for (const {path, message} of lock ? await ImportJournal.recover(root) : []) {
-			say(`${path}: ${message}`);
-		}
-	} finally {
-		await lock?.release();
-	}
-}
-
-/** Move or copy the files in, then regenerate the streams as -N does. */
+/** Move or copy the files in, then regenerate the streams as -N does, on the import's run. */
 async function place(plan: ImportPlan, flags: Flags): Promise<number> {
 	const options = runOptions(flags);
-	const cachePath = options.cachePath ?? defaultCachePath(plan.root);
 	const reporter = await startImportReporter(plan, {plain: flags.plain});
 	// Whatever stops it, everything goes back where it was (execute.ts).
 	const stop = new Stop(() => undefined);
 	const unlisten = stop.listen();
+	let imported: Imported;
 	try {
-		await importImage({plan, cachePath, signal: stop.signal}, reporter.emit);
+		imported = await importImage({...options, plan, signal: stop.signal}, reporter.emit);
 	} catch (error) {
 		if (stop.signal.aborted) {
 			await reporter.finish();
@@ -76,7 +58,7 @@ async function place(plan: ImportPlan, flags: Flags): Promise<number> {
 	await reporter.finish();
 	try {
 		return await showingProgress({plain: flags.plain, write: true, jobs: options.jobs}, async (progress, signal) => {
-			await publish({...options, root: plan.root, cachePath, signal}, progress.emit);
+			await imported.publish(progress.emit, signal);
 			await progress.finish('done');
 			return 0;
 		});
@@ -93,6 +75,8 @@ async function place(plan: ImportPlan, flags: Flags): Promise<number> {
 		}
 
 		throw error;
+	} finally {
+		await imported.close();
 	}
 }
 
@@ -112,8 +96,11 @@ export const importCommand: Command = {
 		let plan: ImportPlan | undefined;
 		try {
 			if (flags.write) {
-				await requireRoot(root);
-				await recoverImports(root);
+				await recoverImports({root}, event => {
+					if (event.type === 'warning') {
+						say(`${event.path}: ${event.message}`);
+					}
+				});
 			}
 
 			const settled = await planImport({

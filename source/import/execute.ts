@@ -1,17 +1,21 @@
 // Carry out a plan. The version is assembled in a dot-directory next to where it belongs (the
-// generator, the watcher and the web server all ignore dot-names), every file is hashed on its one
-// pass (copies are read back and compared), and one rename puts the version in place. Until that
-// rename, any failure or Ctrl-C puts everything back as it was: moved files return to SRC, copies
-// and the dot-directory are removed. Each change is written down before it is made (journal.ts), so
-// an import that was killed is finished or put back by the next run that writes the root. The
-// digests then go into the cache, so the regeneration that follows reads no file again.
-import {createHash, randomBytes, type Hash} from 'node:crypto';
+// generator, the watcher and the web server all ignore dot-names), and one rename puts it in place.
+// Every file is hashed by the pipeline's hash stage on the run's pool (copies together with their
+// source, and compared), so an import and a regeneration share one hashing code, one digest cache
+// and one pool. Until the rename, any failure or Ctrl-C puts everything back as it was: moved files
+// return to SRC, copies and the dot-directory are removed. Each change is written down before it is
+// made (journal.ts), so an import that was killed is finished or put back by the next run that
+// writes the root. The digests then go into the run's cache, so the regeneration that follows reads
+// no file again (and saves the cache once).
+import {randomBytes} from 'node:crypto';
 import {chmod, lstat, mkdir, open, rename, rm, stat, unlink} from 'node:fs/promises';
 import {join, relative} from 'node:path';
 import {aliasFile} from '../domain/aliases.js';
-import {DigestCache} from '../cache/digest-cache.js';
 import {identityOf, sameIdentity, type FileIdentity} from '../domain/file.js';
-import {contentPair} from '../pipeline/model.js';
+import type {RunContext} from '../pipeline/context.js';
+import {hash} from '../pipeline/hash/hash.js';
+import {contentPair, pathPair, type Digests} from '../pipeline/model.js';
+import type {DigestTask, HashedFile} from '../pipeline/plan.js';
 import {printable} from '../report/printable.js';
 import {writeAtomic} from '../util/atomic-write.js';
 import {errorCode, systemReason} from '../util/errors.js';
@@ -22,7 +26,7 @@ import {ImportJournal} from './journal.js';
 
 export type ImportEvent =
 	| {type: 'file-started'; name: string; method: Method; size: number}
-	/** copy: bytes copied (and hashed); verify: the copy read back; hash: a moved file read once. */
+	/** copy: bytes copied; verify: the copy and its source hashed and compared; hash: a moved file read once. */
 	| {type: 'file-progress'; name: string; phase: 'copy' | 'verify' | 'hash'; done: number; size: number}
 	| {type: 'file-done'; name: string; method: Method; size: number; milliseconds: number}
 	| {type: 'placed'; destination: string; replaced: boolean}
@@ -30,15 +34,16 @@ export type ImportEvent =
 
 export type ImportEmit = (event: ImportEvent) => void;
 
-export type ExecuteOptions = {cachePath: string; emit: ImportEmit; signal?: AbortSignal};
+/** The run an import belongs to: its pool, its digest cache (recorded into, saved by the run), its signal. */
+export type ImportContext = Pick<RunContext, 'pool' | 'cache' | 'signal'>;
 
 const chunk = 4 * 1024 * 1024;
 
-/** One pass over `from`: every hash sees its bytes, and `to` (created, never overwritten) gets them. */
-async function pass(from: string, to: string | undefined, hashes: Hash[], progress: (done: number) => void, signal?: AbortSignal): Promise<number> {
+/** Copy `from` to `to` (created, never overwritten), synced to disk. */
+async function copy(from: string, to: string, progress: (done: number) => void, signal?: AbortSignal): Promise<number> {
 	const input = await open(from, 'r');
 	try {
-		const output = to === undefined ? undefined : await open(to, 'wx', 0o644);
+		const output = await open(to, 'wx', 0o644);
 		try {
 			const buffer = Buffer.allocUnsafe(chunk);
 			let done = 0;
@@ -49,25 +54,18 @@ async function pass(from: string, to: string | undefined, hashes: Hash[], progre
 					break;
 				}
 
-				const bytes = buffer.subarray(0, bytesRead);
-				for (const hash of hashes) {
-					hash.update(bytes);
-				}
-
-				if (output) {
-					for (let written = 0; written < bytesRead;) {
-						written += (await output.write(bytes, written, bytesRead - written)).bytesWritten;
-					}
+				for (let written = 0; written < bytesRead;) {
+					written += (await output.write(buffer, written, bytesRead - written)).bytesWritten;
 				}
 
 				done += bytesRead;
 				progress(done);
 			}
 
-			await output?.sync();
+			await output.sync();
 			return done;
 		} finally {
-			await output?.close();
+			await output.close();
 		}
 	} finally {
 		await input.close();
@@ -76,54 +74,75 @@ async function pass(from: string, to: string | undefined, hashes: Hash[], progre
 
 type Placed = {op: FileOp; sha256: string; identity: FileIdentity; combined?: string};
 
-/**
- * Bring one file into the staging directory and hash it on the way: a rename and one read, or a
- * copy (hashed as it is copied) read back and compared. The metadata comes first, so each rootfs's
- * fingerprint continues from a copy of the metadata's hash state.
- */
-async function stage(op: FileOp, staged: string, metaHash: Hash, journal: ImportJournal, {emit, signal}: ExecuteOptions): Promise<Placed> {
-	const {size, path} = op.source;
-	const progress = (phase: 'copy' | 'verify' | 'hash') => (done: number) => {
-		emit({type: 'file-progress', name: op.name, phase, done, size});
-	};
+const fileOf = async (absolute: string, path: string): Promise<HashedFile> => ({path, absolute, identity: identityOf(await stat(absolute, {bigint: true}))});
 
-	const hashes = op.ftype ? [createHash('sha256'), metaHash.copy()] : [metaHash];
+/**
+ * Bring one file into the staging directory: a rename, or a copy. Then the hash stage reads it (a
+ * rootfs after the metadata's bytes, for its fingerprint), and a copy's source beside it: the two
+ * must agree. The metadata comes first, so every rootfs finds it staged.
+ */
+async function stage(op: FileOp, staged: string, meta: HashedFile | undefined, journal: ImportJournal, context: ImportContext, emit: ImportEmit): Promise<Placed & {file: HashedFile}> {
+	const {signal} = context;
+	const {size, path} = op.source;
+	let source: HashedFile | undefined;
 	if (op.method === 'rename') {
 		await journal.note(state => state.moved.push({from: path, name: op.name}));
 		await rename(path, staged);
 		stopAt('moved');
-		// The pipeline's rule: a file that changes while it is hashed is not published with that digest.
-		const before = identityOf(await stat(staged, {bigint: true}));
-		await pass(staged, undefined, hashes, progress('hash'), signal);
-		stopAt('hashed');
-		if (!sameIdentity(before, identityOf(await stat(staged, {bigint: true})))) {
-			throw new ImportError(`${printable(path)} changed while it was being hashed (is it still being written?)`);
-		}
 	} else {
-		const before = await stat(path);
-		const copied = await pass(path, staged, hashes, progress('copy'), signal);
-		const after = await stat(path);
-		if (copied !== after.size || before.size !== after.size || before.mtimeMs !== after.mtimeMs || before.ino !== after.ino) {
+		// The source as it is before the copy: the hash stage refuses it if it changes until it is hashed.
+		source = await fileOf(path, path);
+		const copied = await copy(path, staged, done => {
+			emit({type: 'file-progress', name: op.name, phase: 'copy', done, size});
+		}, signal);
+		if (copied !== source.identity.size) {
 			throw new ImportError(`${printable(path)} changed while it was being copied`);
 		}
 	}
 
-	const sha256 = hashes[0]!.copy().digest('hex');
-	if (op.method !== 'rename') {
-		const check = createHash('sha256');
-		await pass(staged, undefined, [check], progress('verify'), signal);
-		if (check.digest('hex') !== sha256) {
-			throw new ImportError(`the copy of ${printable(path)} does not read back the same (its sha256 differs)`);
+	const file = await fileOf(staged, staged);
+	const tasks: DigestTask[] = [
+		{file, wantFile: true, wantCombined: Boolean(op.ftype && meta), work: size + (op.ftype && meta ? meta.identity.size : 0), ...(op.ftype && meta ? {prefix: meta} : {})},
+		...(source ? [{file: source, wantFile: true, wantCombined: false, work: size}] : []),
+	];
+	const work = tasks.reduce((sum, task) => sum + task.work, 0);
+	const done = new Map<string, number>();
+	const digests: Digests = {files: new Map(), combined: new Map()};
+	let refused: string | undefined;
+	await hash(tasks, context.pool, digests, event => {
+		if (event.type === 'progress') {
+			done.set(event.path, event.done);
+			const sum = [...done.values()].reduce((a, b) => a + b, 0);
+			emit({type: 'file-progress', name: op.name, phase: source ? 'verify' : 'hash', done: Math.round(sum / work * size), size});
+		} else if (event.type === 'skipped') {
+			refused ??= event.code === 'changed' || event.code === 'metadata-changed'
+				? `${printable(path)} changed while it was being ${source ? 'copied' : 'hashed'} (is it still being written?)`
+				: `${printable(path)} ${event.reason}`;
 		}
+	}, signal);
+	signal?.throwIfAborted();
+	stopAt('hashed');
+	const sha256 = digests.files.get(file.path);
+	if (refused || !sha256) {
+		throw new ImportError(refused ?? `${printable(path)} could not be hashed`);
 	}
 
+	// The pipeline's rule: a file that changes while it is hashed is not published with that digest.
+	if (!sameIdentity(file.identity, identityOf(await stat(staged, {bigint: true})))) {
+		throw new ImportError(`${printable(path)} changed while it was being hashed (is it still being written?)`);
+	}
+
+	if (source && digests.files.get(source.path) !== sha256) {
+		throw new ImportError(`the copy of ${printable(path)} does not read back the same (its sha256 differs)`);
+	}
+
+	const combined = meta && digests.combined.get(pathPair(meta.path, file.path));
 	// What the digest is of: the cache keeps it only for the file in this very state.
-	const identity = identityOf(await stat(staged, {bigint: true}));
-	return {op, sha256, identity, ...(op.ftype ? {combined: hashes[1]!.digest('hex')} : {})};
+	return {op, sha256, identity: file.identity, file, ...(combined ? {combined} : {})};
 }
 
-export async function executeImport(plan: ImportPlan, options: ExecuteOptions): Promise<void> {
-	const {emit, signal} = options;
+export async function executeImport(plan: ImportPlan, context: ImportContext, emit: ImportEmit): Promise<void> {
+	const {signal} = context;
 	const {fields} = plan.choices;
 	const variant = join(plan.root, plan.productPath);
 	const final = join(plan.root, plan.destination);
@@ -135,7 +154,7 @@ export async function executeImport(plan: ImportPlan, options: ExecuteOptions): 
 		staging: relative(plan.root, staging),
 		...(plan.replace ? {old: relative(plan.root, aside)} : {}),
 	});
-	const placed: Placed[] = [];
+	const placed: Array<Placed & {file: HashedFile}> = [];
 	let old: string | undefined;
 	try {
 		const created = await mkdir(variant, {recursive: true, mode: 0o755});
@@ -145,11 +164,10 @@ export async function executeImport(plan: ImportPlan, options: ExecuteOptions): 
 		});
 		await mkdir(staging);
 		await chmod(staging, 0o755); // The web server reads it once it is in place, whatever the umask.
-		const metaHash = createHash('sha256');
 		for (const op of plan.files) {
 			const started = performance.now();
 			emit({type: 'file-started', name: op.name, method: op.method, size: op.source.size});
-			placed.push(await stage(op, join(staging, op.name), metaHash, journal, options).catch((error: unknown) => {
+			placed.push(await stage(op, join(staging, op.name), placed[0]?.file, journal, context, emit).catch((error: unknown) => {
 				throw error instanceof ImportError || signal?.aborted ? error
 					: new ImportError(`${printable(op.source.path)}: cannot ${op.method === 'rename' ? 'move' : 'copy'} it into ${plan.destination} (${systemReason(error)})`);
 			}));
@@ -206,7 +224,7 @@ export async function executeImport(plan: ImportPlan, options: ExecuteOptions): 
 	}
 
 	await journal.end();
-	await remember(plan, placed, options);
+	await remember(plan, placed, context, emit);
 }
 
 /**
@@ -255,15 +273,10 @@ function errorPath(error: unknown, plan: ImportPlan): string {
 	return path ? `${printable(relative(plan.root, path).startsWith('..') ? path : relative(plan.root, path))}: ` : '';
 }
 
-/** Record every digest against the file as it now is, so the generator finds them all. */
-async function remember(plan: ImportPlan, placed: Placed[], options: ExecuteOptions): Promise<void> {
-	const warn = (message: string) => options.emit({type: 'warning', message});
+/** Record every digest against the file as it now is, so the run's regeneration finds them all. */
+async function remember(plan: ImportPlan, placed: Placed[], context: ImportContext, emit: ImportEmit): Promise<void> {
 	try {
-		const cache = await DigestCache.load(options.cachePath, plan.root, event => {
-			if (event.type === 'warning') {
-				warn(`${event.path}: ${event.message}`);
-			}
-		});
+		const cache = await context.cache();
 		const meta = placed[0]!;
 		for (const {op, sha256, identity, combined} of placed) {
 			const path = `${plan.destination}/${op.name}`;
@@ -276,9 +289,7 @@ async function remember(plan: ImportPlan, placed: Placed[], options: ExecuteOpti
 				cache.recordCombined(contentPair(meta.sha256, sha256), combined);
 			}
 		}
-
-		await cache.save();
 	} catch (error) {
-		warn(`the digests were not cached (${errorCode(error)}); the regeneration hashes the files again`);
+		emit({type: 'warning', message: `the digests were not cached (${errorCode(error)}); the regeneration hashes the files again`});
 	}
 }

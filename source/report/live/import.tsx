@@ -33,7 +33,7 @@ export function Progress({rows, lines}: {rows: Row[]; lines: string[]}) {
 	);
 }
 
-/** A bar per file, copies hashed as they are copied, then read back. */
+/** A bar per file: a copy is copied, then hashed with its source and compared; a moved file hashed. */
 export function progressReporter(plan: ImportPlan): ImportReporter {
 	const rows: Row[] = plan.files.map(f => ({name: f.name, size: f.source.size, copy: f.method !== 'rename', phase: 'waiting', done: 0, finished: false}));
 	const lines: string[] = [];
