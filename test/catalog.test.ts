@@ -2,7 +2,7 @@ import test from 'ava';
 import {catalog} from '../source/pipeline/catalog.js';
 import type {Item} from '../source/streams/model.js';
 import {indexPath, productsPath} from '../source/streams/paths.js';
-import {pathPair, type Digests, type ScannedProduct} from '../source/pipeline/model.js';
+import {pathPair, type Digests, type ScannedProduct} from '../source/domain/tree.js';
 import type {PlannedProduct} from '../source/pipeline/plan.js';
 import {stableJson} from '../source/util/json.js';
 import {collector, digest, product, productRef} from './helpers/fixtures.js';

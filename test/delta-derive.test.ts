@@ -6,7 +6,7 @@ import {clientImages} from '../source/list/derive.js';
 import {catalog} from '../source/pipeline/catalog.js';
 import {leftoverDeltas} from '../source/pipeline/delta-leftovers.js';
 import {planDeltas, type Delta} from '../source/pipeline/delta.js';
-import {pathPair, type Digests, type ScannedProduct} from '../source/pipeline/model.js';
+import {pathPair, type Digests, type ScannedProduct} from '../source/domain/tree.js';
 import type {PlannedProduct} from '../source/pipeline/plan.js';
 import {checkVersions} from '../source/verify/checks.js';
 import {decode, productsTypeErrors} from '../source/streams/decode.js';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type {Content} from '../source/domain/ftypes.js';
 import type {FileFacts} from '../source/domain/file.js';
-import {contentPair, pathPair, type ImageFile, type ScannedProduct} from '../source/pipeline/model.js';
+import {contentPair, pathPair, type ImageFile, type ScannedProduct} from '../source/domain/tree.js';
 import {plan, type DigestTask, type PlanOptions} from '../source/pipeline/plan.js';
 import {collector, digest, product, productRef} from './helpers/fixtures.js';
 

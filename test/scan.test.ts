@@ -3,7 +3,7 @@ import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
 import type {PipelineEvent} from '../source/pipeline/events.js';
-import type {Tree} from '../source/pipeline/model.js';
+import type {Tree} from '../source/domain/tree.js';
 import {scan} from '../source/pipeline/scan.js';
 import {asNobody, collector, distModule, permissionsIgnored, tempDir, writeFiles} from './helpers/fixtures.js';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
 import {catalog} from '../source/pipeline/catalog.js';
-import {pathPair, type Digests} from '../source/pipeline/model.js';
+import {pathPair, type Digests} from '../source/domain/tree.js';
 import {indexPath, productsPath} from '../source/streams/paths.js';
 import {maxStreamsBytes, readStreams} from '../source/streams/read.js';
 import {streamsText, writeStreams} from '../source/streams/write.js';

@@ -8,7 +8,7 @@ import {join} from 'node:path';
 import {execa} from 'execa';
 import {stringify} from 'yaml';
 import {canonicalArchitecture} from '../domain/architectures.js';
-import type {Found, SourceRoot} from './find.js';
+import type {Found, SourceRoot} from './found.js';
 import type {Metadata} from './metadata.js';
 import type {Fields} from './propose.js';
 

@@ -6,7 +6,7 @@ import {basename, dirname, join} from 'node:path';
 import {aliasFile, defaultAliases, maxAliasesBytes, parseAliases} from '../domain/aliases.js';
 import {canonicalArchitecture} from '../domain/architectures.js';
 import {maxRequirementsBytes, parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
-import type {ScannedProduct} from '../pipeline/model.js';
+import type {ScannedProduct} from '../domain/tree.js';
 import {scan} from '../pipeline/scan.js';
 import {errorCode} from '../util/errors.js';
 import {readSmallFile, SmallFileProblem} from '../util/small-file.js';

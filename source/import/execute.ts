@@ -14,7 +14,7 @@ import {aliasFile} from '../domain/aliases.js';
 import {identityOf, sameIdentity, type FileIdentity} from '../domain/file.js';
 import type {RunContext} from '../pipeline/context.js';
 import {hash} from '../pipeline/hash/hash.js';
-import {contentPair, pathPair, type Digests} from '../pipeline/model.js';
+import {contentPair, pathPair, type Digests} from '../domain/tree.js';
 import type {DigestTask, HashedFile} from '../pipeline/plan.js';
 import {printable} from '../report/printable.js';
 import {writeAtomic} from '../util/atomic-write.js';

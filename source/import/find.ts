@@ -11,34 +11,12 @@ import {inspectContent} from '../domain/magic.js';
 import {printable} from '../report/printable.js';
 import {errorCode} from '../util/errors.js';
 import {bareMetaFile} from './bare.js';
+import type {Found, SourceFile, SourceRoot} from './found.js';
 import {ImportError} from './errors.js';
-import {inspectTarball, parseMetadata, type Metadata} from './metadata.js';
-import {rootfsArchitecture, type RootArch} from './rootfs-arch.js';
+import {inspectTarball, parseMetadata} from './metadata.js';
+import {rootfsArchitecture} from './rootfs-arch.js';
 import {tarContents, type TarContent} from './tarball.js';
 import {splitUnified} from './unified.js';
-
-export type SourceFile = {
-	name: string;
-	path: string;
-	size: number;
-	dev: number;
-	content: Content;
-	/** Where the file comes from when SRC does not hold it as it is (split from a unified image, written for a bare one). */
-	origin?: string;
-};
-
-export type SourceRoot = SourceFile & {ftype: RootFtype; arch?: RootArch};
-
-export type Found = {
-	dir: string;
-	/** `written`: a bare image's metadata tarball, written once the fields are settled (bare.ts). */
-	meta: SourceFile & {metadata: Metadata; written?: boolean};
-	roots: SourceRoot[];
-	/** Files left where they are, and why. */
-	ignored: Array<{name: string; reason: string}>;
-	/** The directory of the files made for this import (split or written), removed when it is done. */
-	scratch?: string;
-};
 
 export type FindOptions = {
 	/** Where the scratch directory goes: the web root, so its files are renamed into place. */

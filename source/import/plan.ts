@@ -7,7 +7,7 @@ import {versionOrderProblem} from '../domain/naming.js';
 import {mergeRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
 import {printable} from '../report/printable.js';
 import {formatBytes} from '../util/format.js';
-import type {Found, SourceFile, SourceRoot} from './find.js';
+import type {Found, SourceFile, SourceRoot} from './found.js';
 import {extraAliasProblem, productId, productPath, type Choices, type Fields} from './propose.js';
 import type {Destination} from './destination.js';
 

@@ -2,10 +2,11 @@
 // wizard, handed in as `choose`): what the library's planImport returns (source/index.ts).
 import {realpath, rm} from 'node:fs/promises';
 import type {Requirements} from '../domain/requirements.js';
-import type {ScannedProduct} from '../pipeline/model.js';
+import type {ScannedProduct} from '../domain/tree.js';
 import {printable} from '../report/printable.js';
 import {settleMetadata} from './bare.js';
-import {findImage, type Found} from './find.js';
+import {findImage} from './find.js';
+import type {Found} from './found.js';
 import type {ImportPlan} from './plan.js';
 import {fieldNames, fieldProblem, missingFields, propose, type Choices, type FieldName, type Fields} from './propose.js';
 import {scanProducts} from './destination.js';

@@ -1,8 +1,8 @@
 // An import's plan for the operator's choices against the web root as it is now: what the
 // destination holds (destination.ts), then the pure plan (plan.ts).
-import type {ScannedProduct} from '../pipeline/model.js';
+import type {ScannedProduct} from '../domain/tree.js';
 import {inspectDestination, takenAliases} from './destination.js';
-import type {Found} from './find.js';
+import type {Found} from './found.js';
 import {planImport, type ImportPlan} from './plan.js';
 import {productId, type Choices} from './propose.js';
 

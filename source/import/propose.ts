@@ -4,7 +4,7 @@ import {aliasProblem} from '../domain/aliases.js';
 import {architectureProblem, canonicalArchitecture, streamArchitecture} from '../domain/architectures.js';
 import {productSegmentProblem, versionNameProblem} from '../domain/naming.js';
 import type {Requirements} from '../domain/requirements.js';
-import type {Found} from './find.js';
+import type {Found} from './found.js';
 
 export const fieldNames = ['os', 'release', 'arch', 'variant', 'version'] as const;
 

@@ -6,7 +6,7 @@ import {clients, deltaFtype, deltaItemKey, deltaRootOf, fingerprintFields, isDel
 import {indexFile, productsFile, type Item, type Product, type ProductsFile, type PublishedIndex} from '../streams/model.js';
 import type {Delta} from './delta.js';
 import type {Emit} from './events.js';
-import {pathPair, type Digests, type ImageFile} from './model.js';
+import {pathPair, type Digests, type ImageFile} from '../domain/tree.js';
 import type {PlannedProduct, PlannedVersion} from './plan.js';
 
 export type Catalog = {

@@ -16,7 +16,7 @@ import {errorCode} from '../util/errors.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {DeltaOptions} from './delta-options.js';
 import type {Emit} from './events.js';
-import {pathPair, type Digests, type ImageFile} from './model.js';
+import {pathPair, type Digests, type ImageFile} from '../domain/tree.js';
 import type {PlannedProduct, PlannedVersion} from './plan.js';
 
 /** A delta wanted: from `base`'s rootfs (`source`) to `version`'s (`target`) in one product. */

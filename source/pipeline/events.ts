@@ -2,7 +2,7 @@
 // consume these and nothing else. Skips and warnings carry a code and its text (domain/reasons.ts).
 import type {ReasonCode} from '../domain/reasons.js';
 import type {RetentionEvent} from '../retention/events.js';
-import type {ProductRef} from './model.js';
+import type {ProductRef} from '../domain/tree.js';
 
 export type Scope = 'tree' | 'product' | 'version' | 'file';
 

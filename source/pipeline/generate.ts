@@ -2,7 +2,7 @@
 // front end shares. The stages after the scan (stages.ts) load only when a run needs them.
 import {retain} from '../retention/retain.js';
 import type {RunContext} from './context.js';
-import type {Tree} from './model.js';
+import type {Tree} from '../domain/tree.js';
 import {noVersions, NothingToPublish} from './nothing.js';
 import {receiptPath, replay, stillPublished, treeKey} from './receipt.js';
 import {scan} from './scan.js';

@@ -8,7 +8,7 @@ import {versionNameProblem} from '../domain/naming.js';
 import {warning} from '../domain/reasons.js';
 import {errorCode, UsageError} from '../util/errors.js';
 import {isInside} from '../util/small-file.js';
-import type {Tree} from './model.js';
+import type {Tree} from '../domain/tree.js';
 
 export class NothingToPublish extends UsageError {
 	/** `settlingUntil`: when a version held back for settling is due (epoch ms), if one is. */

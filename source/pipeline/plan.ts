@@ -3,7 +3,7 @@ import type {FileFacts} from '../domain/file.js';
 import {contentFits, describeExpected} from '../domain/ftypes.js';
 import {because} from '../domain/reasons.js';
 import type {Emit} from './events.js';
-import {contentPair, pathPair, type Digests, type ImageFile, type ScannedProduct, type ScannedVersion} from './model.js';
+import {contentPair, pathPair, type Digests, type ImageFile, type ScannedProduct, type ScannedVersion} from '../domain/tree.js';
 
 /** `unified`: unified tarballs, each an image of its own (split images pair `metas` with `roots`). */
 export type PlannedVersion = {version: ScannedVersion; metas: ImageFile[]; roots: ImageFile[]; unified?: ImageFile[]};

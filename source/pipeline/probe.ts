@@ -9,7 +9,7 @@ import {errorCode} from '../util/errors.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {Emit} from './events.js';
 import {noEarlyDigests, probeSmall, smallWork, type EarlyDigests} from './hash/small.js';
-import type {ImageFile, Tree} from './model.js';
+import type {ImageFile, Tree} from '../domain/tree.js';
 
 /** How long probing small files may hold the event loop before timers and I/O get a turn. */
 const sliceMilliseconds = 8;

@@ -22,7 +22,7 @@ import {streamFiles} from '../streams/paths.js';
 import {writeAtomic} from '../util/atomic-write.js';
 import type {DeltaOptions} from './delta-options.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
-import type {Digests, Tree} from './model.js';
+import type {Digests, Tree} from '../domain/tree.js';
 
 const format = 'simplestreams-receipt:1';
 

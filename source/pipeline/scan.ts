@@ -17,7 +17,7 @@ import {because, warning} from '../domain/reasons.js';
 import {errorCode} from '../util/errors.js';
 import {isInside, readSmallFile} from '../util/small-file.js';
 import type {Emit, Scope} from './events.js';
-import type {ImageFile, ProductRef, ScannedProduct, ScannedVersion, Tree} from './model.js';
+import type {ImageFile, ProductRef, ScannedProduct, ScannedVersion, Tree} from '../domain/tree.js';
 import {imagesProblem} from './nothing.js';
 
 const levelNames = ['os', 'release', 'arch', 'variant', 'version'] as const;

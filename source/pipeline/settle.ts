@@ -1,10 +1,7 @@
 // For the watcher: a version whose files were written within the settle window may still be
 // arriving. It is held: not hashed, and published as it was before (if it was), until it has rested.
 import type {Emit} from './events.js';
-import type {ScannedVersion, Tree} from './model.js';
-
-/** When a version's newest file was written (epoch ms). mtime, not ctime: a chmod or a rename does not make a finished file look unfinished. */
-export const lastWritten = (version: ScannedVersion) => Math.max(0, ...version.files.map(f => Number(BigInt(f.identity.mtimeNs) / 1_000_000n)));
+import {lastWritten, type Tree} from '../domain/tree.js';
 
 /** Version paths held back, and when the earliest of them is due (ms since the epoch). */
 export function settlingVersions(tree: Tree, now: number, settleMs: number, emit: Emit): {held: Set<string>; readyAt?: number} {

@@ -13,7 +13,7 @@ import type {RunContext} from './context.js';
 import {leftoverDeltas} from './delta-leftovers.js';
 import {makeDeltas, planDeltas, type Delta} from './delta.js';
 import {hash} from './hash/hash.js';
-import {contentPair, pathPair, type Digests, type Tree} from './model.js';
+import {contentPair, pathPair, type Digests, type Tree} from '../domain/tree.js';
 import {NothingToPublish} from './nothing.js';
 import {plan, type DigestTask} from './plan.js';
 import {probe} from './probe.js';

@@ -5,9 +5,9 @@
 import {lstat, readdir, realpath, rmdir, unlink} from 'node:fs/promises';
 import {dirname, join, sep} from 'node:path';
 import {warning} from '../domain/reasons.js';
-import type {Emit} from '../pipeline/events.js';
 import {errorCode} from '../util/errors.js';
 import type {Retired, RetiredFile} from './record.js';
+import type {RetentionEmit} from './events.js';
 
 /** Whether `path` (relative, from the record) names something strictly inside ROOT/images/. */
 async function insideImages(root: string, path: string): Promise<boolean> {
@@ -26,7 +26,7 @@ async function insideImages(root: string, path: string): Promise<boolean> {
 }
 
 /** Delete one recorded file; what is still to delete is returned (a failure), else undefined. */
-async function deleteFile(root: string, file: RetiredFile, emit: Emit): Promise<{kept?: RetiredFile; deleted: boolean}> {
+async function deleteFile(root: string, file: RetiredFile, emit: RetentionEmit): Promise<{kept?: RetiredFile; deleted: boolean}> {
 	if (!(await insideImages(root, file.path))) {
 		emit({type: 'warning', path: file.path, ...warning('retired-outside-images')});
 		return {deleted: false};
@@ -57,7 +57,7 @@ async function deleteFile(root: string, file: RetiredFile, emit: Emit): Promise<
  * Delete an entry's files, then its directory if nothing else is left in it. Returns the entry with
  * the files that could not be deleted, or undefined when it is done with.
  */
-export async function deleteRetired(root: string, entry: Retired, emit: Emit): Promise<Retired | undefined> {
+export async function deleteRetired(root: string, entry: Retired, emit: RetentionEmit): Promise<Retired | undefined> {
 	const kept: RetiredFile[] = [];
 	let freed = 0;
 	let deleted = 0;

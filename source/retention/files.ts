@@ -4,7 +4,7 @@
 import {lstatSync, readdirSync} from 'node:fs';
 import {join} from 'node:path';
 import {roleOf} from '../domain/ftypes.js';
-import type {ScannedProduct} from '../pipeline/model.js';
+import type {ScannedProduct} from '../domain/tree.js';
 import type {RetiredFile} from './record.js';
 
 /** `delta-BASE.vcdiff` (squashfs) and `delta-BASE.qcow2.vcdiff` (VM disk), as delta.ts names them. */

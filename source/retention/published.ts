@@ -1,7 +1,7 @@
 // The fingerprints a `remove` TARGET may name: those of the images the published streams offer, as
 // either client derives them, each with the version directory it comes from.
 import {clientImages} from '../list/derive.js';
-import type {Tree} from '../pipeline/model.js';
+import type {Tree} from '../domain/tree.js';
 import {allClients} from '../streams/ftypes.js';
 import type {ProductsFile} from '../streams/model.js';
 import {readStreams} from '../streams/read.js';

@@ -2,9 +2,7 @@
 // versions in the retirement record are left out of the tree (they stay out of the streams although
 // their files are there), what a policy or `remove` retires joins the record, and what is past its
 // grace is deleted. A dry run reports the same plan and changes nothing.
-import type {Emit} from '../pipeline/events.js';
-import type {ScannedVersion, Tree} from '../pipeline/model.js';
-import {lastWritten} from '../pipeline/settle.js';
+import {lastWritten, type ScannedVersion, type Tree} from '../domain/tree.js';
 import {UsageError} from '../util/errors.js';
 import {deleteRetired} from './act.js';
 import {versionFiles} from './files.js';
@@ -13,6 +11,7 @@ import {chooseRetirements, hasPolicy, type Choice, type Policy} from './policy.j
 import {readRecord, writeRecord, type Retired} from './record.js';
 import {publishedImages} from './published.js';
 import {resolveTargets} from './targets.js';
+import type {RetentionEmit} from './events.js';
 
 export const defaultGraceMs = 6 * 3_600_000;
 
@@ -64,7 +63,7 @@ const without = (tree: Tree, paths: ReadonlySet<string>): Tree => ({
  * `write`: the caller holds the root's lock; the record is written and due files deleted. `settleMs`:
  * versions written more recently do not count for a policy (the watcher's settle window).
  */
-export async function retain(tree: Tree, options: {write: boolean; retention?: RetentionOptions; settleMs?: number; now?: number}, emit: Emit): Promise<Retained> {
+export async function retain(tree: Tree, options: {write: boolean; retention?: RetentionOptions; settleMs?: number; now?: number}, emit: RetentionEmit): Promise<Retained> {
 	const now = options.now ?? Date.now();
 	const retention = options.retention ?? {};
 	let record = await readRecord(tree.root);

@@ -1,14 +1,13 @@
 // The plan of `prune`, `remove` and `restore` as text (stdout): what leaves the streams now, what is
 // deleted now, what later and when, and the space each frees. Made from the run's events, so a dry
 // run and -N print it alike.
-import type {PipelineEvent} from '../pipeline/events.js';
 import {formatBytes} from '../util/format.js';
 import type {RetentionEvent} from './events.js';
 
-const isRetention = (event: PipelineEvent): event is RetentionEvent => ['retired', 'retirement-pending', 'deleted', 'restored'].includes(event.type);
+const isRetention = (event: {type: string}): event is RetentionEvent => ['retired', 'retirement-pending', 'deleted', 'restored'].includes(event.type);
 
 export function collectRetention(events: RetentionEvent[]) {
-	return (event: PipelineEvent) => {
+	return (event: {type: string}) => {
 		if (isRetention(event)) {
 			events.push(event);
 		}

@@ -11,7 +11,7 @@ import {applyDelta, progressOf} from '../pipeline/delta.js';
 import type {Emit} from '../pipeline/events.js';
 import {hash} from '../pipeline/hash/hash.js';
 import {HashPool} from '../pipeline/hash/pool.js';
-import {pathPair, type Digests} from '../pipeline/model.js';
+import {pathPair, type Digests} from '../domain/tree.js';
 import type {DigestTask, HashedFile} from '../pipeline/plan.js';
 import type {Item, ProductsFile} from '../streams/model.js';
 import {insideBase} from '../streams/paths.js';

@@ -9,7 +9,7 @@ import test, {type ExecutionContext} from 'ava';
 import {execa} from 'execa';
 import {roleOf, type Role} from '../../source/domain/ftypes.js';
 import type {PipelineEvent} from '../../source/pipeline/events.js';
-import type {ImageFile, ProductRef, ScannedProduct, ScannedVersion} from '../../source/pipeline/model.js';
+import type {ImageFile, ProductRef, ScannedProduct, ScannedVersion} from '../../source/domain/tree.js';
 
 /** A fresh directory under os.tmpdir(), removed when the test ends. World-traversable (see asNobody). */
 export async function tempDir(t: ExecutionContext, prefix = 'ss-test'): Promise<string> {

@@ -2,8 +2,8 @@
 // this file only decides which step a key belongs to.
 import type {Key} from 'ink';
 import type {Requirements} from '../../domain/requirements.js';
-import type {ScannedProduct} from '../../pipeline/model.js';
-import type {Found} from '../find.js';
+import type {ScannedProduct} from '../../domain/tree.js';
+import type {Found} from '../found.js';
 import type {ImportPlan} from '../plan.js';
 import {extraAliasProblem, fieldNames, fieldProblem, parseRequirement, type Choices, type FieldName, type Fields} from '../propose.js';
 import {ownAliases, takenAliases} from '../destination.js';

@@ -1,7 +1,7 @@
 // Stage 3: run the plan's digest tasks on the pool, reporting progress per file at a bounded rate.
 import {setMaxListeners} from 'node:events';
 import type {Emit} from '../events.js';
-import {pathPair, type Digests} from '../model.js';
+import {pathPair, type Digests} from '../../domain/tree.js';
 import type {DigestTask} from '../plan.js';
 import type {HashPool} from './pool.js';
 import type {DigestRequest, DigestResponse} from './protocol.js';

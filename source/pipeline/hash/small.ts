@@ -6,7 +6,7 @@ import {createHash, type Hash} from 'node:crypto';
 import {closeSync, constants, fstatSync, openSync, readSync} from 'node:fs';
 import type {FileFacts} from '../../domain/file.js';
 import {inspectBytes} from '../../domain/magic.js';
-import {pathPair, type Digests, type ImageFile} from '../model.js';
+import {pathPair, type Digests, type ImageFile} from '../../domain/tree.js';
 
 /**
  * Files of at most this many bytes are read whole on the main thread, and digest tasks of at most

@@ -1,6 +1,7 @@
-// The data that flows through scan → plan → hash → catalog → write.
-import type {FileIdentity} from '../domain/file.js';
-import type {Role} from '../domain/ftypes.js';
+// The web root's images as the scan finds them, and the digests found for them: the data that flows
+// through scan → retain → plan → hash → catalog → write, and what retention and the import read.
+import type {FileIdentity} from './file.js';
+import type {Role} from './ftypes.js';
 
 export type ImageFile = {
 	/** Path relative to the web root, with `/`: exactly what goes into an item's `path`. */
@@ -53,3 +54,6 @@ export const pathPair = (metaPath: string, rootPath: string) => `${metaPath}\0${
 
 /** Cache key of a combined fingerprint: it depends only on the two files' contents. */
 export const contentPair = (metaSha256: string, rootSha256: string) => `${metaSha256}:${rootSha256}`;
+
+/** When a version's newest file was written (epoch ms). mtime, not ctime: a chmod or a rename does not make a finished file look unfinished. */
+export const lastWritten = (version: ScannedVersion) => Math.max(0, ...version.files.map(f => Number(BigInt(f.identity.mtimeNs) / 1_000_000n)));
