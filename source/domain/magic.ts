@@ -1,9 +1,6 @@
 import {open} from 'node:fs/promises';
 import type {Content} from './ftypes.js';
-import {qcow2Problem} from './qcow2.js';
-
-/** Up to `length` bytes from `position` (fewer at the end): of a file, or of bytes already read. */
-export type ReadAt = (position: number, length: number) => Promise<Buffer>;
+import {qcow2Problem, type ReadAt} from './qcow2.js';
 
 /** Bytes needed to tell every content kind apart (the ustar magic sits at offset 257). */
 export const magicLength = 262;

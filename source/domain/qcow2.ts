@@ -4,7 +4,8 @@
 // The header is an uploader's word: tables larger than qemu accepts are refused before any is read,
 // and L2 tables are read at most up to the file's own size, so a crafted header costs no more than
 // the file itself.
-import type {ReadAt} from './magic.js';
+/** Up to `length` bytes from `position` (fewer at the end): of a file, or of bytes already read. */
+export type ReadAt = (position: number, length: number) => Promise<Buffer>;
 
 const offsetMask = 0x00ff_ffff_ffff_fe00n; // Bits 9–55: host offset of a table or standard cluster.
 const compressedFlag = 1n << 62n;
