@@ -8,7 +8,7 @@ import {gunzipSync, gzipSync} from 'node:zlib';
 import test, {type ExecutionContext} from 'ava';
 import {execa} from 'execa';
 import {catalog} from '../source/pipeline/catalog.js';
-import {pathPair, type Digests} from '../source/pipeline/model.js';
+import {pathPair, type Digests} from '../source/domain/tree.js';
 import {gzipPath, indexPath, productsPath} from '../source/streams/paths.js';
 import {readStreams} from '../source/streams/read.js';
 import {streamsText, writeStreams} from '../source/streams/write.js';
