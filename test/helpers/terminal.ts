@@ -27,7 +27,8 @@ export function terminal(t: ExecutionContext, dir: string, args: string[], redir
 	const program = `env ${noCi} ${env} ${quote(process.execPath)} ${[cli, ...args].map(quote).join(' ')} ${redirect}`;
 	const run = passHangUp ? `${program} < /dev/tty & child=$!; trap 'hungup=1; kill -HUP $child' HUP; wait $child; wait $child` : program;
 	// The pane stays for the screen to be read; after a hang-up there is none, and the shell ends.
-	const command = `${run}; echo $? > ${quote(files.rc)}; stty -a > ${quote(files.stty)}; [ -n "$hungup" ] || sleep 600`;
+	// The exit code is written last: a test that has it may remove the directory.
+	const command = `${run}; rc=$?; stty -a > ${quote(files.stty)}; echo $rc > ${quote(files.rc)}; [ -n "$hungup" ] || sleep 600`;
 	tmux('new-session', '-d', '-x', String(size.width), '-y', String(size.height), '-s', 'live', command);
 	let closed = false;
 	t.teardown(() => {
