@@ -2,7 +2,7 @@
 // takes its options and an event sink and returns what it made or found; the command line (cli.tsx,
 // commands/) only maps flags onto these calls and picks a reporter. The root is checked here, once
 // per call. Only the modules of a run without changes load with this file: the rest load on first use.
-import {access, constants, realpath, stat} from 'node:fs/promises';
+import {access, constants, mkdir, realpath, stat} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {warning} from './domain/reasons.js';
 import type {ImportEmit} from './import/execute.js';
@@ -19,6 +19,7 @@ import {generate as run, publish as runPublish} from './pipeline/generate.js';
 import {errorCode, UsageError} from './util/errors.js';
 import {acquireLock, watchCommand} from './util/lock.js';
 import {requireRoot} from './util/root.js';
+import type {RetentionOptions} from './retention/retain.js';
 import type {VerifyReport} from './verify/verify.js';
 import type {WatchEmit} from './watch/events.js';
 
@@ -31,6 +32,8 @@ export type {Filters} from './mirror/plan.js';
 export type {GenerateResult} from './pipeline/stages.js';
 export type {DeltaOptions} from './pipeline/delta-options.js';
 export type {VerifyReport} from './verify/verify.js';
+export type {RetentionOptions} from './retention/retain.js';
+export type {RetentionEvent} from './retention/events.js';
 export type {ListedImage} from './list/format.js';
 export type {ImportPlan} from './import/plan.js';
 export type {ChooseContext, PlanImportOptions, PlanImportResult} from './import/planning.js';
@@ -212,6 +215,37 @@ export async function recoverImports(options: {root: string}, emit: Emit): Promi
 	} finally {
 		await lock?.release();
 	}
+}
+
+export type RetireOptions = GenerateOptions & {
+	/** What to retire or restore: a policy (prune), versions to remove, versions to restore. */
+	retention: RetentionOptions;
+	/** Record it, delete what is due and publish (holding the root's lock); otherwise say what would be done. */
+	write: boolean;
+};
+
+/**
+ * prune, remove and restore: retention on its own. The events say what leaves the streams, what is
+ * deleted now and what after its grace (a dry run says the same of what -N would do).
+ */
+export async function retire(options: RetireOptions, emit: Emit): Promise<void> {
+	await requireRoot(options.root);
+	const {write, ...run} = options;
+	if (!write) {
+		const [{scan}, {retain}] = await Promise.all([import('./pipeline/scan.js'), import('./retention/retain.js')]);
+		await retain(await scan(run.root, emit), {write: false, retention: run.retention}, emit);
+		return;
+	}
+
+	const streams = join(run.root, 'streams', 'v1');
+	await mkdir(streams, {recursive: true}).catch((error: unknown) => {
+		throw new UsageError(`cannot write to ${streams} (${errorCode(error)})`);
+	});
+	const command = run.retention.restore ? 'restore' : run.retention.remove ? 'remove' : 'prune';
+	await holding(run.root, `simplestreams ${command} -N`, async () => withRunContext(run, emit, async context => {
+		await recoverHolding(run.root, emit);
+		await runPublish(context);
+	}));
 }
 
 export type VerifyOptions = {root: string; jobs: number; signal?: AbortSignal};

@@ -48,3 +48,22 @@ test('a root that is not there is refused by every call with the same message', 
 	await t.throwsAsync(api.watch({root: missing, jobs: 1, settleMs: 0, rescanMs: 60_000}, () => undefined), {instanceOf: api.UsageError, message});
 	await t.throwsAsync(api.planImport({root: missing, source: missing, fields: {}, requirements: {}, aliases: [], copy: false, force: false}), {instanceOf: api.UsageError, message});
 });
+
+test('retire: a dry run says what would leave; with write the version leaves the streams, its files stay until the grace ends, and restore brings it back', async t => {
+	const {root, cachePath} = await webRoot(t);
+	await api.publish({root, jobs: 1, cachePath}, () => undefined);
+	const target = 'acme/1.0/arm64/default';
+	const version = `images/${target}/20240101_0000`;
+	const planned = collector();
+	await api.retire({root, jobs: 1, cachePath, retention: {remove: [target]}, write: false}, planned.emit);
+	t.deepEqual(planned.events.filter(e => e.type === 'retired').map(e => e.path), [version]);
+	t.truthy((await api.list({root})).some(i => i.product === 'acme:1.0:arm64:default'), 'a dry run changes nothing');
+	const done = collector();
+	await api.retire({root, jobs: 1, cachePath, retention: {remove: [target]}, write: true}, done.emit);
+	t.deepEqual(done.events.filter(e => e.type === 'retired').map(e => e.path), [version]);
+	t.false((await api.list({root})).some(i => i.product === 'acme:1.0:arm64:default'));
+	t.truthy(await stat(path.join(root, version)), 'kept for its grace');
+	await api.retire({root, jobs: 1, cachePath, retention: {restore: [`images/${target}`]}, write: true}, () => undefined);
+	t.truthy((await api.list({root})).some(i => i.product === 'acme:1.0:arm64:default'));
+	await api.recoverImports({root}, () => undefined);
+});

@@ -2,18 +2,9 @@
 // plan on stdout and changes nothing; -N records it, deletes what is due and publishes (holding the
 // root's lock, as -N does).
 import {statSync} from 'node:fs';
-import {mkdir} from 'node:fs/promises';
 import {join, resolve} from 'node:path';
-import {ImportJournal} from '../import/journal.js';
-import {withRunContext} from '../pipeline/context.js';
-import {publish} from '../pipeline/generate.js';
-import {scan} from '../pipeline/scan.js';
-import type {RetentionEvent} from '../retention/events.js';
-import {retain, type RetentionOptions} from '../retention/retain.js';
+import {retire as retireVersions, type RetentionEvent, type RetentionOptions} from '../index.js';
 import {collectRetention, formatSummary} from '../retention/summary.js';
-import {errorCode, UsageError} from '../util/errors.js';
-import {acquireLock} from '../util/lock.js';
-import {requireRoot} from '../util/root.js';
 import {runOptions, type Command} from './command.js';
 import {CommandLineError, type CommandLine, type FlagName} from './flags.js';
 import {showingProgress} from './progress.js';
@@ -37,42 +28,18 @@ async function retire(command: RetireCommand, {flags, operands}: CommandLine): P
 		: command === 'remove' ? {remove: targets, ...(options.retention?.graceMs === undefined ? {} : {graceMs: options.retention.graceMs})}
 		: {restore: targets.map(t => `images/${t.replace(/^\.?\/*(images\/)?/, '').replace(/\/+$/, '')}`)};
 	const write = Boolean(flags.write);
-	await requireRoot(root);
-	if (write) {
-		await mkdir(join(root, 'streams', 'v1'), {recursive: true}).catch((error: unknown) => {
-			throw new UsageError(`cannot write to ${join(root, 'streams', 'v1')} (${errorCode(error)})`);
-		});
-	}
-
-	const lock = write ? await acquireLock(root, `simplestreams ${command} -N`) : undefined;
 	const events: RetentionEvent[] = [];
 	const collect = collectRetention(events);
-	try {
-		// Dead imports are finished or put back first, as by every writer of the root (import/journal.ts).
-		for (const {path, message} of lock ? await ImportJournal.recover(root) : []) {
-			process.stderr.write(`simplestreams: ${path}: ${message}\n`);
-		}
-
-		const code = await showingProgress({plain: flags.plain, write, jobs: options.jobs}, async (reporter, signal) => {
-			const emit: typeof reporter.emit = event => {
-				collect(event);
-				reporter.emit(event);
-			};
-
-			if (write) {
-				await withRunContext({...options, root, signal, retention}, emit, publish);
-			} else {
-				await retain(await scan(root, emit), {write: false, retention}, emit);
-			}
-
-			await reporter.finish('done');
-			return 0;
+	const code = await showingProgress({plain: flags.plain, write, jobs: options.jobs}, async (reporter, signal) => {
+		await retireVersions({...options, root, signal, retention, write}, event => {
+			collect(event);
+			reporter.emit(event);
 		});
-		process.stdout.write(formatSummary(events, write));
-		return code;
-	} finally {
-		await lock?.release();
-	}
+		await reporter.finish('done');
+		return 0;
+	});
+	process.stdout.write(formatSummary(events, write));
+	return code;
 }
 
 const common: FlagName[] = ['write', 'jobs', 'cache', 'plain', 'allowEmpty', 'deltas', 'deltaRatio', 'vmDeltas', 'help', 'version'];
