@@ -395,8 +395,9 @@ test.serial('--log json: durations in whole milliseconds, and a problem that per
 	}, ['--log', 'json']);
 	await version(w.root, '20240102_0000');
 	await until('a second regeneration', async () => (w.log().match(/"type":"regenerated"/g)?.length ?? 0) >= 2);
-	const events = w.log().split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as {type: string; milliseconds?: number});
-	t.is(events.filter(event => event.type === 'skipped').length, 1, w.log());
+	const events = w.log().split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as {type: string; path?: string; milliseconds?: number});
+	// On a busy machine the new version may be scanned before its files are in, and skipped once itself.
+	t.is(events.filter(event => event.type === 'skipped' && event.path === `images/${hostile}`).length, 1, w.log());
 	for (const event of events.filter(event => event.milliseconds !== undefined)) {
 		t.true(Number.isInteger(event.milliseconds), JSON.stringify(event));
 	}
