@@ -124,7 +124,7 @@ export type MirrorEmit = (event: MirrorEvent | PipelineEvent) => void;
 export async function planMirror(options: MirrorOptions, emit: MirrorEmit): Promise<MirrorPass> {
 	await requireRoot(options.root);
 	const {planPass} = await import('./mirror/run.js');
-	const {upstream, ...pass} = await planPass(options, emit);
+	const {upstream, retiredBefore, ...pass} = await planPass(options, emit);
 	await upstream.close();
 	return pass;
 }
@@ -141,7 +141,11 @@ async function mirrorPass(options: MirrorOptions, emit: MirrorEmit): Promise<{pa
 	}
 
 	await recoverHolding(options.root, emit);
-	const retention = {...(pass.retiring.length > 0 ? {remove: pass.retiring} : {}), ...(options.graceMs === undefined ? {} : {graceMs: options.graceMs})};
+	const retention = {
+		...(pass.retiring.length > 0 ? {remove: pass.retiring} : {}),
+		...(pass.restoring.length > 0 ? {restore: pass.restoring} : {}),
+		...(options.graceMs === undefined ? {} : {graceMs: options.graceMs}),
+	};
 	const result = await withRunContext({...options, retention}, emit, runPublish);
 	return {pass, result};
 }

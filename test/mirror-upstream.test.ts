@@ -110,7 +110,7 @@ test('a download killed halfway resumes on the next run with a Range request', a
 	t.deepEqual(await versionsOf(mirrorRoot), {'other:2.0:arm64:default': ['20240101_0000']});
 });
 
-test('a version upstream removes retires with grace: out of the streams at once, its files deleted once the grace is over', async t => {
+test('a version upstream removes retires with grace: out of the streams at once, back if upstream offers it again meanwhile, its files deleted once the grace is over', async t => {
 	const dir = await tempDir(t, 'ss-mirror');
 	const upstreamRoot = path.join(dir, 'upstream');
 	const upstream = await handMadeUpstream(upstreamRoot);
@@ -118,18 +118,31 @@ test('a version upstream removes retires with grace: out of the streams at once,
 	t.teardown(async () => server.stop());
 	const mirrorRoot = path.join(dir, 'mirror');
 	await mkdir(mirrorRoot);
-	const mirror = async () => simplestreams(['mirror', '-N', '--filter', 'os=acme', '--grace', '3s', '--ca', server.caFile, server.url, mirrorRoot]);
+	const mirror = async () => simplestreams(['mirror', '-N', '--filter', 'os=acme', '--grace', '8s', '--ca', server.caFile, server.url, mirrorRoot]);
 	t.is((await mirror()).exitCode, 0);
 
-	delete upstream.products.products['acme:1.0:amd64:default']!.versions['20240102_0000'];
+	const versions = upstream.products.products['acme:1.0:amd64:default']!.versions;
+	const removed = versions['20240102_0000'];
+	delete versions['20240102_0000'];
 	await upstream.write();
-	const dry = await simplestreams(['mirror', '--filter', 'os=acme', '--grace', '3s', '--ca', server.caFile, server.url, mirrorRoot]);
+	const dry = await simplestreams(['mirror', '--filter', 'os=acme', '--grace', '8s', '--ca', server.caFile, server.url, mirrorRoot]);
 	t.regex(dry.stdout, new RegExp(`retire {2}${acme}/20240102_0000: upstream no longer offers it`));
 	const run = await mirror();
 	t.is(run.exitCode, 0, run.stderr);
 	t.regex(run.stderr, new RegExp(`retired ${acme}/20240102_0000`));
 	t.deepEqual(await versionsOf(mirrorRoot), {'acme:1.0:amd64:default': ['20240101_0000', '20240103_0000']});
 	t.true((await stat(path.join(mirrorRoot, acme, '20240102_0000'))).isDirectory(), 'its files stay for the grace');
+
+	// Offered again within the grace: published again, from the files still there.
+	versions['20240102_0000'] = removed;
+	await upstream.write();
+	const back = await mirror();
+	t.is(back.exitCode, 0, back.stderr);
+	t.notRegex(back.stderr, /fetching/);
+	t.deepEqual((await versionsOf(mirrorRoot))['acme:1.0:amd64:default'], ['20240101_0000', '20240102_0000', '20240103_0000']);
+	delete versions['20240102_0000'];
+	await upstream.write();
+	t.regex((await mirror()).stderr, new RegExp(`retired ${acme}/20240102_0000`));
 
 	const record = JSON.parse(await readFile(path.join(mirrorRoot, '.simplestreams-retired.json'), 'utf8')) as {retired: Array<{path: string; deleteAfter: string}>};
 	const due = Date.parse(record.retired.find(entry => entry.path === `${acme}/20240102_0000`)!.deleteAfter);

@@ -66,6 +66,10 @@ export function formatPass(pass: MirrorPass, graceMs?: number): string {
 		lines.push(`retire  ${dir}: upstream no longer offers it (its files are deleted${grace || ' after the grace'})`);
 	}
 
+	for (const dir of pass.restoring) {
+		lines.push(`restore ${dir}: retired, and upstream offers it again`);
+	}
+
 	lines.push(`${pass.missing.length} versions to fetch (${files} files, ${formatBytes(bytes)}), ${pass.present.length} present, ${pass.retiring.length} retiring, ${pass.plan.skipped.length} skipped`);
 	return `${lines.join('\n')}\n`;
 }

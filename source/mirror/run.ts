@@ -5,7 +5,7 @@
 // record: those upstream no longer offers (or that fall outside --keep) retire through retention.
 import {createHash} from 'node:crypto';
 import {createReadStream} from 'node:fs';
-import {mkdir, readFile, rename, rm, stat, unlink} from 'node:fs/promises';
+import {mkdir, readdir, readFile, rename, rm, stat, unlink} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {aliasFile, formatAliases} from '../domain/aliases.js';
 import {readRecord} from '../retention/record.js';
@@ -45,20 +45,24 @@ export type MirrorPass = {
 	missing: MirrorVersion[];
 	/** Versions this mirror placed earlier that upstream (or --keep) no longer offers: they retire. */
 	retiring: string[];
+	/** Versions retired earlier, still in images/ (within their grace), that upstream offers again: published again. */
+	restoring: string[];
 	/** -N: versions placed this pass, and those refused with why. */
 	placed: string[];
 	refused: Array<{path: string; reason: string}>;
 };
 
-type MirroredRecord = {format: typeof recordFormat; url: string; versions: string[]};
+/** `versions`: placed and still offered; `retired`: retired because upstream stopped offering them. */
+type MirroredRecord = {format: typeof recordFormat; url: string; versions: string[]; retired: string[]};
 
-async function readMirrored(root: string): Promise<string[]> {
+async function readMirrored(root: string): Promise<Pick<MirroredRecord, 'versions' | 'retired'>> {
+	const paths = (list: unknown) => (Array.isArray(list) ? list.filter((v): v is string => typeof v === 'string' && v.startsWith('images/')) : []);
 	try {
 		const value = JSON.parse(await readFile(join(root, mirrorRecordName), 'utf8')) as Partial<MirroredRecord>;
-		return value.format === recordFormat && Array.isArray(value.versions) ? value.versions.filter(v => typeof v === 'string' && v.startsWith('images/')) : [];
+		return value.format === recordFormat ? {versions: paths(value.versions), retired: paths(value.retired)} : {versions: [], retired: []};
 	} catch (error) {
 		if (errorCode(error) === 'ENOENT') {
-			return [];
+			return {versions: [], retired: []};
 		}
 
 		throw new Error(`${join(root, mirrorRecordName)} cannot be read (${errorCode(error)})`);
@@ -68,7 +72,9 @@ async function readMirrored(root: string): Promise<string[]> {
 const isDirectory = async (path: string) => (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
 
 /** Reads upstream and plans the pass; nothing is written. A failure to read upstream throws UpstreamError. */
-export async function planPass(options: MirrorOptions, emit: MirrorEmit): Promise<MirrorPass & {upstream: Upstream}> {
+type Planned = MirrorPass & {upstream: Upstream; retiredBefore: string[]};
+
+export async function planPass(options: MirrorOptions, emit: MirrorEmit): Promise<Planned> {
 	const upstream = new Upstream(options.url, options);
 	try {
 		const products = await readUpstream(upstream);
@@ -87,14 +93,17 @@ export async function planPass(options: MirrorOptions, emit: MirrorEmit): Promis
 
 		const wanted = new Set(versions.map(v => v.dir));
 		const retired = new Set((await readRecord(options.root)).retired.map(entry => entry.path));
+		const mirrored = await readMirrored(options.root);
+		// Only what the mirror retired itself comes back: a version an operator removed stays removed.
+		const restoring = present.filter(dir => retired.has(dir) && mirrored.retired.includes(dir));
 		const retiring: string[] = [];
-		for (const dir of await readMirrored(options.root)) {
+		for (const dir of mirrored.versions) {
 			if (!wanted.has(dir) && !retired.has(dir) && await isDirectory(join(options.root, dir))) {
 				retiring.push(dir);
 			}
 		}
 
-		return {url: upstream.base.href, plan, present, missing, retiring, placed: [], refused: [], upstream};
+		return {url: upstream.base.href, plan, present, missing, retiring, restoring, placed: [], refused: [], upstream, retiredBefore: mirrored.retired.filter(dir => retired.has(dir))};
 	} catch (error) {
 		await upstream.close();
 		throw error;
@@ -110,6 +119,30 @@ async function sha256Of(paths: readonly string[]): Promise<string> {
 	}
 
 	return hash.digest('hex');
+}
+
+/**
+ * Partial downloads of versions no longer to fetch (placed, dropped upstream, filtered out) are
+ * removed; those still wanted stay for their downloads to resume.
+ */
+async function dropStale(staging: string, wanted: ReadonlySet<string>): Promise<void> {
+	const walk = async (relative: string, depth: number): Promise<void> => {
+		const names = await readdir(join(staging, relative)).catch(() => []);
+		for (const name of names) {
+			const path = relative === '' ? name : `${relative}/${name}`;
+			if (depth === 5) {
+				if (!wanted.has(path)) {
+					await rm(join(staging, path), {recursive: true, force: true});
+				}
+			} else if ([...wanted].some(dir => dir.startsWith(`${path}/`))) {
+				await walk(path, depth + 1);
+			} else {
+				await rm(join(staging, path), {recursive: true, force: true});
+			}
+		}
+	};
+
+	await walk('', 0);
 }
 
 /** One file into the version's staging directory, checked; the reason it is refused otherwise. */
@@ -193,9 +226,10 @@ async function writeProductFiles(root: string, product: MirrorProduct): Promise<
  * -N, under the root's lock: fetch the missing versions (at most `jobs` files at once), place those
  * that check, write the products' files and the record of what is mirrored.
  */
-export async function fetchPass(pass: MirrorPass & {upstream: Upstream}, options: MirrorOptions, emit: MirrorEmit): Promise<MirrorPass> {
+export async function fetchPass(pass: Planned, options: MirrorOptions, emit: MirrorEmit): Promise<MirrorPass> {
 	const {root} = options;
 	const staging = (version: MirrorVersion) => join(root, stagingName, version.dir);
+	await dropStale(join(root, stagingName), new Set(pass.missing.map(v => v.dir)));
 	for (const version of pass.missing) {
 		await mkdir(staging(version), {recursive: true});
 	}
@@ -237,7 +271,9 @@ export async function fetchPass(pass: MirrorPass & {upstream: Upstream}, options
 
 	const present = new Set([...pass.present, ...pass.placed]);
 	const kept = pass.plan.products.flatMap(p => p.versions.map(v => v.dir)).filter(dir => present.has(dir));
-	const record: MirroredRecord = {format: recordFormat, url: pass.url, versions: kept};
+	const retired = [...new Set([...pass.retiredBefore, ...pass.retiring])].filter(dir => !kept.includes(dir));
+	// Retiring versions stay listed until the retirement record has them: a publish that fails retires them next time.
+	const record: MirroredRecord = {format: recordFormat, url: pass.url, versions: [...kept, ...pass.retiring], retired};
 	await writeAtomic(join(root, mirrorRecordName), stableJson(record));
 	return pass;
 }
