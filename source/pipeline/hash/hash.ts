@@ -16,12 +16,22 @@ const sliceMilliseconds = 8;
 
 type FileWork = {work: number; done: number; slots: number[]; left: number; milliseconds: number; failed: boolean};
 
-/** The response to `task` from digests the probe already took, if it took all it asks for. */
+/**
+ * The response to `task` from digests the probe already took, if it took all it asks for. Each is
+ * taken out as it is used: `digests` holds it from then on, and a second copy of every digest of a
+ * large tree would otherwise stay alive through the catalog and the write.
+ */
 function taken(task: DigestTask, early: EarlyDigests): DigestResponse | undefined {
+	const pair = task.wantCombined && task.prefix ? pathPair(task.prefix.path, task.file.path) : undefined;
 	const sha256 = task.wantFile ? early.files.get(task.file.path) : undefined;
-	const combined = task.wantCombined && task.prefix ? early.combined.get(pathPair(task.prefix.path, task.file.path)) : undefined;
+	const combined = pair === undefined ? undefined : early.combined.get(pair);
 	if ((task.wantFile && !sha256) || (task.wantCombined && !combined)) {
 		return undefined;
+	}
+
+	early.files.delete(task.file.path);
+	if (pair !== undefined) {
+		early.combined.delete(pair);
 	}
 
 	return {ok: true, sha256, combined, milliseconds: early.milliseconds.get(task.file.path) ?? 0};
