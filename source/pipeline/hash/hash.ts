@@ -29,12 +29,15 @@ function taken(task: DigestTask, early: EarlyDigests): DigestResponse | undefine
 		return undefined;
 	}
 
+	// The time is the file's, once: a second task of the same file took none.
+	const milliseconds = early.milliseconds.get(task.file.path) ?? 0;
+	early.milliseconds.delete(task.file.path);
 	early.files.delete(task.file.path);
 	if (pair !== undefined) {
 		early.combined.delete(pair);
 	}
 
-	return {ok: true, sha256, combined, milliseconds: early.milliseconds.get(task.file.path) ?? 0};
+	return {ok: true, sha256, combined, milliseconds};
 }
 
 /**
@@ -83,6 +86,8 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 
 	const timer = setInterval(report, progressInterval);
 	const started = performance.now();
+	// Time the probe spent reading and hashing what it took early counts as hashing time too.
+	let earlyMilliseconds = 0;
 	let bytes = 0;
 	try {
 		let sliceStarted = performance.now();
@@ -98,6 +103,7 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 			const path = task.file.path;
 			const file = files.get(path)!;
 			let response = early && taken(task, early);
+			earlyMilliseconds += response?.ok ? response.milliseconds : 0;
 			if (!response && task.work > smallWork) {
 				response = await pool.digest(request(task, slot), signal);
 			} else {
@@ -158,5 +164,5 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 		clearInterval(timer);
 	}
 
-	emit({type: 'hash-finished', files: files.size, bytes, milliseconds: performance.now() - started});
+	emit({type: 'hash-finished', files: files.size, bytes, milliseconds: performance.now() - started + earlyMilliseconds});
 }
