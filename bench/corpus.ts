@@ -200,7 +200,7 @@ function tarOf(name: string, content: string): Buffer {
  * path appended after the image (both formats ignore bytes past their end), so every file and every
  * fingerprint is distinct.
  */
-async function buildMany(root: string, scratch: string, count: number, log: (text: string) => void): Promise<CorpusVersion[]> {
+export async function buildMany(root: string, scratch: string, count: number, log: (text: string) => void): Promise<CorpusVersion[]> {
 	const tree = path.join(scratch, 'rootfs');
 	await mkdir(path.join(tree, 'etc'), {recursive: true});
 	await writeFile(path.join(tree, 'etc', 'hostname'), 'benchos\n');

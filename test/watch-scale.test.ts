@@ -1,9 +1,11 @@
-// The watcher on what grows with the tree: the inotify watches it holds (directories, never files)
+// The watcher on what grows with the tree: the products it scans again after a change (those that
+// moved, publishing what a full run would), the inotify watches it holds (directories, never files)
 // and what it does when the kernel's limit on them is reached (lowered for the watcher alone, in a
 // user namespace of its own).
-import {readdir, readFile, rename} from 'node:fs/promises';
+import {cp, mkdir, readdir, readFile, rename, rm, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
+import {execa} from 'execa';
 import {imageVersion} from './helpers/images.js';
 import {product, readStreams, startWatcher, until, versionsIn} from './helpers/watch.js';
 
@@ -22,6 +24,55 @@ async function inotifyWatches(pid: number): Promise<number> {
 
 	return count;
 }
+
+type Scanned = {type: 'scanned'; products: number; versions: number};
+
+test.serial('a change rescans only the products that moved, and publishes what a cold -N publishes on the same tree', async t => {
+	const zeta = 'images/zeta/1.0/amd64/default';
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+		await version(root, '20240101_0000', zeta);
+		await version(root, '20240101_0000', 'images/zeta/2.0/amd64/default');
+		// Skipped at every scan of acme, said once in the log while it is there.
+		await mkdir(path.join(root, product, '.20231231_0000'));
+	}, ['--log', 'json']);
+	const scans = () => w.log().split('\n').filter(line => line.includes('"type":"scanned"')).map(line => JSON.parse(line) as Scanned);
+	t.is(scans()[0]?.products, 3, 'the first regeneration scans everything');
+
+	// A version arrives in acme, and in zeta one arrives as the old one is removed.
+	const arrival = await version(w.tmp.path, '20240102_0000');
+	await rename(arrival.dir, path.join(w.root, product, '20240102_0000'));
+	await until('acme\'s new version', async () => versionsIn(await readStreams(w.root)).includes('20240102_0000'));
+	const replacement = await version(w.tmp.path, '20240102_0000', zeta);
+	await rename(replacement.dir, path.join(w.root, zeta, '20240102_0000'));
+	await rm(path.join(w.root, zeta, '20240101_0000'), {recursive: true});
+	await until('zeta\'s version replaced', async () => versionsIn(await readStreams(w.root), 'zeta:1.0:amd64:default').join() === '20240102_0000');
+	// Its aliases, a product's own file.
+	await writeFile(path.join(w.root, zeta, '.aliases'), 'zed\n');
+	await until('the alias', async () => JSON.stringify(await readStreams(w.root)).includes('zed'));
+	const later = scans().slice(1);
+	t.true(later.length > 0);
+	t.true(later.every(scan => scan.products <= 1), JSON.stringify(later));
+
+	// A full scan again: what it finds wrong was reported all along, so it is not said again.
+	const regenerations = () => w.log().split('\n').filter(line => line.includes('"type":"regenerated"')).length;
+	const before = regenerations();
+	w.watcher.kill('SIGHUP');
+	await until('the full rescan', async () => regenerations() > before);
+	t.is(scans().at(-1)?.products, 3);
+	t.is(w.log().split('\n').filter(line => line.includes('"type":"skipped"') && line.includes('.20231231_0000')).length, 1, w.log());
+
+	// The same tree, copied as it is, published cold by -N with a cache of its own: the same bytes.
+	const copy = path.join(w.tmp.path, 'copy');
+	await cp(path.join(w.root, 'images'), path.join(copy, 'images'), {recursive: true, preserveTimestamps: true});
+	const cold = await execa(process.execPath, [path.resolve('dist/cli.js'), '-N', copy, '--cache', path.join(w.tmp.path, 'cold.json')], {reject: false, env: {CI: 'true'}});
+	t.is(cold.exitCode, 0, cold.stderr);
+	for (const file of ['streams/v1/index.json', 'streams/v1/images.json']) {
+		t.is(await readFile(path.join(w.root, file), 'utf8'), await readFile(path.join(copy, file), 'utf8'), file);
+	}
+
+	t.deepEqual(versionsIn(await readStreams(w.root), 'zeta:1.0:amd64:default'), ['20240102_0000'], 'the removed version is gone');
+});
 
 test.serial('one watch per directory down to the versions, none per file, and none on uploads in progress', async t => {
 	const w = await startWatcher(t, async root => {

@@ -16,9 +16,12 @@ function refuseEmpty(tree: Tree, context: RunContext): void {
 	}
 }
 
-/** `write`: publish the streams (-N, the watcher); otherwise a dry run that writes nothing under the web root. */
-export async function generate(context: RunContext, write: boolean): Promise<GenerateResult> {
-	const {tree, nextDeletion} = await retain(await scan(context.root, context.emit), {...context, write}, context.emit);
+/**
+ * `write`: publish the streams (-N, the watcher); otherwise a dry run that writes nothing under the
+ * web root. `scanned`: the tree as already scanned (the watcher's, rescanned where it moved).
+ */
+export async function generate(context: RunContext, write: boolean, scanned?: Tree): Promise<GenerateResult> {
+	const {tree, nextDeletion} = await retain(scanned ?? await scan(context.root, context.emit), {...context, write}, context.emit);
 	context.signal?.throwIfAborted();
 	refuseEmpty(tree, context);
 	const {runStages} = await import('./stages.js');

@@ -44,8 +44,14 @@ const under = (parent: string, name: string) => (parent.endsWith(sep) ? parent +
 /** How long the scan may hold the event loop before it lets timers and I/O run. */
 const sliceMilliseconds = 8;
 
-export async function scan(root: string, emit: Emit): Promise<Tree> {
+/**
+ * `only`: the products (by path, images/OS/RELEASE/ARCH/VARIANT) to scan, and none of the others;
+ * the watcher's rescan of what moved. Without it, the whole tree.
+ */
+export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>): Promise<Tree> {
 	emit({type: 'scan-started', root});
+	// Each wanted product and the directories above it.
+	const wanted = only && new Set([...only].flatMap(path => path.split('/').map((_, index, parts) => parts.slice(0, index + 1).join('/'))));
 	const rootReal = realpathSync.native(root);
 	let sliceStarted = performance.now();
 	/** Whether the slice is used up: checked inline, as an await per version costs a tick each. */
@@ -252,6 +258,10 @@ export async function scan(root: string, emit: Emit): Promise<Tree> {
 
 		for (const dirent of dirents) {
 			const path = `${rel}/${dirent.name}`;
+			if (wanted && !wanted.has(path)) {
+				continue;
+			}
+
 			const entry = resolve(dirent, absolute, path, levelScopes[depth] ?? 'tree');
 			if (!entry?.isDirectory) {
 				continue;

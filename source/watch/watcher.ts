@@ -1,6 +1,9 @@
-// `--watch`: regenerate the streams whenever the tree changes, for weeks, unattended. Every
-// regeneration is a full generate() (a scan is cheap; unchanged files come from the in-memory cache),
-// so a lost event can only delay an update, never leave the streams wrong.
+// `--watch`: regenerate the streams whenever the tree changes, for weeks, unattended. The watcher
+// keeps the tree it scanned and rescans only the products whose directories moved (the directory
+// watches say which); it scans everything at the start, every rescan period, after a watcher error,
+// on SIGHUP and when something above a product changed (a requirements file, a product that came or
+// went). Unchanged files come from the in-memory cache. A lost event can only delay an update until
+// the next full scan, never leave the streams wrong.
 import {readFile, stat} from 'node:fs/promises';
 import {relative, sep} from 'node:path';
 import {warning} from '../domain/reasons.js';
@@ -8,6 +11,9 @@ import type {RunContext} from '../pipeline/context.js';
 import {ImportJournal} from '../import/journal.js';
 import {versionChanges} from '../pipeline/changes.js';
 import {generate} from '../pipeline/generate.js';
+import type {Emit} from '../pipeline/events.js';
+import type {Tree} from '../domain/tree.js';
+import {scan} from '../pipeline/scan.js';
 import {NothingToPublish} from '../pipeline/nothing.js';
 import type {ProductsFile} from '../streams/model.js';
 import {productsPath} from '../streams/paths.js';
@@ -15,7 +21,7 @@ import {readProducts} from '../streams/read.js';
 import {errorCode} from '../util/errors.js';
 import {acquireLock, LockHeld, watchCommand, type Lock} from '../util/lock.js';
 import {DirectoryWatches} from './directories.js';
-import type {WatchEmit} from './events.js';
+import type {WatchEmit, WatchEvent} from './events.js';
 
 export type WatchOptions = {
 	/** Every regeneration runs in it: one digest cache and one hash pool for the watch's life. Its settle window is the debounce too. */
@@ -49,6 +55,20 @@ type DirectoryIdentity = {dev: bigint; ino: bigint};
 /** The directory at `path`, or undefined if there is none. */
 const directoryAt = async (path: string): Promise<DirectoryIdentity | undefined> =>
 	stat(path, {bigint: true}).then(s => (s.isDirectory() ? {dev: s.dev, ino: s.ino} : undefined), () => undefined);
+
+/** The path of the product a changed path is in (images/OS/RELEASE/ARCH/VARIANT), or undefined for a path above the products. */
+function productOf(segments: readonly string[]): string | undefined {
+	return segments.length > 5 && segments[0] === 'images' ? segments.slice(0, 5).join('/') : undefined;
+}
+
+type ScanProblem = Extract<WatchEvent, {type: 'skipped' | 'warning'}>;
+
+/** `previous` with the products under `moved` replaced by those `rescanned` found there. */
+function merged(previous: Tree, moved: ReadonlySet<string>, rescanned: Tree): Tree {
+	const products = [...previous.products.filter(p => !moved.has(p.ref.path)), ...rescanned.products];
+	products.sort((a, b) => (a.ref.id < b.ref.id ? -1 : a.ref.id > b.ref.id ? 1 : 0));
+	return {root: rescanned.root, products};
+}
 
 /** The streams already on disk: what a held-back version keeps until it has settled. */
 async function published(root: string): Promise<ProductsFile | undefined> {
@@ -85,6 +105,18 @@ export class Watcher {
 	private lockedOut?: string;
 	/** Why the last regeneration had nothing to publish, once said. */
 	private nothing?: string;
+	/** The tree as the last regeneration scanned it. */
+	private tree?: Tree;
+	/**
+	 * What the scan found wrong, by product path ('' above the products): said again for the products
+	 * not rescanned, so that each regeneration reports what a full one would (the logs say a problem
+	 * once while it persists, and take one not reported as fixed).
+	 */
+	private problems = new Map<string, ScanProblem[]>();
+	/** The products whose directories moved since the last scan. */
+	private moved = new Set<string>();
+	/** Whether the next regeneration scans the whole tree: events may have been missed, or something above the products changed. */
+	private everything = true;
 
 	constructor(private readonly options: WatchOptions, private readonly emit: WatchEmit) {
 		this.lock = options.lock;
@@ -106,6 +138,7 @@ export class Watcher {
 				void this.directories.retry();
 			}
 
+			this.everything = true;
 			this.schedule('periodic rescan', 0);
 		}, every);
 	}
@@ -117,6 +150,7 @@ export class Watcher {
 		}
 
 		this.emit({type: 'rescan', reason});
+		this.everything = true;
 		if (this.directories?.incomplete) {
 			void this.directories.retry();
 		}
@@ -144,8 +178,16 @@ export class Watcher {
 		this.watchedRoot = identity;
 		this.directories = new DirectoryWatches(root, {
 			change: path => {
+				const segments = relative(root, path).split(sep);
+				const product = productOf(segments);
+				if (product) {
+					this.moved.add(product);
+				} else {
+					this.everything = true;
+				}
+
 				this.changes++;
-				this.schedule(`changes under ${relative(root, path).split(sep).slice(0, 6).join('/')}`, this.settleMs);
+				this.schedule(`changes under ${segments.slice(0, 6).join('/')}`, this.settleMs);
 			},
 			root: () => {
 				void this.rootWatched();
@@ -232,11 +274,12 @@ export class Watcher {
 
 			for (const {path, message} of await ImportJournal.recover(this.root)) {
 				this.emit({type: 'warning', path, ...warning('import-recovered', message)});
+				this.everything = true;
 			}
 
 			this.emit({type: 'regenerating', reason, changes});
 			this.previous ??= await published(this.root);
-			const result = await generate({...this.options.context, signal: this.abort.signal, emit: event => {
+			const emit: Emit = event => {
 				if (event.type === 'written') {
 					streamsChanged ||= event.changed;
 				} else if (event.type === 'found') {
@@ -254,7 +297,9 @@ export class Watcher {
 				}
 
 				this.emit(event);
-			}}, true);
+			};
+
+			const result = await generate({...this.options.context, signal: this.abort.signal, emit}, true, await this.scan(emit));
 			if (this.options.publish) {
 				try {
 					await this.options.publish(result);
@@ -285,6 +330,8 @@ export class Watcher {
 
 			this.wakeForDeletion(result.nextDeletion);
 		} catch (error) {
+			// What it scanned may not have been taken in: the next one looks at everything.
+			this.everything = true;
 			if (this.stopping) {
 				return;
 			}
@@ -306,6 +353,49 @@ export class Watcher {
 			this.emit({type: 'regeneration-failed', message: (error as Error).message});
 			await this.rootWatched();
 		}
+	}
+
+	/** The tree now: the last one with the products that moved scanned again, or all of it scanned. */
+	private async scan(emit: Emit): Promise<Tree> {
+		const {moved} = this;
+		this.moved = new Set();
+		const everything = this.everything || !this.tree;
+		this.everything = false;
+		const found = new Map<string, ScanProblem[]>();
+		const noting: Emit = event => {
+			if (event.type === 'skipped' || event.type === 'warning') {
+				const product = productOf(event.path.split('/')) ?? '';
+				// Above the products nothing changed (or everything would be scanned): said below, from the last full scan.
+				if (!everything && product === '') {
+					return;
+				}
+
+				found.set(product, [...found.get(product) ?? [], event]);
+			}
+
+			emit(event);
+		};
+
+		if (everything) {
+			this.tree = await scan(this.root, noting);
+			this.problems = found;
+			return this.tree;
+		}
+
+		this.tree = merged(this.tree!, moved, await scan(this.root, noting, moved));
+		for (const product of moved) {
+			this.problems.set(product, found.get(product) ?? []);
+		}
+
+		for (const [product, problems] of this.problems) {
+			if (!moved.has(product)) {
+				for (const problem of problems) {
+					emit(problem);
+				}
+			}
+		}
+
+		return this.tree;
 	}
 
 	/** schedule() folds delays into a few settle windows: a deletion hours away needs its own timer. */
@@ -373,6 +463,7 @@ export class Watcher {
 		}
 
 		this.rewatching = true;
+		this.everything = true;
 		this.directories?.close();
 		this.directories = undefined;
 		const replacement = await directoryAt(root);
