@@ -48,19 +48,24 @@ async function type(app: App, ...keys: string[]): Promise<void> {
 type Setup = {app: App; found: Found; root: string; done: ImportPlan[]; cancelled: () => boolean};
 
 /** A real image in SRC (lxd.tar.xz, a squashfs and, unless vm is false, a qcow2 disk) and a real tree. */
-async function setup(t: ExecutionContext, options: {vm?: boolean; write?: boolean; prepare?: (choices: Choices) => Promise<ImportPlan>} = {}): Promise<Setup> {
+async function setup(t: ExecutionContext, options: {vm?: boolean; write?: boolean; prepare?: (choices: Choices) => Promise<ImportPlan>; existing?: boolean; force?: boolean} = {}): Promise<Setup> {
 	const dir = await scratch(t);
 	const found = await findImage(await importSource(path.join(dir, 'src'), options.vm === false ? {} : {qcow2: 'disk.qcow2'}));
 	const root = path.join(dir, 'root');
 	// Another product on the same architecture already has the alias acme/lts.
 	await imageVersion(root, {os: 'other', release: '1', arch: 'amd64', variant: 'default', version: '20240101_0000', meta: ['incus.tar.xz'], rootfs: ['root.squashfs']});
 	await writeFile(path.join(root, 'images/other/1/amd64/default/.aliases'), 'acme/lts\n');
+	if (options.existing) {
+		// The version the metadata proposes is published already.
+		await imageVersion(root, {os: 'acme', release: '3.0', arch: 'amd64', variant: 'default', version: '20240601_00:00', meta: ['incus.tar.xz'], rootfs: ['root.squashfs']});
+	}
+
 	const products = await scanProducts(root);
 	const done: ImportPlan[] = [];
 	let cancelled = false;
 	const app = render(
 		<Wizard
-			context={{found, products}}
+			context={{found, products, force: options.force}}
 			given={{fields: {os: 'acme', release: '3.0', arch: 'amd64', variant: 'default', version: '20240601_00:00'}, requirements: {}, aliases: []}}
 			root={root}
 			write={options.write ?? true}
@@ -251,6 +256,36 @@ test('a plan with a problem cannot be confirmed; Esc goes back to change it', as
 	await type(app, key.enter);
 	await until(app, () => done.length === 1, 'the plan handed over');
 	t.is(done[0]!.destination, 'images/acme/3.0/amd64/default/20240601_01:00');
+});
+
+test('an os typed with capitals becomes lowercase, as metadata.yaml\'s is taken', async t => {
+	const {app} = await setup(t);
+	await type(app, key.clearLine, 'Fedora');
+	await shows(app, '› os       fedora');
+	await type(app, key.enter);
+	t.regex(await shows(app, '› release'), /✔ os +fedora/);
+});
+
+test('a version that exists is flagged as soon as it is chosen, not at the plan; without --force it must be changed', async t => {
+	const {app} = await setup(t, {vm: false, existing: true});
+	await type(app, key.enter, key.enter, key.enter, key.enter);
+	await shows(app, '› version');
+	await shows(app, '✖ images/acme/3.0/amd64/default/20240601_00:00 exists: type another version');
+	await type(app, key.enter);
+	await sleep(50);
+	t.regex(app.lastFrame() ?? '', /› version/, 'Enter does not pass it');
+	await type(app, key.clearLine, '20240601_01:00');
+	await lacks(app, 'exists:');
+	await type(app, key.enter);
+	t.regex(await shows(app, 'Requirements for the product'), /✔ version +20240601_01:00/);
+});
+
+test('with --force an existing version is said to be replaced, and passes', async t => {
+	const {app} = await setup(t, {vm: false, existing: true, force: true});
+	await type(app, key.enter, key.enter, key.enter, key.enter);
+	await shows(app, '! images/acme/3.0/amd64/default/20240601_00:00 exists: --force replaces it');
+	await type(app, key.enter);
+	t.regex(await shows(app, 'Requirements for the product'), /✔ version +20240601_00:00/);
 });
 
 test('a dry run says that nothing will change', async t => {

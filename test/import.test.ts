@@ -516,3 +516,9 @@ test('Ctrl-C during the import (an aborted signal) puts everything back', async 
 	t.deepEqual(await snapshot(src), before);
 	t.deepEqual(await listTree(root), []);
 });
+
+test('an os with capitals is refused for flags as the wizard lowercases it: aliases read fedora/41', async t => {
+	const found = {metadata: undefined, roots: []} as unknown as Parameters<typeof fieldProblem>[2];
+	t.is(fieldProblem('os', 'Fedora', found), 'os "Fedora" must be lowercase: fedora');
+	t.is(fieldProblem('os', 'fedora', found), undefined);
+});

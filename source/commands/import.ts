@@ -106,7 +106,7 @@ export const importCommand: Command = {
 			const settled = await planImport({
 				source: flags.import!, root, fields, requirements, aliases, copy: Boolean(flags.copy), force: Boolean(flags.force),
 				...(wizard ? {choose: async context => (await import('../import/wizard/run.js')).runWizard({
-					context: {found: context.found, products: context.products},
+					context: {found: context.found, products: context.products, force: Boolean(flags.force)},
 					given: context.given,
 					root: context.root,
 					write: Boolean(flags.write),

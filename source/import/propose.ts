@@ -79,6 +79,11 @@ export function fieldProblem(field: FieldName, value: string, found: Found): str
 			return versionNameProblem(value);
 		}
 
+		case 'os': {
+			// Lowercase, as metadata.yaml's os is taken: aliases read debian/bookworm, never Debian/bookworm.
+			return value === value.toLowerCase() ? nameProblem(field, value) : `os "${value}" must be lowercase: ${value.toLowerCase()}`;
+		}
+
 		default: {
 			return nameProblem(field, value);
 		}

@@ -7,7 +7,7 @@ import {formatBytes} from '../../util/format.js';
 import {describePlan, type ImportPlan} from '../plan.js';
 import {fieldNames, fieldProblem, productId, type Choices, type FieldName, type Fields} from '../propose.js';
 import {ownAliases} from '../destination.js';
-import {choicesOf, initialState, keysOf, lineProblem, reduce, stepOf, type WizardContext, type WizardState} from './state.js';
+import {choicesOf, existingVersion, initialState, keysOf, lineProblem, reduce, stepOf, type WizardContext, type WizardState} from './state.js';
 
 export type WizardProps = {
 	context: WizardContext;
@@ -41,6 +41,7 @@ function FieldRows({state}: {state: WizardState}) {
 				const value = state.fields[name];
 				const current = name === step;
 				const problem = fieldProblem(name, value, state.context.found);
+				const taken = name === 'version' && index <= state.index ? existingVersion(state) : undefined;
 				return (
 					<Box key={name} flexDirection="column">
 						<Text>
@@ -48,6 +49,9 @@ function FieldRows({state}: {state: WizardState}) {
 							{name.padEnd(8)} {value}{current && <Cursor/>}
 						</Text>
 						{current && problem && <Text color="red">    ✖ {problem}</Text>}
+						{!problem && taken && (taken.blocks
+							? <Text color="red">    ✖ {taken.path} exists: type another version (--force replaces it)</Text>
+							: <Text color="yellow">    ! {taken.path} exists: --force replaces it</Text>)}
 					</Box>
 				);
 			})}

@@ -5,12 +5,13 @@ import type {Requirements} from '../../domain/requirements.js';
 import type {ScannedProduct} from '../../domain/tree.js';
 import type {Found} from '../found.js';
 import type {ImportPlan} from '../plan.js';
-import {extraAliasProblem, fieldNames, fieldProblem, parseRequirement, type Choices, type FieldName, type Fields} from '../propose.js';
+import {extraAliasProblem, fieldNames, fieldProblem, parseRequirement, productId, type Choices, type FieldName, type Fields} from '../propose.js';
 import {ownAliases, takenAliases} from '../destination.js';
 
 export type Step = FieldName | 'secureboot' | 'requirements' | 'aliases' | 'plan';
 
-export type WizardContext = {found: Found; products: readonly ScannedProduct[]};
+/** `force`: a version that exists may be replaced (--force). */
+export type WizardContext = {found: Found; products: readonly ScannedProduct[]; force?: boolean};
 
 export type WizardState = {
 	context: WizardContext;
@@ -50,6 +51,17 @@ export function initialState(context: WizardContext, given: {fields: Partial<Fie
 export const stepOf = (state: WizardState): Step => state.steps[state.index]!;
 
 export const choicesOf = (state: WizardState): Choices => ({fields: state.fields, requirements: state.requirements, aliases: state.aliases});
+
+/**
+ * The version the fields name, when the tree has it already: said as soon as it is chosen, not
+ * after four more steps. Without --force it must be chosen again.
+ */
+export function existingVersion(state: WizardState): {path: string; blocks: boolean} | undefined {
+	const {fields, context} = state;
+	const product = context.products.find(p => p.ref.id === productId(fields));
+	const version = product?.versions.find(v => v.name === fields.version);
+	return version ? {path: version.path, blocks: !context.force} : undefined;
+}
 
 /** Why the line typed in a list step cannot be added (undefined: it can). */
 export function lineProblem(state: WizardState): string | undefined {
@@ -136,9 +148,12 @@ function keyStep(state: WizardState, input: string, key: Partial<Key>): WizardSt
 	const step = stepOf(state);
 	if (fieldNames.includes(step as FieldName)) {
 		const name = step as FieldName;
-		const {value, submit} = edit(state.fields[name], input, key);
+		const typed = edit(state.fields[name], input, key);
+		// An os is lowercase in the tree and in every alias (as metadata.yaml's is taken).
+		const value = name === 'os' ? typed.value.toLowerCase() : typed.value;
 		const next = {...state, fields: {...state.fields, [name]: value}};
-		return submit && !fieldProblem(name, value, state.context.found) ? move(next, 1) : next;
+		const taken = name === 'version' && existingVersion(next)?.blocks;
+		return typed.submit && !fieldProblem(name, value, state.context.found) && !taken ? move(next, 1) : next;
 	}
 
 	switch (step) {
