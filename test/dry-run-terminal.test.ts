@@ -33,7 +33,7 @@ test.serial('a dry run in an 80×24 terminal: the summary and what would change,
 	await mkdir(path.join(dir, 'asked'));
 	const asked = terminal(t, path.join(dir, 'asked'), ['--json', root], '', {width: 80, height: 24}, {env});
 	t.is(await asked.exitCode(), 0);
-	t.regex(asked.capture(), /"size": \d+/);
+	t.regex(asked.capture(), /"size": ?\d+/);
 });
 
 test('every run names the versions it adds and drops: -N, an unchanged -N, a dry run after a removal', async t => {
