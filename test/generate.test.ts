@@ -88,7 +88,7 @@ test('a write publishes images.json and index.json whose fingerprints are sha256
 	t.deepEqual(JSON.parse(indexText).index.images.products, ['acme:1.0:amd64:default', 'acme:1.0:amd64:default-vm', 'acme:1.0:arm64:default']);
 	t.deepEqual(Object.keys(products.products['acme:1.0:amd64:default']!.versions['20240101_0000']!.items).sort(), ['incus.tar.xz', 'lxd.tar.xz', 'root.squashfs', 'root.tar.xz']);
 	t.deepEqual(Object.keys(products.products['acme:1.0:amd64:default-vm']!.versions['20240101_0000']!.items).sort(), ['disk.qcow2', 'incus.tar.xz', 'lxd.tar.xz']);
-	t.deepEqual(of('written').map(e => [e.path, e.changed]), [['streams/v1/images.json', true], ['streams/v1/index.json', true]]);
+	t.deepEqual(of('written').map(e => [e.path, e.changed]), [['streams/v1/images.json', true], ['streams/v1/index.json', true], ['index.html', true]]);
 	t.deepEqual(of('skipped'), []);
 	t.deepEqual(of('warning'), []);
 	t.deepEqual(of('cataloged')[0]?.images, {lxd: 4, incus: 4});
@@ -105,7 +105,7 @@ test('a second run with no change leaves both files alone and hashes nothing', a
 	t.deepEqual(of('queued'), []);
 	t.deepEqual(of('hashed'), []);
 	t.deepEqual(paths(events, 'cached'), Object.entries(template().versions).flatMap(([dir, names]) => names.map(n => `${dir}/${n}`)).sort());
-	t.deepEqual(of('written').map(e => e.changed), [false, false]);
+	t.deepEqual(of('written').map(e => e.changed), [false, false, false]);
 	t.deepEqual(of('cache-saved'), [], 'an unchanged cache is not rewritten');
 });
 

@@ -108,7 +108,8 @@ test.serial('a tree published to a bucket is a remote both clients list and expo
 	t.regex(result.stderr, /published to s3:\/\/published\/images-server\/: 5 files uploaded/);
 	const requests = await runRequests(from, bucket);
 	const puts = requests.filter(request => request.startsWith('PUT ') && !request.includes('.simplestreams.lock')).map(request => request.split('?')[0]);
-	t.deepEqual(puts.slice(-4), ['images.json', 'images.json.gz', 'index.json', 'index.json.gz'].map(name => `PUT /${bucket}/images-server/streams/v1/${name}`), 'the streams go last, the index after the products, each with its gzip');
+	t.deepEqual(puts.slice(-6), [...['images.json', 'images.json.gz', 'index.json', 'index.json.gz'].map(name => `PUT /${bucket}/images-server/streams/v1/${name}`), `PUT /${bucket}/images-server/index.html`, `PUT /${bucket}/images-server/index.html.gz`], 'the streams go last, the index after the products, each with its gzip, then the page');
+	t.is(await text(bucket, 'images-server/index.html'), await readFile(path.join(root, 'index.html'), 'utf8'));
 	t.is(await text(bucket, 'images-server/streams/v1/images.json'), await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'));
 	t.is(gunzipSync(await bytes(bucket, 'images-server/streams/v1/images.json.gz')).toString('utf8'), await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'));
 	t.is(await text(bucket, 'images-server/.simplestreams.lock'), undefined, 'the lock is released');
@@ -127,6 +128,9 @@ test.serial('a tree published to a bucket is a remote both clients list and expo
 	t.is(packed.headers['content-type'], 'application/json');
 	t.is(packed.headers['content-encoding'], 'gzip');
 	t.is(packed.headers['cache-control'], 'no-cache');
+	const page = await anonymousHead(`${base}/index.html`);
+	t.is(page.headers['content-type'], 'text/html; charset=utf-8');
+	t.is(page.headers['content-encoding'], undefined);
 
 	for (const kind of kinds) {
 		const client = await remote(kind, base, store!.caFile);
@@ -162,7 +166,7 @@ test.serial('publishing again uploads nothing; a new version uploads only its fi
 	t.is(next.exitCode, 0, next.stderr);
 	const sent = (await runRequests(from, bucket)).filter(request => request.startsWith('PUT ') && !request.includes('.simplestreams.lock')).map(request => request.split('?')[0]!).sort();
 	// The index names the same product as before: it is not sent again either.
-	t.deepEqual(sent, [...Object.values(added.rel).map(file => `PUT /${bucket}/${file}`), `PUT /${bucket}/streams/v1/images.json`, `PUT /${bucket}/streams/v1/images.json.gz`].sort());
+	t.deepEqual(sent, [...Object.values(added.rel).map(file => `PUT /${bucket}/${file}`), `PUT /${bucket}/streams/v1/images.json`, `PUT /${bucket}/streams/v1/images.json.gz`, `PUT /${bucket}/index.html`, `PUT /${bucket}/index.html.gz`].sort());
 });
 
 test.serial('a publish killed mid-upload leaves the previous streams; the next run cleans up and completes', async t => {

@@ -68,6 +68,17 @@ for (const file of ['/streams/v1/index.json', '/streams/v1/images.json']) {
 	});
 }
 
+test('nginx (README block) sends the page at / as HTML, its .gz to a client that accepts gzip', async t => {
+	const gzipped = await get('/', {'accept-encoding': 'gzip'});
+	t.is(gzipped.status, 200);
+	t.is(gzipped.headers['content-type'], 'text/html; charset=utf-8');
+	t.is(gzipped.headers['content-encoding'], 'gzip');
+	t.true(gzipped.body.equals(await readFile(path.join(webroot, 'index.html.gz'))));
+	const identity = await get('/', {});
+	t.is(identity.headers['content-encoding'], undefined);
+	t.true(identity.body.equals(await readFile(path.join(webroot, 'index.html'))));
+});
+
 for (const kind of kinds) {
 	test.serial(`${kind} asks for gzip and reads the gzip-encoded index and products file`, async t => {
 		const client = await remote(kind, server!.url, server!.caFile);

@@ -18,7 +18,7 @@ import {readFileSync, statSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import {identityOf, sameIdentity, type FileFacts, type FileIdentity} from '../domain/file.js';
 import {isReasonCode} from '../domain/reasons.js';
-import {streamFiles} from '../streams/paths.js';
+import {servedFiles} from '../streams/paths.js';
 import {writeAtomic} from '../util/atomic-write.js';
 import type {DeltaOptions} from './delta-options.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
@@ -172,7 +172,7 @@ export function replay(receipt: Receipt, tree: Tree, emit: Emit): void {
 		emit(event);
 	}
 
-	for (const path of streamFiles) {
+	for (const path of servedFiles) {
 		emit({type: 'written', path, changed: false});
 	}
 }

@@ -4,6 +4,7 @@ import {join} from 'node:path';
 import type {DigestCache} from '../cache/digest-cache.js';
 import type {FileFacts} from '../domain/file.js';
 import {warning} from '../domain/reasons.js';
+import {pageHtml} from '../page/page.js';
 import {productsPath} from '../streams/paths.js';
 import {readProducts} from '../streams/read.js';
 import {streamsText, writeStreams} from '../streams/write.js';
@@ -108,7 +109,7 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 	const text = streamsText(result.products, result.index);
 	// A cancelled run never publishes: the last point to stop is right before the write.
 	signal?.throwIfAborted();
-	const served = write ? await writeStreams(tree.root, text, emit) : [];
+	const served = write ? await writeStreams(tree.root, {...text, page: pageHtml(result.products)}, emit) : [];
 	if (recorder) {
 		const outputs = [...served, ...deltas.map(d => d.path)].map(path => join(tree.root, path));
 		await recorder.record(tree, facts, digests, [...outputs, ...leftovers, ...cache.paths]);

@@ -1,12 +1,12 @@
 // A published tree sent to a bucket, which becomes its web root: the image files the bucket lacks
-// (or holds with another size or sha256) first, then images.json, then index.json (each with its .gz), so a client never
+// (or holds with another size or sha256) first, then images.json, then index.json, then the page (each with its .gz), so a client never
 // reads an index naming an object that is not there yet. Streams go up only while the bucket's lock
 // is held; a failure before them leaves the bucket's streams as they were.
 import {createHash} from 'node:crypto';
 import {join} from 'node:path';
 import type {ProductsFile} from '../streams/model.js';
-import {gzipPath, indexPath, productsPath} from '../streams/paths.js';
-import {gzipped} from '../streams/write.js';
+import {gzipPath, indexPath, pagePath, productsPath} from '../streams/paths.js';
+import {gzipped, publishedPage} from '../streams/write.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {Bucket} from './bucket.js';
 import type {PublishEmit} from './events.js';
@@ -86,7 +86,9 @@ export async function publishToBucket(options: BucketPublish, emit: PublishEmit)
 	});
 
 	signal?.throwIfAborted();
-	for (const [path, text] of [[productsPath, options.productsText], [indexPath, options.indexText]] as const) {
+	const page = await publishedPage(options.root);
+	const served = [[productsPath, options.productsText, 'application/json'], [indexPath, options.indexText, 'application/json'], ...(page === undefined ? [] : [[pagePath, page, 'text/html; charset=utf-8'] as const])] as const;
+	for (const [path, text, type] of served) {
 		let changed = false;
 		// Each file, then its gzip (as in a web root: writeStreams) with the headers a server sends the
 		// file with when it sends the gzip instead: an edge rule that answers a client accepting gzip
@@ -94,7 +96,7 @@ export async function publishToBucket(options: BucketPublish, emit: PublishEmit)
 		for (const [key, body, encoding] of [[path, text, undefined], [gzipPath(path), await gzipped(text), 'gzip']] as const) {
 			const digest = sha256(body);
 			if ((await bucket.head(key))?.sha256 !== digest) {
-				await bucket.putStream(key, body, digest, 'application/json', encoding);
+				await bucket.putStream(key, body, digest, type, encoding);
 				changed ||= key === path;
 			}
 		}

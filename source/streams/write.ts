@@ -123,6 +123,29 @@ async function pageIsOurs(root: string): Promise<{ours: true} | {ours: false; wh
 	return {ours: true};
 }
 
+/** The largest page read back to be sent on: far above that of tens of thousands of images. */
+const maxPageBytes = 64 * 1024 * 1024;
+
+/** The page a publish wrote at the web root, to send on (publish/), or undefined when there is none of ours. */
+export async function publishedPage(root: string): Promise<string | undefined> {
+	if (!(await pageIsOurs(root)).ours) {
+		return undefined;
+	}
+
+	const handle = await open(join(root, pagePath), constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
+	if (!handle) {
+		return undefined;
+	}
+
+	try {
+		const size = (await handle.stat()).size;
+		const buffer = Buffer.alloc(Math.min(size, maxPageBytes));
+		return size > maxPageBytes ? undefined : buffer.toString('utf8', 0, await readFully(handle, buffer, buffer.length, 0));
+	} finally {
+		await handle.close();
+	}
+}
+
 /** One file to publish and what of it changes. */
 type Plan = {path: string; absolute: string; text: string; gzip: Buffer; file: boolean; packed: boolean; staged: Staged[]};
 

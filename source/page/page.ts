@@ -1,0 +1,96 @@
+// The page people read at the web root (index.html), written with every publish: the images the
+// streams offer, as the clients derive them (list/derive.ts), one section of a table a product,
+// newest version first. Plain HTML and a little CSS: it reads without JavaScript. Every text that
+// comes from the tree (names, aliases, requirements) is escaped: directory names are hostile input.
+import {clientImages, type ClientImage} from '../list/derive.js';
+import {allClients, clientLabel, type Client} from '../streams/ftypes.js';
+import type {ProductsFile} from '../streams/model.js';
+import {pageMarker} from '../streams/paths.js';
+import {formatBytes} from '../util/format.js';
+
+const entities: Record<string, string> = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\'': '&#39;'};
+
+/** Text made safe for an element's content and for a quoted attribute value. */
+export const escapeHtml = (text: string) => text.replaceAll(/["&'<>]/g, char => entities[char]!);
+
+/** One row of the page: an image, with the clients that see it (the same fingerprint for both when they share a metadata file). */
+type Row = ClientImage & {clients: Client[]; allAliases: string[]};
+
+const typeLabel = {container: 'container', 'virtual-machine': 'VM'} as const;
+
+/** A version's name as a date and time: the clients show it as the image's upload date. */
+function published(version: string): string {
+	const time = /^\d{8}[_T-]?(\d{2}):?(\d{2})/.exec(version);
+	return `${version.slice(0, 4)}-${version.slice(4, 6)}-${version.slice(6, 8)}${time ? ` ${time[1]!}:${time[2]!}` : ''}`;
+}
+
+function rows(products: ProductsFile): Map<string, Row[]> {
+	const byKey = new Map<string, Row>();
+	for (const client of allClients) {
+		for (const image of clientImages(products, client)) {
+			const key = `${image.product}\0${image.version}\0${image.fingerprint}`;
+			const row = byKey.get(key);
+			if (row) {
+				row.clients.push(client);
+				row.allAliases.push(...image.aliases.filter(alias => !row.allAliases.includes(alias)));
+			} else {
+				byKey.set(key, {...image, clients: [client], allAliases: [...image.aliases]});
+			}
+		}
+	}
+
+	const byProduct = new Map<string, Row[]>();
+	for (const row of byKey.values()) {
+		byProduct.set(row.product, [...byProduct.get(row.product) ?? [], row]);
+	}
+
+	return byProduct;
+}
+
+const style = [
+	'body{font:15px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:72em;padding:0 1em;color:#1d1d1f}',
+	'h1{font-size:1.5em;margin:0 0 .2em}p{margin:.2em 0 1em;color:#555}',
+	'table{border-collapse:collapse;width:100%}th,td{padding:.25em .7em;text-align:left;vertical-align:top}',
+	'thead th{border-bottom:2px solid #ccc;font-size:.85em;color:#555}',
+	'tbody th{background:#eef2f7;padding-top:.7em;font-weight:normal}tbody th b{font-size:1.05em}',
+	'.n{text-align:right;white-space:nowrap}code{font-size:.9em}small{color:#555}',
+].join('');
+
+function productHeading(id: string, products: ProductsFile): string {
+	const product = products.products[id]!;
+	const requirements = Object.entries(product.requirements ?? {}).map(([key, value]) => `${key}=${value}`);
+	return `<tr><th colspan="7"><b>${escapeHtml([product.os, product.release, product.variant].filter(Boolean).join(' '))}</b> ${escapeHtml(product.arch)}`
+		+ ` <small>${escapeHtml(id)}</small>`
+		+ (product.aliases ? ` · aliases <code>${escapeHtml(product.aliases.split(',').join(', '))}</code>` : '')
+		+ (requirements.length > 0 ? ` · requires ${escapeHtml(requirements.join(', '))}` : '');
+}
+
+function imageRow(row: Row): string {
+	return `<tr><td>${escapeHtml(row.version)}<td>${typeLabel[row.type]}<td class="n">${formatBytes(row.size)}<td><code>${escapeHtml(row.fingerprint.slice(0, 12))}</code>`
+		+ `<td>${escapeHtml(row.allAliases.join(', '))}<td>${row.clients.map(client => clientLabel[client]).join(', ')}<td class="n">${escapeHtml(published(row.version))}`;
+}
+
+/** The page of `products`: the same products always give the same bytes. */
+export function pageHtml(products: ProductsFile): string {
+	const byProduct = rows(products);
+	const images = [...byProduct.values()].reduce((sum, list) => sum + list.length, 0);
+	const versions = new Set([...byProduct.values()].flatMap(list => list.map(row => `${row.product}\0${row.version}`))).size;
+	const parts = [
+		'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">', pageMarker,
+		'<meta name="viewport" content="width=device-width, initial-scale=1"><title>Images</title><style>', style, '</style></head>\n<body>\n',
+		`<h1>Images</h1>\n<p>${byProduct.size} products, ${versions} versions, ${images} images. Add this server to LXD or Incus as a remote:`
+		+ ' <code>incus remote add NAME https://THIS-HOST --protocol=simplestreams --public</code> (or <code>lxc remote add</code>).</p>\n',
+		'<table>\n<thead><tr><th>Version<th>Type<th class="n">Size<th>Fingerprint<th>Aliases<th>Clients<th class="n">Published</thead>\n',
+	];
+	for (const [id, list] of byProduct) {
+		parts.push('<tbody>', productHeading(id, products), '\n');
+		for (const row of list) {
+			parts.push(imageRow(row), '\n');
+		}
+
+		parts.push('</tbody>\n');
+	}
+
+	parts.push('</table>\n</body></html>\n');
+	return parts.join('');
+}
