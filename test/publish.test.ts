@@ -212,6 +212,38 @@ test.serial('a publish killed mid-upload leaves the previous streams; the next r
 	t.is(await fingerprintOfExport(await exported.export(newest.fingerprint, path.join(tmp.path, 'export-big'))), newest.fingerprint);
 });
 
+test.serial('Ctrl-C during an upload aborts it and releases the bucket\'s lock; the bucket\'s streams stay the previous ones', async t => {
+	const bucket = 'interrupted';
+	await store!.bucket(bucket);
+	const root = path.join(tmp.path, 'interrupted', 'webroot');
+	await version(root, '20240101_0000', ['root.squashfs']);
+	t.is((await publish(root, ['-N', '--to', `s3://${bucket}`])).exitCode, 0);
+	const previous = {products: await text(bucket, 'streams/v1/images.json'), index: await text(bucket, 'streams/v1/index.json')};
+	const big = await version(root, '20240102_0000', ['root.squashfs']);
+	await squashfsImage(big.files['root.squashfs']!, {'usr/lib/blob': randomBytes(60 << 20).toString('base64')});
+	const run = publish(root, ['-N', '--to', `s3://${bucket}`]);
+	let seen = '';
+	let interrupted = false;
+	run.stderr!.on('data', (chunk: Buffer) => {
+		seen += chunk.toString();
+		if (/^uploading: /m.test(seen) && !interrupted) {
+			interrupted = true;
+			run.kill('SIGINT');
+		}
+	});
+	const stopped = await run;
+	t.is(stopped.exitCode, 130, seen);
+	t.regex(seen, /cancelled: the bucket's streams are as they were/);
+	t.is(await text(bucket, '.simplestreams.lock'), undefined, 'the lock is released');
+	t.deepEqual((await store!.client.send(new ListMultipartUploadsCommand({Bucket: bucket}))).Uploads ?? [], [], 'the upload is aborted');
+	t.is(await text(bucket, 'streams/v1/images.json'), previous.products);
+	t.is(await text(bucket, 'streams/v1/index.json'), previous.index);
+	const next = await publish(root, ['-N', '--to', `s3://${bucket}`]);
+	t.is(next.exitCode, 0, next.stderr);
+	t.notRegex(next.stderr, /took over/);
+	t.is(await text(bucket, 'streams/v1/images.json'), await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'));
+});
+
 test.serial('two publishers at once: the bucket\'s streams are one run\'s, a held lock refuses with its holder', async t => {
 	const bucket = 'two';
 	await store!.bucket(bucket);

@@ -6,6 +6,7 @@ import {generate, publish, type GenerateResult} from '../index.js';
 import {rootOperand, runOptions, targetOf, type Command} from './command.js';
 import {CommandLineError} from './flags.js';
 import {showingProgress} from './progress.js';
+import {Stop} from './stop.js';
 
 export const generateCommand: Command = {
 	name: '-N and dry runs',
@@ -40,7 +41,21 @@ export const generateCommand: Command = {
 			}
 
 			if (target) {
-				await target.send(options.root, dryRun);
+				// Ctrl-C, SIGTERM or a hang-up while uploading: the upload is aborted and the bucket's lock released (below).
+				const stop = new Stop(() => undefined);
+				const unlisten = stop.listen();
+				try {
+					await target.send(options.root, dryRun, stop.signal);
+				} catch (error) {
+					if (stop.signal.aborted) {
+						process.stderr.write('simplestreams: cancelled: the bucket\'s streams are as they were\n');
+						return stop.code;
+					}
+
+					throw error;
+				} finally {
+					unlisten();
+				}
 			} else if (dryRun && streamsOut) {
 				process.stdout.write(dryRun.productsText);
 			}

@@ -7,8 +7,8 @@ import {publishLines} from './report.js';
 import {openBucket, readPublished, sendTree, type TargetFlags} from './target.js';
 
 export type Target = {
-	/** Send the tree at `root`: the streams a -N run left there, or those a run just `generated`. */
-	send(root: string, generated?: {productsText: string; indexText: string}): Promise<void>;
+	/** Send the tree at `root`: the streams a -N run left there, or those a run just `generated`. Stopped by `signal`: the upload under way is aborted, the bucket's streams stay as they were. */
+	send(root: string, generated?: {productsText: string; indexText: string}, signal?: AbortSignal): Promise<void>;
 	close(): Promise<void>;
 };
 
@@ -23,11 +23,11 @@ export async function openTarget(flags: TargetFlags, mode: 'plan' | 'publish' | 
 	const command = mode === 'watch' ? watchCommand : 'simplestreams -N';
 	const lock = mode === 'publish' ? await lockBucket(bucket, command, emit) : undefined;
 	return {
-		async send(root, generated) {
+		async send(root, generated, signal) {
 			const tree = generated ? {root, productsText: generated.productsText, indexText: generated.indexText} : await readPublished(root);
 			const each = mode === 'watch' ? await lockBucket(bucket, command, emit) : undefined;
 			try {
-				await sendTree(bucket, tree, {dryRun}, emit);
+				await sendTree(bucket, tree, {dryRun, ...(signal ? {signal} : {})}, emit);
 			} finally {
 				await each?.release();
 			}
