@@ -5,7 +5,7 @@ import {formatBytes, formatDuration} from '../../util/format.js';
 import {cells, cut} from '../cells.js';
 import {changeLine} from '../changes.js';
 import {isFinished, isMoving, totals, visibleRows, type Hidden, type Row, type Totals} from './rows.js';
-import {isTrouble, type LiveModel, type Node, type Rollup} from './state.js';
+import {isTrouble, type LiveModel, type Node, type Retention, type Rollup} from './state.js';
 
 export type Segment = {text: string; color?: 'green' | 'cyan' | 'yellow' | 'red' | 'gray'; bold?: boolean};
 export type Line = Segment[];
@@ -200,9 +200,30 @@ function dirStatus(r: Rollup, depth: number, now: number, live: boolean): Status
 	return {icon, statuses: [join(files, pct, size, problems), join(files, pct, problems), join(pct ?? files, problems), join(pct ?? files)]};
 }
 
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** When retired files are deleted, in local time to the minute: a grace runs for hours or days. */
+function when(iso: string): string {
+	const date = new Date(iso);
+	return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+/** A retired or deleted version: out of the streams, how big, and when its files go (or that they went). */
+function retentionStatus(retention: Retention, write: boolean): Status {
+	const size: Segment = {text: ` · ${formatBytes(retention.bytes)}`, color: 'gray'};
+	if (retention.kind === 'deleted') {
+		const word: Segment = {text: write ? 'deleted' : 'would delete', color: 'yellow'};
+		return {icon: {text: '×', color: 'yellow'}, statuses: [[word, {text: ` · ${write ? 'freed' : 'frees'} ${formatBytes(retention.bytes)}`, color: 'gray'}], [word]]};
+	}
+
+	const word: Segment = {text: retention.kind === 'pending' ? 'retired earlier' : write ? 'retired' : 'would retire', color: 'yellow'};
+	const after: Segment = {text: ` · files deleted after ${when(retention.deleteAfter)}`, color: 'gray'};
+	return {icon: {text: '−', color: 'yellow'}, statuses: [[word, size, after], [word, size], [word]]};
+}
+
 const nouns = ['systems', 'releases', 'architectures', 'variants', 'versions', 'files'];
 
-function rowLine(row: Row, width: number, now: number, live: boolean): Line {
+function rowLine(row: Row, width: number, now: number, live: boolean, write: boolean): Line {
 	const indent = ' '.repeat(row.depth * (width >= 80 ? 2 : 1));
 	if (row.kind === 'note') {
 		return [{text: indent}, {text: `! ${row.text}`, color: 'yellow'}];
@@ -220,7 +241,9 @@ function rowLine(row: Row, width: number, now: number, live: boolean): Line {
 		name = node.name;
 		detail = (node.skipped ?? node.file?.reason)?.text;
 		marker = node.file ? {text: ''} : {text: row.open ? '▾ ' : '▸ ', color: 'gray'};
-		if (node.file) {
+		if (node.retention) {
+			({icon, statuses} = retentionStatus(node.retention, write));
+		} else if (node.file) {
 			({icon, statuses} = fileStatus(node, width, now, live));
 		} else if (node.skipped) {
 			const hue = isTrouble(node.skipped) ? 'yellow' : 'gray';
@@ -293,10 +316,23 @@ function footer(model: LiveModel, t: Totals, options: FrameOptions): Line[] {
 		...(model.outcome ? [] : [[{text: 'workers ', color: 'gray' as const}, {text: `${t.busy}/${t.jobs}`}]]),
 		[{text: `${t.reused} reused from cache`, color: t.reused > 0 ? 'green' : 'gray'}],
 		...(model.options.verify ? [[{text: plural(model.damaged.length, 'damaged file'), color: model.damaged.length > 0 ? 'red' as const : 'gray' as const}]] : []),
+		...retentionItems(model),
 		warn(`${t.skipped} skipped`, t.skipped),
 		warn(plural(t.warnings, 'warning'), t.warnings),
 	];
 	return [[{text: '─'.repeat(options.width), color: 'gray'}], ...pack(items, options.width), ...ending(model, options)];
+}
+
+/** What retention did (or would do, in a dry run): the versions that left the streams, those deleted, and the space. */
+function retentionItems(model: LiveModel): Line[] {
+	const {retired, retiredBytes, deleteAfter, deleted, deletedBytes} = model.retention;
+	const write = model.options.write;
+	return [
+		...(retired > 0 ? [[{text: `${write ? 'retired' : 'would retire'} ${plural(retired, 'version')}`, color: 'yellow' as const},
+			{text: ` (${formatBytes(retiredBytes)}, files deleted after ${when(deleteAfter!)})`, color: 'gray' as const}]] : []),
+		...(deleted > 0 ? [[{text: `${write ? 'deleted' : 'would delete'} ${plural(deleted, 'version')}`, color: 'yellow' as const},
+			{text: ` (${write ? 'freed' : 'frees'} ${formatBytes(deletedBytes)})`, color: 'gray' as const}]] : []),
+	];
 }
 
 /** The last lines: how to steer while running; what happened once it is over. */
@@ -370,7 +406,7 @@ export function frame(model: LiveModel, options: FrameOptions): Frame {
 	const lines = [
 		header(model, width, now),
 		...more('↑', view.above),
-		...view.rows.map(row => rowLine(row, width, now, model.outcome === undefined)),
+		...view.rows.map(row => rowLine(row, width, now, model.outcome === undefined, model.options.write)),
 		...more('↓', view.below),
 		...bottom,
 	];

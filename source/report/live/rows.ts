@@ -23,7 +23,9 @@ export function rollup(node: Node): Rollup {
 		node.sorted = true;
 	}
 
-	if (node.skipped) {
+	if (node.retention) {
+		// Out of the streams: its files are neither work nor trouble of this run.
+	} else if (node.skipped) {
 		// Left out, but what went wrong inside still counts: a product skipped because each of its
 		// versions was stays open on them.
 		sum.problems += (isTrouble(node.skipped) ? 1 : 0) + node.children.reduce((problems, child) => problems + rollup(child).problems, 0);
@@ -98,9 +100,10 @@ export function treeRows(tree: Node, level: Level, limit = Number.POSITIVE_INFIN
 		rollup(parent); // Sorts the children.
 		for (const node of parent.children) {
 			const sum = rollup(node);
-			const open = !node.file && (node.skipped ? sum.problems > 1 + node.notes.length : level === 0 || (level === 1 ? !isFinished(sum) : !isQuiet(sum)));
-			// Until level 4, files stay one per line: a version's few files are what it is made of.
-			if (level >= 3 && !open && (level === 4 || !node.file) && isQuiet(sum)) {
+			const open = !node.file && !node.retention && (node.skipped ? sum.problems > 1 + node.notes.length : level === 0 || (level === 1 ? !isFinished(sum) : !isQuiet(sum)));
+			// Until level 4, files stay one per line: a version's few files are what it is made of; and
+			// what retention did to a version stays on the version's own line.
+			if (level >= 3 && !open && (level === 4 || (!node.file && !node.retention)) && isQuiet(sum)) {
 				if (level === 4 && at < 0) {
 					at = rows.length;
 				}

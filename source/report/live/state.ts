@@ -10,6 +10,9 @@ import {Rate} from './rates.js';
 
 export type FileState = 'found' | 'cached' | 'queued' | 'hashing' | 'done' | 'skipped' | 'failed';
 
+/** Retention's word on a version (or a file): it left the streams now or earlier, its files deleted after `deleteAfter` (ISO); or its files deleted. */
+export type Retention = {kind: 'retired' | 'pending'; bytes: number; deleteAfter: string} | {kind: 'deleted'; bytes: number; files: number};
+
 /** Why a node is left out: the code, and its text made printable. */
 export type Why = {code: ReasonCode; text: string};
 
@@ -50,6 +53,8 @@ export type Node = {
 	skipped?: Why;
 	/** Warnings about this node or a file in it that has no node of its own. */
 	notes: string[];
+	/** Retired or deleted: out of the streams, so its files are no work of this run. */
+	retention?: Retention;
 	/** The rollup as of the last frame; `dirty` when something below changed since. */
 	sum?: Rollup;
 	dirty: boolean;
@@ -67,6 +72,8 @@ export class LiveModel {
 	ended?: number;
 	hash = {work: 0, done: 0, milliseconds: 0, finished: false};
 	reused = 0;
+	/** What this run retired (the earliest deletion they wait for) and deleted, in versions and bytes. */
+	retention = {retired: 0, retiredBytes: 0, deleteAfter: undefined as string | undefined, deleted: 0, deletedBytes: 0};
 	/** Delta files made by this run (--deltas). */
 	deltasMade = 0;
 	warnings = 0;
@@ -332,6 +339,28 @@ export class LiveModel {
 
 			case 'versions-changed': {
 				this.changes = {added: event.added, removed: event.removed};
+				break;
+			}
+
+			case 'retired':
+			case 'retirement-pending':
+			case 'deleted': {
+				const node = this.node(event.path);
+				const {retention} = this;
+				if (event.type === 'deleted') {
+					node.retention = {kind: 'deleted', bytes: event.bytes, files: event.files};
+					retention.deleted++;
+					retention.deletedBytes += event.bytes;
+				} else {
+					node.retention = {kind: event.type === 'retired' ? 'retired' : 'pending', bytes: event.bytes, deleteAfter: event.deleteAfter};
+					if (event.type === 'retired') {
+						retention.retired++;
+						retention.retiredBytes += event.bytes;
+						retention.deleteAfter = retention.deleteAfter !== undefined && retention.deleteAfter < event.deleteAfter ? retention.deleteAfter : event.deleteAfter;
+					}
+				}
+
+				touch(node);
 				break;
 			}
 
