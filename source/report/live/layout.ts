@@ -5,6 +5,7 @@ import {formatBytes, formatDuration} from '../../util/format.js';
 import {cells, cut} from '../cells.js';
 import {changeLine} from '../changes.js';
 import {isFinished, isMoving, totals, visibleRows, type Hidden, type Row, type Totals} from './rows.js';
+import {clock} from './watch-status.js';
 import {isTrouble, type LiveModel, type Node, type Retention, type Rollup} from './state.js';
 
 export type Segment = {text: string; color?: 'green' | 'cyan' | 'yellow' | 'red' | 'gray'; bold?: boolean};
@@ -200,12 +201,10 @@ function dirStatus(r: Rollup, depth: number, now: number, live: boolean): Status
 	return {icon, statuses: [join(files, pct, size, problems), join(files, pct, problems), join(pct ?? files, problems), join(pct ?? files)]};
 }
 
-const pad = (n: number) => String(n).padStart(2, '0');
-
 /** When retired files are deleted, in local time to the minute: a grace runs for hours or days. */
 function when(iso: string): string {
 	const date = new Date(iso);
-	return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+	return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')} ${clock(date.getTime())}`;
 }
 
 /** A retired or deleted version: out of the streams, how big, and when its files go (or that they went). */
