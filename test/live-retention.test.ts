@@ -30,6 +30,8 @@ function run(write: boolean): LiveModel {
 		{type: 'retired', path: dir(names[1]!), why: 'beyond the newest 1', bytes: 100 * mib, deleteAfter},
 		{type: 'retired', path: dir(names[2]!), why: 'beyond the newest 1', bytes: 50 * mib, deleteAfter},
 		{type: 'deleted', path: dir(names[0]!), files: 2, bytes: 30 * mib},
+		// A delta file nobody publishes any more: a leftover, not a version.
+		{type: 'retired', path: `${dir(names[3]!)}/delta-20231231_0000.vcdiff`, why: 'not published', bytes: mib, deleteAfter},
 		{type: 'cached', path: `${dir(names[3]!)}/lxd.tar.xz`},
 		{type: 'cached', path: `${dir(names[3]!)}/root.squashfs`},
 		{type: 'cataloged', products: 1, versions: 1, images: {lxd: 1, incus: 1}},
@@ -53,7 +55,8 @@ test('-N: retired versions show their size and when their files go, deleted ones
 	t.regex(lineOf(screen, names[2]!), /− 20240103_0000\s+retired · 50\.0 MiB/);
 	t.regex(lineOf(screen, names[0]!), /× 20240101_0000\s+deleted · freed 30\.0 MiB$/);
 	t.regex(lineOf(screen, names[3]!), /✓ 20240104_0000\s+2 files/, 'the published version as ever');
-	t.regex(screen, /retired 2 versions \(150 MiB, files deleted after [\d-]+ [\d:]+\)/);
+	t.regex(lineOf(screen, 'delta-20231231_0000.vcdiff'), /− delta-20231231_0000\.vcdiff\s+retired · 1\.00 MiB/);
+	t.regex(screen, /retired 2 versions, 1 leftover \(151 MiB, files deleted after [\d-]+ [\d:]+\)/);
 	t.regex(screen, /deleted 1 version \(freed 30\.0 MiB\)/);
 	// Their files are no work of this run: the run is done, all it publishes is there.
 	t.like(rollup(model.tree), {files: 2, finished: 2, versions: 1, problems: 0});
@@ -65,7 +68,8 @@ test('a dry run says what it would retire and delete', t => {
 	const screen = text(run(false));
 	t.regex(lineOf(screen, names[1]!), /would retire · 100 MiB/);
 	t.regex(lineOf(screen, names[0]!), /would delete · frees 30\.0 MiB$/);
-	t.regex(screen, /would retire 2 versions .* would delete 1 version \(frees 30\.0 MiB\)/);
+	t.regex(screen, /would retire 2 versions, 1 leftover \(151 MiB, /);
+	t.regex(screen, /would delete 1 version \(frees 30\.0 MiB\)/);
 });
 
 test('a narrow screen keeps the word and drops the rest; a version retired earlier says so', t => {

@@ -322,15 +322,17 @@ function footer(model: LiveModel, t: Totals, options: FrameOptions): Line[] {
 	return [[{text: '─'.repeat(options.width), color: 'gray'}], ...pack(items, options.width), ...ending(model, options)];
 }
 
-/** What retention did (or would do, in a dry run): the versions that left the streams, those deleted, and the space. */
+/** What retention did (or would do, in a dry run): the versions and leftovers that left the streams, those deleted, and the space. */
 function retentionItems(model: LiveModel): Line[] {
-	const {retired, retiredBytes, deleteAfter, deleted, deletedBytes} = model.retention;
+	const {retired, deleted} = model.retention;
 	const write = model.options.write;
+	const count = ({versions, leftovers}: {versions: number; leftovers: number}) =>
+		[versions > 0 ? plural(versions, 'version') : '', leftovers > 0 ? plural(leftovers, 'leftover') : ''].filter(Boolean).join(', ');
 	return [
-		...(retired > 0 ? [[{text: `${write ? 'retired' : 'would retire'} ${plural(retired, 'version')}`, color: 'yellow' as const},
-			{text: ` (${formatBytes(retiredBytes)}, files deleted after ${when(deleteAfter!)})`, color: 'gray' as const}]] : []),
-		...(deleted > 0 ? [[{text: `${write ? 'deleted' : 'would delete'} ${plural(deleted, 'version')}`, color: 'yellow' as const},
-			{text: ` (${write ? 'freed' : 'frees'} ${formatBytes(deletedBytes)})`, color: 'gray' as const}]] : []),
+		...(retired.versions + retired.leftovers > 0 ? [[{text: `${write ? 'retired' : 'would retire'} ${count(retired)}`, color: 'yellow' as const},
+			{text: ` (${formatBytes(retired.bytes)}, files deleted after ${when(retired.deleteAfter!)})`, color: 'gray' as const}]] : []),
+		...(deleted.versions + deleted.leftovers > 0 ? [[{text: `${write ? 'deleted' : 'would delete'} ${count(deleted)}`, color: 'yellow' as const},
+			{text: ` (${write ? 'freed' : 'frees'} ${formatBytes(deleted.bytes)})`, color: 'gray' as const}]] : []),
 	];
 }
 

@@ -72,8 +72,8 @@ export class LiveModel {
 	ended?: number;
 	hash = {work: 0, done: 0, milliseconds: 0, finished: false};
 	reused = 0;
-	/** What this run retired (the earliest deletion they wait for) and deleted, in versions and bytes. */
-	retention = {retired: 0, retiredBytes: 0, deleteAfter: undefined as string | undefined, deleted: 0, deletedBytes: 0};
+	/** What this run retired (and the earliest deletion they wait for) and deleted: versions, leftovers (files or directories nobody publishes), bytes. */
+	retention = {retired: {versions: 0, leftovers: 0, bytes: 0, deleteAfter: undefined as string | undefined}, deleted: {versions: 0, leftovers: 0, bytes: 0}};
 	/** Delta files made by this run (--deltas). */
 	deltasMade = 0;
 	warnings = 0;
@@ -346,17 +346,18 @@ export class LiveModel {
 			case 'retirement-pending':
 			case 'deleted': {
 				const node = this.node(event.path);
-				const {retention} = this;
+				const {retired, deleted} = this.retention;
+				const kind = node.depth === 4 ? 'versions' : 'leftovers';
 				if (event.type === 'deleted') {
 					node.retention = {kind: 'deleted', bytes: event.bytes, files: event.files};
-					retention.deleted++;
-					retention.deletedBytes += event.bytes;
+					deleted[kind]++;
+					deleted.bytes += event.bytes;
 				} else {
 					node.retention = {kind: event.type === 'retired' ? 'retired' : 'pending', bytes: event.bytes, deleteAfter: event.deleteAfter};
 					if (event.type === 'retired') {
-						retention.retired++;
-						retention.retiredBytes += event.bytes;
-						retention.deleteAfter = retention.deleteAfter !== undefined && retention.deleteAfter < event.deleteAfter ? retention.deleteAfter : event.deleteAfter;
+						retired[kind]++;
+						retired.bytes += event.bytes;
+						retired.deleteAfter = retired.deleteAfter !== undefined && retired.deleteAfter < event.deleteAfter ? retired.deleteAfter : event.deleteAfter;
 					}
 				}
 
