@@ -1,14 +1,18 @@
 // `simplestreams mirror [-N] [--filter KEY=VALUE[,VALUE…]]... [--keep N] [--grace D] [--ca FILE]
 // [--jobs N] [--every D] URL [rootdir]`: a dry run prints the plan on stdout; -N fetches, places and
-// publishes; --every keeps mirroring until SIGINT or SIGTERM. Progress goes to the log (mirrorLog).
+// publishes; --every keeps mirroring until SIGINT or SIGTERM. Progress goes to the live screen in a
+// terminal (-N, without --every, --plain or --log), to the log (mirrorLog) elsewhere.
 import {availableParallelism} from 'node:os';
 import {resolve} from 'node:path';
 import {mirror, mirrorEvery, planMirror, UpstreamError, type Filters, type MirrorPass} from '../index.js';
 import {filterKeys, type FilterKey} from '../mirror/plan.js';
 import {mirrorLog} from '../report/loggers/mirror.js';
+import {startMirrorReporter} from '../report/start.js';
+import {liveTerminal} from '../report/terminal.js';
 import {formatBytes, formatDuration} from '../util/format.js';
 import {runOptions, type Command} from './command.js';
 import {CommandLineError, type Flags} from './flags.js';
+import {showing} from './progress.js';
 
 function filtersOf(given: readonly string[] = []): Filters {
 	const filters: Filters = {};
@@ -100,7 +104,8 @@ export const mirrorCommand: Command = {
 	      --ca FILE    Trust the CA certificates in FILE besides the system's
 	  -j, --jobs N     Downloads at once (default 4)
 	      --every D    With -N: mirror again every D (30m, 6h, …) until SIGINT or SIGTERM
-	      --log FORMAT plain (timestamped lines on stderr, the default) or json (one event a line on stdout)`,
+	      --log FORMAT Lines instead of the live screen of -N in a terminal: plain (timestamped,
+	                   on stderr, the default elsewhere) or json (one event a line on stdout)`,
 	async run({flags, operands}) {
 		const options = mirrorOptions(flags, operands);
 		const log = mirrorLog(flags.log ?? 'plain');
@@ -112,6 +117,14 @@ export const mirrorCommand: Command = {
 			if (!flags.write) {
 				process.stdout.write(formatPass(await planMirror(options, log), options.graceMs));
 				return 0;
+			}
+
+			if (flags.every === undefined && flags.log === undefined && liveTerminal(flags.plain)) {
+				return await showing(onCancel => startMirrorReporter({jobs: options.jobs, onCancel}), async (reporter, signal) => {
+					const {pass} = await mirror({...options, signal}, reporter.emit);
+					await reporter.finish('done');
+					return pass.refused.length > 0 ? 1 : 0;
+				});
 			}
 
 			if (flags.every === undefined) {

@@ -1,7 +1,6 @@
 // A one-shot command's work with its progress shown (the live tree in a terminal, plain lines
 // elsewhere) and the stop requests of stop.ts wired to it: q, Ctrl-C, SIGTERM or a hang-up cancel
 // the work, the reporter says how it ended, and a stopped run exits with the code of what stopped it.
-import type {PipelineEvent} from '../pipeline/events.js';
 import type {Outcome, Reporter} from '../report/contract.js';
 import {startReporter, type RunReporterOptions} from '../report/start.js';
 import {Stop} from './stop.js';
@@ -12,16 +11,21 @@ import {Stop} from './stop.js';
  * simplestreams holds) is one line, with no screen drawn and cleared around it.
  */
 export async function showingProgress(options: Omit<RunReporterOptions, 'onCancel'>, work: (reporter: Reporter, signal: AbortSignal) => Promise<number>): Promise<number> {
-	let opened: Reporter | undefined;
+	return showing(onCancel => startReporter({...options, onCancel}), work);
+}
+
+/** As showingProgress, with the reporter `start` opens (mirror -N's, which shows downloads too). */
+export async function showing<E>(start: (onCancel: () => void) => Reporter<E>, work: (reporter: Reporter<E>, signal: AbortSignal) => Promise<number>): Promise<number> {
+	let opened: Reporter<E> | undefined;
 	const open = () => {
-		opened ??= startReporter({...options, onCancel: () => {
+		opened ??= start(() => {
 			stop.request();
-		}});
+		});
 		return opened;
 	};
 
-	const reporter: Reporter = {
-		emit(event: PipelineEvent) {
+	const reporter: Reporter<E> = {
+		emit(event: E) {
 			open().emit(event);
 		},
 		cancel() {

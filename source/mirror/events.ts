@@ -5,6 +5,8 @@ export type MirrorEvent =
 	| {type: 'upstream-read'; url: string; products: number; versions: number}
 	/** An upstream product, version or item not mirrored, and why. */
 	| {type: 'mirror-skipped'; where: string; reason: string}
+	/** -N: the files about to be fetched, and their bytes (with what earlier passes left). */
+	| {type: 'fetching'; files: number; bytes: number}
 	/** `path`: where the file lands, relative to the web root; `resumedFrom`: bytes an earlier attempt left. */
 	| {type: 'download-started'; path: string; url: string; size: number; resumedFrom: number}
 	| {type: 'download-progress'; path: string; done: number; size: number}

@@ -235,6 +235,7 @@ export async function fetchPass(pass: Planned, options: MirrorOptions, emit: Mir
 	}
 
 	const work = pass.missing.flatMap(version => version.files.map(file => ({version, file})));
+	emit({type: 'fetching', files: work.length, bytes: work.reduce((n, {file}) => n + file.size, 0)});
 	const failures = await mapLimit(work, Math.max(1, options.jobs), async ({version, file}) => {
 		options.signal?.throwIfAborted();
 		const reason = await fetchFile(pass.upstream, staging(version), version, file, emit);

@@ -6,9 +6,9 @@ import type {WatchEmit} from '../watch/events.js';
 
 export type Outcome = 'done' | 'cancelled' | 'failed';
 
-/** A one-shot run (generate, verify): events in, then a cancel request and an outcome. */
-export type Reporter = {
-	emit: Emit;
+/** A one-shot run (generate, verify, mirror): events in, then a cancel request and an outcome. */
+export type Reporter<E = Parameters<Emit>[0]> = {
+	emit: (event: E) => void;
 	/** The operator asked to stop: workers are being stopped. */
 	cancel(): void;
 	/** The run is over; the terminal is back to normal when this resolves. */

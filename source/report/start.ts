@@ -3,9 +3,9 @@
 // bundle takes ~0.1 s of CPU to load: a run starts at once and the tree takes over when it is in,
 // with every event so far passed on in order, so a short job does not wait for its screen.
 import type {ImportPlan} from '../import/plan.js';
-import type {PipelineEvent} from '../pipeline/events.js';
 import type {ImportReporter, Outcome, Reporter, WatchReporter} from './contract.js';
 import {jsonLog} from './loggers/json.js';
+import type {MirrorLogEvent} from './loggers/mirror.js';
 import {plainImportReporter} from './loggers/plain-import.js';
 import {plainLog} from './loggers/plain-watch.js';
 import {plainReporter} from './loggers/plain.js';
@@ -21,9 +21,9 @@ async function loadLive(): Promise<typeof import('./live/reporter.js')> {
 }
 
 /** A reporter standing in for `loading` until it is there: what it is told meanwhile is passed on in order. */
-export function deferred(loading: Promise<Reporter>): Reporter {
-	let loaded: Reporter | undefined;
-	const early: Array<{event: PipelineEvent} | {cancel: true}> = [];
+export function deferred<E>(loading: Promise<Reporter<E>>): Reporter<E> {
+	let loaded: Reporter<E> | undefined;
+	const early: Array<{event: E} | {cancel: true}> = [];
 	void loading.then(reporter => {
 		for (const item of early.splice(0)) {
 			if ('event' in item) {
@@ -68,6 +68,11 @@ export function startReporter(options: RunReporterOptions): Reporter {
 
 	const {plain, ...live} = options;
 	return deferred(loadLive().then(({liveReporter}) => liveReporter({...live, out: process.stderr, input: keyboard()})));
+}
+
+/** mirror -N in a terminal: its downloads, then the publishing (without a terminal it logs: loggers/mirror.ts). */
+export function startMirrorReporter(options: {jobs: number; onCancel: () => void}): Reporter<MirrorLogEvent> {
+	return deferred(loadLive().then(({liveMirror}) => liveMirror({...options, out: process.stderr, input: keyboard()})));
 }
 
 export type WatchReporterOptions = {

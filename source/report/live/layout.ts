@@ -41,7 +41,7 @@ export function truncateMiddle(text: string, width: number): string {
 }
 
 /** Cut a line to `width` from its end. */
-function fit(line: Line, width: number): Line {
+export function fit(line: Line, width: number): Line {
 	const out: Line = [];
 	let room = width;
 	for (const segment of line) {
@@ -58,7 +58,7 @@ function fit(line: Line, width: number): Line {
 	return out;
 }
 
-const lineLength = (line: Line) => line.reduce((sum, segment) => sum + cells(segment.text), 0);
+export const lineLength = (line: Line) => line.reduce((sum, segment) => sum + cells(segment.text), 0);
 
 /** Each reason in a word or two; the full sentence follows the name when there is room. */
 const labels: Record<ReasonCode, string> = {
@@ -122,22 +122,22 @@ const spinner = (now: number) => '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏'[Math.floor(now
 
 const percent = (done: number, work: number) => `${work > 0 ? Math.floor((done * 100) / work) : 100}%`;
 
-const rate = (perSecond: number | undefined) => (perSecond === undefined ? '–' : `${formatBytes(perSecond)}/s`);
+export const rate = (perSecond: number | undefined) => (perSecond === undefined ? '–' : `${formatBytes(perSecond)}/s`);
 
 /** Time left in whole seconds: a run's end cannot be foretold to the millisecond. */
-const eta = (milliseconds: number) => (milliseconds < 1000 ? '< 1 s' : formatDuration(Math.ceil(milliseconds / 1000) * 1000));
+export const eta = (milliseconds: number) => (milliseconds < 1000 ? '< 1 s' : formatDuration(Math.ceil(milliseconds / 1000) * 1000));
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
 /** A heavy line on a light track, in half cells: readable without colour too. */
-function bar(done: number, work: number, width: number): Line {
+export function bar(done: number, work: number, width: number): Line {
 	const halves = Math.round((work > 0 ? Math.min(1, done / work) : 1) * width * 2);
 	const full = Math.floor(halves / 2);
 	const half = halves % 2 === 1 ? '╸' : '';
 	return [{text: '━'.repeat(full) + half, color: 'cyan'}, {text: '─'.repeat(width - full - half.length), color: 'gray'}];
 }
 
-const barWidth = (width: number) => (width >= 100 ? 20 : width >= 80 ? 14 : 8);
+export const barWidth = (width: number) => (width >= 100 ? 20 : width >= 80 ? 14 : 8);
 
 /** A row's icon and its status, from the richest to the sparest: the row shows the richest that fits. */
 type Status = {icon: Segment; statuses: Line[]};

@@ -6,6 +6,8 @@ import {render, useInput, type Key} from 'ink';
 import type {PipelineEvent} from '../../pipeline/events.js';
 import type {WatchEvent} from '../../watch/events.js';
 import type {Reporter, WatchReporter} from '../contract.js';
+import {isMirrorEvent, type MirrorLogEvent} from '../loggers/mirror.js';
+import {Downloads} from './downloads.js';
 import {frame, type Frame, type Line} from './layout.js';
 import {frameGap, threadCpuMs} from './pace.js';
 import {LiveModel} from './state.js';
@@ -169,6 +171,44 @@ export function liveReporter(options: LiveOptions): Reporter {
 		},
 		async finish(outcome) {
 			model.finish(outcome, performance.now());
+			await screen.close();
+		},
+	};
+}
+
+export type LiveMirrorOptions = Pick<LiveOptions, 'out' | 'input' | 'jobs' | 'fps' | 'onCancel'>;
+
+/**
+ * mirror -N in a terminal: the downloads until the publishing starts, then the publishing's tree
+ * with what the downloads came to under it.
+ */
+export function liveMirror(options: LiveMirrorOptions): Reporter<MirrorLogEvent> {
+	const downloads = new Downloads();
+	let model: LiveModel | undefined;
+	const screen = surface({
+		...options,
+		onQuit: options.onCancel,
+		layout(size, scroll) {
+			const now = performance.now();
+			return model ? frame(model, {...size, now, scroll, status: downloads.summary()}) : {lines: downloads.lines(size.width, size.height, now), start: 0};
+		},
+	});
+	return {
+		emit(event) {
+			if (isMirrorEvent(event)) {
+				downloads.apply(event, performance.now());
+			} else {
+				model ??= new LiveModel({write: true, jobs: options.jobs});
+				model.apply(event, performance.now());
+			}
+		},
+		cancel() {
+			model?.cancel();
+			screen.draw();
+		},
+		async finish(outcome) {
+			downloads.outcome = outcome;
+			model?.finish(outcome, performance.now());
 			await screen.close();
 		},
 	};

@@ -11,9 +11,9 @@ import {plainLog} from './plain-watch.js';
 
 export type MirrorLogEvent = MirrorEvent | PipelineEvent;
 
-const mirrorTypes = new Set<string>(['upstream-read', 'mirror-skipped', 'download-started', 'download-progress', 'downloaded', 'download-failed', 'version-placed', 'version-refused', 'pass-failed', 'pass-finished']);
+const mirrorTypes = new Set<string>(['upstream-read', 'mirror-skipped', 'fetching', 'download-started', 'download-progress', 'downloaded', 'download-failed', 'version-placed', 'version-refused', 'pass-failed', 'pass-finished']);
 
-const isMirrorEvent = (event: MirrorLogEvent): event is MirrorEvent => mirrorTypes.has(event.type);
+export const isMirrorEvent = (event: MirrorLogEvent): event is MirrorEvent => mirrorTypes.has(event.type);
 
 const at = (epochMs: number) => new Date(epochMs).toISOString();
 
@@ -25,6 +25,10 @@ function plainLine(event: MirrorEvent | PipelineEvent): string | undefined {
 
 		case 'mirror-skipped': {
 			return `not mirrored ${event.where}: ${event.reason}`;
+		}
+
+		case 'fetching': {
+			return `fetching ${event.files} files (${formatBytes(event.bytes)})`;
 		}
 
 		case 'download-started': {
