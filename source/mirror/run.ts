@@ -145,6 +145,8 @@ async function dropStale(staging: string, wanted: ReadonlySet<string>): Promise<
 	await walk('', 0);
 }
 
+const progressGapMs = 200;
+
 /** One file into the version's staging directory, checked; the reason it is refused otherwise. */
 async function fetchFile(upstream: Upstream, staging: string, version: MirrorVersion, file: MirrorFile, emit: MirrorEmit): Promise<string | undefined> {
 	const path = `${version.dir}/${file.name}`;
@@ -161,13 +163,14 @@ async function fetchFile(upstream: Upstream, staging: string, version: MirrorVer
 	emit({type: 'download-started', path, url, size: file.size, resumedFrom: Math.min(resumedFrom, file.size)});
 	const started = Date.now();
 	let done = Math.min(resumedFrom, file.size);
-	let told = 0;
+	let toldAt = 0;
 	try {
 		const got = await upstream.download(file.path, partial, file.size, bytes => {
 			done += bytes;
-			// A progress event a little more often than every 1% keeps the logs short.
-			if (done - told >= file.size / 128 || done === file.size) {
-				told = done;
+			// Chunks are small and many: a few progress events a second are all a screen shows.
+			const now = performance.now();
+			if (now - toldAt >= progressGapMs || done === file.size) {
+				toldAt = now;
 				emit({type: 'download-progress', path, done, size: file.size});
 			}
 		});
@@ -235,7 +238,10 @@ export async function fetchPass(pass: Planned, options: MirrorOptions, emit: Mir
 	}
 
 	const work = pass.missing.flatMap(version => version.files.map(file => ({version, file})));
-	emit({type: 'fetching', files: work.length, bytes: work.reduce((n, {file}) => n + file.size, 0)});
+	if (work.length > 0) {
+		emit({type: 'fetching', files: work.length, bytes: work.reduce((n, {file}) => n + file.size, 0)});
+	}
+
 	const failures = await mapLimit(work, Math.max(1, options.jobs), async ({version, file}) => {
 		options.signal?.throwIfAborted();
 		const reason = await fetchFile(pass.upstream, staging(version), version, file, emit);
