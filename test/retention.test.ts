@@ -1,6 +1,6 @@
 // prune, remove and restore on real files, without clients (retention-clients.test.ts has them):
-// TARGETs by version, product and fingerprint prefix; a delta whose base retires; a version directory
-// with a file of its own; a file that cannot be deleted; --watch --keep 2 while versions arrive; and
+// TARGETs by version, product and fingerprint prefix; a delta whose base retires; a delta file
+// nobody publishes; a version directory with a file of its own; a file that cannot be deleted; --watch --keep 2 while versions arrive; and
 // prune -N against a watcher holding the root.
 import {createHash} from 'node:crypto';
 import {chmod, mkdir, readdir, readFile, rename, stat, utimes} from 'node:fs/promises';
@@ -131,6 +131,58 @@ test('a delta whose base retires leaves the streams with it, and its file is del
 	t.false(await exists(deltaFromFirst), 'the delta from the retired version is deleted with it');
 	t.true(await exists(path.join(third!.dir, 'delta-20240102_0000.vcdiff')));
 	t.regex(pruned.stdout, /deleted \(past their grace\):\n {2}images\/acme\/1\.0\/amd64\/default\/20240101_0000/);
+	t.is((await run('verify', root)).exitCode, 0);
+});
+
+const recorded = async (root: string) => (JSON.parse(await readFile(path.join(root, '.simplestreams-retired.json'), 'utf8').catch(() => '{"retired": []}')) as {retired: Array<{kind: string; path: string}>}).retired;
+
+test('a delta file nobody publishes retires: recorded once, kept for its grace, taken back when published again, deleted after the grace', async t => {
+	const {tmp, root, run} = await setup(t);
+	const [first, second] = await deltaPair(root, ['20240101_0000', '20240102_0000', '20240103_0000']);
+	t.is((await run('-N', '--deltas', root)).exitCode, 0);
+	const orphan = `${dir}/20240102_0000/delta-20240101_0000.vcdiff`;
+	t.true(await exists(path.join(root, orphan)));
+	const saved = path.join(tmp.path, 'saved');
+	await execa('cp', ['-a', first!.dir, saved]);
+	const out = (result: {stdout: string; stderr: string}) => `${result.stdout}\n${result.stderr}`;
+
+	// Its base deleted by hand: the delta is published no more.
+	await execa('rm', ['-r', first!.dir]);
+	const dry = await run('--deltas', root);
+	t.regex(out(dry), new RegExp(`^warning ${orphan}: not published: `, 'm'), 'a dry run says it');
+	t.deepEqual(await recorded(root), [], 'and records nothing');
+	const retiring = await run('-N', '--deltas', '--grace', '1h', root);
+	t.is(retiring.exitCode, 0, retiring.stderr);
+	t.regex(out(retiring), new RegExp(`^retired ${orphan} \\(.+\\): 20240101_0000 is not the version before 20240102_0000 any more; files deleted after `, 'm'));
+	t.deepEqual((await recorded(root)).map(entry => `${entry.kind} ${entry.path}`), [`orphan ${orphan}`]);
+	t.true(await exists(path.join(root, orphan)), 'kept for its grace');
+	// A change in the tree (the metadata file touched), so that the run looks at the deltas again.
+	await utimes(second!.files['incus.tar.xz']!, new Date(), new Date());
+	const within = await run('-N', '--deltas', root);
+	t.is(within.exitCode, 0, within.stderr);
+	t.notRegex(out(within), /not published|: 20240101_0000 is not the version before/, 'a recorded delta is not said again');
+	t.true(await exists(path.join(root, orphan)));
+	t.is((await recorded(root)).length, 1);
+
+	// Its base back: published again, and out of the record.
+	await execa('cp', ['-a', saved, first!.dir]);
+	const back = await run('-N', '--deltas', root);
+	t.is(back.exitCode, 0, back.stderr);
+	t.regex(out(back), new RegExp(`^restored ${orphan}$`, 'm'));
+	t.deepEqual(await recorded(root), []);
+	t.deepEqual(Object.values((await streams(root)).products['acme:1.0:amd64:default']!.versions['20240102_0000']!.items).map(item => item.delta_base).filter(Boolean), ['20240101_0000']);
+
+	// Orphaned again with a grace of seconds: the next run past it deletes the file.
+	await execa('rm', ['-r', first!.dir]);
+	t.is((await run('-N', '--deltas', '--grace', '2s', root)).exitCode, 0);
+	t.true(await exists(path.join(root, orphan)));
+	const deleted = await until('the orphan delta deleted', async () => {
+		const result = await run('-N', '--deltas', root);
+		t.notRegex(out(result), /not published/);
+		return !(await exists(path.join(root, orphan))) && result;
+	});
+	t.regex(out(deleted), new RegExp(`^deleted ${orphan}: 1 files`, 'm'));
+	t.deepEqual(await recorded(root), []);
 	t.is((await run('verify', root)).exitCode, 0);
 });
 

@@ -53,7 +53,7 @@ const texts = {
 	'page-not-ours': (why: string) => `${why}: left alone, and no page of the images is written; move it away to have one`,
 	'xdelta3-missing': () => 'xdelta3 is not installed, so the streams are published without deltas; install it '
 		+ '(Debian/Ubuntu: apt-get install xdelta3, Fedora: dnf install xdelta, Alpine: apk add xdelta3) and run again',
-	'delta-leftover': (why: string, size: string) => `not published: ${why}; remove it to free ${size}`,
+	'delta-leftover': (why: string, size: string) => `not published: ${why}; -N retires it (${size}, deleted after the grace)`,
 	// Deleting a retired version's files (retention/act.ts): the file or directory named is left.
 	'retired-outside-images': () => 'not deleted: outside images/',
 	'retired-changed': () => 'not deleted: it changed after it was retired; left in place',

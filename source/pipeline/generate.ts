@@ -26,7 +26,8 @@ export async function generate(context: RunContext, write: boolean, scanned?: Tr
 	refuseEmpty(tree, context);
 	const {runStages} = await import('./stages.js');
 	const result = await runStages(tree, context, write);
-	return nextDeletion === undefined ? result : {...result, nextDeletion};
+	const due = [nextDeletion, result.nextDeletion].filter(time => time !== undefined);
+	return due.length === 0 ? result : {...result, nextDeletion: Math.min(...due)};
 }
 
 /**

@@ -11,6 +11,7 @@ import {streamsText, writeStreams} from '../streams/write.js';
 import {errorCode} from '../util/errors.js';
 import {catalog, type Catalog} from './catalog.js';
 import type {RunContext} from './context.js';
+import {retireLeftovers} from '../retention/orphans.js';
 import {leftoverDeltas} from './delta-leftovers.js';
 import {makeDeltas, planDeltas, type Delta} from './delta.js';
 import {hash} from './hash/hash.js';
@@ -47,7 +48,7 @@ export type GenerateResult = {
 	indexText: string;
 	/** When the earliest held-back version is due (epoch ms), if any was held back. */
 	settlingUntil?: number;
-	/** When the next retired version is due for deletion (epoch ms), if any waits (generate.ts). */
+	/** When the next retired entry is due for deletion (epoch ms), if any waits (generate.ts; a delta retired by this run). */
 	nextDeletion?: number;
 };
 
@@ -65,6 +66,7 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 	let finished = false;
 	let deltas: Delta[] = [];
 	let leftovers: string[] = [];
+	let nextDeletion: number | undefined;
 	try {
 		if (planned.tasks.length > 0) {
 			await hash(planned.tasks, context.pool, digests, emit, signal, early);
@@ -74,7 +76,11 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 		if (context.deltas) {
 			const wanted = planDeltas(planned.products, digests, tree.root, context.deltas, emit);
 			deltas = await makeDeltas(wanted, {cache, jobs, ratio: context.deltas.ratio, write, signal}, emit);
-			leftovers = leftoverDeltas(planned.products, wanted, tree.root, context.deltas, emit);
+			const found = leftoverDeltas(planned.products, wanted, tree.root, context.deltas);
+			// A receipt pins them: deleting one changes what a run reports.
+			leftovers = found.map(leftover => join(tree.root, leftover.path));
+			// Not a finding a receipt reports again: later runs say it is pending (retain.ts).
+			nextDeletion = await retireLeftovers(tree.root, found, deltas.map(delta => delta.path), {write, graceMs: context.retention?.graceMs}, context.emit);
 		}
 
 		finished = true;
@@ -115,5 +121,5 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 		await recorder.record(tree, facts, digests, [...outputs, ...leftovers, ...cache.paths]);
 	}
 
-	return {catalog: result, productsText: text.products, indexText: text.index, ...(readyAt === undefined ? {} : {settlingUntil: readyAt})};
+	return {catalog: result, productsText: text.products, indexText: text.index, ...(readyAt === undefined ? {} : {settlingUntil: readyAt}), ...(nextDeletion === undefined ? {} : {nextDeletion})};
 }

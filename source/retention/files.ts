@@ -12,7 +12,8 @@ export const deltaName = /^delta-(.+?)(\.qcow2)?\.vcdiff$/;
 
 const published = (name: string) => roleOf(name) !== undefined || deltaName.test(name);
 
-function fileAt(root: string, path: string): RetiredFile | undefined {
+/** The file at `path` as it is now: deleted later only if it is still this one. */
+export function fileAt(root: string, path: string): RetiredFile | undefined {
 	try {
 		const stats = lstatSync(join(root, path), {bigint: true});
 		return stats.isFile() || stats.isSymbolicLink() ? {path, size: Number(stats.size), ino: stats.ino.toString(), mtimeNs: stats.mtimeNs.toString()} : undefined;
