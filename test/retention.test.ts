@@ -5,11 +5,11 @@
 import {createHash} from 'node:crypto';
 import {chmod, mkdir, readdir, readFile, rename, stat, utimes} from 'node:fs/promises';
 import path from 'node:path';
-import {setTimeout as sleep} from 'node:timers/promises';
 import test from 'ava';
 import {execa} from 'execa';
 import {sha256Files} from './helpers/clients.js';
 import {deltaPair, imageVersion, tempDir, type BuiltVersion} from './helpers/images.js';
+import {until} from './helpers/watch.js';
 
 const cli = path.resolve('dist/cli.js');
 const dir = 'images/acme/1.0/amd64/default';
@@ -48,22 +48,6 @@ async function snapshot(root: string): Promise<Record<string, string>> {
 	}
 
 	return listing;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeout = 60_000): Promise<T> {
-	const deadline = Date.now() + timeout;
-	for (;;) {
-		const value = await probe();
-		if (value) {
-			return value;
-		}
-
-		if (Date.now() > deadline) {
-			throw new Error(`timed out waiting for ${what}`);
-		}
-
-		await sleep(100);
-	}
 }
 
 test('remove by version, by product and by fingerprint prefix; an ambiguous or unknown TARGET changes nothing', async t => {
