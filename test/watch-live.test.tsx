@@ -6,7 +6,8 @@ import test from 'ava';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import {frame} from '../source/report/live/layout.js';
 import {LiveModel} from '../source/report/live/state.js';
-import {clock, WatchStatus} from '../source/report/live/watch-status.js';
+import {WatchStatus} from '../source/report/live/watch-status.js';
+import {clock} from '../source/util/format.js';
 import type {WatchEvent} from '../source/watch/events.js';
 
 // Ink decides whether it runs in CI when it loads: clear what it goes by first (as live.test.tsx does).

@@ -32,3 +32,11 @@ export function formatDuration(milliseconds: number): string {
 	const rest = String(whole % 60).padStart(2, '0');
 	return hours > 0 ? `${hours}h${String(minutes).padStart(2, '0')}m` : `${minutes}m${rest}s`;
 }
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** Local wall-clock time: HH:MM, or HH:MM:SS. */
+export function clock(epoch: number, seconds = false): string {
+	const date = new Date(epoch);
+	return `${pad(date.getHours())}:${pad(date.getMinutes())}${seconds ? `:${pad(date.getSeconds())}` : ''}`;
+}

@@ -1,11 +1,10 @@
 // The model as lines of styled text that fit the terminal exactly (pure): names are cut in the
 // middle, statuses stay right-aligned, the footer always gets its lines and the tree what is left.
 import type {ReasonCode} from '../../domain/reasons.js';
-import {formatBytes, formatDuration} from '../../util/format.js';
+import {clock, formatBytes, formatDuration} from '../../util/format.js';
 import {cells, cut} from '../cells.js';
 import {changeLine} from '../changes.js';
 import {isFinished, isMoving, totals, visibleRows, type Hidden, type Row, type Totals} from './rows.js';
-import {clock} from './watch-status.js';
 import {isTrouble, type LiveModel, type Node, type Retention, type Rollup} from './state.js';
 
 export type Segment = {text: string; color?: 'green' | 'cyan' | 'yellow' | 'red' | 'gray'; bold?: boolean};

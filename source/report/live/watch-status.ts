@@ -1,6 +1,6 @@
 // The `--watch` status under the live tree (pure; wall-clock time is passed in): what is watched
 // since when, what the last regeneration did, and what the watcher is doing or waiting for now.
-import {formatBytes, formatDuration} from '../../util/format.js';
+import {clock, formatBytes, formatDuration} from '../../util/format.js';
 import type {WatchEvent} from '../../watch/events.js';
 import {printable} from '../printable.js';
 import type {Line, Segment} from './layout.js';
@@ -100,14 +100,6 @@ export class WatchStatus {
 
 		return [watching, ...last, state];
 	}
-}
-
-const pad = (n: number) => String(n).padStart(2, '0');
-
-/** Local wall-clock time: HH:MM, or HH:MM:SS. */
-export function clock(epoch: number, seconds = false): string {
-	const date = new Date(epoch);
-	return `${pad(date.getHours())}:${pad(date.getMinutes())}${seconds ? `:${pad(date.getSeconds())}` : ''}`;
 }
 
 /** The numbers on one line, the versions it added or removed (if any) on the next. */
