@@ -3,7 +3,8 @@
 # (without the `incus` metapackage, which would pull in qemu-system and upgrade qemu-utils), the
 # tools that build real images, a static busybox for images the daemon boots, tmux for the
 # terminal tests, a one-node Ceph with its RADOS Gateway as the S3 store, Incus's own
-# simplestreams tool (an upstream shape to mirror) and a headless browser for the image page. As root it installs
+# simplestreams tool (an upstream shape to mirror), a proxy to mirror through (tinyproxy) and a
+# headless browser for the image page. As root it installs
 # what is missing; as anyone else it names exactly what is missing and exits 1.
 set -euo pipefail
 
@@ -29,6 +30,7 @@ declare -A need=(
   [ceph]=ceph-common
   [incus-simplestreams]=incus-extra
   [chromium]=chromium
+  [tinyproxy]=tinyproxy
 )
 
 missing=()
