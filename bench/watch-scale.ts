@@ -11,6 +11,7 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {buildMany} from './corpus.js';
 import {median} from './measure.js';
+import {followRegenerations} from './watch.js';
 
 export type ScaleFigures = {
 	versions: number;
@@ -64,19 +65,8 @@ type Running = {pid: number; regenerations: () => number; stop: () => Promise<vo
 function startWatcher(cli: string, root: string, cache: string, settle: number, log: (text: string) => void): Running {
 	const child = spawn(process.execPath, [cli, '--watch', root, '--settle', String(settle), '--cache', cache, '--log', 'json'], {stdio: ['ignore', 'pipe', 'inherit']});
 	let regenerations = 0;
-	let buffered = '';
-	child.stdout.setEncoding('utf8').on('data', (text: string) => {
-		buffered += text;
-		const lines = buffered.split('\n');
-		buffered = lines.pop()!;
-		for (const line of lines) {
-			const event = JSON.parse(line) as {type: string; message?: string};
-			if (event.type === 'regenerated') {
-				regenerations++;
-			} else if (event.type === 'regeneration-failed') {
-				log(`  watch-scale: regeneration failed: ${event.message}`);
-			}
-		}
+	followRegenerations(child.stdout, () => regenerations++, message => {
+		log(`  watch-scale: regeneration failed: ${message}`);
 	});
 	return {
 		pid: child.pid!,

@@ -6,6 +6,7 @@ import {spawn} from 'node:child_process';
 import {appendFile, copyFile, cp, mkdir, readdir, readFile, rename, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
+import type {Readable} from 'node:stream';
 import {fileURLToPath} from 'node:url';
 import {corpus} from './corpus.js';
 import type {FigureRow} from './deltas.js';
@@ -63,6 +64,24 @@ async function waitFor(what: string, ready: () => Promise<boolean>, interval = 5
 	}
 }
 
+/** A watcher's `--log json` lines on `stdout`: each regeneration handed to `regenerated`, each failure to `failed`. */
+export function followRegenerations<T>(stdout: Readable, regenerated: (event: T) => void, failed: (message: string | undefined) => void): void {
+	let buffered = '';
+	stdout.setEncoding('utf8').on('data', (text: string) => {
+		buffered += text;
+		const lines = buffered.split('\n');
+		buffered = lines.pop()!;
+		for (const line of lines) {
+			const event = JSON.parse(line) as {type: string; message?: string};
+			if (event.type === 'regenerated') {
+				regenerated(event as T);
+			} else if (event.type === 'regeneration-failed') {
+				failed(event.message);
+			}
+		}
+	});
+}
+
 async function startWatcher(cli: string, root: string, cache: string, settleSeconds: number, log: (text: string) => void): Promise<Watcher> {
 	const memoryFile = `${cache}.memory`;
 	await rm(memoryFile, {force: true});
@@ -71,19 +90,8 @@ async function startWatcher(cli: string, root: string, cache: string, settleSeco
 		env: {...process.env, SIMPLESTREAMS_BENCH_MEMORY: memoryFile},
 	});
 	const regenerations: Regenerated[] = [];
-	let buffered = '';
-	child.stdout.setEncoding('utf8').on('data', (text: string) => {
-		buffered += text;
-		const lines = buffered.split('\n');
-		buffered = lines.pop()!;
-		for (const line of lines) {
-			const event = JSON.parse(line) as {type: string; message?: string} & Regenerated;
-			if (event.type === 'regenerated') {
-				regenerations.push(event);
-			} else if (event.type === 'regeneration-failed') {
-				log(`  watch: regeneration failed: ${event.message}`);
-			}
-		}
+	followRegenerations<Regenerated>(child.stdout, event => regenerations.push(event), message => {
+		log(`  watch: regeneration failed: ${message}`);
 	});
 	const until = async (from: number, what: string, done: (r: Regenerated) => boolean) =>
 		waitFor(what, async () => regenerations.slice(from).some(r => done(r)));
