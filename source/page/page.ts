@@ -39,9 +39,15 @@ function rows(products: ProductsFile): Map<string, Row[]> {
 		}
 	}
 
+	// Appended in place: a copy of the list per row was quadratic in a product's versions.
 	const byProduct = new Map<string, Row[]>();
 	for (const row of byKey.values()) {
-		byProduct.set(row.product, [...byProduct.get(row.product) ?? [], row]);
+		const list = byProduct.get(row.product);
+		if (list) {
+			list.push(row);
+		} else {
+			byProduct.set(row.product, [row]);
+		}
 	}
 
 	return byProduct;
