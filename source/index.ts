@@ -13,9 +13,11 @@ import type {MirrorEvent} from './mirror/events.js';
 import type {MirrorOptions as PassOptions, MirrorPass} from './mirror/run.js';
 import type {Emit, PipelineEvent} from './pipeline/events.js';
 import type {GenerateResult} from './pipeline/stages.js';
+import type {Target} from './publish/run.js';
+import type {PublishTarget} from './publish/target.js';
 import {runContext, withRunContext, type RunContext, type RunOptions} from './pipeline/context.js';
 import {reportingChanges} from './pipeline/changes.js';
-import {generate as run, publish as runPublish} from './pipeline/generate.js';
+import {generate as runGenerate, publish as runPublish} from './pipeline/generate.js';
 import {errorCode, UsageError} from './util/errors.js';
 import {acquireLock, watchCommand} from './util/lock.js';
 import {requireRoot} from './util/root.js';
@@ -27,6 +29,8 @@ export type {PipelineEvent, Emit} from './pipeline/events.js';
 export type {WatchEvent, WatchEmit} from './watch/events.js';
 export type {ImportEvent, ImportEmit} from './import/execute.js';
 export type {MirrorEvent} from './mirror/events.js';
+export type {PublishEvent} from './publish/events.js';
+export type {PublishTarget} from './publish/target.js';
 export type {MirrorPass} from './mirror/run.js';
 export type {Filters} from './mirror/plan.js';
 export type {GenerateResult} from './pipeline/stages.js';
@@ -47,14 +51,38 @@ export {NothingToPublish} from './pipeline/nothing.js';
  * default one file per root under ~/.cache/simplestreams/), deltas, a signal that stops the run (the
  * workers stop, nothing is published), and allowEmpty: publish an empty catalog when images/ holds
  * nothing publishable; otherwise that is refused with NothingToPublish and the published streams
- * stay, as it is what an unmounted share looks like.
+ * stay, as it is what an unmounted share looks like. `to`: the published tree is then sent on to a
+ * bucket (publish/), which becomes the web root; a dry run says what it would send.
  */
-export type GenerateOptions = Omit<RunOptions, 'settleMs'>;
+export type GenerateOptions = Omit<RunOptions, 'settleMs'> & {to?: PublishTarget};
 
-/** A dry run: the streams as they would be published, written nowhere. */
+/**
+ * With `to`, the bucket opened and checked before any work (a wrong key or bucket, or its lock held
+ * by another publisher, fails at once), `work` given it, and closed (its lock released) after.
+ */
+async function withTarget<T>(to: PublishTarget | undefined, mode: 'plan' | 'publish' | 'watch', emit: Emit, command: string | undefined, work: (target?: Target) => Promise<T>): Promise<T> {
+	if (!to) {
+		return work();
+	}
+
+	const {openTarget} = await import('./publish/run.js');
+	const target = await openTarget(to, mode, emit, command);
+	try {
+		return await work(target);
+	} finally {
+		await target.close();
+	}
+}
+
+/** A dry run: the streams as they would be published, written nowhere (nor sent: `to` says what would be). */
 export async function generate(options: GenerateOptions, emit: Emit): Promise<GenerateResult> {
 	await requireRoot(options.root);
-	return withRunContext(options, emit, async context => reportingChanges(options.root, emit, async () => run(context, false)));
+	const {to, ...run} = options;
+	return withTarget(to, 'plan', emit, undefined, async target => {
+		const result = await withRunContext(run, emit, async context => reportingChanges(run.root, emit, async () => runGenerate(context, false)));
+		await target?.send(run.root, result, run.signal);
+		return result;
+	});
 }
 
 /**
@@ -80,12 +108,19 @@ async function requireWritable(streams: string): Promise<void> {
 
 /**
  * Publish the streams (-N): one writer per root, so the root's lock is held while it runs. A run over
- * a tree the last run published, with its streams untouched, is 'unchanged' (the receipt).
+ * a tree the last run published, with its streams untouched, is 'unchanged' (the receipt). With `to`
+ * the tree is then sent to the bucket, whose lock is held from before the run to the end; `signal`
+ * stops the upload too (the bucket's streams stay as they were).
  */
 export async function publish(options: GenerateOptions, emit: Emit): Promise<GenerateResult | 'unchanged'> {
 	await requireRoot(options.root);
 	await requireWritable(join(options.root, 'streams', 'v1'));
-	return withRunContext(options, emit, async context => holding(options.root, 'simplestreams -N', async () => publishHolding(context)));
+	const {to, ...run} = options;
+	return withTarget(to, 'publish', emit, undefined, async target => {
+		const result = await withRunContext(run, emit, async context => holding(run.root, 'simplestreams -N', async () => publishHolding(context)));
+		await target?.send(run.root, undefined, run.signal);
+		return result;
+	});
 }
 
 /** Publish on a run context that may have served an import before (its cache and pool), holding the root's lock. */
@@ -114,7 +149,7 @@ async function recoverHolding(root: string, emit: Emit): Promise<void> {
 /**
  * A mirror of an upstream simplestreams server (its base URL): products selected by `filters`, the
  * newest `keep` versions of each (default all), `jobs` downloads at once, `caFile` trusted besides the
- * system's roots; `graceMs` before retired versions' files go.
+ * system's roots; `graceMs` before retired versions' files go; `to`: each pass's tree then sent to a bucket.
  */
 export type MirrorOptions = Omit<GenerateOptions, 'retention'> & Omit<PassOptions, 'jobs' | 'signal'> & {graceMs?: number};
 
@@ -129,8 +164,8 @@ export async function planMirror(options: MirrorOptions, emit: MirrorEmit): Prom
 	return pass;
 }
 
-/** One pass, under a lock taken already. */
-async function mirrorPass(options: MirrorOptions, emit: MirrorEmit): Promise<{pass: MirrorPass; result: GenerateResult | 'unchanged'}> {
+/** One pass, under a lock taken already; then sent to the bucket (`target`) when there is one. */
+async function mirrorPass({to, ...options}: MirrorOptions, emit: MirrorEmit, target?: Target): Promise<{pass: MirrorPass; result: GenerateResult | 'unchanged'}> {
 	const {planPass, fetchPass} = await import('./mirror/run.js');
 	const planned = await planPass(options, emit);
 	let pass: MirrorPass;
@@ -147,6 +182,7 @@ async function mirrorPass(options: MirrorOptions, emit: MirrorEmit): Promise<{pa
 		...(options.graceMs === undefined ? {} : {graceMs: options.graceMs}),
 	};
 	const result = await withRunContext({...options, retention}, emit, runPublish);
+	await target?.send(options.root, undefined, options.signal);
 	return {pass, result};
 }
 
@@ -158,7 +194,7 @@ async function mirrorPass(options: MirrorOptions, emit: MirrorEmit): Promise<{pa
 export async function mirror(options: MirrorOptions, emit: MirrorEmit): Promise<{pass: MirrorPass; result: GenerateResult | 'unchanged'}> {
 	await requireRoot(options.root);
 	await requireWritable(join(options.root, 'streams', 'v1'));
-	return holding(options.root, 'simplestreams mirror -N', async () => mirrorPass(options, emit));
+	return withTarget(options.to, 'publish', emit, 'simplestreams mirror -N', async target => holding(options.root, 'simplestreams mirror -N', async () => mirrorPass(options, emit, target)));
 }
 
 export type Mirroring = {stop(): Promise<void>};
@@ -170,14 +206,23 @@ export type Mirroring = {stop(): Promise<void>};
 export async function mirrorEvery(options: MirrorOptions & {everyMs: number}, emit: MirrorEmit): Promise<Mirroring> {
 	await requireRoot(options.root);
 	await requireWritable(join(options.root, 'streams', 'v1'));
-	const lock = await acquireLock(options.root, 'simplestreams mirror --every');
+	// The bucket's lock is taken for each pass's send, so another publisher may go between passes.
+	const target = options.to ? await import('./publish/run.js').then(async ({openTarget}) => openTarget(options.to!, 'watch', emit, 'simplestreams mirror --every')) : undefined;
+	let lock;
+	try {
+		lock = await acquireLock(options.root, 'simplestreams mirror --every');
+	} catch (error) {
+		await target?.close();
+		throw error;
+	}
+
 	const stopping = new AbortController();
 	let timer: NodeJS.Timeout | undefined;
 	let running: Promise<void> = Promise.resolve();
 	const pass = async () => {
 		const nextAt = () => Date.now() + options.everyMs;
 		try {
-			const {pass: done} = await mirrorPass({...options, signal: stopping.signal}, emit);
+			const {pass: done} = await mirrorPass({...options, signal: stopping.signal}, emit, target);
 			emit({type: 'pass-finished', placed: done.placed.length, refused: done.refused.length, retiring: done.retiring.length, nextAt: nextAt()});
 		} catch (error) {
 			if (stopping.signal.aborted) {
@@ -201,6 +246,7 @@ export async function mirrorEvery(options: MirrorOptions & {everyMs: number}, em
 			clearTimeout(timer);
 			await running;
 			await lock.release();
+			await target?.close();
 		},
 	};
 }
@@ -336,14 +382,14 @@ export type WatchOptions = Omit<RunOptions, 'signal'> & {
 	settleMs: number;
 	/** A full regeneration at least this often, whatever the watcher saw. */
 	rescanMs: number;
-	/** Where each regeneration's streams go next (--to: a bucket), after they are written. */
-	publish?: (streams: {productsText: string; indexText: string}) => Promise<void>;
+	/** Where each regeneration's streams go next (a bucket), after they are written; its lock is taken for each send. */
+	to?: PublishTarget;
 };
 
 export type Watching = {
 	/** Look at everything now (events may have been missed). */
 	rescan(reason: string): void;
-	/** Stop: hashing is abandoned, a write under way completes, the root's lock is released. */
+	/** Stop: hashing and an upload are abandoned, a write under way completes, the locks are released. */
 	stop(): Promise<void>;
 };
 
@@ -351,13 +397,22 @@ export type Watching = {
 export async function watch(options: WatchOptions, emit: WatchEmit): Promise<Watching> {
 	await requireRoot(options.root);
 	const root = await realpath(options.root);
-	// Taken before the watch starts, so that a refusal comes before any event.
-	const lock = await acquireLock(root, watchCommand);
+	const {rescanMs, to, ...run} = options;
+	// The bucket checked, and the root's lock taken, before the watch starts: a refusal comes before any event.
+	const target = to ? await import('./publish/run.js').then(async ({openTarget}) => openTarget(to, 'watch', emit)) : undefined;
+	let lock;
+	try {
+		lock = await acquireLock(root, watchCommand);
+	} catch (error) {
+		await target?.close();
+		throw error;
+	}
+
 	const {Watcher} = await import('./watch/watcher.js');
 	// One digest cache and one hash pool for the watch's life.
-	const {rescanMs, publish: sendOn, ...run} = options;
 	const context = runContext({...run, root}, emit);
-	const watcher = new Watcher({context, rescanMs, lock, ...(sendOn ? {publish: sendOn} : {})}, emit);
+	const publishTo = target ? {publish: async (streams: {productsText: string; indexText: string}, signal: AbortSignal) => target.send(root, streams, signal)} : {};
+	const watcher = new Watcher({context, rescanMs, lock, ...publishTo}, emit);
 	await watcher.start();
 	return {
 		rescan(reason) {
@@ -366,6 +421,7 @@ export async function watch(options: WatchOptions, emit: WatchEmit): Promise<Wat
 		async stop() {
 			await watcher.stop();
 			await context.close();
+			await target?.close();
 		},
 	};
 }

@@ -5,7 +5,7 @@ import {statSync} from 'node:fs';
 import {availableParallelism} from 'node:os';
 import {resolve} from 'node:path';
 import {defaultDeltaRatio, type DeltaOptions} from '../pipeline/delta-options.js';
-import type {TargetFlags} from '../publish/target.js';
+import type {PublishTarget} from '../index.js';
 import type {RetentionOptions} from '../retention/retain.js';
 import {CommandLineError, type CommandLine, type FlagName, type Flags} from './flags.js';
 
@@ -20,7 +20,7 @@ export type Command = {
 };
 
 /** --to and --endpoint: where a publish is sent on to, if anywhere. */
-export function targetOf(flags: Flags): TargetFlags | undefined {
+export function targetOf(flags: Flags): PublishTarget | undefined {
 	if (flags.to === undefined && flags.endpoint !== undefined) {
 		throw new CommandLineError('--endpoint goes with --to s3://BUCKET');
 	}

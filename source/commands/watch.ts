@@ -24,18 +24,10 @@ export const watchCommand: Command = {
 			early.push(event);
 		};
 
-		const targetFlags = targetOf(flags);
-		// Checked before the watch starts: a wrong key or bucket is one line, not a failure every change.
-		const target = targetFlags ? await import('../publish/run.js').then(async ({openTarget}) => openTarget(targetFlags, 'watch')) : undefined;
-		let watching;
-		try {
-			watching = await watch({...options, ...(target ? {publish: async streams => target.send(options.root, streams)} : {})}, event => {
-				emit(event);
-			});
-		} catch (error) {
-			await target?.close();
-			throw error;
-		}
+		const to = targetOf(flags);
+		const watching = await watch({...options, ...(to ? {to} : {})}, event => {
+			emit(event);
+		});
 
 		let stop = () => {};
 		const stopped = new Promise<void>(resolve => {
@@ -55,8 +47,8 @@ export const watchCommand: Command = {
 		process.on('SIGHUP', hangup);
 		let reporter: Awaited<ReturnType<typeof startWatchReporter>> | undefined;
 		try {
-			// Uploads are told in plain lines, which a live screen would draw over.
-			reporter = await startWatchReporter({log: flags.log ?? (target ? 'plain' : undefined), plain: flags.plain, jobs: options.jobs, onQuit: () => stop()});
+			// Uploads are told in plain lines for now: the live screen does not draw them.
+			reporter = await startWatchReporter({log: flags.log ?? (to ? 'plain' : undefined), plain: flags.plain, jobs: options.jobs, onQuit: () => stop()});
 			emit = reporter.emit;
 			for (const event of early.splice(0)) {
 				emit(event);
@@ -64,8 +56,7 @@ export const watchCommand: Command = {
 
 			await stopped;
 		} finally {
-			await watching.stop(); // Releases the root's lock too.
-			await target?.close();
+			await watching.stop(); // Releases the root's lock (and the bucket's) too.
 			process.off('SIGHUP', hangup);
 			await reporter?.close();
 		}

@@ -1,6 +1,7 @@
 // Typed events every stage emits: the plain reporter, the live tree, the wizard and the watcher all
 // consume these and nothing else. Skips and warnings carry a code and its text (domain/reasons.ts).
 import type {ReasonCode} from '../domain/reasons.js';
+import type {PublishEvent} from '../publish/events.js';
 import type {RetentionEvent} from '../retention/events.js';
 import type {ProductRef} from '../domain/tree.js';
 
@@ -41,6 +42,8 @@ export type PipelineEvent =
 	/** A one-shot run's versions (`product version`) published that the streams on disk lacked, and dropped that they held. */
 	| {type: 'versions-changed'; added: string[]; removed: string[]}
 	| {type: 'cache-saved'; path: string; entries: number}
-	| RetentionEvent;
+	| RetentionEvent
+	/** --to: the published tree sent on to a bucket (publish/), after the stages above. */
+	| PublishEvent;
 
 export type Emit = (event: PipelineEvent) => void;

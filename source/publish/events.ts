@@ -18,3 +18,7 @@ export type PublishEvent =
 	| {type: 'published'; target: string; uploaded: number; bytes: number; milliseconds: number; dryRun: boolean};
 
 export type PublishEmit = (event: PublishEvent) => void;
+
+const publishTypes = new Set<string>(['bucket-read', 'upload-planned', 'upload-progress', 'uploaded', 'upload-aborted', 'lock-taken-over', 'stream-published', 'unreferenced', 'published'] satisfies Array<PublishEvent['type']>);
+
+export const isPublishEvent = (event: {type: string}): event is PublishEvent => publishTypes.has(event.type);

@@ -1,10 +1,9 @@
-// What a command does with --to: open the bucket (one request, so a wrong key or bucket fails before
-// any work), hold its lock while it writes, and send the tree, told in plain lines on stderr (a dry
-// run's plan on stdout).
+// A run's --to: open the bucket (one request, so a wrong key or bucket fails before any work), hold
+// its lock while it writes, and send the tree; what happens goes to the run's event sink.
 import {watchCommand} from '../util/lock.js';
+import type {PublishEmit} from './events.js';
 import {lockBucket} from './lock.js';
-import {publishLines} from './report.js';
-import {openBucket, readPublished, sendTree, type TargetFlags} from './target.js';
+import {openBucket, readPublished, sendTree, type PublishTarget} from './target.js';
 
 export type Target = {
 	/** Send the tree at `root`: the streams a -N run left there, or those a run just `generated`. Stopped by `signal`: the upload under way is aborted, the bucket's streams stay as they were. */
@@ -14,14 +13,20 @@ export type Target = {
 
 /**
  * `plan`: a dry run, sending nothing. `publish`: one -N run, holding the bucket's lock from now to
- * close. `watch`: the watcher's, taking the lock for each send, so another publisher may go between.
+ * close (`command` names it in the lock). `watch`: a long-lived publisher's, taking the lock for each
+ * send, so another publisher may go between.
  */
-export async function openTarget(flags: TargetFlags, mode: 'plan' | 'publish' | 'watch'): Promise<Target> {
+export async function openTarget(target: PublishTarget, mode: 'plan' | 'publish' | 'watch', emit: PublishEmit, command = mode === 'watch' ? watchCommand : 'simplestreams -N'): Promise<Target> {
 	const dryRun = mode === 'plan';
-	const emit = publishLines(process.stderr, process.stdout, dryRun);
-	const bucket = await openBucket(flags);
-	const command = mode === 'watch' ? watchCommand : 'simplestreams -N';
-	const lock = mode === 'publish' ? await lockBucket(bucket, command, emit) : undefined;
+	const bucket = await openBucket(target);
+	let lock;
+	try {
+		lock = mode === 'publish' ? await lockBucket(bucket, command, emit) : undefined;
+	} catch (error) {
+		bucket.client.destroy();
+		throw error;
+	}
+
 	return {
 		async send(root, generated, signal) {
 			const tree = generated ? {root, productsText: generated.productsText, indexText: generated.indexText} : await readPublished(root);

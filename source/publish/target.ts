@@ -9,10 +9,11 @@ import type {PublishEmit} from './events.js';
 import {parseLocation} from './location.js';
 import {publishToBucket} from './publish.js';
 
-export type TargetFlags = {to: string; endpoint?: string};
+/** `to`: s3://BUCKET[/PREFIX]; `endpoint`: an S3-compatible store's URL, when AWS_ENDPOINT_URL does not name it. */
+export type PublishTarget = {to: string; endpoint?: string};
 
-export async function openBucket(flags: TargetFlags): Promise<Bucket> {
-	const bucket = new Bucket(makeClient({endpoint: flags.endpoint}), parseLocation(flags.to));
+export async function openBucket(target: PublishTarget): Promise<Bucket> {
+	const bucket = new Bucket(makeClient({endpoint: target.endpoint}), parseLocation(target.to));
 	await bucket.check();
 	return bucket;
 }

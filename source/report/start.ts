@@ -63,7 +63,7 @@ export type RunReporterOptions = {plain?: boolean; write: boolean; verify?: bool
 /** generate and verify. */
 export function startReporter(options: RunReporterOptions): Reporter {
 	if (!liveTerminal(options.plain)) {
-		return plainReporter(process.stderr, {write: options.write});
+		return plainReporter(process.stderr, {write: options.write, plan: process.stdout});
 	}
 
 	const {plain, ...live} = options;

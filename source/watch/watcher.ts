@@ -34,8 +34,8 @@ export type WatchOptions = {
 	 * directory the root is, and releases it when it stops.
 	 */
 	lock?: Lock;
-	/** After each regeneration, the streams sent on (--to); a failure is reported and tried again. */
-	publish?: (streams: {productsText: string; indexText: string}) => Promise<void>;
+	/** After each regeneration, the streams sent on (--to); a failure is reported and tried again. `signal`: the watcher stops. */
+	publish?: (streams: {productsText: string; indexText: string}, signal: AbortSignal) => Promise<void>;
 };
 
 /** How soon a publish that failed (a store out of reach) is tried again when nothing else changes. */
@@ -302,10 +302,11 @@ export class Watcher {
 			const result = await generate({...this.options.context, signal: this.abort.signal, emit}, true, await this.scan(emit));
 			if (this.options.publish) {
 				try {
-					await this.options.publish(result);
+					await this.options.publish(result, this.abort.signal);
 				} catch (error) {
 					clearTimeout(this.publishRetry);
-					this.publishRetry = setTimeout(() => {
+					// Stopping aborts the upload: nothing to try again.
+					this.publishRetry = this.stopping ? undefined : setTimeout(() => {
 						this.schedule('the last publish failed', 0);
 					}, publishRetryMs);
 					throw error;

@@ -5,7 +5,7 @@ import type {WatchEmit, WatchEvent} from '../../watch/events.js';
 import {jsonLine} from '../printable.js';
 
 /** Per-file progress is for screens; logs get the outcome. */
-const unlogged = new Set<WatchEvent['type']>(['progress', 'queued', 'found', 'scan-started', 'cached', 'delta-progress', 'delta-queued']);
+const unlogged = new Set<WatchEvent['type']>(['progress', 'upload-progress', 'queued', 'found', 'scan-started', 'cached', 'delta-progress', 'delta-queued']);
 
 /** Events that say what is wrong with the tree: the same ones come at every regeneration until it is fixed. */
 const problems = new Set<WatchEvent['type']>(['skipped', 'warning', 'delta-skipped', 'settling']);

@@ -1,10 +1,12 @@
 // The watcher for a service or a pipe: timestamped plain lines, one per regeneration, plus each
 // new problem once.
 import type {Writable} from 'node:stream';
+import {isPublishEvent} from '../../publish/events.js';
 import {formatBytes, formatDuration} from '../../util/format.js';
 import type {WatchEmit} from '../../watch/events.js';
 import {changeLine} from '../changes.js';
 import {lineWriter} from '../printable.js';
+import {publishLines} from './publish.js';
 
 export function plainLog(out: Writable): WatchEmit {
 	const line = lineWriter(out, () => `${new Date().toISOString()} `);
@@ -18,7 +20,14 @@ export function plainLog(out: Writable): WatchEmit {
 		}
 	};
 
+	// --to: each regeneration sent on to the bucket.
+	const publishing = publishLines(line, line, false);
 	return event => {
+		if (isPublishEvent(event)) {
+			publishing.emit(event);
+			return;
+		}
+
 		switch (event.type) {
 			case 'watching': {
 				line(`watching ${event.root} (changes settle for ${formatDuration(event.settleMs)})`);

@@ -1,13 +1,16 @@
 // A run for everything that is not a terminal: one plain line per finished file, every skip and
-// warning with its path, and a summary. No escape codes, ever.
+// warning with its path, and a summary; with --to, the uploads (publish.ts). No escape codes, ever.
 import type {Writable} from 'node:stream';
 import type {PipelineEvent} from '../../pipeline/events.js';
+import {isPublishEvent} from '../../publish/events.js';
 import {formatBytes, formatDuration, formatRate} from '../../util/format.js';
 import type {Reporter} from '../contract.js';
 import {changeLine} from '../changes.js';
 import {lineWriter} from '../printable.js';
+import {publishLines} from './publish.js';
 
-export function plainReporter(out: Writable, options: {write: boolean}): Reporter {
+/** `plan`: where a dry run says what it would send to a bucket (stdout), `out` when unset. */
+export function plainReporter(out: Writable, options: {write: boolean; plan?: Writable}): Reporter {
 	let cached = 0;
 	/** File sizes, as the scan found them: a rootfs read by two digests is still one file of its size. */
 	const sizes = new Map<string, number>();
@@ -15,6 +18,7 @@ export function plainReporter(out: Writable, options: {write: boolean}): Reporte
 	let deltasReused = 0;
 	let saved: Extract<PipelineEvent, {type: 'cache-saved'}> | undefined;
 	const line = lineWriter(out);
+	const publishing = publishLines(line, options.plan ? lineWriter(options.plan) : line, !options.write);
 	const describe = (event: PipelineEvent): string | string[] | undefined => {
 		switch (event.type) {
 			case 'found': {
@@ -117,15 +121,22 @@ export function plainReporter(out: Writable, options: {write: boolean}): Reporte
 
 	return {
 		emit(event) {
+			if (isPublishEvent(event)) {
+				publishing.emit(event);
+				return;
+			}
+
 			for (const text of [describe(event) ?? []].flat()) {
 				line(text);
 			}
 		},
 		cancel() {
-			line('cancelling: stopping the hash workers (Ctrl-C again quits at once)');
+			line(publishing.sending ? 'cancelling: aborting the upload (Ctrl-C again quits at once)' : 'cancelling: stopping the hash workers (Ctrl-C again quits at once)');
 		},
 		async finish(outcome) {
-			if (outcome === 'cancelled') {
+			if (outcome === 'cancelled' && publishing.sending) {
+				line('cancelled: the bucket\'s streams are as they were');
+			} else if (outcome === 'cancelled') {
 				line(`cancelled: nothing written${saved ? `; the digest cache keeps what finished (${saved.path})` : ''}`);
 			}
 		},
