@@ -142,7 +142,6 @@ export class Bucket {
 		await this.call(this.key(path), 'delete', async () => this.client.send(new DeleteObjectCommand({Bucket: this.location.bucket, Key: this.key(path)})));
 	}
 
-	/** A stream file, with its sha256 recorded so an unchanged one is not sent again. */
 	/** A streams file or the page, or a gzip of one (`encoding`), served as `type`. */
 	async putStream(path: string, body: string | Uint8Array, sha256: string, type: string, encoding?: 'gzip'): Promise<void> {
 		await this.call(this.key(path), 'write', async () => this.client.send(new PutObjectCommand({
@@ -181,7 +180,7 @@ export class Bucket {
 		});
 		try {
 			const size = Math.max(partSize, Math.ceil(file.size / maxParts));
-			await (file.size <= size ? this.putWhole(handle, local, file) : this.putParts(handle, local, file, size, progress, signal));
+			await (file.size <= size ? this.putWhole(handle, local, file, signal) : this.putParts(handle, local, file, size, progress, signal));
 		} finally {
 			await handle.close();
 		}
@@ -197,7 +196,7 @@ export class Bucket {
 		return buffer.subarray(0, await readFully(handle, buffer, size, position));
 	}
 
-	private async putWhole(handle: FileHandle, local: string, file: PublishedFile): Promise<void> {
+	private async putWhole(handle: FileHandle, local: string, file: PublishedFile, signal?: AbortSignal): Promise<void> {
 		await this.slots.take();
 		try {
 			// One byte more than expected shows a file that grew.
@@ -208,7 +207,7 @@ export class Bucket {
 
 			await this.call(this.key(file.path), 'upload', async () => this.client.send(new PutObjectCommand({
 				Bucket: this.location.bucket, Key: this.key(file.path), Body: body, ContentLength: body.length, ...imageHeaders, Metadata: {sha256: file.sha256},
-			})));
+			}), {abortSignal: signal}));
 		} finally {
 			this.slots.give();
 		}
@@ -239,7 +238,7 @@ export class Bucket {
 				const partNumber = number;
 				const part = this.call(key, 'upload', async () => this.client.send(new UploadPartCommand({
 					Bucket: this.location.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length,
-				}))).then(answer => {
+				}), {abortSignal: signal})).then(answer => {
 					done += body.length;
 					progress(done);
 					return {PartNumber: partNumber, ETag: answer.ETag};

@@ -23,6 +23,9 @@ export function makeClient(options: ClientOptions): S3Client {
 		// with a trailing checksum, which Ceph RGW 16 refuses (411) and other stores do not all take.
 		requestChecksumCalculation: 'WHEN_REQUIRED',
 		responseChecksumValidation: 'WHEN_REQUIRED',
+		// A link that goes quiet would otherwise hold a run (and the bucket's lock) for ever: the SDK
+		// sets no timeout. Two quiet minutes fail the request, which the SDK then retries.
+		requestHandler: {socketTimeout: 120_000},
 	});
 }
 
