@@ -8,12 +8,13 @@ import {hostname} from 'node:os';
 import path from 'node:path';
 import {gunzipSync} from 'node:zlib';
 import {GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand} from '@aws-sdk/client-s3';
-import test from 'ava';
+import test, {type ExecutionContext} from 'ava';
 import {execa} from 'execa';
 import {ownStart} from '../source/util/owner.js';
 import {startCeph, type ObjectStore} from './helpers/ceph.js';
 import {fingerprintOfExport, remote, type ClientKind} from './helpers/clients.js';
 import {imageVersion, squashfsImage, tempDir, type TempDir} from './helpers/images.js';
+import {stallingRelay} from './helpers/stall.js';
 
 const cli = path.resolve('dist/cli.js');
 const kinds: ClientKind[] = ['lxc', 'incus'];
@@ -75,6 +76,19 @@ async function runRequests(from: number, bucket: string): Promise<string[]> {
 
 		await new Promise(resolve => setTimeout(resolve, 100));
 	}
+}
+
+/** A -N --to run through a link that stalls once a connection has sent 4 MiB (helpers/stall.ts), once a part is half sent. */
+async function stalledPublish(t: ExecutionContext, root: string, bucket: string) {
+	const relay = await stallingRelay({host: '127.0.0.1', port: Number(new URL(store!.url).port)}, 4 << 20);
+	t.teardown(async () => relay.close());
+	const run = publish(root, ['-N', '--to', `s3://${bucket}`], {AWS_ENDPOINT_URL: `https://127.0.0.1:${relay.port}`});
+	const ended = await Promise.race([relay.stalled.then(() => undefined), run]);
+	if (ended) {
+		throw new Error(`the run ended before its upload stalled:\n${ended.stderr}`);
+	}
+
+	return {run};
 }
 
 async function anonymousHead(url: string): Promise<{status: number; headers: Record<string, string | string[] | undefined>}> {
@@ -177,23 +191,12 @@ test.serial('a publish killed mid-upload leaves the previous streams; the next r
 	t.is((await publish(root, ['-N', '--to', `s3://${bucket}`])).exitCode, 0);
 	const previous = {products: await text(bucket, 'streams/v1/images.json'), index: await text(bucket, 'streams/v1/index.json')};
 
-	// A large incompressible rootfs goes up in parts: the run is killed once the first part is in.
+	// A large incompressible rootfs goes up in parts, through a link that stalls part-way: the run is
+	// killed with a part half sent.
 	const big = await version(root, '20240102_0000', ['root.squashfs']);
 	await squashfsImage(big.files['root.squashfs']!, {'usr/lib/blob': randomBytes(60 << 20).toString('base64')});
-	const run = publish(root, ['-N', '--to', `s3://${bucket}`]);
-	let seen = '';
-	await new Promise<void>((resolve, reject) => {
-		run.stderr!.on('data', (chunk: Buffer) => {
-			seen += chunk.toString();
-			if (/^uploading: /m.test(seen)) {
-				run.kill('SIGKILL');
-				resolve();
-			}
-		});
-		void run.then(() => {
-			reject(new Error(`the run ended before it was killed:\n${seen}`));
-		});
-	});
+	const {run} = await stalledPublish(t, root, bucket);
+	run.kill('SIGKILL');
 	await run;
 	t.is(await text(bucket, 'streams/v1/images.json'), previous.products);
 	t.is(await text(bucket, 'streams/v1/index.json'), previous.index);
@@ -221,17 +224,11 @@ test.serial('Ctrl-C during an upload aborts it and releases the bucket\'s lock; 
 	const previous = {products: await text(bucket, 'streams/v1/images.json'), index: await text(bucket, 'streams/v1/index.json')};
 	const big = await version(root, '20240102_0000', ['root.squashfs']);
 	await squashfsImage(big.files['root.squashfs']!, {'usr/lib/blob': randomBytes(60 << 20).toString('base64')});
-	const run = publish(root, ['-N', '--to', `s3://${bucket}`]);
-	let seen = '';
-	let interrupted = false;
-	run.stderr!.on('data', (chunk: Buffer) => {
-		seen += chunk.toString();
-		if (/^uploading: /m.test(seen) && !interrupted) {
-			interrupted = true;
-			run.kill('SIGINT');
-		}
-	});
+	// Ctrl-C while a part is half sent over a link that has gone quiet: the run must not wait for it.
+	const {run} = await stalledPublish(t, root, bucket);
+	run.kill('SIGINT');
 	const stopped = await run;
+	const seen = stopped.stderr;
 	t.is(stopped.exitCode, 130, seen);
 	t.regex(seen, /cancelled: the bucket's streams are as they were/);
 	t.is(await text(bucket, '.simplestreams.lock'), undefined, 'the lock is released');
