@@ -133,6 +133,25 @@ test.serial('a changed requirements file changes the published requirements', as
 	t.deepEqual((await readStreams(w.root))?.products['acme:1.0:amd64:default']?.requirements, {secureboot: 'false', nesting: 'true'});
 });
 
+test.serial('a requirements file broken, then fixed, publishes the new requirements without hashing anything again', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+		await writeFile(path.join(root, 'images/acme/.lxd_requirements'), '{"secureboot": "false"}');
+		// Another product, so that the regeneration with acme left out still publishes (and saves the cache).
+		await imageVersion(root, {os: 'other', release: '2', arch: 'arm64', variant: 'default', version: '20240101', meta: ['lxd.tar.xz'], rootfs: ['root.tar.xz']});
+	});
+	const regenerations = () => w.log().split('\n').filter(line => line.includes('regenerated in')).length;
+	let before = regenerations();
+	await writeFile(path.join(w.root, 'images/acme/.lxd_requirements'), '{"secureboot": fals');
+	await until('acme to leave the streams', async () => regenerations() > before && !(await readStreams(w.root))?.products['acme:1.0:amd64:default']);
+	before = regenerations();
+	await writeFile(path.join(w.root, 'images/acme/.lxd_requirements'), '{"secureboot": "true"}');
+	await until('acme back with its new requirements', async () => regenerations() > before && (await readStreams(w.root))?.products['acme:1.0:amd64:default']?.requirements.secureboot === 'true');
+	const last = w.log().split('\n').filter(line => line.includes('regenerated in')).at(-1)!;
+	t.regex(last, /: \+1 \(acme:1\.0:amd64:default 20240101_0000\);.*streams updated$/);
+	t.notRegex(last, /hashed/, 'the files below the requirements file were not hashed again');
+});
+
 test.serial('a corrupt file next to good ones is reported, and the good ones are still published', async t => {
 	const w = await startWatcher(t, async root => {
 		await version(root, '20240101_0000');

@@ -42,6 +42,11 @@ export type ScannedProduct = {
 export type Tree = {
 	root: string;
 	products: ScannedProduct[];
+	/**
+	 * Paths the scan left out whole for a reason that may pass (a requirements file broken, a
+	 * directory unreadable): what the digest cache knows of the files below them is still wanted.
+	 */
+	setAside: string[];
 };
 
 /** Everything hashing found: file digests by ImageFile.path, fingerprints by pathPair(meta, root). */

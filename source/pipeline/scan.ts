@@ -65,6 +65,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 
 	const inside = (path: string) => isInside(rootReal, path);
 	const products: ScannedProduct[] = [];
+	const setAside: string[] = [];
 
 	/** Follow a symbolic link, but only when it stays inside the web root. */
 	function follow(absolute: string, name: string, rel: string, scope: Scope): Followed | undefined {
@@ -97,6 +98,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 			return names ? readdirSync(absolute).sort() : readdirSync(absolute, {withFileTypes: true}).sort(byName);
 		} catch (error) {
 			emit({type: 'skipped', scope, path: rel, ...because('unreadable-directory', errorCode(error))});
+			setAside.push(rel);
 			return undefined;
 		}
 	}
@@ -202,6 +204,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 		const ref: ProductRef = {id: `${os}:${release}:${arch}:${variant}`, os, release, arch, variant, path: rel};
 		if (inherited.broken) {
 			emit({type: 'skipped', scope: 'product', path: rel, ...because('requirements-unusable', inherited.broken)});
+			setAside.push(rel);
 			return;
 		}
 
@@ -284,7 +287,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 	const problem = imagesProblem(rootReal);
 	if (problem) {
 		emit({type: 'warning', path: 'images', ...problem});
-		return {root: rootReal, products};
+		return {root: rootReal, products, setAside};
 	}
 
 	const images = join(rootReal, 'images');
@@ -293,5 +296,5 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 	const versions = products.flatMap(p => p.versions);
 	const files = versions.flatMap(v => v.files);
 	emit({type: 'scanned', products: products.length, versions: versions.length, files: files.length, bytes: files.reduce((sum, f) => sum + f.identity.size, 0)});
-	return {root: rootReal, products};
+	return {root: rootReal, products, setAside};
 }

@@ -87,8 +87,9 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 	} finally {
 		remember(cache, planned.tasks, facts, digests);
 		// Only after a run that looked everything up: a held version's fingerprints and deltas were
-		// not, and are wanted again once it has settled.
-		if (finished && !held?.size) {
+		// not, and are wanted again once it has settled; nor were those of what the scan set aside
+		// (fixing a requirements file must not mean hashing every image below it again).
+		if (finished && !held?.size && tree.setAside.length === 0) {
 			cache.prune();
 		}
 

@@ -67,7 +67,9 @@ type ScanProblem = Extract<WatchEvent, {type: 'skipped' | 'warning'}>;
 function merged(previous: Tree, moved: ReadonlySet<string>, rescanned: Tree): Tree {
 	const products = [...previous.products.filter(p => !moved.has(p.ref.path)), ...rescanned.products];
 	products.sort((a, b) => (a.ref.id < b.ref.id ? -1 : a.ref.id > b.ref.id ? 1 : 0));
-	return {root: rescanned.root, products};
+	// A path set aside at or below a product that moved was looked at again; one above the products was not.
+	const setAside = [...previous.setAside.filter(path => !moved.has(path.split('/').slice(0, 5).join('/'))), ...rescanned.setAside];
+	return {root: rescanned.root, products, setAside};
 }
 
 /** The streams already on disk: what a held-back version keeps until it has settled. */
