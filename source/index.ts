@@ -19,7 +19,7 @@ import {runContext, withRunContext, type RunContext, type RunOptions} from './pi
 import {reportingChanges} from './pipeline/changes.js';
 import {generate as runGenerate, publish as runPublish} from './pipeline/generate.js';
 import {errorCode, UsageError} from './util/errors.js';
-import {acquireLock, watchCommand} from './util/lock.js';
+import {acquireLock, LockHeld, watchCommand, type Lock} from './util/lock.js';
 import {requireRoot} from './util/root.js';
 import type {RetentionOptions} from './retention/retain.js';
 import type {VerifyReport} from './verify/verify.js';
@@ -334,7 +334,12 @@ export type Imported = {
 	close(): Promise<void>;
 };
 
-/** File a planned image into the tree, all or nothing; then publish it, or leave that to a watcher. */
+/**
+ * File a planned image into the tree, all or nothing, holding the root's lock from the first file
+ * staged to the end of the publish: a -N beside it would publish the version half in place (between
+ * the two renames of --force, none). A watcher holds the lock for its life: the import goes on beside
+ * it (the version appears in one rename) and leaves publishing to it.
+ */
 export async function importImage(options: ImportOptions, emit: ImportEmit): Promise<Imported> {
 	const {plan, ...run} = options;
 	const {executeImport} = await import('./import/execute.js');
@@ -350,10 +355,19 @@ export async function importImage(options: ImportOptions, emit: ImportEmit): Pro
 		saved ||= event.type === 'cache-saved' || (event.type === 'warning' && event.code === 'cache-not-saved');
 		sink(event);
 	});
+	let lock: Lock | undefined;
 	try {
+		lock = await acquireLock(plan.root, 'simplestreams -i').catch((error: unknown) => {
+			if (error instanceof LockHeld && error.holder.command === watchCommand) {
+				return undefined;
+			}
+
+			throw error;
+		});
 		await executeImport(plan, context, emit);
 	} catch (error) {
 		await context.close();
+		await lock?.release();
 		throw error;
 	}
 
@@ -361,7 +375,8 @@ export async function importImage(options: ImportOptions, emit: ImportEmit): Pro
 		async publish(publishEmit, signal) {
 			sink = publishEmit;
 			await requireWritable(join(plan.root, 'streams', 'v1'));
-			return holding(plan.root, 'simplestreams -N', async () => publishHolding({...context, emit: publishEmit, ...(signal ? {signal} : {})}));
+			const publishing = async () => publishHolding({...context, emit: publishEmit, ...(signal ? {signal} : {})});
+			return lock ? publishing() : holding(plan.root, 'simplestreams -N', publishing);
 		},
 		async close() {
 			try {
@@ -372,6 +387,7 @@ export async function importImage(options: ImportOptions, emit: ImportEmit): Pro
 				emit({type: 'warning', message: `the digests were not cached (${errorCode(error)}); the next run hashes the files again`});
 			} finally {
 				await context.close();
+				await lock?.release();
 			}
 		},
 	};

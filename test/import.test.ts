@@ -5,9 +5,10 @@ import {randomBytes} from 'node:crypto';
 import {mkdir, readFile, stat, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import {execa} from 'execa';
+import {execa, execaSync} from 'execa';
 import {executeImport} from '../source/import/execute.js';
 import {runContext} from '../source/pipeline/context.js';
+import {importImage} from '../source/index.js';
 import {findImage} from '../source/import/find.js';
 import {elfArchitectures} from '../source/import/rootfs-arch.js';
 import {fieldProblem, propose, versionOf} from '../source/import/propose.js';
@@ -326,6 +327,35 @@ test('an existing version is refused; --force replaces it, and no dot-directory 
 	t.deepEqual(await listTree(path.join(root, product)), [version, `${version}/lxd.tar.xz`, `${version}/root.squashfs`]);
 	const items = (await streams(root)).products['acme:3.0:amd64:default']!.versions[version]!.items;
 	t.is(items['root.squashfs']!.sha256, before['rootfs.squashfs']!);
+});
+
+test('a -N beside an import is refused until the import has placed and published its version', async t => {
+	const dir = await scratch(t);
+	const root = path.join(dir, 'root');
+	await mkdir(root);
+	t.is((await run(dir, '-i', await importSource(path.join(dir, 'first')), '-N', root)).exitCode, 0);
+	const second = await importSource(path.join(dir, 'second'));
+	const before = await snapshot(second);
+	const found = await findImage(second);
+	const plan = await preparePlan(found, {fields: propose(found) as never, requirements: {}, aliases: []}, {root, products: await scanProducts(root), copy: false, force: true});
+	// The other writer runs to its end while the import waits in the middle of staging its files.
+	let beside: ReturnType<typeof execaSync> | undefined;
+	const imported = await importImage({jobs: 2, cachePath: path.join(dir, 'cache.json'), plan}, event => {
+		if (event.type === 'file-done' && !beside) {
+			beside = execaSync('node', [cli, '-N', root, '--cache', path.join(dir, 'other-cache.json')], {reject: false, stdin: 'ignore', env: {CI: 'true'}});
+		}
+	});
+	try {
+		await imported.publish(() => undefined);
+	} finally {
+		await imported.close();
+	}
+
+	t.is(beside?.exitCode, 1, String(beside?.stderr));
+	t.regex(String(beside?.stderr), /is being written by another simplestreams \(simplestreams -i, pid \d+/);
+	const items = (await streams(root)).products['acme:3.0:amd64:default']!.versions[version]!.items;
+	t.is(items['root.squashfs']!.sha256, before['rootfs.squashfs']!);
+	t.false(await stat(path.join(root, '.simplestreams.lock')).then(() => true, () => false), 'the lock is released');
 });
 
 test('a requirement the variant\'s .requirements would override is refused, naming that file', async t => {
