@@ -167,7 +167,7 @@ test('a missing cache file is silently empty; an unreadable one gives a warning'
 	const directory = path.join(dir, 'dir.json');
 	await mkdir(directory);
 	await DigestCache.load(directory, root, c.emit);
-	t.regex(c.of('warning')[0]?.message ?? '', /cannot be read \(EISDIR\)/);
+	t.regex(c.of('warning')[0]?.message ?? '', /digest cache ignored: it is a directory, not a regular file; hashing everything/);
 });
 
 test('save writes only when something changed', async t => {

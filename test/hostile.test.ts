@@ -48,6 +48,35 @@ test('a qcow2 disk whose header claims a huge L1 table is skipped, named, and th
 	t.deepEqual(Object.keys((await published()).products['acme:1.0:amd64:default']!.versions), ['20240101_0000']);
 });
 
+test('a digest cache or its journal that is a FIFO, or larger than any cache, is named and ignored; the run goes on and writes a good one', async t => {
+	const {dir, root, run, published} = await webRoot(t);
+	const cache = path.join(dir, 'cache.json');
+	const versions = async () => Object.keys((await published()).products['acme:1.0:amd64:default']!.versions);
+	await execa('mkfifo', [cache]);
+	const fifo = await run(['--cache', cache]);
+	t.is(fifo.timedOut, false, 'the run ended');
+	t.is(fifo.exitCode, 0, fifo.stderr);
+	t.regex(fifo.stderr, new RegExp(`${cache}: digest cache ignored: it is a FIFO, not a regular file; hashing everything`));
+	t.deepEqual(await versions(), ['20240101_0000']);
+	t.true(JSON.parse(await readFile(cache, 'utf8')).files !== undefined, 'a cache of its own took its place');
+
+	await execa('mkfifo', [path.join(dir, 'cache.journal')]);
+	// Streams that are not as the last run left them: no receipt spares this run the cache.
+	await rm(path.join(root, 'streams/v1/images.json'));
+	const journal = await run(['--cache', cache]);
+	t.is(journal.exitCode, 0, journal.stderr);
+	t.regex(journal.stderr, new RegExp(`${path.join(dir, 'cache.journal')}: digest cache ignored: the journal is a FIFO, not a regular file`));
+
+	// Sparse: over the bound in size, nothing of it on the disk.
+	const large = await open(cache, 'w');
+	await large.truncate((256 * 1024 * 1024) + 1);
+	await large.close();
+	const oversized = await run(['--cache', cache]);
+	t.is(oversized.exitCode, 0, oversized.stderr);
+	t.regex(oversized.stderr, new RegExp(`${cache}: digest cache ignored: it is 268435457 bytes, more than the 268435456 such a file may hold`));
+	t.deepEqual(await versions(), ['20240101_0000']);
+});
+
 /** A second and third product beside acme, each with a version of its own. */
 async function moreProducts(root: string) {
 	for (const [name, tag] of [['images/beta/1.0/amd64/default', 'beta'], ['images/gamma/1.0/amd64/default', 'gamma']] as const) {

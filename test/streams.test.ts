@@ -35,7 +35,7 @@ test('an index that is a FIFO is reported, not waited on; a products file over t
 	await mkdir(path.join(root, 'streams/v1'), {recursive: true});
 	await execa('mkfifo', [path.join(root, indexPath)]);
 	const fifo = await readStreams(root);
-	t.is(fifo.index.problem, 'cannot be read (not a regular file)');
+	t.is(fifo.index.problem, 'is a FIFO, not a regular file');
 	t.deepEqual(fifo.products, []);
 
 	await execa('rm', [path.join(root, indexPath)]);
@@ -48,6 +48,6 @@ test('an index that is a FIFO is reported, not waited on; a products file over t
 	await products.close();
 	const large = await readStreams(root);
 	t.is(large.index.problem, undefined);
-	t.is(large.products[0]!.problem, 'cannot be read (larger than 256 MiB)');
+	t.is(large.products[0]!.problem, `is ${maxStreamsBytes + 1} bytes, more than the ${maxStreamsBytes} such a file may hold`);
 	t.is(large.products[0]!.decoded, undefined);
 });

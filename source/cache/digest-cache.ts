@@ -11,7 +11,7 @@
 // gives the same entries, so a crash between the two steps loses nothing; a line cut short by a
 // crash (the tail) is ignored, and what it held is hashed again. Every entry is checked as it is
 // read, from either file.
-import {appendFile, mkdir, open, readFile, stat, truncate, unlink} from 'node:fs/promises';
+import {appendFile, mkdir, stat, truncate, unlink} from 'node:fs/promises';
 import {homedir} from 'node:os';
 import {createHash} from 'node:crypto';
 import {dirname, join} from 'node:path';
@@ -19,6 +19,8 @@ import {sameIdentity, type FileFacts, type FileIdentity} from '../domain/file.js
 import type {Content} from '../domain/ftypes.js';
 import {warning, type ReasonCode} from '../domain/reasons.js';
 import {removeLeftovers, writeAtomic} from '../util/atomic-write.js';
+import {errorCode} from '../util/errors.js';
+import {readBoundedFile, SmallFileProblem} from '../util/small-file.js';
 
 const format = 'simplestreams-digests:1';
 
@@ -34,6 +36,12 @@ const compactAt = (snapshotBytes: number) => Math.max(1 << 20, snapshotBytes / 2
 
 /** A journal larger than this for its snapshot was not written by this program's saves: not read. */
 const journalLimit = (snapshotBytes: number) => (2 * compactAt(snapshotBytes)) + (1 << 20);
+
+/**
+ * The largest snapshot read: about a million files' entries, and a string this long
+ * still fits in Node.
+ */
+const maxCacheBytes = 256 * 1024 * 1024;
 
 /** The journal beside a cache file. */
 export const journalPath = (path: string) => `${path.replace(/\.json$/, '')}.journal`;
@@ -186,26 +194,30 @@ class Tracked<V> {
 export class DigestCache {
 	static async load(path: string, root: string, emit: (warning: CacheWarning) => void): Promise<DigestCache> {
 		const cache = new DigestCache(path, root);
+		const ignore = (why: string) => {
+			emit({type: 'warning', path, ...warning('cache-ignored', why)});
+			return new DigestCache(path, root);
+		};
+
 		let text: string;
 		try {
-			// Bytes, then one decode: with an encoding, readFile decodes a large file 512 KiB at a time
-			// through a StringDecoder and joins the pieces, which costs more on a large cache.
-			const bytes = await readFile(path);
+			// Bytes, then one decode: decoding a large file piece by piece and joining the pieces costs more.
+			const bytes = await readBoundedFile(path, {limit: maxCacheBytes});
 			cache.snapshotBytes = bytes.length;
 			text = bytes.toString('utf8');
 		} catch (error) {
+			if (error instanceof SmallFileProblem) {
+				// Not written by this program's saves (a FIFO would stall the run, a huge file fill its memory); the next save replaces it.
+				return ignore(`it ${error.why}`);
+			}
+
 			if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-				emit({type: 'warning', path, ...warning('cache-unreadable', String((error as NodeJS.ErrnoException).code))});
+				emit({type: 'warning', path, ...warning('cache-unreadable', errorCode(error))});
 			}
 
 			// A journal without its snapshot is a leftover: the next save writes both anew.
 			return cache;
 		}
-
-		const ignore = (why: string) => {
-			emit({type: 'warning', path, ...warning('cache-ignored', why)});
-			return new DigestCache(path, root);
-		};
 
 		let data: CacheFile;
 		try {
@@ -256,24 +268,11 @@ export class DigestCache {
 		const path = journalPath(this.path);
 		let bytes: Buffer;
 		try {
-			const handle = await open(path, 'r');
-			try {
-				// Bounded: a journal is folded into the snapshot long before it reaches this.
-				const limit = journalLimit(this.snapshotBytes!);
-				if ((await handle.stat()).size > limit) {
-					emit({type: 'warning', path, ...warning('cache-ignored', `the journal is larger than ${limit} bytes`)});
-					this.dirty = true;
-					this.snapshotBytes = undefined;
-					return 0;
-				}
-
-				bytes = await handle.readFile();
-			} finally {
-				await handle.close();
-			}
+			// Bounded: a journal is folded into the snapshot long before it reaches this.
+			bytes = await readBoundedFile(path, {limit: journalLimit(this.snapshotBytes!)});
 		} catch (error) {
 			if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-				emit({type: 'warning', path, ...warning('cache-unreadable', String((error as NodeJS.ErrnoException).code))});
+				emit({type: 'warning', path, ...(error instanceof SmallFileProblem ? warning('cache-ignored', `the journal ${error.why}`) : warning('cache-unreadable', errorCode(error)))});
 				// Whatever it held is unknown: the next save writes a snapshot without it.
 				this.dirty = true;
 				this.snapshotBytes = undefined;

@@ -1,10 +1,9 @@
 // Reads the published streams as a client fetches them: streams/v1/index.json, then every products
 // file its image-downloads entries name (format notes §1, §2). Nothing under images/ is opened. Each
-// file is checked for what it is before it is read, and read only up to a bound.
-import {constants} from 'node:fs';
-import {open} from 'node:fs/promises';
+// file is checked for what it is before it is read, and read only up to a bound (util/small-file.ts).
 import {join} from 'node:path';
 import {errorCode} from '../util/errors.js';
+import {readBoundedFile, SmallFileProblem} from '../util/small-file.js';
 import {decode, productsTypeErrors, type StreamsProblem} from './decode.js';
 import {followedEntries, type ProductsFile} from './model.js';
 import {indexPath, insideBase} from './paths.js';
@@ -23,49 +22,12 @@ export type Streams = {index: StreamsFile; entries: ReturnType<typeof followedEn
  */
 export const maxStreamsBytes = 256 * 1024 * 1024;
 
-const tooLarge = `larger than ${maxStreamsBytes / 1024 / 1024} MiB`;
-
-async function readBounded(path: string): Promise<string> {
-	// O_NONBLOCK: a FIFO in the file's place must not hang the open.
-	const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-	try {
-		const stats = await handle.stat();
-		if (!stats.isFile()) {
-			throw new Error('not a regular file');
-		}
-
-		if (stats.size > maxStreamsBytes) {
-			throw new Error(tooLarge);
-		}
-
-		// One byte more than the bound: a file that grew since the stat is caught too.
-		const buffer = Buffer.alloc(Math.min(stats.size + 1, maxStreamsBytes + 1));
-		let length = 0;
-		while (length < buffer.length) {
-			const {bytesRead} = await handle.read(buffer, length, buffer.length - length, length);
-			if (bytesRead === 0) {
-				break;
-			}
-
-			length += bytesRead;
-		}
-
-		if (length > maxStreamsBytes) {
-			throw new Error(tooLarge);
-		}
-
-		return buffer.toString('utf8', 0, length);
-	} finally {
-		await handle.close();
-	}
-}
-
 async function load(root: string, path: string): Promise<StreamsFile> {
 	let text: string;
 	try {
-		text = await readBounded(join(root, insideBase(path)));
+		text = (await readBoundedFile(join(root, insideBase(path)), {limit: maxStreamsBytes})).toString('utf8');
 	} catch (error) {
-		return {path, problem: `cannot be read (${errorCode(error)})`};
+		return {path, problem: error instanceof SmallFileProblem ? error.why : `cannot be read (${errorCode(error)})`};
 	}
 
 	if (text.trim() === '') {
