@@ -48,9 +48,22 @@ export function deltaSource(client: Client, base: Version | undefined, deltaFtyp
 	return meta && pairedFingerprint(meta, deltaBaseFtype(client, deltaRootOf(deltaFtype) ?? deltaFtype));
 }
 
+/** What every image of a version shares. */
+type Common = Pick<ClientImage, 'client' | 'product' | 'version' | 'arch' | 'architecture' | 'os' | 'release' | 'variant' | 'requirements'>;
+
+/**
+ * An image with its fields written out: V8 builds `{...common, fingerprint, …}` on a slow path, and
+ * a tree has tens of thousands of images.
+ */
+const imageOf = (common: Common, own: Pick<ClientImage, 'fingerprint' | 'type' | 'rootType' | 'size' | 'files' | 'deltas'>): ClientImage => ({
+	client: common.client, product: common.product, version: common.version, arch: common.arch, architecture: common.architecture,
+	os: common.os, release: common.release, variant: common.variant, requirements: common.requirements, aliases: [],
+	fingerprint: own.fingerprint, type: own.type, rootType: own.rootType, size: own.size, files: own.files, deltas: own.deltas,
+});
+
 /** The images `client` derives, in its sort order (§9), each with the aliases it owns. */
 export function clientImages(products: ProductsFile, client: Client): ClientImage[] {
-	const images: Array<ClientImage & {claims: string[]}> = [];
+	const images: Array<{image: ClientImage; claims: string[]}> = [];
 	for (const [id, product] of Object.entries(products.products)) {
 		const architecture = clientArchitecture(product.arch, client);
 		if (!architecture) {
@@ -64,11 +77,11 @@ export function clientImages(products: ProductsFile, client: Client): ClientImag
 				continue;
 			}
 
-			const base = {client, product: id, version: name, arch: product.arch, architecture, os: product.os ?? '', release: product.release ?? '', variant: product.variant ?? '', requirements, aliases: [], claims};
+			const common: Common = {client, product: id, version: name, arch: product.arch, architecture, os: product.os ?? '', release: product.release ?? '', variant: product.variant ?? '', requirements};
 			const items = Object.entries(version.items).map(([key, item]) => ({key, item}));
 			for (const unified of items.filter(({item}) => item.ftype === unifiedFtypeOf[client] && item.sha256)) {
 				const vm = client === 'incus' && unified.item.combined_type === 'virtual-machine';
-				images.push({...base, fingerprint: unified.item.sha256!, type: vm ? 'virtual-machine' : 'container', rootType: unifiedRootType, size: unified.item.size, files: [unified], deltas: []});
+				images.push({image: imageOf(common, {fingerprint: unified.item.sha256!, type: vm ? 'virtual-machine' : 'container', rootType: unifiedRootType, size: unified.item.size, files: [unified], deltas: []}), claims});
 			}
 
 			for (const meta of items.filter(({item}) => item.ftype === metaFtypeOf[client])) {
@@ -83,20 +96,20 @@ export function clientImages(products: ProductsFile, client: Client): ClientImag
 							const sourceFingerprint = delta.item.delta_base === undefined ? undefined : deltaSource(client, product.versions[delta.item.delta_base], delta.item.ftype);
 							return sourceFingerprint ? [{...delta, base: delta.item.delta_base!, sourceFingerprint}] : [];
 						});
-					images.push({...base, fingerprint, type: rootFtypes[root.item.ftype as keyof typeof rootFtypes].type, rootType: root.item.ftype, size: meta.item.size + root.item.size, files: [meta, root], deltas});
+					images.push({image: imageOf(common, {fingerprint, type: rootFtypes[root.item.ftype as keyof typeof rootFtypes].type, rootType: root.item.ftype, size: meta.item.size + root.item.size, files: [meta, root], deltas}), claims});
 				}
 			}
 		}
 	}
 
-	images.sort(clientOrder);
+	images.sort((a, b) => clientOrder(a.image, b.image));
 	// An alias is keyed by name, image type and architecture; the first image in that order to claim it owns it.
 	const owned = new Set<string>();
-	return images.map(({claims, ...image}) => {
-		const aliases = claims.flatMap(alias => [alias, `${alias}/${image.arch}`]).filter(alias => {
+	return images.map(({image, claims}) => {
+		image.aliases = claims.flatMap(alias => [alias, `${alias}/${image.arch}`]).filter(alias => {
 			const key = `${alias}\0${image.type}\0${image.architecture}`;
 			return !owned.has(key) && Boolean(owned.add(key));
 		});
-		return {...image, aliases};
+		return image;
 	});
 }

@@ -14,7 +14,7 @@ const entities: Record<string, string> = {'&': '&amp;', '<': '&lt;', '>': '&gt;'
 export const escapeHtml = (text: string) => text.replaceAll(/["&'<>]/g, char => entities[char]!);
 
 /** One row of the page: an image, with the clients that see it (the same fingerprint for both when they share a metadata file). */
-type Row = ClientImage & {clients: Client[]; allAliases: string[]};
+type Row = {image: ClientImage; clients: Client[]; allAliases: string[]};
 
 const typeLabel = {container: 'container', 'virtual-machine': 'VM'} as const;
 
@@ -34,7 +34,7 @@ function rows(products: ProductsFile): Map<string, Row[]> {
 				row.clients.push(client);
 				row.allAliases.push(...image.aliases.filter(alias => !row.allAliases.includes(alias)));
 			} else {
-				byKey.set(key, {...image, clients: [client], allAliases: [...image.aliases]});
+				byKey.set(key, {image, clients: [client], allAliases: [...image.aliases]});
 			}
 		}
 	}
@@ -42,11 +42,11 @@ function rows(products: ProductsFile): Map<string, Row[]> {
 	// Appended in place: a copy of the list per row was quadratic in a product's versions.
 	const byProduct = new Map<string, Row[]>();
 	for (const row of byKey.values()) {
-		const list = byProduct.get(row.product);
+		const list = byProduct.get(row.image.product);
 		if (list) {
 			list.push(row);
 		} else {
-			byProduct.set(row.product, [row]);
+			byProduct.set(row.image.product, [row]);
 		}
 	}
 
@@ -72,15 +72,16 @@ function productHeading(id: string, products: ProductsFile): string {
 }
 
 function imageRow(row: Row): string {
-	return `<tr><td>${escapeHtml(row.version)}<td>${typeLabel[row.type]}<td class="n">${formatBytes(row.size)}<td><code>${escapeHtml(row.fingerprint.slice(0, 12))}</code>`
-		+ `<td>${escapeHtml(row.allAliases.join(', '))}<td>${row.clients.map(client => clientLabel[client]).join(', ')}<td class="n">${escapeHtml(published(row.version))}`;
+	const {image} = row;
+	return `<tr><td>${escapeHtml(image.version)}<td>${typeLabel[image.type]}<td class="n">${formatBytes(image.size)}<td><code>${escapeHtml(image.fingerprint.slice(0, 12))}</code>`
+		+ `<td>${escapeHtml(row.allAliases.join(', '))}<td>${row.clients.map(client => clientLabel[client]).join(', ')}<td class="n">${escapeHtml(published(image.version))}`;
 }
 
 /** The page of `products`: the same products always give the same bytes. */
 export function pageHtml(products: ProductsFile): string {
 	const byProduct = rows(products);
 	const images = [...byProduct.values()].reduce((sum, list) => sum + list.length, 0);
-	const versions = new Set([...byProduct.values()].flatMap(list => list.map(row => `${row.product}\0${row.version}`))).size;
+	const versions = new Set([...byProduct.values()].flatMap(list => list.map(({image}) => `${image.product}\0${image.version}`))).size;
 	const parts = [
 		'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">', pageMarker,
 		'<meta name="viewport" content="width=device-width, initial-scale=1"><title>Images</title><style>', style, '</style></head>\n<body>\n',
