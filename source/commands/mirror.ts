@@ -1,6 +1,7 @@
 // `simplestreams mirror [-N] [--filter KEY=VALUE[,VALUE…]]... [--keep N] [--grace D] [--ca FILE]
-// [--jobs N] [--every D] URL [rootdir]`: a dry run prints the plan on stdout; -N fetches, places and
-// publishes; --every keeps mirroring until SIGINT or SIGTERM. Progress goes to the live screen in a
+// [--jobs N] [--every D] [--to s3://BUCKET[/PREFIX]] URL [rootdir]`: a dry run prints the plan on
+// stdout; -N fetches, places and publishes, and with --to sends the tree to a bucket; --every keeps
+// mirroring until SIGINT or SIGTERM. Progress goes to the live screen in a
 // terminal (-N, without --every, --plain or --log), to the log (mirrorLog) elsewhere.
 import {availableParallelism} from 'node:os';
 import {resolve} from 'node:path';
@@ -10,7 +11,7 @@ import {mirrorLog} from '../report/loggers/mirror.js';
 import {startMirrorReporter} from '../report/start.js';
 import {liveTerminal} from '../report/terminal.js';
 import {formatBytes, formatDuration} from '../util/format.js';
-import {runOptions, type Command} from './command.js';
+import {runOptions, targetOf, type Command} from './command.js';
 import {CommandLineError, type Flags} from './flags.js';
 import {showing} from './progress.js';
 
@@ -81,8 +82,14 @@ export function formatPass(pass: MirrorPass, graceMs?: number): string {
 function mirrorOptions(flags: Flags, operands: readonly string[]) {
 	const {url, root} = operandsOf(operands);
 	const {retention, ...run} = runOptions(flags);
+	const to = targetOf(flags);
+	if (to && !flags.write) {
+		throw new CommandLineError('mirror --to goes with -N: a dry run fetches nothing, so there is nothing to send');
+	}
+
 	return {
 		...run, root, url, filters: filtersOf(flags.filter),
+		...(to ? {to} : {}),
 		...(flags.keep === undefined ? {} : {keep: flags.keep}),
 		...(flags.grace === undefined ? {} : {graceMs: flags.grace}),
 		...(flags.ca === undefined ? {} : {caFile: resolve(flags.ca)}),
@@ -92,7 +99,7 @@ function mirrorOptions(flags: Flags, operands: readonly string[]) {
 
 export const mirrorCommand: Command = {
 	name: 'mirror',
-	flags: ['write', 'jobs', 'cache', 'plain', 'log', 'filter', 'keep', 'grace', 'ca', 'every', 'help', 'version'],
+	flags: ['write', 'jobs', 'cache', 'plain', 'log', 'filter', 'keep', 'grace', 'ca', 'every', 'to', 'endpoint', 'help', 'version'],
 	help: `
 	  mirror URL       Mirror the simplestreams server at URL into rootdir (a dry run prints the plan):
 	                   -N fetches what is missing into a dot-directory, checks size, sha256 and the
@@ -104,6 +111,8 @@ export const mirrorCommand: Command = {
 	      --ca FILE    Trust the CA certificates in FILE besides the system's
 	  -j, --jobs N     Downloads at once (default 4)
 	      --every D    With -N: mirror again every D (30m, 6h, …) until SIGINT or SIGTERM
+	      --to s3://BUCKET[/PREFIX]  With -N: then send the tree to a bucket, its web root
+	      --endpoint URL  With --to: the S3 store's URL (default: AWS_ENDPOINT_URL, or AWS itself)
 	      --log FORMAT Lines instead of the live screen of -N in a terminal: plain (timestamped,
 	                   on stderr, the default elsewhere) or json (one event a line on stdout)`,
 	async run({flags, operands}) {
@@ -119,7 +128,8 @@ export const mirrorCommand: Command = {
 				return 0;
 			}
 
-			if (flags.every === undefined && flags.log === undefined && liveTerminal(flags.plain)) {
+			// Uploads are told in log lines for now: the live screen does not draw them.
+			if (flags.every === undefined && flags.log === undefined && !options.to && liveTerminal(flags.plain)) {
 				return await showing(onCancel => startMirrorReporter({jobs: options.jobs, onCancel}), async (reporter, signal) => {
 					const {pass} = await mirror({...options, signal}, reporter.emit);
 					await reporter.finish('done');
