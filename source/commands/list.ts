@@ -13,7 +13,7 @@ export const listCommand: Command = {
 	async run({flags, operands}) {
 		const [root, ...terms] = operands;
 		const images = await list({root: rootOperand(root === undefined ? [] : [root])});
-		const {filterImages, formatList} = await import('../list/format.js');
+		const [{filterImages}, {formatList}] = await Promise.all([import('../list/listed.js'), import('../report/list.js')]);
 		// A terminal gets what fits it; a pipe or a file, every column whole.
 		const width = process.stdout.isTTY ? process.stdout.columns : undefined;
 		const shown = filterImages(images, terms);

@@ -5,7 +5,7 @@ import type {ProductsFile} from '../streams/model.js';
 import {readStreams} from '../streams/read.js';
 import {UsageError} from '../util/errors.js';
 import {clientImages} from './derive.js';
-import {listedImages, type ListedImage} from './format.js';
+import {listedImages, type ListedImage} from './listed.js';
 
 export async function publishedImages(root: string): Promise<ListedImage[]> {
 	const streams = await readStreams(root);
