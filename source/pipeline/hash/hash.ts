@@ -1,7 +1,8 @@
 // Stage 3: run the plan's digest tasks on the pool, reporting progress per file at a bounded rate.
 import {setMaxListeners} from 'node:events';
+import type {DigestCache} from '../../cache/digest-cache.js';
 import type {Emit} from '../events.js';
-import {pathPair, type Digests} from '../../domain/tree.js';
+import {pathPair, type Digests, type Tree} from '../../domain/tree.js';
 import type {DigestTask} from '../plan.js';
 import type {HashPool} from './pool.js';
 import type {DigestRequest, DigestResponse} from './protocol.js';
@@ -15,6 +16,20 @@ const progressInterval = 100;
 const sliceMilliseconds = 8;
 
 type FileWork = {work: number; done: number; slots: number[]; left: number; milliseconds: number; failed: boolean};
+
+/**
+ * Start the pool's threads if `tree` has a file large enough to be hashed on them that `cache` has
+ * no digest of: a worker takes tens of milliseconds to start, which then pass while this thread
+ * probes and plans instead of after it (bench/RESULTS.md). A pair digest still to take of files the
+ * cache knows starts them when the hashing does, as before.
+ */
+export function warmFor(tree: Tree, cache: DigestCache, pool: HashPool): void {
+	const unknown = tree.products.some(product => product.versions.some(version => version.files.some(file =>
+		file.identity.size > smallWork && !cache.lookup(file.path, file.identity)?.sha256)));
+	if (unknown) {
+		pool.warm();
+	}
+}
 
 /**
  * The response to `task` from digests the probe already took, if it took all it asks for. Each is

@@ -18,6 +18,11 @@ export class HashPool {
 		return this.workers().run(request, signal ? {signal} : {});
 	}
 
+	/** Start the threads now rather than with the first task that needs them (see warmFor in hash.ts). */
+	warm(): void {
+		this.workers();
+	}
+
 	async destroy(): Promise<void> {
 		this.destroyed = true;
 		await this.piscina?.destroy();
