@@ -139,6 +139,17 @@ test('with two workers, rootfs passes stay fused while other tasks keep the seco
 	], 'one worker: always one pass');
 });
 
+test('with two workers, an even number of equal rootfs passes stays fused: splitting one would end no sooner and read it twice', t => {
+	const versions = Object.fromEntries(['20240101_0000', '20240102_0000'].map(name => [name, {'incus.tar.xz': 10, 'root.squashfs': 1000}]));
+	const two = product(ref, versions);
+	t.deepEqual(plan([two], knowledge([two]), options(false), collector().emit).tasks.map(shape), [
+		'root.squashfs after incus.tar.xz +file +combined 1010',
+		'root.squashfs after incus.tar.xz +file +combined 1010',
+		'incus.tar.xz +file 10',
+		'incus.tar.xz +file 10',
+	]);
+});
+
 test('cached files get no file pass; a cached pair gets no pass at all', t => {
 	const p = product(ref, {'20240101_0000': {'incus.tar.xz': 100, 'root.squashfs': 1000, 'root.tar.xz': 500, 'disk.qcow2': 3000}});
 	const meta = `${dir}/incus.tar.xz`;

@@ -115,20 +115,36 @@ export function plan(products: readonly ScannedProduct[], facts: Map<string, Fil
 /** What a task costs to run: the bytes it hashes (a fused pass hashes its rootfs twice). */
 const cost = (task: DigestTask) => task.work + (task.wantFile && task.wantCombined ? task.file.identity.size : 0);
 
+/** `busy` (each worker's time taken so far) after `work` goes to the worker free first, as hash.ts hands tasks out. */
+function place(busy: readonly number[], work: number): number[] {
+	const [first = 0, ...rest] = [...busy].sort((a, b) => a - b);
+	return [first + work, ...rest];
+}
+
 /**
- * Each rootfs is planned as one pass giving its own digest and its first combined one, which reads
- * it once instead of twice; but one pass runs on one worker. A pass is split in two, side by side
- * on two workers, when the tasks after it leave the other workers too little to do meanwhile: a
- * single large rootfs is hashed on two cores, many are each read once.
+ * Each rootfs is planned as one pass giving its own digest and its first combined digest, which reads
+ * it once instead of twice; but one pass runs on one worker. The tasks are followed in plan order
+ * onto the workers as they come free, and a pass is split in two, side by side on two workers, only
+ * where that ends the hashing sooner: a single large rootfs is hashed on two cores, while an even
+ * number of equal ones is hashed a pass per core, each read once (an estimate of the end: the
+ * workers' busiest, or all the work left spread evenly over them).
  */
 function balance(tasks: readonly DigestTask[], jobs: number): DigestTask[] {
+	let busy = Array.from({length: jobs}, () => 0);
 	let after = tasks.reduce((sum, task) => sum + cost(task), 0);
+	const end = (times: readonly number[]) => Math.max(...times, (times.reduce((sum, time) => sum + time, 0) + after) / jobs);
 	return tasks.flatMap(task => {
 		after -= cost(task);
-		if (!(task.wantFile && task.wantCombined) || after >= (jobs - 1) * cost(task)) {
-			return [task];
+		const whole = place(busy, cost(task));
+		if (jobs > 1 && task.wantFile && task.wantCombined) {
+			const parts = place(place(busy, task.work), task.file.identity.size);
+			if (end(parts) < end(whole)) {
+				busy = parts;
+				return [{...task, wantFile: false}, {file: task.file, wantFile: true, wantCombined: false, work: task.file.identity.size}];
+			}
 		}
 
-		return [{...task, wantFile: false}, {file: task.file, wantFile: true, wantCombined: false, work: task.file.identity.size}];
+		busy = whole;
+		return [task];
 	});
 }
