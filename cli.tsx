@@ -28,9 +28,9 @@ const help = `
 	  $ simplestreams -i SRC [-N] [import options] [rootdir]
 	  $ simplestreams verify [--json] [rootdir]
 	  $ simplestreams list [--format table|json|csv] [rootdir] [TERM...]
-	  $ simplestreams prune [-N] [--keep N] [--older-than D] [--grace D] [rootdir]
-	  $ simplestreams remove [-N] [--grace D] [rootdir] TARGET...
-	  $ simplestreams restore [-N] [rootdir] TARGET...
+	  $ simplestreams prune [-N] [--keep N] [--older-than D] [--grace D] [--to s3://…] [rootdir]
+	  $ simplestreams remove [-N] [--grace D] [--to s3://…] [rootdir] TARGET...
+	  $ simplestreams restore [-N] [--to s3://…] [rootdir] TARGET...
 	  $ simplestreams mirror [-N] [--filter K=V[,V…]]... [--keep N] [--every D] URL [rootdir]
 
 	Turns rootdir/images/OS/RELEASE/ARCH/VARIANT/VERSION/ into the simplestreams
@@ -55,7 +55,8 @@ const help = `
 	      --vm-deltas  Also disk.qcow2 deltas (implies --deltas): for LXD only, Incus patches them
 	                   against the wrong base image and the download fails
 	      --to s3://BUCKET[/PREFIX]  With -N: publish the tree to a bucket as its web root (without
-	                   -N: what would be uploaded); credentials and region as for any S3 tool
+	                   -N: what would be uploaded and deleted); credentials and region as for any
+	                   S3 tool. Retired versions leave the bucket after their grace, as on disk
 	      --endpoint URL  The S3 store's URL (Ceph RGW, MinIO, R2; default AWS_ENDPOINT_URL or AWS)
 	      --keep N     With -N, --watch or prune: retire every version of a product beyond its newest N
 	      --older-than D  The same for versions older than D (90s, 30m, 6h, 2d or seconds); the

@@ -59,16 +59,21 @@ export type GenerateOptions = Omit<RunOptions, 'settleMs'> & {to?: PublishTarget
 /**
  * With `to`, the bucket opened and checked before any work (a wrong key or bucket, or its lock held
  * by another publisher, fails at once), `work` given it, and closed (its lock released) after.
+ * `work`'s events go through the target too: what the run retires is what the send may delete.
  */
-async function withTarget<T>(to: PublishTarget | undefined, mode: 'plan' | 'publish' | 'watch', emit: Emit, command: string | undefined, work: (target?: Target) => Promise<T>): Promise<T> {
+async function withTarget<T, E extends Emit | MirrorEmit>(to: PublishTarget | undefined, root: string, mode: 'plan' | 'publish' | 'watch', emit: E, command: string | undefined, work: (target: Target | undefined, emit: E) => Promise<T>): Promise<T> {
 	if (!to) {
-		return work();
+		return work(undefined, emit);
 	}
 
 	const {openTarget} = await import('./publish/run.js');
-	const target = await openTarget(to, mode, emit, command);
+	const target = await openTarget(to, root, mode, emit, command);
+	const seen = ((event: Parameters<E>[0]) => {
+		target.see(event);
+		emit(event as never);
+	}) as E;
 	try {
-		return await work(target);
+		return await work(target, seen);
 	} finally {
 		await target.close();
 	}
@@ -78,7 +83,7 @@ async function withTarget<T>(to: PublishTarget | undefined, mode: 'plan' | 'publ
 export async function generate(options: GenerateOptions, emit: Emit): Promise<GenerateResult> {
 	await requireRoot(options.root);
 	const {to, ...run} = options;
-	return withTarget(to, 'plan', emit, undefined, async target => {
+	return withTarget(to, run.root, 'plan', emit, undefined, async (target, emit) => {
 		const result = await withRunContext(run, emit, async context => reportingChanges(run.root, emit, async () => runGenerate(context, false)));
 		await target?.send(run.root, result, run.signal);
 		return result;
@@ -116,7 +121,7 @@ export async function publish(options: GenerateOptions, emit: Emit): Promise<Gen
 	await requireRoot(options.root);
 	await requireWritable(join(options.root, 'streams', 'v1'));
 	const {to, ...run} = options;
-	return withTarget(to, 'publish', emit, undefined, async target => {
+	return withTarget(to, run.root, 'publish', emit, undefined, async (target, emit) => {
 		const result = await withRunContext(run, emit, async context => holding(run.root, 'simplestreams -N', async () => publishHolding(context)));
 		await target?.send(run.root, undefined, run.signal);
 		return result;
@@ -194,7 +199,7 @@ async function mirrorPass({to, ...options}: MirrorOptions, emit: MirrorEmit, tar
 export async function mirror(options: MirrorOptions, emit: MirrorEmit): Promise<{pass: MirrorPass; result: GenerateResult | 'unchanged'}> {
 	await requireRoot(options.root);
 	await requireWritable(join(options.root, 'streams', 'v1'));
-	return withTarget(options.to, 'publish', emit, 'simplestreams mirror -N', async target => holding(options.root, 'simplestreams mirror -N', async () => mirrorPass(options, emit, target)));
+	return withTarget(options.to, options.root, 'publish', emit, 'simplestreams mirror -N', async (target, emit) => holding(options.root, 'simplestreams mirror -N', async () => mirrorPass(options, emit, target)));
 }
 
 export type Mirroring = {stop(): Promise<void>};
@@ -207,7 +212,7 @@ export async function mirrorEvery(options: MirrorOptions & {everyMs: number}, em
 	await requireRoot(options.root);
 	await requireWritable(join(options.root, 'streams', 'v1'));
 	// The bucket's lock is taken for each pass's send, so another publisher may go between passes.
-	const target = options.to ? await import('./publish/run.js').then(async ({openTarget}) => openTarget(options.to!, 'watch', emit, 'simplestreams mirror --every')) : undefined;
+	const target = options.to ? await import('./publish/run.js').then(async ({openTarget}) => openTarget(options.to!, options.root, 'watch', emit, 'simplestreams mirror --every')) : undefined;
 	let lock;
 	try {
 		lock = await acquireLock(options.root, 'simplestreams mirror --every');
@@ -276,11 +281,18 @@ export type RetireOptions = GenerateOptions & {
 
 /**
  * prune, remove and restore: retention on its own. The events say what leaves the streams, what is
- * deleted now and what after its grace (a dry run says the same of what -N would do).
+ * deleted now and what after its grace (a dry run says the same of what -N would do). With `to` the
+ * bucket is then brought to the same published state (its retired objects deleted after their
+ * grace there); a dry run then builds the streams it would publish, to say what would be sent and deleted.
  */
 export async function retire(options: RetireOptions, emit: Emit): Promise<void> {
 	await requireRoot(options.root);
-	const {write, ...run} = options;
+	const {write, to, ...run} = options;
+	if (!write && to) {
+		await generate({...run, to}, emit);
+		return;
+	}
+
 	if (!write) {
 		const [{scan}, {retain}] = await Promise.all([import('./pipeline/scan.js'), import('./retention/retain.js')]);
 		await retain(await scan(run.root, emit), {write: false, retention: run.retention}, emit);
@@ -291,11 +303,14 @@ export async function retire(options: RetireOptions, emit: Emit): Promise<void> 
 	await mkdir(streams, {recursive: true}).catch((error: unknown) => {
 		throw new UsageError(`cannot write to ${streams} (${errorCode(error)})`);
 	});
-	const command = run.retention.restore ? 'restore' : run.retention.remove ? 'remove' : 'prune';
-	await holding(run.root, `simplestreams ${command} -N`, async () => withRunContext(run, emit, async context => {
-		await recoverHolding(run.root, emit);
-		await runPublish(context);
-	}));
+	const command = `simplestreams ${run.retention.restore ? 'restore' : run.retention.remove ? 'remove' : 'prune'} -N`;
+	await withTarget(to, run.root, 'publish', emit, command, async (target, emit) => {
+		await holding(run.root, command, async () => withRunContext(run, emit, async context => {
+			await recoverHolding(run.root, emit);
+			await runPublish(context);
+		}));
+		await target?.send(run.root, undefined, run.signal);
+	});
 }
 
 export type VerifyOptions = {root: string; jobs: number; signal?: AbortSignal};
@@ -415,7 +430,7 @@ export async function watch(options: WatchOptions, emit: WatchEmit): Promise<Wat
 	const root = await realpath(options.root);
 	const {rescanMs, to, ...run} = options;
 	// The bucket checked, and the root's lock taken, before the watch starts: a refusal comes before any event.
-	const target = to ? await import('./publish/run.js').then(async ({openTarget}) => openTarget(to, 'watch', emit)) : undefined;
+	const target = to ? await import('./publish/run.js').then(async ({openTarget}) => openTarget(to, root, 'watch', emit)) : undefined;
 	let lock;
 	try {
 		lock = await acquireLock(root, watchCommand);

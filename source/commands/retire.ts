@@ -1,11 +1,12 @@
 // `simplestreams prune|remove|restore [-N] [rootdir] …`: retention on its own. A dry run prints the
 // plan on stdout and changes nothing; -N records it, deletes what is due and publishes (holding the
-// root's lock, as -N does).
+// root's lock, as -N does). With --to the bucket is then brought to the same published state, its
+// retired objects deleted after their grace there (publish/retirement.ts).
 import {statSync} from 'node:fs';
 import {join, resolve} from 'node:path';
 import {retire as retireVersions, type RetentionEvent, type RetentionOptions} from '../index.js';
 import {collectRetention, formatSummary} from '../retention/summary.js';
-import {runOptions, type Command} from './command.js';
+import {runOptions, targetOf, type Command} from './command.js';
 import {CommandLineError, type CommandLine, type FlagName} from './flags.js';
 import {showingProgress} from './progress.js';
 
@@ -30,8 +31,10 @@ async function retire(command: RetireCommand, {flags, operands}: CommandLine): P
 	const write = Boolean(flags.write);
 	const events: RetentionEvent[] = [];
 	const collect = collectRetention(events);
-	const code = await showingProgress({plain: flags.plain, write, jobs: options.jobs}, async (reporter, signal) => {
-		await retireVersions({...options, root, signal, retention, write}, event => {
+	const to = targetOf(flags);
+	// Uploads are told in plain lines for now: the live tree does not draw them.
+	const code = await showingProgress({plain: flags.plain || to !== undefined, write, jobs: options.jobs}, async (reporter, signal) => {
+		await retireVersions({...options, root, signal, retention, write, ...(to ? {to} : {})}, event => {
 			collect(event);
 			reporter.emit(event);
 		});
@@ -42,7 +45,7 @@ async function retire(command: RetireCommand, {flags, operands}: CommandLine): P
 	return code;
 }
 
-const common: FlagName[] = ['write', 'jobs', 'cache', 'plain', 'allowEmpty', 'deltas', 'deltaRatio', 'vmDeltas', 'help', 'version'];
+const common: FlagName[] = ['write', 'jobs', 'cache', 'plain', 'allowEmpty', 'deltas', 'deltaRatio', 'vmDeltas', 'to', 'endpoint', 'help', 'version'];
 
 export const pruneCommand: Command = {
 	name: 'prune',

@@ -13,12 +13,22 @@ export type PublishEvent =
 	| {type: 'lock-taken-over'; key: string; reason: string}
 	/** images.json or index.json: `changed` false when the bucket already holds these bytes. */
 	| {type: 'stream-published'; key: string; changed: boolean}
-	/** Objects under images/ that the streams no longer name: left in place. */
-	| {type: 'unreferenced'; objects: number; bytes: number}
-	| {type: 'published'; target: string; uploaded: number; bytes: number; milliseconds: number; dryRun: boolean};
+	/** Objects under images/ that the streams do not name and nobody retired here: left in place (`examples`: a few keys). */
+	| {type: 'unreferenced'; objects: number; bytes: number; examples: string[]}
+	/** A retired version's objects (`key`: its directory) joined the bucket's retirement record: deleted after `deleteAfter` (ISO). */
+	| {type: 'bucket-retired'; key: string; objects: number; bytes: number; deleteAfter: string}
+	/** Retired in the bucket earlier, still waiting for its grace. */
+	| {type: 'bucket-retirement-pending'; key: string; objects: number; bytes: number; deleteAfter: string}
+	/** A retired object the streams name again: out of the bucket's record, kept. */
+	| {type: 'bucket-restored'; key: string}
+	/** A retired object past its grace, deleted once the streams were up (a dry run: would be). */
+	| {type: 'object-deleted'; key: string; size: number}
+	/** A retired object past its grace that is not deleted: it changed since it retired, or the store refused (`reason` names the S3 code). */
+	| {type: 'object-kept'; key: string; reason: string}
+	| {type: 'published'; target: string; uploaded: number; bytes: number; deleted: number; deletedBytes: number; milliseconds: number; dryRun: boolean};
 
 export type PublishEmit = (event: PublishEvent) => void;
 
-const publishTypes = new Set<string>(['bucket-read', 'upload-planned', 'upload-progress', 'uploaded', 'upload-aborted', 'lock-taken-over', 'stream-published', 'unreferenced', 'published'] satisfies Array<PublishEvent['type']>);
+const publishTypes = new Set<string>(['bucket-read', 'upload-planned', 'upload-progress', 'uploaded', 'upload-aborted', 'lock-taken-over', 'stream-published', 'unreferenced', 'bucket-retired', 'bucket-retirement-pending', 'bucket-restored', 'object-deleted', 'object-kept', 'published'] satisfies Array<PublishEvent['type']>);
 
 export const isPublishEvent = (event: {type: string}): event is PublishEvent => publishTypes.has(event.type);

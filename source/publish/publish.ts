@@ -1,9 +1,11 @@
 // A published tree sent to a bucket, which becomes its web root: the image files the bucket lacks
 // (or holds with another size or sha256) first, then images.json, then index.json, then the page (each with its .gz), so a client never
 // reads an index naming an object that is not there yet. Streams go up only while the bucket's lock
-// is held; a failure before them leaves the bucket's streams as they were.
+// is held; a failure before them leaves the bucket's streams as they were. Then what retired here and
+// is past its grace is deleted (publish/retirement.ts): never while a published index names it.
 import {createHash} from 'node:crypto';
 import {join} from 'node:path';
+import type {KnownRetirement} from '../retention/bucket.js';
 import type {ProductsFile} from '../streams/model.js';
 import {gzipPath, indexPath, pagePath, productsPath} from '../streams/paths.js';
 import {gzipped, publishedPage} from '../streams/write.js';
@@ -12,6 +14,7 @@ import type {Bucket} from './bucket.js';
 import type {PublishEmit} from './events.js';
 import {locationText} from './location.js';
 import {publishedFiles, uploadReason, type PublishedFile} from './plan.js';
+import {deleteDue, planInBucket, readBucketRecord} from './retirement.js';
 
 export type BucketPublish = {
 	/** The local web root the files are read from. */
@@ -20,6 +23,8 @@ export type BucketPublish = {
 	products: ProductsFile;
 	productsText: string;
 	indexText: string;
+	/** What the root retired (its record; a dry run's plan): only their objects are ever deleted. */
+	known?: readonly KnownRetirement[];
 	/** Say what would be sent and cleaned up; send and delete nothing. */
 	dryRun: boolean;
 	signal?: AbortSignal;
@@ -46,6 +51,7 @@ export async function publishToBucket(options: BucketPublish, emit: PublishEmit)
 		emit({type: 'upload-aborted', key: locationText(bucket.location, upload.key), initiated: upload.initiated});
 	}
 
+	const record = await readBucketRecord(bucket);
 	const listed = await bucket.list(imagesTop);
 	emit({type: 'bucket-read', target, objects: listed.size, bytes: [...listed.values()].reduce((sum, size) => sum + size, 0)});
 	const files = publishedFiles(options.products);
@@ -63,15 +69,16 @@ export async function publishToBucket(options: BucketPublish, emit: PublishEmit)
 		}
 	}
 
-	const named = new Set(files.map(file => file.path));
-	const unreferenced = [...listed].filter(([path]) => !named.has(path));
-	if (unreferenced.length > 0) {
-		emit({type: 'unreferenced', objects: unreferenced.length, bytes: unreferenced.reduce((sum, [, size]) => sum + size, 0)});
-	}
-
+	const retention = await planInBucket(bucket, {record, known: options.known ?? [], listed, named: new Set(files.map(file => file.path))}, emit);
 	const bytes = uploads.reduce((sum, file) => sum + file.size, 0);
+	/** Last, after the streams (a dry run: at once): what is past its grace goes. */
+	const finish = async () => {
+		const deleted = await deleteDue(bucket, retention, listed, dryRun, emit);
+		emit({type: 'published', target, uploaded: uploads.length, bytes, deleted: deleted.objects, deletedBytes: deleted.bytes, milliseconds: performance.now() - started, dryRun});
+	};
+
 	if (dryRun) {
-		emit({type: 'published', target, uploaded: uploads.length, bytes, milliseconds: performance.now() - started, dryRun});
+		await finish();
 		return;
 	}
 
@@ -104,5 +111,6 @@ export async function publishToBucket(options: BucketPublish, emit: PublishEmit)
 		emit({type: 'stream-published', key: locationText(bucket.location, path), changed});
 	}
 
-	emit({type: 'published', target, uploaded: uploads.length, bytes, milliseconds: performance.now() - started, dryRun});
+	signal?.throwIfAborted();
+	await finish();
 }

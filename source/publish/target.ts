@@ -1,5 +1,6 @@
 // A command's --to: the bucket opened and checked (one request: a wrong key, bucket or permission
 // fails here, before any work), and a published local tree sent to it.
+import type {KnownRetirement} from '../retention/bucket.js';
 import {decode} from '../streams/decode.js';
 import {readStreams} from '../streams/read.js';
 import {UsageError} from '../util/errors.js';
@@ -31,6 +32,6 @@ export async function readPublished(root: string): Promise<Published> {
 	return {root, productsText: file.text, indexText: index.text};
 }
 
-export async function sendTree(bucket: Bucket, tree: Published, options: {dryRun: boolean; signal?: AbortSignal}, emit: PublishEmit): Promise<void> {
+export async function sendTree(bucket: Bucket, tree: Published, options: {dryRun: boolean; known: readonly KnownRetirement[]; signal?: AbortSignal}, emit: PublishEmit): Promise<void> {
 	await publishToBucket({...tree, bucket, products: decode(JSON.parse(tree.productsText)), ...options}, emit);
 }

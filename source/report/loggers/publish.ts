@@ -46,7 +46,32 @@ export function publishLines(line: (text: string) => void, plan: (text: string) 
 			}
 
 			case 'unreferenced': {
-				(dryRun ? plan : line)(`${event.objects} objects under images/ (${formatBytes(event.bytes)}) are no longer in the streams: left in place, nothing is deleted`);
+				(dryRun ? plan : line)(`${event.objects} objects under images/ (${formatBytes(event.bytes)}) are in no stream and nobody retired them here: left in place (${event.examples.join(', ')}${event.objects > event.examples.length ? ', …' : ''})`);
+				break;
+			}
+
+			case 'bucket-retired': {
+				(dryRun ? plan : line)(`${dryRun ? 'would retire' : 'retired'} in the bucket: ${event.key} (${event.objects} objects, ${formatBytes(event.bytes)}), deleted after ${event.deleteAfter}`);
+				break;
+			}
+
+			case 'bucket-retirement-pending': {
+				(dryRun ? plan : line)(`kept in the bucket until ${event.deleteAfter}: ${event.key} (${event.objects} objects, ${formatBytes(event.bytes)})`);
+				break;
+			}
+
+			case 'bucket-restored': {
+				(dryRun ? plan : line)(`${dryRun ? 'would publish' : 'published'} again, out of the bucket's retirement record: ${event.key}`);
+				break;
+			}
+
+			case 'object-deleted': {
+				(dryRun ? plan : line)(`${dryRun ? 'would delete' : 'deleted'} ${event.key} (${formatBytes(event.size)}, past its grace)`);
+				break;
+			}
+
+			case 'object-kept': {
+				(dryRun ? plan : line)(`${dryRun ? 'would keep' : 'kept'} ${event.key}: ${event.reason}`);
 				break;
 			}
 
@@ -81,8 +106,8 @@ export function publishLines(line: (text: string) => void, plan: (text: string) 
 				done.clear();
 				started = 0;
 				(dryRun ? plan : line)(event.dryRun
-					? `dry run: would upload ${event.uploaded} files (${formatBytes(event.bytes)}) to ${event.target}; nothing sent (add -N to publish)`
-					: `published to ${event.target}: ${event.uploaded} files uploaded (${formatBytes(event.bytes)}) in ${formatDuration(event.milliseconds)}`);
+					? `dry run: would upload ${event.uploaded} files (${formatBytes(event.bytes)}) to ${event.target} and delete ${event.deleted} objects (${formatBytes(event.deletedBytes)}); nothing sent or deleted (add -N to publish)`
+					: `published to ${event.target}: ${event.uploaded} files uploaded (${formatBytes(event.bytes)}), ${event.deleted} objects deleted (${formatBytes(event.deletedBytes)}) in ${formatDuration(event.milliseconds)}`);
 				break;
 			}
 		}
