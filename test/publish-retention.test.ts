@@ -152,3 +152,30 @@ test.serial('remove --to by fingerprint: a dry run prints what it would delete, 
 	t.deepEqual(await serials(`${store!.url}/${bucket}`), {lxc: ['20240102_0000'], incus: ['20240102_0000']});
 	t.is(await text(store!, bucket, 'streams/v1/images.json'), await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'));
 });
+
+test.serial('restore --to within the grace publishes the version again from the objects still in the bucket', async t => {
+	const bucket = 'restoring';
+	await store!.bucket(bucket);
+	const root = path.join(tmp.path, 'restoring', 'webroot');
+	const retired = await version(root, '20240101_0000');
+	await version(root, '20240102_0000');
+	t.is((await run(root, ['-N', '--to', `s3://${bucket}`, root])).exitCode, 0);
+	const pruned = await run(root, ['prune', '-N', '--keep', '1', '--to', `s3://${bucket}`, root]);
+	t.is(pruned.exitCode, 0, pruned.stderr);
+	t.regex(pruned.stderr, /retired in the bucket: s3:\/\/restoring\/images\/acme\/1\.0\/amd64\/default\/20240101_0000 \(2 objects/);
+	const base = `${store!.url}/${bucket}`;
+	t.deepEqual(await serials(base), {lxc: ['20240102_0000'], incus: ['20240102_0000']});
+
+	const from = await logLength(store!);
+	const restored = await run(root, ['restore', '-N', '--to', `s3://${bucket}`, root, 'acme/1.0/amd64/default/20240101_0000']);
+	t.is(restored.exitCode, 0, restored.stderr);
+	for (const key of Object.values(retired.rel)) {
+		t.regex(restored.stderr, new RegExp(`published again, out of the bucket's retirement record: s3://${bucket}/${key.replaceAll('.', '\\.')}`));
+	}
+
+	t.deepEqual(changes(await runRequests(store!, from, bucket)), [
+		...['streams/v1/images.json', 'streams/v1/images.json.gz', 'index.html', 'index.html.gz', '.simplestreams-retired.json'].map(key => `PUT /${bucket}/${key}`),
+	].sort(), 'no image file is sent again, nothing is deleted');
+	t.deepEqual(JSON.parse((await text(store!, bucket, '.simplestreams-retired.json'))!).retired, []);
+	t.deepEqual(await serials(base), {lxc: ['20240101_0000', '20240102_0000'], incus: ['20240101_0000', '20240102_0000']});
+});
