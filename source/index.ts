@@ -131,7 +131,7 @@ export async function publish(options: GenerateOptions, emit: Emit): Promise<Gen
 /** Publish on a run context that may have served an import before (its cache and pool), holding the root's lock. */
 async function publishHolding(context: RunContext): Promise<GenerateResult | 'unchanged'> {
 	await recoverHolding(context.root, context.emit);
-	return reportingChanges(context.root, context.emit, async () => runPublish(context));
+	return runPublish(context, true);
 }
 
 async function holding<T>(root: string, command: string, work: () => Promise<T>): Promise<T> {

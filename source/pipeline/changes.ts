@@ -16,10 +16,10 @@ export function versionChanges(before?: ProductsFile, after?: ProductsFile): {ad
 	return {added: [...is].filter(v => !was.has(v)), removed: [...was].filter(v => !is.has(v))};
 }
 
-/** `run` (a one-shot dry run or -N), then what it changes against the streams on disk before it. */
-export async function reportingChanges<R extends GenerateResult | 'unchanged'>(root: string, emit: Emit, run: () => Promise<R>): Promise<R> {
+/** `run` (a one-shot dry run, or a -N the receipt did not stop), then what it changes against the streams on disk before it. */
+export async function reportingChanges(root: string, emit: Emit, run: () => Promise<GenerateResult>): Promise<GenerateResult> {
 	const before = (await readProducts(root, productsPath)).decoded;
 	const result = await run();
-	emit({type: 'versions-changed', ...(result === 'unchanged' ? {added: [], removed: []} : versionChanges(before, result.catalog.products))});
+	emit({type: 'versions-changed', ...versionChanges(before, result.catalog.products)});
 	return result;
 }

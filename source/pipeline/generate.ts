@@ -3,6 +3,7 @@
 import {retain} from '../retention/retain.js';
 import type {RunContext} from './context.js';
 import type {Tree} from '../domain/tree.js';
+import {reportingChanges} from './changes.js';
 import {noVersions, NothingToPublish} from './nothing.js';
 import {receiptPath, replay, stillPublished, treeKey} from './receipt.js';
 import {scan} from './scan.js';
@@ -33,9 +34,10 @@ export async function generate(context: RunContext, write: boolean, scanned?: Tr
 /**
  * A one-shot -N run: when the receipt beside the digest cache shows that the streams were published
  * from this very tree (with the same delta options) and are untouched since, report that run's
- * findings again and stop; otherwise publish, and leave a receipt.
+ * findings again and stop; otherwise publish, and leave a receipt. `reportChanges`: end with the
+ * versions that come and go, the published products read only when the receipt does not hold.
  */
-export async function publish(context: RunContext): Promise<GenerateResult | 'unchanged'> {
+export async function publish(context: RunContext, reportChanges = false): Promise<GenerateResult | 'unchanged'> {
 	const {tree} = await retain(await scan(context.root, context.emit), {...context, write: true}, context.emit);
 	context.signal?.throwIfAborted();
 	refuseEmpty(tree, context);
@@ -43,9 +45,14 @@ export async function publish(context: RunContext): Promise<GenerateResult | 'un
 	const published = stillPublished(receipt);
 	if (published) {
 		replay(published, tree, context.emit);
+		if (reportChanges) {
+			context.emit({type: 'versions-changed', added: [], removed: []});
+		}
+
 		return 'unchanged';
 	}
 
 	const {runStages} = await import('./stages.js');
-	return runStages(tree, context, true, receipt);
+	const run = async () => runStages(tree, context, true, receipt);
+	return reportChanges ? reportingChanges(context.root, context.emit, run) : run();
 }
