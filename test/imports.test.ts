@@ -92,3 +92,91 @@ test('the folders at the bottom of the map import nothing from the stages above 
 		: []);
 	t.deepEqual(upward, []);
 });
+
+/** One folder's line of the README's map: the folders it may import, each wholly, for its types only, or one module of it. */
+type Allowed = Map<string, 'all' | 'types' | {module: string}>;
+
+/**
+ * The README's map of source/: for each folder, the right-hand column (after three spaces or more,
+ * on its lines or on lines of that column alone). `folder (types)` allows its types only,
+ * `folder (name)` its module name only; `—` nothing; `any …` is not checked (index.ts, commands/).
+ */
+async function readmeMap(): Promise<Map<string, Allowed>> {
+	const readme = await readFile(path.resolve('readme.md'), 'utf8');
+	const block = /The map of `source\/`[\s\S]*?```\n([\s\S]*?)```/.exec(readme)![1]!;
+	const columns = new Map<string, string>();
+	let folder: string | undefined;
+	for (const line of block.split('\n')) {
+		const start = /^(\w[\w.]*)\/?\s/.exec(line);
+		folder = start ? start[1]! : folder;
+		// Past the folder's name (the first 11 columns): a line of the right-hand column alone, or a description and it.
+		const rest = line.slice(11);
+		const column = /^\s{30,}(\S.*)$/.exec(rest)?.[1] ?? / {3,}(\S(?:(?! {3}).)*)$/.exec(rest)?.[1];
+		if (folder && column) {
+			columns.set(folder, `${columns.get(folder) ?? ''} ${column}`);
+		}
+	}
+
+	const map = new Map<string, Allowed>();
+	for (const [name, column] of columns) {
+		if (/\bany\b/.test(column)) {
+			continue;
+		}
+
+		const allowed: Allowed = new Map();
+		for (const item of column.split(/,(?![^(]*\))/).map(text => text.trim()).filter(text => text && text !== '—')) {
+			const [, target, qualifier] = /^([\w.]+)\s*(?:\(([^)]*)\))?$/.exec(item) ?? [];
+			if (!target) {
+				throw new Error(`the README's map: cannot read "${item}" for ${name}`);
+			}
+
+			allowed.set(target, qualifier === undefined ? 'all' : /\btypes\b/.test(qualifier) ? 'types' : {module: qualifier});
+		}
+
+		map.set(name, allowed);
+	}
+
+	return map;
+}
+
+/** Each import of a module of source/ from another folder: whether it brings types only. */
+async function folderArrows(): Promise<Array<{from: string; to: string; typesOnly: boolean}>> {
+	const files = (await readdir(source, {recursive: true})).filter(name => /\.tsx?$/.test(name) && !name.endsWith('.d.ts'));
+	const arrows: Array<{from: string; to: string; typesOnly: boolean}> = [];
+	for (const name of files) {
+		const text = await readFile(path.join(source, name), 'utf8');
+		const statements = [
+			...[...text.matchAll(/^(?:import|export)(\s+type\b)?([^;'"]*?)\bfrom\s+['"](\.{1,2}\/[^'"]+)['"]/gm)].map(([, type, names, specifier]) => ({
+				specifier: specifier!,
+				// `import type {…}`, or every name in the braces marked `type`.
+				typesOnly: Boolean(type) || /^\s*\{(?:\s*type\s+[\w$]+(?:\s+as\s+[\w$]+)?\s*,?)+\s*\}\s*$/.test(names!),
+			})),
+			...[...text.matchAll(/\bimport\s*\(\s*['"](\.{1,2}\/[^'"]+)['"]/g)].map(([, specifier]) => ({specifier: specifier!, typesOnly: false})),
+		];
+		for (const {specifier, typesOnly} of statements) {
+			const to = path.join(path.dirname(name), specifier).replace(/\.js$/, '');
+			if (to.split('/')[0] !== name.split('/')[0]) {
+				arrows.push({from: name.replace(/\.tsx?$/, ''), to, typesOnly});
+			}
+		}
+	}
+
+	return arrows;
+}
+
+test('every arrow between the folders is one the README\'s map names, types only where it says so', async t => {
+	const map = await readmeMap();
+	t.true(map.size >= 12, 'the map was read');
+	t.deepEqual([...map.get('report')!.keys()].filter(folder => ['pipeline', 'import', 'watch'].includes(folder)).sort(), ['import', 'pipeline', 'watch']);
+	const wrong = (await folderArrows()).flatMap(({from, to, typesOnly}) => {
+		const allowed = map.get(from.split('/')[0]!);
+		if (!allowed) {
+			return []; // index.ts, commands/ and cli.tsx: any of the above.
+		}
+
+		const rule = allowed.get(to.split('/')[0]!);
+		const ok = rule === 'all' || (rule === 'types' && typesOnly) || (typeof rule === 'object' && to.split('/').slice(1).join('/') === rule.module);
+		return ok ? [] : [`${from} → ${to}${typesOnly ? ' (types)' : ''}`];
+	});
+	t.deepEqual(wrong, []);
+});
