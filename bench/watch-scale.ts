@@ -9,6 +9,7 @@ import {cp, appendFile, mkdir, readdir, readFile, rename, rm, writeFile} from 'n
 import {loadavg, tmpdir} from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {inotifyWatches} from '../test/helpers/watch.js';
 import {buildMany} from './corpus.js';
 import {median} from './measure.js';
 import {followRegenerations} from './watch.js';
@@ -48,16 +49,6 @@ async function memory(pid: number): Promise<{peak: number; now: number}> {
 	const status = await readFile(`/proc/${pid}/status`, 'utf8');
 	const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
 	return {peak: kib('VmHWM'), now: kib('VmRSS')};
-}
-
-async function inotifyWatches(pid: number): Promise<number> {
-	let count = 0;
-	for (const fd of await readdir(`/proc/${pid}/fdinfo`)) {
-		const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8').catch(() => '');
-		count += info.split('\n').filter(line => line.startsWith('inotify wd:')).length;
-	}
-
-	return count;
 }
 
 type Running = {pid: number; regenerations: () => number; stop: () => Promise<void>};

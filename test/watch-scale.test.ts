@@ -2,28 +2,17 @@
 // moved, publishing what a full run would), the inotify watches it holds (directories, never files)
 // and what it does when the kernel's limit on them is reached (lowered for the watcher alone, in a
 // user namespace of its own).
-import {cp, mkdir, readdir, readFile, rename, rm, writeFile} from 'node:fs/promises';
+import {cp, mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
 import {imageVersion} from './helpers/images.js';
-import {product, readStreams, startWatcher, until, versionsIn} from './helpers/watch.js';
+import {inotifyWatches, product, readStreams, startWatcher, until, versionsIn} from './helpers/watch.js';
 
 const version = async (root: string, name: string, at = product) => {
 	const [os, release, arch, variant] = at.split('/').slice(1) as [string, string, string, string];
 	return imageVersion(root, {os, release, arch, variant, version: name, meta: ['incus.tar.xz'], rootfs: ['root.squashfs']});
 };
-
-/** The inotify watches a process holds, from its file descriptors' fdinfo. */
-async function inotifyWatches(pid: number): Promise<number> {
-	let count = 0;
-	for (const fd of await readdir(`/proc/${pid}/fdinfo`)) {
-		const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8').catch(() => '');
-		count += info.split('\n').filter(line => line.startsWith('inotify wd:')).length;
-	}
-
-	return count;
-}
 
 type Scanned = {type: 'scanned'; products: number; versions: number};
 

@@ -8,6 +8,17 @@ import {tempDir, type TempDir} from './images.js';
 const cli = path.resolve('dist/cli.js');
 export const product = 'images/acme/1.0/amd64/default';
 
+/** The inotify watches a process holds, from its file descriptors' fdinfo. */
+export async function inotifyWatches(pid: number): Promise<number> {
+	let count = 0;
+	for (const fd of await readdir(`/proc/${pid}/fdinfo`)) {
+		const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8').catch(() => '');
+		count += info.split('\n').filter(line => line.startsWith('inotify wd:')).length;
+	}
+
+	return count;
+}
+
 type Products = {products: Record<string, {requirements: Record<string, string>; versions: Record<string, {items: Record<string, {path: string; sha256: string}>}>}>};
 
 export async function readStreams(root: string): Promise<Products | undefined> {
