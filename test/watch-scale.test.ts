@@ -16,7 +16,7 @@ const version = async (root: string, name: string, at = product) => {
 
 type Scanned = {type: 'scanned'; products: number; versions: number};
 
-test.serial('a change rescans only the products that moved, and publishes what a cold -N publishes on the same tree', async t => {
+test.serial('a change rescans only the products (or the directories above them) that moved, and publishes what a cold -N publishes on the same tree', async t => {
 	const zeta = 'images/zeta/1.0/amd64/default';
 	const w = await startWatcher(t, async root => {
 		await version(root, '20240101_0000');
@@ -39,6 +39,12 @@ test.serial('a change rescans only the products that moved, and publishes what a
 	// Its aliases, a product's own file.
 	await writeFile(path.join(w.root, zeta, '.aliases'), 'zed\n');
 	await until('the alias', async () => JSON.stringify(await readStreams(w.root)).includes('zed'));
+	// Above the products: an OS arrives whole, a release goes; each is scanned alone.
+	await version(w.tmp.path, '20240101_0000', 'images/omega/1.0/amd64/default');
+	await rename(path.join(w.tmp.path, 'images/omega'), path.join(w.root, 'images/omega'));
+	await until('omega', async () => versionsIn(await readStreams(w.root), 'omega:1.0:amd64:default').join() === '20240101_0000');
+	await rm(path.join(w.root, 'images/zeta/2.0'), {recursive: true});
+	await until('zeta 2.0 gone', async () => (await readStreams(w.root))?.products['zeta:2.0:amd64:default'] === undefined);
 	const later = scans().slice(1);
 	t.true(later.length > 0);
 	t.true(later.every(scan => scan.products <= 1), JSON.stringify(later));

@@ -45,13 +45,28 @@ const under = (parent: string, name: string) => (parent.endsWith(sep) ? parent +
 const sliceMilliseconds = 8;
 
 /**
- * `only`: the products (by path, images/OS/RELEASE/ARCH/VARIANT) to scan, and none of the others;
- * the watcher's rescan of what moved. Without it, the whole tree.
+ * `only`: the directories (by path: images/OS, images/OS/RELEASE, … a product) to scan with
+ * everything under them, and nothing else; the watcher's rescan of what moved. Without it, the
+ * whole tree.
  */
 export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>): Promise<Tree> {
 	emit({type: 'scan-started', root});
-	// Each wanted product and the directories above it.
-	const wanted = only && new Set([...only].flatMap(path => path.split('/').map((_, index, parts) => parts.slice(0, index + 1).join('/'))));
+	// Each directory asked for and those above it: the walk goes down through them.
+	const above = only && new Set([...only].flatMap(path => path.split('/').map((_, index, parts) => parts.slice(0, index + 1).join('/'))));
+	const wanted = (path: string) => {
+		if (!only || above!.has(path)) {
+			return true;
+		}
+
+		for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
+			if (only.has(path.slice(0, slash))) {
+				return true;
+			}
+		}
+
+		return false;
+	};
+
 	const rootReal = realpathSync.native(root);
 	let sliceStarted = performance.now();
 	/** Whether the slice is used up: checked inline, as an await per version costs a tick each. */
@@ -261,7 +276,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 
 		for (const dirent of dirents) {
 			const path = `${rel}/${dirent.name}`;
-			if (wanted && !wanted.has(path)) {
+			if (!wanted(path)) {
 				continue;
 			}
 

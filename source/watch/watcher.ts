@@ -1,12 +1,14 @@
 // `--watch`: regenerate the streams whenever the tree changes, for weeks, unattended. The watcher
-// keeps the tree it scanned and rescans only the products whose directories moved (the directory
-// watches say which); it scans everything at the start, every rescan period, after a watcher error,
-// on SIGHUP and when something above a product changed (a requirements file, a product that came or
-// went). Unchanged files come from the in-memory cache. A lost event can only delay an update until
+// keeps the tree it scanned and rescans only the directories that moved (the directory watches say
+// which): a product, or a directory above products that came or went or whose requirements file
+// changed, with everything under it. It scans everything at the start, every rescan period, after a
+// watcher error, on SIGHUP and when the requirements of all images/ changed. Unchanged files come
+// from the in-memory cache. A lost event can only delay an update until
 // the next full scan, never leave the streams wrong.
 import {readFile, stat} from 'node:fs/promises';
 import {relative, sep} from 'node:path';
 import {warning} from '../domain/reasons.js';
+import {requirementFiles} from '../domain/requirements.js';
 import type {RunContext} from '../pipeline/context.js';
 import {ImportJournal} from '../import/journal.js';
 import {versionChanges} from '../pipeline/changes.js';
@@ -61,11 +63,32 @@ function productOf(segments: readonly string[]): string | undefined {
 	return segments.length > 5 && segments[0] === 'images' ? segments.slice(0, 5).join('/') : undefined;
 }
 
+/**
+ * What to scan again after a change at `segments` (relative to the root): the product it is in, or
+ * the directory that came, went or was replaced above the products, or the one whose requirements
+ * file changed; undefined when that is all of images/ (or something beside it).
+ */
+function movedBy(segments: readonly string[]): string | undefined {
+	const directory = requirementFiles.includes(segments.at(-1) as typeof requirementFiles[number]) ? segments.slice(0, -1) : segments;
+	return productOf(segments) ?? (directory.length > 1 && directory[0] === 'images' ? directory.join('/') : undefined);
+}
+
+/** Whether `path` is one of `directories` or under one. */
+function under(path: string, directories: ReadonlySet<string>): boolean {
+	for (let slash = path.length; slash !== -1; slash = path.lastIndexOf('/', slash - 1)) {
+		if (directories.has(path.slice(0, slash))) {
+			return true;
+		}
+	}
+
+	return false;
+}
+
 type ScanProblem = Extract<WatchEvent, {type: 'skipped' | 'warning'}>;
 
 /** `previous` with the products under `moved` replaced by those `rescanned` found there. */
 function merged(previous: Tree, moved: ReadonlySet<string>, rescanned: Tree): Tree {
-	const products = [...previous.products.filter(p => !moved.has(p.ref.path)), ...rescanned.products];
+	const products = [...previous.products.filter(p => !under(p.ref.path, moved)), ...rescanned.products];
 	products.sort((a, b) => (a.ref.id < b.ref.id ? -1 : a.ref.id > b.ref.id ? 1 : 0));
 	// A path set aside at or below a product that moved was looked at again; one above the products was not.
 	const setAside = [...previous.setAside.filter(path => !moved.has(path.split('/').slice(0, 5).join('/'))), ...rescanned.setAside];
@@ -110,12 +133,12 @@ export class Watcher {
 	/** The tree as the last regeneration scanned it. */
 	private tree?: Tree;
 	/**
-	 * What the scan found wrong, by product path ('' above the products): said again for the products
-	 * not rescanned, so that each regeneration reports what a full one would (the logs say a problem
-	 * once while it persists, and take one not reported as fixed).
+	 * What the scan found wrong, by the path it names: said again for the directories not rescanned,
+	 * so that each regeneration reports what a full one would (the logs say a problem once while it
+	 * persists, and take one not reported as fixed).
 	 */
 	private problems = new Map<string, ScanProblem[]>();
-	/** The products whose directories moved since the last scan. */
+	/** The directories (products, or above) that moved since the last scan. */
 	private moved = new Set<string>();
 	/** Whether the next regeneration scans the whole tree: events may have been missed, or something above the products changed. */
 	private everything = true;
@@ -181,9 +204,9 @@ export class Watcher {
 		this.directories = new DirectoryWatches(root, {
 			change: path => {
 				const segments = relative(root, path).split(sep);
-				const product = productOf(segments);
-				if (product) {
-					this.moved.add(product);
+				const moved = movedBy(segments);
+				if (moved) {
+					this.moved.add(moved);
 				} else {
 					this.everything = true;
 				}
@@ -358,7 +381,7 @@ export class Watcher {
 		}
 	}
 
-	/** The tree now: the last one with the products that moved scanned again, or all of it scanned. */
+	/** The tree now: the last one with the directories that moved scanned again, or all of it scanned. */
 	private async scan(emit: Emit): Promise<Tree> {
 		const {moved} = this;
 		this.moved = new Set();
@@ -367,13 +390,12 @@ export class Watcher {
 		const found = new Map<string, ScanProblem[]>();
 		const noting: Emit = event => {
 			if (event.type === 'skipped' || event.type === 'warning') {
-				const product = productOf(event.path.split('/')) ?? '';
-				// Above the products nothing changed (or everything would be scanned): said below, from the last full scan.
-				if (!everything && product === '') {
+				// Above what moved nothing changed (or everything would be scanned): said below, from the last scan that looked there.
+				if (!everything && !under(event.path, moved)) {
 					return;
 				}
 
-				found.set(product, [...found.get(product) ?? [], event]);
+				found.set(event.path, [...found.get(event.path) ?? [], event]);
 			}
 
 			emit(event);
@@ -386,16 +408,18 @@ export class Watcher {
 		}
 
 		this.tree = merged(this.tree!, moved, await scan(this.root, noting, moved));
-		for (const product of moved) {
-			this.problems.set(product, found.get(product) ?? []);
-		}
-
-		for (const [product, problems] of this.problems) {
-			if (!moved.has(product)) {
+		for (const [path, problems] of this.problems) {
+			if (under(path, moved)) {
+				this.problems.delete(path);
+			} else {
 				for (const problem of problems) {
 					emit(problem);
 				}
 			}
+		}
+
+		for (const [path, problems] of found) {
+			this.problems.set(path, problems);
 		}
 
 		return this.tree;
