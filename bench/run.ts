@@ -16,12 +16,13 @@ import {rssMethod, waitQuiet} from './measure.js';
 import {markdownTable, textTable, type Table} from './table.js';
 import {treeFigure} from './terminal.js';
 import {watchFigures, watchRows} from './watch.js';
+import {scaleFigures, scaleRows, type ScaleFigures} from './watch-scale.js';
 
 const issueRows = ['multi', 'single', 'many', 'few'] as const;
 
 /** In the --results file, what follows this line is written by hand and kept. */
 const keepMarker = '<!-- written by hand from here on: npm run bench -- --results keeps it -->';
-const extras = ['verify', 'deltas', 'tree', 'watch'] as const;
+const extras = ['verify', 'deltas', 'tree', 'watch', 'watch-scale'] as const;
 
 const usage = `Usage: npm run bench -- [options]
 
@@ -31,7 +32,10 @@ const usage = `Usage: npm run bench -- [options]
   --only LIST     comma-separated subset of: ${[...issueRows, ...extras].join(',')} (default: the
                   issue's rows, ${issueRows.join(',')}); verify: simplestreams verify of multi against
                   the limit; deltas: the test pair's delta; tree: a cold build of the long corpus
-                  (4 × 3 GiB squashfs) in a pty (tmux), live tree against --plain; watch: the watcher
+                  (4 × 3 GiB squashfs) in a pty (tmux), live tree against --plain; watch: the watcher;
+                  watch-scale: the watcher on trees of small versions (see --watch-versions)
+  --watch-versions LIST  the tree sizes of watch-scale (default: 1000,10000,100000), each built once
+                  in DIR and reused
   --repeat N      runs per timed measurement, median reported (default: 3)
   --jobs N        pass -j N to the generator (default: its own default)
   --cli FILE      the generator to measure (default: this build's dist/cli.js), e.g. an older build
@@ -50,6 +54,7 @@ const {values: flags} = parseArgs({
 		cli: {type: 'string'},
 		quiet: {type: 'string', default: '10'},
 		results: {type: 'string'},
+		'watch-versions': {type: 'string', default: '1000,10000,100000'},
 		help: {type: 'boolean', short: 'h', default: false},
 	},
 });
@@ -181,6 +186,18 @@ async function main(): Promise<void> {
 		const watch = watchRows(await watchFigures(base, cli, log, repeat, settle));
 		figures.push(...watch.rows);
 		notes.push(...watch.notes);
+	}
+
+	if (names.includes('watch-scale')) {
+		const scaled: ScaleFigures[] = [];
+		for (const versions of flags['watch-versions'].split(',').map(Number)) {
+			await settle();
+			scaled.push(await scaleFigures(base, cli, versions, 0.5, log));
+		}
+
+		const scale = scaleRows(scaled);
+		figures.push(...scale.rows);
+		notes.push(...scale.notes);
 	}
 
 	const loads = quietness.load;

@@ -117,7 +117,7 @@ async function startWatcher(cli: string, root: string, cache: string, settleSeco
 }
 
 /** CPU time of all the process's threads so far, in ns: schedstat is exact, /proc/PID/stat counts 10 ms ticks. */
-async function cpuNanoseconds(pid: number): Promise<number> {
+export async function cpuNanoseconds(pid: number): Promise<number> {
 	let total = 0;
 	for (const task of await readdir(`/proc/${pid}/task`)) {
 		total += Number((await readFile(`/proc/${pid}/task/${task}/schedstat`, 'utf8').catch(() => '0')).split(' ')[0]);
