@@ -124,6 +124,28 @@ test('a wrong combined fingerprint is caught for the client that reads it', asyn
 	t.notRegex(result.stdout, /item lxd\.tar\.xz/, 'LXD reads its own item, which is right');
 });
 
+test('a gzip beside a streams file that is not of its version, not a gzip or not a file is caught; -N writes the pairs anew', async t => {
+	const root = await copy(t);
+	await editStreams(root, products => {
+		delete products.products[product]!.versions[older];
+	});
+	await writeFile(path.join(root, 'streams/v1/index.json.gz'), 'not gzip');
+	await rm(path.join(root, 'index.html.gz'));
+	await execa('mkfifo', [path.join(root, 'index.html.gz')]);
+	const result = await verify(root);
+	t.is(result.exitCode, 1);
+	t.regex(result.stdout, /^problem: file streams\/v1\/images\.json\.gz: is not a gzip of streams\/v1\/images\.json as it is but of another version: a server with gzip_static sends it to clients that accept gzip/m);
+	t.regex(result.stdout, /^problem: file streams\/v1\/index\.json\.gz: is not a gzip of streams\/v1\/index\.json \(incorrect header check\)/m);
+	t.regex(result.stdout, /^problem: file index\.html\.gz: is a FIFO, not a regular file: a server with gzip_static/m);
+	t.regex(result.stderr, /^damaged index\.html\.gz \(1 problem\): remove index\.html\.gz, then simplestreams -N /m);
+
+	await rm(path.join(root, 'index.html.gz'));
+	const written = await execa(process.execPath, [cli, '-N', '--deltas', '--cache', path.join(root, '..', 'cache.json'), root], {reject: false, env: {CI: 'true'}});
+	t.is(written.exitCode, 0, written.stderr);
+	const again = await verify(root);
+	t.is(again.exitCode, 0, again.stdout);
+});
+
 test('a duplicated fingerprint is caught for both clients', async t => {
 	const root = await copy(t);
 	await editStreams(root, products => {

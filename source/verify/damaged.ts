@@ -17,7 +17,9 @@ const missing = (message: string) => message.startsWith('is missing');
 /** What brings the file right again, for a web root published by this tool. */
 function nextStep(file: string, messages: readonly string[], root: string): string {
 	if (!file.startsWith('images/')) {
-		return `simplestreams -N ${root} writes the streams anew`;
+		// The writer replaces files, never a thing of another kind in a file's place.
+		const odd = messages.some(message => message.includes('not a regular file'));
+		return `${odd ? `remove ${file}, then ` : ''}simplestreams -N ${root} writes the streams anew`;
 	}
 
 	if (messages.every(message => missing(message))) {

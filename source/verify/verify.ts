@@ -4,10 +4,12 @@
 import {clientImages, type ClientImage} from '../list/derive.js';
 import type {Emit} from '../pipeline/events.js';
 import {allClients} from '../streams/ftypes.js';
+import {pagePath} from '../streams/paths.js';
 import type {ProductsFile} from '../streams/model.js';
 import {readStreams} from '../streams/read.js';
 import {checkAgreement, checkDuplicates, checkVersions} from './checks.js';
 import {damagedFiles} from './damaged.js';
+import {checkGzips} from './gzips.js';
 import {checkFiles, type FileCheckOptions} from './files.js';
 import {checkIndex, checkProducts, type Problem} from './schema.js';
 
@@ -59,6 +61,7 @@ export async function verify(options: FileCheckOptions, emit: Emit): Promise<Ver
 		decoded.push({path: file.path, products});
 	}
 
+	problems.push(...await checkGzips(options.root, [streams.index.path, ...streams.products.map(file => file.path), pagePath]));
 	// The clients merge every products file into one list: fingerprints must be unique across all of them.
 	const merged: ProductsFile = {products: Object.assign({}, ...decoded.map(d => d.products.products))};
 	const images: ClientImage[] = allClients.flatMap(client => clientImages(merged, client));
