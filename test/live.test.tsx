@@ -265,6 +265,30 @@ test('60 columns: nothing wraps and long names are cut in the middle', t => {
 	t.is(truncateMiddle('short', 9), 'short');
 });
 
+test('80 columns: a summary longer than the screen wraps between words; only a word wider than the screen is cut', t => {
+	const root = '/srv/www/images.example.org/simplestreams/published-for-the-lab';
+	const live = model([[0, {type: 'scan-started', root}], [1, found('debian', '12', 'amd64', 'default', '20240101_0000')],
+		[2, {type: 'cataloged', products: 1, versions: 1, images: {lxd: 1, incus: 1}}],
+		[3, {type: 'written', path: 'streams/v1/images.json', changed: true}], [3, {type: 'written', path: 'streams/v1/index.json', changed: true}],
+		[3, {type: 'written', path: 'index.html', changed: false}]]);
+	live.finish('done', 10);
+	const text = screen(live, {width: 80, now: 10});
+	const summary = 'wrote streams/v1/images.json, streams/v1/index.json; unchanged index.html in ' + root;
+	const start = text.indexOf('wrote ');
+	const lines = text.slice(start).split('\n').slice(0, 2);
+	t.true(lines.every(line => stringWidth(line) <= 80), lines.join('\n'));
+	t.is(lines.map(line => line.trim()).join(' '), summary, 'every word whole, on one line or the next');
+
+	const wide = `/${'x'.repeat(100)}`;
+	const far = model([[0, {type: 'scan-started', root: wide}], [1, found('debian', '12', 'amd64', 'default', '20240101_0000')],
+		[2, {type: 'cataloged', products: 1, versions: 1, images: {lxd: 1, incus: 1}}], [3, {type: 'written', path: 'index.html', changed: true}]]);
+	far.finish('done', 10);
+	const cutText = screen(far, {width: 80, now: 10});
+	const cutLines = cutText.slice(cutText.indexOf('wrote ')).split('\n').slice(0, 3);
+	const whole = `wrote index.html in ${wide}`;
+	t.deepEqual(cutLines.slice(0, 2).map(line => line.trimEnd()), [whole.slice(0, 80), whole.slice(80)]);
+});
+
 test('reasons in a word or two, by their code whatever their text says', t => {
 	t.is(shortReason('unreadable'), 'unreadable');
 	t.is(shortReason('damaged'), 'damaged');

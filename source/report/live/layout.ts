@@ -413,27 +413,43 @@ export function frame(model: LiveModel, options: FrameOptions): Frame {
 	return {lines: lines.map(line => fit(line, width)), start: view.start};
 }
 
-/** Split a line too long for the screen into lines (summaries name paths of any length). */
+/**
+ * Split a line too long for the screen into lines between words (summaries name paths of any
+ * length); only a word wider than the screen is cut, and a word never starts a line with the
+ * spaces that led to it.
+ */
 function wrap(line: Line, width: number): Line[] {
 	const lines: Line[] = [[]];
 	let room = width;
+	const newLine = () => {
+		lines.push([]);
+		room = width;
+	};
+
 	for (const segment of line) {
-		let text = segment.text;
-		while (text.length > 0) {
-			let taken = cut(text, room);
-			if (taken.length === 0) {
-				if (room === width) {
-					taken = [...text][0]!; // Wider than the screen: it goes on a line of its own.
-				} else {
-					lines.push([]);
-					room = width;
-					continue;
-				}
+		// Each word with the spaces before it.
+		for (let word of segment.text.match(/\s*\S+|\s+/g) ?? []) {
+			if (cells(word) > room && room < width && cells(word.trimStart()) <= width) {
+				// Spaces that do not fit end the line and are not carried over.
+				newLine();
+				word = word.trimStart();
 			}
 
-			lines.at(-1)!.push({...segment, text: taken});
-			text = text.slice(taken.length);
-			room -= cells(taken);
+			while (cells(word) > room) {
+				// Wider than the screen: cut, and at least one character taken on a line of its own.
+				const taken = cut(word, room) || (room === width ? [...word][0]! : '');
+				if (taken !== '') {
+					lines.at(-1)!.push({...segment, text: taken});
+					word = word.slice(taken.length);
+				}
+
+				newLine();
+			}
+
+			if (word !== '') {
+				lines.at(-1)!.push({...segment, text: word});
+				room -= cells(word);
+			}
 		}
 	}
 
