@@ -124,8 +124,11 @@ export class DirectoryWatches {
 			return true;
 		}
 
-		// Another directory under that name: the old one's watches follow it no more.
-		this.forget(path);
+		// Another directory under that name: the old one's watches follow it no more. Only then: a
+		// look through every watch for each one added made watching 100,000 versions quadratic.
+		if (known) {
+			this.forget(path);
+		}
 		try {
 			const watcher = watch(path, {persistent: true}, (_event, name) => {
 				this.event(path, depth, name);
