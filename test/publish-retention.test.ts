@@ -36,6 +36,23 @@ const run = async (root: string, args: string[]) => execa('node', [cli, ...args,
 const version = async (root: string, name: string) =>
 	imageVersion(root, {os: 'acme', release: '1.0', arch: 'amd64', variant: 'default', version: name, meta: ['incus.tar.xz'], rootfs: ['root.squashfs']});
 
+/** A new bucket `name` holding what `-N --to` published of a tree with these versions. */
+async function published(name: string, versions: string[]) {
+	await store!.bucket(name);
+	const root = path.join(tmp.path, name, 'webroot');
+	const built = [];
+	for (const each of versions) {
+		built.push(await version(root, each));
+	}
+
+	const first = await run(root, ['-N', '--to', `s3://${name}`, root]);
+	if (first.exitCode !== 0) {
+		throw new Error(first.stderr);
+	}
+
+	return {root, built};
+}
+
 const paths = (listed: readonly string[]) => listed.map(line => line.split(' ')[0]!);
 
 /** The serials each client lists from the bucket's HTTPS endpoint. */
@@ -55,12 +72,7 @@ async function serials(base: string): Promise<Record<ClientKind, string[]>> {
 
 test.serial('adds a version, retires one: only the new files go up; the retired ones stay until their grace ends', async t => {
 	const bucket = 'retiring';
-	await store!.bucket(bucket);
-	const root = path.join(tmp.path, 'retiring', 'webroot');
-	const oldest = await version(root, '20240101_0000');
-	await version(root, '20240102_0000');
-	const first = await run(root, ['-N', '--to', `s3://${bucket}`, root]);
-	t.is(first.exitCode, 0, first.stderr);
+	const {root, built: [oldest]} = await published(bucket, ['20240101_0000', '20240102_0000']);
 
 	const added = await version(root, '20240103_0000');
 	let from = await logLength(store!);
@@ -73,7 +85,7 @@ test.serial('adds a version, retires one: only the new files go up; the retired 
 		...['streams/v1/images.json', 'streams/v1/images.json.gz', 'index.html', 'index.html.gz', '.simplestreams-retired.json'].map(key => `PUT /${bucket}/${key}`),
 	].sort(), 'the new version\'s files, the streams and the bucket\'s record go up; nothing is deleted');
 	const deleteAfter = Date.parse(retiredLine.exec(pruned.stderr)![1]!);
-	const retiredKeys = Object.values(oldest.rel);
+	const retiredKeys = Object.values(oldest!.rel);
 
 	// A client that fetched the index before the prune may still download the retired version.
 	const base = `${store!.url}/${bucket}`;
@@ -109,19 +121,15 @@ test.serial('adds a version, retires one: only the new files go up; the retired 
 	t.false(left.some(key => key.includes('20240101_0000')));
 	t.true(Object.values(added.rel).every(key => left.includes(key)));
 	t.deepEqual(JSON.parse((await text(store!, bucket, '.simplestreams-retired.json'))!).retired, []);
-	await t.throwsAsync(stat(oldest.dir), {code: 'ENOENT'}, 'deleted from the root too');
+	await t.throwsAsync(stat(oldest!.dir), {code: 'ENOENT'}, 'deleted from the root too');
 	t.deepEqual(await serials(base), {lxc: ['20240102_0000', '20240103_0000'], incus: ['20240102_0000', '20240103_0000']});
 });
 
 test.serial('remove --to by fingerprint: a dry run prints what it would delete, with sizes, and deletes nothing; objects nobody retired are left and said', async t => {
 	const bucket = 'removing';
-	await store!.bucket(bucket);
-	const root = path.join(tmp.path, 'removing', 'webroot');
-	const removed = await version(root, '20240101_0000');
-	await version(root, '20240102_0000');
-	t.is((await run(root, ['-N', '--to', `s3://${bucket}`, root])).exitCode, 0);
+	const {root, built: [removed]} = await published(bucket, ['20240101_0000', '20240102_0000']);
 	// Objects simplestreams never published: one beside the files of the version removed, one elsewhere.
-	const foreign = [`${path.posix.dirname(removed.rel['root.squashfs']!)}/notes.txt`, 'images/other/readme.txt'];
+	const foreign = [`${path.posix.dirname(removed!.rel['root.squashfs']!)}/notes.txt`, 'images/other/readme.txt'];
 	for (const key of foreign) {
 		await store!.client.send(new PutObjectCommand({Bucket: bucket, Key: key, Body: 'not an image'}));
 	}
@@ -129,7 +137,7 @@ test.serial('remove --to by fingerprint: a dry run prints what it would delete, 
 	const client = await remote('incus', `${store!.url}/${bucket}`, store!.caFile);
 	t.teardown(async () => client.close());
 	const fingerprint = (await client.list()).find(image => image.properties.serial === '20240101_0000')!.fingerprint;
-	const sizes = Object.fromEntries(await Promise.all(Object.values(removed.rel).map(async key => [key, (await stat(path.join(root, key))).size] as const)));
+	const sizes = Object.fromEntries(await Promise.all(Object.values(removed!.rel).map(async key => [key, (await stat(path.join(root, key))).size] as const)));
 
 	const before = await keys(store!, bucket);
 	const dry = await run(root, ['remove', '--grace', '0', '--to', `s3://${bucket}`, root, fingerprint.slice(0, 12)]);
@@ -155,11 +163,7 @@ test.serial('remove --to by fingerprint: a dry run prints what it would delete, 
 
 test.serial('restore --to within the grace publishes the version again from the objects still in the bucket', async t => {
 	const bucket = 'restoring';
-	await store!.bucket(bucket);
-	const root = path.join(tmp.path, 'restoring', 'webroot');
-	const retired = await version(root, '20240101_0000');
-	await version(root, '20240102_0000');
-	t.is((await run(root, ['-N', '--to', `s3://${bucket}`, root])).exitCode, 0);
+	const {root, built: [retired]} = await published(bucket, ['20240101_0000', '20240102_0000']);
 	const pruned = await run(root, ['prune', '-N', '--keep', '1', '--to', `s3://${bucket}`, root]);
 	t.is(pruned.exitCode, 0, pruned.stderr);
 	t.regex(pruned.stderr, /retired in the bucket: s3:\/\/restoring\/images\/acme\/1\.0\/amd64\/default\/20240101_0000 \(2 objects/);
@@ -169,7 +173,7 @@ test.serial('restore --to within the grace publishes the version again from the 
 	const from = await logLength(store!);
 	const restored = await run(root, ['restore', '-N', '--to', `s3://${bucket}`, root, 'acme/1.0/amd64/default/20240101_0000']);
 	t.is(restored.exitCode, 0, restored.stderr);
-	for (const key of Object.values(retired.rel)) {
+	for (const key of Object.values(retired!.rel)) {
 		t.regex(restored.stderr, new RegExp(`published again, out of the bucket's retirement record: s3://${bucket}/${key.replaceAll('.', '\\.')}`));
 	}
 
@@ -178,4 +182,18 @@ test.serial('restore --to within the grace publishes the version again from the 
 	].sort(), 'no image file is sent again, nothing is deleted');
 	t.deepEqual(JSON.parse((await text(store!, bucket, '.simplestreams-retired.json'))!).retired, []);
 	t.deepEqual(await serials(base), {lxc: ['20240101_0000', '20240102_0000'], incus: ['20240101_0000', '20240102_0000']});
+});
+
+test.serial('a bucket retirement record this program did not write stops the run before any work, naming it; nothing changes', async t => {
+	const bucket = 'unreadable';
+	const {root} = await published(bucket, ['20240101_0000']);
+	await store!.client.send(new PutObjectCommand({Bucket: bucket, Key: '.simplestreams-retired.json', Body: '{"retired": "all of it"}'}));
+	await version(root, '20240102_0000');
+	const before = await keys(store!, bucket);
+	const streams = await readFile(path.join(root, 'streams/v1/images.json'), 'utf8');
+	const refused = await run(root, ['prune', '-N', '--keep', '1', '--to', `s3://${bucket}`, root]);
+	t.is(refused.exitCode, 1);
+	t.regex(refused.stderr, /simplestreams: the retirement record s3:\/\/unreadable\/\.simplestreams-retired\.json is not one this program wrote: nothing sent; fix it, or delete it/);
+	t.deepEqual(await keys(store!, bucket), before, 'nothing uploaded or deleted, no lock left');
+	t.is(await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'), streams, 'nothing retired or published in the root either');
 });

@@ -8,6 +8,7 @@ import {readRecord} from '../retention/record.js';
 import {watchCommand} from '../util/lock.js';
 import type {PublishEmit} from './events.js';
 import {lockBucket} from './lock.js';
+import {readBucketRecord} from './retirement.js';
 import {openBucket, readPublished, sendTree, type PublishTarget} from './target.js';
 
 export type Target = {
@@ -36,6 +37,8 @@ export async function openTarget(target: PublishTarget, root: string, mode: 'pla
 	const bucket = await openBucket(target);
 	let lock;
 	try {
+		// A retirement record the send would refuse stops the run before any work, as the root's does.
+		await readBucketRecord(bucket);
 		lock = mode === 'publish' ? await lockBucket(bucket, command, emit) : undefined;
 	} catch (error) {
 		bucket.client.destroy();
