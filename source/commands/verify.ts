@@ -26,7 +26,7 @@ export const verifyCommand: Command = {
 	async run({flags, operands}) {
 		const root = rootOperand(operands);
 		const jobs = flags.jobs ?? availableParallelism();
-		return showingProgress({plain: flags.plain, write: false, verify: true, jobs}, async (reporter, signal) => {
+		return showingProgress({plain: flags.plain, write: false, verify: true, root, jobs}, async (reporter, signal) => {
 			const report = await verify({root, jobs, signal}, reporter.emit);
 			await reporter.finish('done');
 			if (flags.json) {

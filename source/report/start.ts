@@ -58,7 +58,7 @@ export function deferred<E>(loading: Promise<Reporter<E>>): Reporter<E> {
 }
 
 /** `streamsOut`: a dry run's images.json goes to stdout (the live tree says where it went). */
-export type RunReporterOptions = {plain?: boolean; write: boolean; verify?: boolean; streamsOut?: boolean; jobs: number; onCancel: () => void};
+export type RunReporterOptions = {plain?: boolean; write: boolean; verify?: boolean; streamsOut?: boolean; root?: string; jobs: number; onCancel: () => void};
 
 /** generate and verify. */
 export function startReporter(options: RunReporterOptions): Reporter {

@@ -24,6 +24,8 @@ export type LiveOptions = {
 	write: boolean;
 	/** simplestreams verify: nothing is published, and the report follows the final frame. */
 	verify?: boolean;
+	/** The web root, for the header before (or without) a scan that names it. */
+	root?: string;
 	/** A dry run's images.json goes to stdout. */
 	streamsOut?: boolean;
 	jobs: number;
@@ -159,7 +161,7 @@ function surface(options: SurfaceOptions): Surface {
 }
 
 export function liveReporter(options: LiveOptions): Reporter {
-	const model = new LiveModel({write: options.write, jobs: options.jobs, verify: options.verify, streamsOut: options.streamsOut});
+	const model = new LiveModel({write: options.write, jobs: options.jobs, verify: options.verify, streamsOut: options.streamsOut, root: options.root});
 	const screen = surface({...options, onQuit: options.onCancel, layout: (size, scroll) => frame(model, {...size, now: performance.now(), scroll})});
 	return {
 		emit(event) {

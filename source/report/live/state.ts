@@ -64,7 +64,7 @@ const newNode = (name: string, path: string, depth: number, parent?: Node): Node
 
 export class LiveModel {
 	readonly tree = newNode('images', 'images', -1);
-	root = '';
+	root: string;
 	phase: 'starting' | 'scanning' | 'planning' | 'hashing' | 'deltas' | 'cataloging' | 'writing' = 'starting';
 	outcome?: Outcome;
 	cancelling = false;
@@ -96,8 +96,11 @@ export class LiveModel {
 	/**
 	 * `verify`: nothing is published (simplestreams verify prints its report after the tree).
 	 * `streamsOut`: a dry run prints images.json on stdout (off a terminal, or asked with --json).
+	 * `root`: the web root for the header until a scan names it (verify scans nothing).
 	 */
-	constructor(readonly options: {write: boolean; jobs: number; verify?: boolean; streamsOut?: boolean}) {}
+	constructor(readonly options: {write: boolean; jobs: number; verify?: boolean; streamsOut?: boolean; root?: string}) {
+		this.root = printable(options.root ?? '');
+	}
 
 	/** The node for a path under images/, made with its ancestors when missing. */
 	node(path: string): Node {
