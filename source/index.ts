@@ -84,7 +84,7 @@ export async function generate(options: GenerateOptions, emit: Emit): Promise<Ge
 	await requireRoot(options.root);
 	const {to, ...run} = options;
 	return withTarget(to, run.root, 'plan', emit, undefined, async (target, emit) => {
-		const result = await withRunContext(run, emit, async context => reportingChanges(run.root, emit, async () => runGenerate(context, false)));
+		const result = await withRunContext(run, emit, async context => reportingChanges(run.root, emit, async before => runGenerate(context, false, undefined, before)));
 		await target?.send(run.root, result, run.signal);
 		return result;
 	});

@@ -16,10 +16,30 @@ export function versionChanges(before?: ProductsFile, after?: ProductsFile): {ad
 	return {added: [...is].filter(v => !was.has(v)), removed: [...was].filter(v => !is.has(v))};
 }
 
+/**
+ * The products file on disk as it was before a run: read and decoded only when the run replaces it
+ * (or, dry, would), which is told by `replacing`; otherwise it publishes what the run does.
+ */
+export class PublishedBefore {
+	private replaced = false;
+	private before?: ProductsFile;
+
+	constructor(private readonly root: string) {}
+
+	async replacing(): Promise<void> {
+		this.replaced = true;
+		this.before = (await readProducts(this.root, productsPath)).decoded;
+	}
+
+	changes(after: ProductsFile): {added: string[]; removed: string[]} {
+		return this.replaced ? versionChanges(this.before, after) : {added: [], removed: []};
+	}
+}
+
 /** `run` (a one-shot dry run, or a -N the receipt did not stop), then what it changes against the streams on disk before it. */
-export async function reportingChanges(root: string, emit: Emit, run: () => Promise<GenerateResult>): Promise<GenerateResult> {
-	const before = (await readProducts(root, productsPath)).decoded;
-	const result = await run();
-	emit({type: 'versions-changed', ...versionChanges(before, result.catalog.products)});
+export async function reportingChanges(root: string, emit: Emit, run: (before: PublishedBefore) => Promise<GenerateResult>): Promise<GenerateResult> {
+	const before = new PublishedBefore(root);
+	const result = await run(before);
+	emit({type: 'versions-changed', ...before.changes(result.catalog.products)});
 	return result;
 }

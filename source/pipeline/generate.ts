@@ -3,7 +3,7 @@
 import {retain} from '../retention/retain.js';
 import type {RunContext} from './context.js';
 import type {Tree} from '../domain/tree.js';
-import {reportingChanges} from './changes.js';
+import {reportingChanges, type PublishedBefore} from './changes.js';
 import {noVersions, NothingToPublish} from './nothing.js';
 import {receiptPath, replay, stillPublished, treeKey} from './receipt.js';
 import {scan} from './scan.js';
@@ -19,14 +19,15 @@ function refuseEmpty(tree: Tree, context: RunContext): void {
 
 /**
  * `write`: publish the streams (-N, the watcher); otherwise a dry run that writes nothing under the
- * web root. `scanned`: the tree as already scanned (the watcher's, rescanned where it moved).
+ * web root. `scanned`: the tree as already scanned (the watcher's, rescanned where it moved);
+ * `before`: told when the published products file changes (changes.ts).
  */
-export async function generate(context: RunContext, write: boolean, scanned?: Tree): Promise<GenerateResult> {
+export async function generate(context: RunContext, write: boolean, scanned?: Tree, before?: PublishedBefore): Promise<GenerateResult> {
 	const {tree, nextDeletion} = await retain(scanned ?? await scan(context.root, context.emit), {...context, write}, context.emit);
 	context.signal?.throwIfAborted();
 	refuseEmpty(tree, context);
 	const {runStages} = await import('./stages.js');
-	const result = await runStages(tree, context, write);
+	const result = await runStages(tree, context, write, undefined, before);
 	const due = [nextDeletion, result.nextDeletion].filter(time => time !== undefined);
 	return due.length === 0 ? result : {...result, nextDeletion: Math.min(...due)};
 }
@@ -53,6 +54,5 @@ export async function publish(context: RunContext, reportChanges = false): Promi
 	}
 
 	const {runStages} = await import('./stages.js');
-	const run = async () => runStages(tree, context, true, receipt);
-	return reportChanges ? reportingChanges(context.root, context.emit, run) : run();
+	return reportChanges ? reportingChanges(context.root, context.emit, async before => runStages(tree, context, true, receipt, before)) : runStages(tree, context, true, receipt);
 }

@@ -7,7 +7,7 @@ import {warning} from '../domain/reasons.js';
 import {pageHtml} from '../page/page.js';
 import {productsPath} from '../streams/paths.js';
 import {readProducts} from '../streams/read.js';
-import {streamsText, writeStreams} from '../streams/write.js';
+import {same, streamsText, writeStreams} from '../streams/write.js';
 import {errorCode} from '../util/errors.js';
 import {catalog, type Catalog} from './catalog.js';
 import type {RunContext} from './context.js';
@@ -52,8 +52,11 @@ export type GenerateResult = {
 	nextDeletion?: number;
 };
 
-/** `write`: publish the streams; `receipt`: where to record what was published, if anywhere. */
-export async function runStages(tree: Tree, context: RunContext, write: boolean, receipt?: ReceiptTarget): Promise<GenerateResult> {
+/**
+ * `write`: publish the streams; `receipt`: where to record what was published, if anywhere;
+ * `before`: told, before it is written, that the products file changes (or, dry, would; changes.ts).
+ */
+export async function runStages(tree: Tree, context: RunContext, write: boolean, receipt?: ReceiptTarget, before?: {replacing: () => Promise<void>}): Promise<GenerateResult> {
 	const {jobs, signal, settleMs} = context;
 	// A -N run notes what the next one, over the same tree, reports again (receipt.ts).
 	const recorder = receipt && new Recorder(receipt, context.emit);
@@ -117,7 +120,11 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 	const text = streamsText(result.products, result.index);
 	// A cancelled run never publishes: the last point to stop is right before the write.
 	signal?.throwIfAborted();
-	const served = write ? await writeStreams(tree.root, {...text, page: pageHtml(result.products)}, emit) : [];
+	const served = write ? await writeStreams(tree.root, {...text, page: pageHtml(result.products)}, emit, async path => (path === productsPath ? before?.replacing() : undefined)) : [];
+	if (!write && before && !(await same(join(tree.root, productsPath), text.products))) {
+		await before.replacing();
+	}
+
 	if (recorder) {
 		const outputs = [...served, ...deltas.map(d => d.path)].map(path => join(tree.root, path));
 		await recorder.record(tree, facts, digests, [...outputs, ...leftovers, ...cache.paths]);

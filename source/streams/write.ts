@@ -60,7 +60,7 @@ function * chunks(data: string | Buffer): Generator<Buffer> {
  * is tens of MB, and reading it whole as a string (next to the new text) was the peak memory of a
  * no-change run. A size that differs answers without reading anything.
  */
-async function same(path: string, data: string | Buffer): Promise<boolean> {
+export async function same(path: string, data: string | Buffer): Promise<boolean> {
 	let handle: FileHandle;
 	try {
 		handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -159,8 +159,11 @@ function writeFailed(path: string, replaced: readonly string[], error: unknown):
 	return new UsageError(`cannot write ${path} (${systemReason(error)}); ${published}`);
 }
 
-/** Publish `text` under `root`. Returns the paths (relative to the root, with the gzips) it wrote or found already right. */
-export async function writeStreams(root: string, text: StreamsText, emit: Written): Promise<string[]> {
+/**
+ * Publish `text` under `root`. Returns the paths (relative to the root, with the gzips) it wrote or
+ * found already right. `replacing`: told of each file whose bytes change, before anything is written.
+ */
+export async function writeStreams(root: string, text: StreamsText, emit: Written, replacing?: (path: string) => Promise<void>): Promise<string[]> {
 	const files = [{path: productsPath, text: text.products}, {path: indexPath, text: text.index}];
 	if (text.page !== undefined) {
 		const page = await pageIsOurs(root);
@@ -177,6 +180,10 @@ export async function writeStreams(root: string, text: StreamsText, emit: Writte
 		const packed = await gzipped(text);
 		const file = !(await same(absolute, text));
 		plans.push({path, absolute, text, gzip: packed, file, packed: file || !(await same(gzipPath(absolute), packed)), staged: []});
+	}
+
+	for (const plan of plans.filter(plan => plan.file)) {
+		await replacing?.(plan.path);
 	}
 
 	const all = () => plans.flatMap(plan => plan.staged);
