@@ -24,6 +24,11 @@ type FileWork = {work: number; done: number; slots: number[]; left: number; mill
  * cache knows starts them when the hashing does, as before.
  */
 export function warmFor(tree: Tree, cache: DigestCache, pool: HashPool): void {
+	// A watcher's regenerations after the first that hashed: no look through the whole tree each time.
+	if (pool.started) {
+		return;
+	}
+
 	const unknown = tree.products.some(product => product.versions.some(version => version.files.some(file =>
 		file.identity.size > smallWork && !cache.lookup(file.path, file.identity)?.sha256)));
 	if (unknown) {

@@ -18,6 +18,11 @@ export class HashPool {
 		return this.workers().run(request, signal ? {signal} : {});
 	}
 
+	/** Whether the threads have been started (a watcher's stay for its life). */
+	get started(): boolean {
+		return this.piscina !== undefined;
+	}
+
 	/** Start the threads now rather than with the first task that needs them (see warmFor in hash.ts). */
 	warm(): void {
 		this.workers();
