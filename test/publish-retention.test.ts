@@ -5,7 +5,7 @@
 // and the real lxc and incus clients read the bucket as their remote.
 import {readFile, stat} from 'node:fs/promises';
 import path from 'node:path';
-import {PutObjectCommand} from '@aws-sdk/client-s3';
+import {GetBucketPolicyCommand, PutBucketPolicyCommand, PutObjectCommand} from '@aws-sdk/client-s3';
 import test from 'ava';
 import {execa} from 'execa';
 import {formatBytes} from '../source/util/format.js';
@@ -196,4 +196,27 @@ test.serial('a bucket retirement record this program did not write stops the run
 	t.regex(refused.stderr, /simplestreams: the retirement record s3:\/\/unreadable\/\.simplestreams-retired\.json is not one this program wrote: nothing sent; fix it, or delete it/);
 	t.deepEqual(await keys(store!, bucket), before, 'nothing uploaded or deleted, no lock left');
 	t.is(await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'), streams, 'nothing retired or published in the root either');
+});
+
+test.serial('a deletion the store refuses names the object and the S3 code, stays recorded, and is done at the next run', async t => {
+	const bucket = 'refusing';
+	const {root, built: [removed]} = await published(bucket, ['20240101_0000', '20240102_0000']);
+	const policy = await store!.client.send(new GetBucketPolicyCommand({Bucket: bucket}));
+	const deny = JSON.parse(policy.Policy!) as {Statement: unknown[]};
+	deny.Statement.push({Effect: 'Deny', Principal: '*', Action: ['s3:DeleteObject'], Resource: [`arn:aws:s3:::${bucket}/images/*`]});
+	await store!.client.send(new PutBucketPolicyCommand({Bucket: bucket, Policy: JSON.stringify(deny)}));
+	const refused = await run(root, ['remove', '-N', '--grace', '0', '--to', `s3://${bucket}`, root, 'acme/1.0/amd64/default/20240101_0000']);
+	t.is(refused.exitCode, 0, refused.stderr);
+	for (const key of Object.values(removed!.rel)) {
+		t.regex(refused.stderr, new RegExp(`kept s3://${bucket}/${key.replaceAll('.', '\\.')}: cannot delete s3://${bucket}/${key.replaceAll('.', '\\.')}: AccessDenied`));
+	}
+
+	const record = JSON.parse((await text(store!, bucket, '.simplestreams-retired.json'))!) as {retired: Array<{objects: Array<{path: string}>}>};
+	t.deepEqual(record.retired.flatMap(entry => entry.objects.map(object => object.path)).sort(), Object.values(removed!.rel).sort(), 'still recorded, to be tried again');
+
+	await store!.client.send(new PutBucketPolicyCommand({Bucket: bucket, Policy: policy.Policy!}));
+	const next = await run(root, ['-N', '--to', `s3://${bucket}`, root]);
+	t.is(next.exitCode, 0, next.stderr);
+	t.regex(next.stderr, /2 objects deleted/);
+	t.false(paths(await keys(store!, bucket)).some(key => key.includes('20240101_0000')));
 });
