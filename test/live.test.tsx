@@ -426,6 +426,19 @@ test('the reporter: draws on a timer, q and Ctrl-C cancel, j/k scroll, the last 
 	t.is(out.frames.length, frames, 'no drawing after finish');
 });
 
+test.serial('finishing the live tree waits for Ink to end and leaves no listener on the process behind', async t => {
+	const {out, shown} = terminal(80, 24);
+	const before = process.listenerCount('beforeExit');
+	const reporter = liveReporter({out: out as unknown as NodeJS.WriteStream, write: true, jobs: 2, onCancel() {}, fps: 50});
+	for (const [, event] of midHash) {
+		reporter.emit(event);
+	}
+
+	await shown(/root\.squashfs/);
+	await reporter.finish('done');
+	t.is(process.listenerCount('beforeExit'), before);
+});
+
 test('without a terminal on stdin there are no keys, and no raw mode to crash on', async t => {
 	const {out, last, shown} = terminal(60, 20);
 	const reporter = liveReporter({out: out as unknown as NodeJS.WriteStream, write: false, jobs: 2, onCancel() {}, fps: 50});

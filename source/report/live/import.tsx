@@ -57,8 +57,10 @@ export function progressReporter(plan: ImportPlan): ImportReporter {
 	return {
 		emit: update,
 		async finish() {
+			// Asked before the unmount, as reporter.tsx does (why there).
+			const exited = app.waitUntilExit();
 			app.unmount();
-			await app.waitUntilExit();
+			await exited;
 		},
 	};
 }

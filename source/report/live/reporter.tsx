@@ -151,8 +151,11 @@ function surface(options: SurfaceOptions): Surface {
 			// Browsing or not, the frame that stays is the folded tree with the summary.
 			scroll = undefined;
 			draw();
+			// Asked before the unmount: asked after, Ink makes the promise anew and listens for
+			// beforeExit to unmount an app already gone, a listener nothing ever removes.
+			const exited = instance.waitUntilExit();
 			instance.unmount();
-			await instance.waitUntilExit();
+			await exited;
 			process.off('exit', leave);
 			leave();
 			out.write(`${lines.map(line => paint(line)).join('\n')}\n`);
