@@ -310,13 +310,19 @@ test('flag values are checked like the wizard checks them: exit 2', async t => {
 	t.deepEqual(await snapshot(src), before);
 });
 
-test('an existing version is refused; --force replaces it, and no dot-directory is left', async t => {
+/** A root where the version is published, and a second build of it (SRC) with its files' digests. */
+async function versionPublished(t: Parameters<typeof scratch>[0]) {
 	const dir = await scratch(t);
 	const root = path.join(dir, 'root');
 	await mkdir(root);
 	t.is((await run(dir, '-i', await importSource(path.join(dir, 'first')), '-N', root)).exitCode, 0);
 	const second = await importSource(path.join(dir, 'second'));
 	const before = await snapshot(second);
+	return {dir, root, second, before};
+}
+
+test('an existing version is refused; --force replaces it, and no dot-directory is left', async t => {
+	const {dir, root, second, before} = await versionPublished(t);
 	const refused = await run(dir, '-i', second, '-N', root);
 	t.is(refused.exitCode, 1);
 	t.is(refused.stderr, `simplestreams: ${product}/${version} already exists: choose another version, or pass --force to replace it`);
@@ -330,12 +336,7 @@ test('an existing version is refused; --force replaces it, and no dot-directory 
 });
 
 test('a -N beside an import is refused until the import has placed and published its version', async t => {
-	const dir = await scratch(t);
-	const root = path.join(dir, 'root');
-	await mkdir(root);
-	t.is((await run(dir, '-i', await importSource(path.join(dir, 'first')), '-N', root)).exitCode, 0);
-	const second = await importSource(path.join(dir, 'second'));
-	const before = await snapshot(second);
+	const {dir, root, second, before} = await versionPublished(t);
 	const found = await findImage(second);
 	const plan = await preparePlan(found, {fields: propose(found) as never, requirements: {}, aliases: []}, {root, products: await scanProducts(root), copy: false, force: true});
 	// The other writer runs to its end while the import waits in the middle of staging its files.
