@@ -3,8 +3,8 @@
 // Gateway's (helpers/ceph.ts); the real lxc and incus clients list the bucket's HTTPS endpoint.
 import {mkdir, readFile} from 'node:fs/promises';
 import path from 'node:path';
-import {GetObjectCommand} from '@aws-sdk/client-s3';
 import test from 'ava';
+import {text} from './helpers/bucket.js';
 import {startCeph, type ObjectStore} from './helpers/ceph.js';
 import {remote, type ClientKind} from './helpers/clients.js';
 import {tempDir, type TempDir} from './helpers/images.js';
@@ -23,14 +23,6 @@ test.after.always(async () => {
 	await store?.stop();
 	await tmp?.cleanup();
 });
-
-async function text(bucket: string, key: string): Promise<string | undefined> {
-	try {
-		return await (await store!.client.send(new GetObjectCommand({Bucket: bucket, Key: key}))).Body!.transformToString();
-	} catch {
-		return undefined;
-	}
-}
 
 test.serial('mirror -N --to fills a bucket from an upstream: both clients list every upstream image from it; a second pass sends nothing', async t => {
 	const upstreamRoot = path.join(tmp.path, 'upstream');
@@ -56,8 +48,8 @@ test.serial('mirror -N --to fills a bucket from an upstream: both clients list e
 	t.regex(run.stderr, /placed images\/busybox\/2\.0\/amd64\/default\/20240101_0000/);
 	t.regex(run.stderr, /uploaded s3:\/\/mirrored\/m\/images\/busybox\/2\.0\/amd64\/default\/20240101_0000\/disk\.qcow2/);
 	t.regex(run.stderr, /published to s3:\/\/mirrored\/m\/: \d+ files uploaded/);
-	t.is(await text(bucket, 'm/streams/v1/images.json'), await readFile(path.join(mirrorRoot, 'streams/v1/images.json'), 'utf8'));
-	t.is(await text(bucket, 'm/.simplestreams.lock'), undefined, 'the bucket\'s lock is released');
+	t.is(await text(store!, bucket, 'm/streams/v1/images.json'), await readFile(path.join(mirrorRoot, 'streams/v1/images.json'), 'utf8'));
+	t.is(await text(store!, bucket, 'm/.simplestreams.lock'), undefined, 'the bucket\'s lock is released');
 
 	const upstream = fingerprintsOf(await productsOf(upstreamRoot));
 	for (const kind of ['lxc', 'incus'] satisfies ClientKind[]) {

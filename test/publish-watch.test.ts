@@ -7,9 +7,10 @@
 import {randomBytes} from 'node:crypto';
 import {readFile, rename} from 'node:fs/promises';
 import path from 'node:path';
-import {GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand} from '@aws-sdk/client-s3';
+import {HeadObjectCommand, ListMultipartUploadsCommand} from '@aws-sdk/client-s3';
 import test from 'ava';
 import {execa} from 'execa';
+import {text} from './helpers/bucket.js';
 import {startCeph, type ObjectStore} from './helpers/ceph.js';
 import {imageVersion, squashfsImage, tempDir, type TempDir} from './helpers/images.js';
 import {stallingRelay} from './helpers/stall.js';
@@ -32,14 +33,6 @@ test.after.always(async () => {
 
 const version = async (root: string, name: string) =>
 	imageVersion(root, {os: 'acme', release: '1.0', arch: 'amd64', variant: 'default', version: name, meta: ['incus.tar.xz'], rootfs: ['root.squashfs']});
-
-async function text(bucket: string, key: string): Promise<string | undefined> {
-	try {
-		return await (await store!.client.send(new GetObjectCommand({Bucket: bucket, Key: key}))).Body!.transformToString();
-	} catch {
-		return undefined;
-	}
-}
 
 type Logged = {type: string; key?: string; size?: number; target?: string; uploaded?: number};
 
@@ -69,7 +62,7 @@ test.serial('--watch --to --log json: uploads are events; SIGINT mid-upload abor
 	t.true(first.some(event => event.type === 'stream-published' && event.key === `s3://${bucket}/w/streams/v1/index.json`));
 	t.true(first.some(event => event.type === 'published' && event.target === `s3://${bucket}/w/` && event.uploaded === 2), 'incus.tar.xz and root.squashfs');
 	t.false(first.some(event => event.type === 'upload-progress'), 'per-part progress is for screens');
-	const previous = await text(bucket, 'w/streams/v1/images.json');
+	const previous = await text(store!, bucket, 'w/streams/v1/images.json');
 	t.is(previous, await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'));
 
 	// A large incompressible rootfs goes up in parts: SIGINT once its upload has stalled part-way.
@@ -94,6 +87,6 @@ test.serial('--watch --to --log json: uploads are events; SIGINT mid-upload abor
 	t.false(logged().some(event => event.type === 'uploaded' && event.key === `s3://${bucket}/${bigKey}`), 'the upload was not waited for');
 	await t.throwsAsync(store!.client.send(new HeadObjectCommand({Bucket: bucket, Key: bigKey})), undefined, 'no object of the aborted upload');
 	t.deepEqual((await store!.client.send(new ListMultipartUploadsCommand({Bucket: bucket}))).Uploads ?? [], [], 'the upload is aborted');
-	t.is(await text(bucket, 'w/.simplestreams.lock'), undefined, 'the lock is released');
-	t.is(await text(bucket, 'w/streams/v1/images.json'), previous, 'the bucket\'s streams are the previous ones');
+	t.is(await text(store!, bucket, 'w/.simplestreams.lock'), undefined, 'the lock is released');
+	t.is(await text(store!, bucket, 'w/streams/v1/images.json'), previous, 'the bucket\'s streams are the previous ones');
 });

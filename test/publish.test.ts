@@ -7,10 +7,11 @@ import https from 'node:https';
 import {hostname} from 'node:os';
 import path from 'node:path';
 import {gunzipSync} from 'node:zlib';
-import {GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand} from '@aws-sdk/client-s3';
+import {GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand} from '@aws-sdk/client-s3';
 import test, {type ExecutionContext} from 'ava';
 import {execa} from 'execa';
 import {ownStart} from '../source/util/owner.js';
+import {keys, logLength, runRequests, text} from './helpers/bucket.js';
 import {startCeph, type ObjectStore} from './helpers/ceph.js';
 import {fingerprintOfExport, remote, type ClientKind} from './helpers/clients.js';
 import {imageVersion, squashfsImage, tempDir, type TempDir} from './helpers/images.js';
@@ -40,42 +41,8 @@ function publish(root: string, args: string[], env: Record<string, string> = {})
 const version = async (root: string, name: string, rootfs: Array<'root.squashfs' | 'disk.qcow2'> = ['root.squashfs', 'disk.qcow2']) =>
 	imageVersion(root, {os: 'acme', release: '1.0', arch: 'amd64', variant: 'default', version: name, meta: ['incus.tar.xz'], rootfs});
 
-async function text(bucket: string, key: string): Promise<string | undefined> {
-	try {
-		return await (await store!.client.send(new GetObjectCommand({Bucket: bucket, Key: key}))).Body!.transformToString();
-	} catch {
-		return undefined;
-	}
-}
-
 async function bytes(bucket: string, key: string): Promise<Uint8Array> {
 	return (await store!.client.send(new GetObjectCommand({Bucket: bucket, Key: key}))).Body!.transformToByteArray();
-}
-
-async function keys(bucket: string): Promise<string[]> {
-	const listed = await store!.client.send(new ListObjectsV2Command({Bucket: bucket}));
-	return (listed.Contents ?? []).map(object => `${object.Key!} ${object.Size!} ${object.ETag!}`).sort();
-}
-
-/** The requests the gateway logged since `from` (a length of its log), e.g. `PUT /bucket/key`. */
-async function requestsSince(from: number): Promise<string[]> {
-	const log = (await readFile(store!.log, 'utf8')).slice(from);
-	return [...log.matchAll(/beast: \S+ \S+ - \S+ \[[^\]]+\] "(\S+) (\S+) HTTP/g)].map(match => `${match[1]!} ${decodeURIComponent(match[2]!)}`);
-}
-
-const logLength = async () => (await readFile(store!.log, 'utf8')).length;
-
-/** The log is written after the answer: wait until the request that ends a run (the lock's release) is in it. */
-async function runRequests(from: number, bucket: string): Promise<string[]> {
-	const deadline = Date.now() + 30_000;
-	for (;;) {
-		const requests = await requestsSince(from);
-		if (requests.some(request => request.startsWith(`DELETE /${bucket}/`) && request.endsWith('.simplestreams.lock')) || Date.now() > deadline) {
-			return requests;
-		}
-
-		await new Promise(resolve => setTimeout(resolve, 100));
-	}
 }
 
 /** A -N --to run through a link that stalls once a connection has sent 4 MiB (helpers/stall.ts), once a part is half sent. */
@@ -114,19 +81,19 @@ test.serial('a tree published to a bucket is a remote both clients list and expo
 	t.is(dry.exitCode, 0, dry.stderr);
 	t.regex(dry.stdout, /would upload s3:\/\/published\/images-server\/images\/acme\/1\.0\/amd64\/default\/20240101_0000\/disk\.qcow2 \([\d.]+ KiB, not in the bucket\)/);
 	t.regex(dry.stdout, /dry run: would upload 5 files/);
-	t.deepEqual(await keys(bucket), [], 'a dry run sends nothing');
+	t.deepEqual(await keys(store!, bucket), [], 'a dry run sends nothing');
 
-	const from = await logLength();
+	const from = await logLength(store!);
 	const result = await publish(root, ['-N', '--to', `s3://${bucket}/images-server`]);
 	t.is(result.exitCode, 0, result.stderr);
 	t.regex(result.stderr, /published to s3:\/\/published\/images-server\/: 5 files uploaded/);
-	const requests = await runRequests(from, bucket);
+	const requests = await runRequests(store!, from, bucket);
 	const puts = requests.filter(request => request.startsWith('PUT ') && !request.includes('.simplestreams.lock')).map(request => request.split('?')[0]);
 	t.deepEqual(puts.slice(-6), [...['images.json', 'images.json.gz', 'index.json', 'index.json.gz'].map(name => `PUT /${bucket}/images-server/streams/v1/${name}`), `PUT /${bucket}/images-server/index.html`, `PUT /${bucket}/images-server/index.html.gz`], 'the streams go last, the index after the products, each with its gzip, then the page');
-	t.is(await text(bucket, 'images-server/index.html'), await readFile(path.join(root, 'index.html'), 'utf8'));
-	t.is(await text(bucket, 'images-server/streams/v1/images.json'), await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'));
+	t.is(await text(store!, bucket, 'images-server/index.html'), await readFile(path.join(root, 'index.html'), 'utf8'));
+	t.is(await text(store!, bucket, 'images-server/streams/v1/images.json'), await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'));
 	t.is(gunzipSync(await bytes(bucket, 'images-server/streams/v1/images.json.gz')).toString('utf8'), await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'));
-	t.is(await text(bucket, 'images-server/.simplestreams.lock'), undefined, 'the lock is released');
+	t.is(await text(store!, bucket, 'images-server/.simplestreams.lock'), undefined, 'the lock is released');
 
 	const base = `${store!.url}/${bucket}/images-server`;
 	const image = await anonymousHead(`${base}/images/acme/1.0/amd64/default/20240101_0000/incus.tar.xz`);
@@ -164,21 +131,21 @@ test.serial('publishing again uploads nothing; a new version uploads only its fi
 	const root = path.join(tmp.path, 'again', 'webroot');
 	await version(root, '20240101_0000');
 	t.is((await publish(root, ['-N', '--to', `s3://${bucket}`])).exitCode, 0);
-	const before = await keys(bucket);
+	const before = await keys(store!, bucket);
 
-	let from = await logLength();
+	let from = await logLength(store!);
 	const unchanged = await publish(root, ['-N', '--to', `s3://${bucket}`]);
 	t.is(unchanged.exitCode, 0, unchanged.stderr);
-	const uploads = (await runRequests(from, bucket)).filter(request => /^(PUT|POST) /.test(request) && !request.includes('.simplestreams.lock'));
+	const uploads = (await runRequests(store!, from, bucket)).filter(request => /^(PUT|POST) /.test(request) && !request.includes('.simplestreams.lock'));
 	t.deepEqual(uploads, [], 'no object is sent again');
 	t.regex(unchanged.stderr, /unchanged s3:\/\/again\/streams\/v1\/index\.json/);
-	t.deepEqual(await keys(bucket), before);
+	t.deepEqual(await keys(store!, bucket), before);
 
 	const added = await version(root, '20240102_0000', ['root.squashfs']);
-	from = await logLength();
+	from = await logLength(store!);
 	const next = await publish(root, ['-N', '--to', `s3://${bucket}`]);
 	t.is(next.exitCode, 0, next.stderr);
-	const sent = (await runRequests(from, bucket)).filter(request => request.startsWith('PUT ') && !request.includes('.simplestreams.lock')).map(request => request.split('?')[0]!).sort();
+	const sent = (await runRequests(store!, from, bucket)).filter(request => request.startsWith('PUT ') && !request.includes('.simplestreams.lock')).map(request => request.split('?')[0]!).sort();
 	// The index names the same product as before: it is not sent again either.
 	t.deepEqual(sent, [...Object.values(added.rel).map(file => `PUT /${bucket}/${file}`), `PUT /${bucket}/streams/v1/images.json`, `PUT /${bucket}/streams/v1/images.json.gz`, `PUT /${bucket}/index.html`, `PUT /${bucket}/index.html.gz`].sort());
 });
@@ -189,7 +156,7 @@ test.serial('a publish killed mid-upload leaves the previous streams; the next r
 	const root = path.join(tmp.path, 'killed', 'webroot');
 	await version(root, '20240101_0000', ['root.squashfs']);
 	t.is((await publish(root, ['-N', '--to', `s3://${bucket}`])).exitCode, 0);
-	const previous = {products: await text(bucket, 'streams/v1/images.json'), index: await text(bucket, 'streams/v1/index.json')};
+	const previous = {products: await text(store!, bucket, 'streams/v1/images.json'), index: await text(store!, bucket, 'streams/v1/index.json')};
 
 	// A large incompressible rootfs goes up in parts, through a link that stalls part-way: the run is
 	// killed with a part half sent.
@@ -198,8 +165,8 @@ test.serial('a publish killed mid-upload leaves the previous streams; the next r
 	const {run} = await stalledPublish(t, root, bucket);
 	run.kill('SIGKILL');
 	await run;
-	t.is(await text(bucket, 'streams/v1/images.json'), previous.products);
-	t.is(await text(bucket, 'streams/v1/index.json'), previous.index);
+	t.is(await text(store!, bucket, 'streams/v1/images.json'), previous.products);
+	t.is(await text(store!, bucket, 'streams/v1/index.json'), previous.index);
 	const unfinished = await store!.client.send(new ListMultipartUploadsCommand({Bucket: bucket}));
 	t.true((unfinished.Uploads ?? []).length > 0, 'the killed run left its upload unfinished');
 
@@ -207,7 +174,7 @@ test.serial('a publish killed mid-upload leaves the previous streams; the next r
 	t.is(next.exitCode, 0, next.stderr);
 	t.regex(next.stderr, /took over s3:\/\/killed\/\.simplestreams\.lock: its owner, pid \d+, is gone/);
 	t.regex(next.stderr, /aborted an unfinished upload of s3:\/\/killed\/images\/acme\/1\.0\/amd64\/default\/20240102_0000\/root\.squashfs/);
-	t.is(await text(bucket, 'streams/v1/images.json'), await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'));
+	t.is(await text(store!, bucket, 'streams/v1/images.json'), await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'));
 	t.deepEqual((await store!.client.send(new ListMultipartUploadsCommand({Bucket: bucket}))).Uploads ?? [], []);
 	const exported = await remote('incus', `${store!.url}/${bucket}`, store!.caFile);
 	t.teardown(async () => exported.close());
@@ -221,7 +188,7 @@ test.serial('Ctrl-C during an upload aborts it and releases the bucket\'s lock; 
 	const root = path.join(tmp.path, 'interrupted', 'webroot');
 	await version(root, '20240101_0000', ['root.squashfs']);
 	t.is((await publish(root, ['-N', '--to', `s3://${bucket}`])).exitCode, 0);
-	const previous = {products: await text(bucket, 'streams/v1/images.json'), index: await text(bucket, 'streams/v1/index.json')};
+	const previous = {products: await text(store!, bucket, 'streams/v1/images.json'), index: await text(store!, bucket, 'streams/v1/index.json')};
 	const big = await version(root, '20240102_0000', ['root.squashfs']);
 	await squashfsImage(big.files['root.squashfs']!, {'usr/lib/blob': randomBytes(60 << 20).toString('base64')});
 	// Ctrl-C while a part is half sent over a link that has gone quiet: the run must not wait for it.
@@ -231,14 +198,14 @@ test.serial('Ctrl-C during an upload aborts it and releases the bucket\'s lock; 
 	const seen = stopped.stderr;
 	t.is(stopped.exitCode, 130, seen);
 	t.regex(seen, /cancelled: the bucket's streams are as they were/);
-	t.is(await text(bucket, '.simplestreams.lock'), undefined, 'the lock is released');
+	t.is(await text(store!, bucket, '.simplestreams.lock'), undefined, 'the lock is released');
 	t.deepEqual((await store!.client.send(new ListMultipartUploadsCommand({Bucket: bucket}))).Uploads ?? [], [], 'the upload is aborted');
-	t.is(await text(bucket, 'streams/v1/images.json'), previous.products);
-	t.is(await text(bucket, 'streams/v1/index.json'), previous.index);
+	t.is(await text(store!, bucket, 'streams/v1/images.json'), previous.products);
+	t.is(await text(store!, bucket, 'streams/v1/index.json'), previous.index);
 	const next = await publish(root, ['-N', '--to', `s3://${bucket}`]);
 	t.is(next.exitCode, 0, next.stderr);
 	t.notRegex(next.stderr, /took over/);
-	t.is(await text(bucket, 'streams/v1/images.json'), await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'));
+	t.is(await text(store!, bucket, 'streams/v1/images.json'), await readFile(path.join(root, 'streams/v1/images.json'), 'utf8'));
 });
 
 test.serial('two publishers at once: the bucket\'s streams are one run\'s, a held lock refuses with its holder', async t => {
@@ -252,7 +219,7 @@ test.serial('two publishers at once: the bucket\'s streams are one run\'s, a hel
 		t.true(result.exitCode === 0 || /s3:\/\/two\/ is being written by another simplestreams \(simplestreams -N, pid \d+/.test(result.stderr), result.stderr);
 	}
 
-	const published = {products: await text(bucket, 'streams/v1/images.json'), index: await text(bucket, 'streams/v1/index.json')};
+	const published = {products: await text(store!, bucket, 'streams/v1/images.json'), index: await text(store!, bucket, 'streams/v1/index.json')};
 	// A run refused by the bucket's lock wrote no local streams either.
 	const local = await Promise.all(roots.map(async root => ({
 		products: await readFile(path.join(root, 'streams/v1/images.json'), 'utf8').catch(() => undefined),
@@ -263,12 +230,12 @@ test.serial('two publishers at once: the bucket\'s streams are one run\'s, a hel
 	// A lock held by a live process (this one) refuses at once, and changes nothing.
 	const holder = {pid: process.pid, host: hostname(), since: new Date().toISOString(), command: 'simplestreams -N', started: ownStart()};
 	await store!.client.send(new PutObjectCommand({Bucket: bucket, Key: '.simplestreams.lock', Body: JSON.stringify(holder)}));
-	const before = await keys(bucket);
+	const before = await keys(store!, bucket);
 	await version(roots[1]!, '20240106_0000', ['root.squashfs']);
 	const refused = await publish(roots[1]!, ['-N', '--to', `s3://${bucket}`]);
 	t.is(refused.exitCode, 1);
 	t.is(refused.stderr.trim(), `simplestreams: s3://two/ is being written by another simplestreams (simplestreams -N, pid ${process.pid} on ${holder.host} since ${holder.since}); lock: s3://two/.simplestreams.lock`);
-	t.deepEqual(await keys(bucket), before);
+	t.deepEqual(await keys(store!, bucket), before);
 });
 
 /** Polls `condition` until it holds, for at most `ms`. */
@@ -294,7 +261,7 @@ test.serial('--watch --to sends each regeneration to the bucket, and releases it
 	t.teardown(() => watch.kill('SIGKILL'));
 	const inBucket = async (name: string) => {
 		const local = await readFile(path.join(root, 'streams/v1/images.json'), 'utf8').catch(() => '');
-		return local.includes(name) && await text(bucket, 'w/streams/v1/images.json') === local;
+		return local.includes(name) && await text(store!, bucket, 'w/streams/v1/images.json') === local;
 	};
 
 	t.true(await until(async () => inBucket('20240101_0000'), 90_000), 'the first regeneration is published');
@@ -304,7 +271,7 @@ test.serial('--watch --to sends each regeneration to the bucket, and releases it
 	const result = await watch;
 	t.is(result.exitCode, 0, result.stderr);
 	t.regex(result.stderr, /uploaded s3:\/\/watched\/w\/images\/acme\/1\.0\/amd64\/default\/20240102_0000\/root\.squashfs/);
-	t.is(await text(bucket, 'w/.simplestreams.lock'), undefined);
+	t.is(await text(store!, bucket, 'w/.simplestreams.lock'), undefined);
 });
 
 test.serial('wrong credentials and a missing bucket: one line naming the S3 code, nothing changed', async t => {
@@ -321,7 +288,7 @@ test.serial('wrong credentials and a missing bucket: one line naming the S3 code
 	const missing = await publish(root, ['-N', '--to', 's3://no-such-bucket/p', '--endpoint', store!.url]);
 	t.is(missing.exitCode, 1);
 	t.is(missing.stderr.trim(), 'simplestreams: cannot list s3://no-such-bucket/p/: NoSuchBucket (the bucket does not exist)');
-	t.deepEqual(await keys(bucket), []);
+	t.deepEqual(await keys(store!, bucket), []);
 	const bad = await publish(root, ['-N', '--to', 'https://example.org/x']);
 	t.is(bad.exitCode, 1);
 	t.is(bad.stderr.trim(), 'simplestreams: --to must be s3://BUCKET or s3://BUCKET/PREFIX, got https://example.org/x');
