@@ -173,20 +173,23 @@ export async function planMirror(options: MirrorOptions, emit: MirrorEmit): Prom
 async function mirrorPass({to, ...options}: MirrorOptions, emit: MirrorEmit, target?: Target): Promise<{pass: MirrorPass; result: GenerateResult | 'unchanged'}> {
 	const {planPass, fetchPass} = await import('./mirror/run.js');
 	const planned = await planPass(options, emit);
-	let pass: MirrorPass;
-	try {
-		pass = await fetchPass(planned, options, emit);
-	} finally {
-		await planned.upstream.close();
-	}
+	// One run context for the fetch and the publish: the digests the fetch checked go into the cache the publish reads.
+	const {pass, result} = await withRunContext(options, emit, async context => {
+		let pass: MirrorPass;
+		try {
+			pass = await fetchPass(planned, options, await context.cache(), emit);
+		} finally {
+			await planned.upstream.close();
+		}
 
-	await recoverHolding(options.root, emit);
-	const retention = {
-		...(pass.retiring.length > 0 ? {remove: pass.retiring} : {}),
-		...(pass.restoring.length > 0 ? {restore: pass.restoring} : {}),
-		...(options.graceMs === undefined ? {} : {graceMs: options.graceMs}),
-	};
-	const result = await withRunContext({...options, retention}, emit, runPublish);
+		await recoverHolding(options.root, emit);
+		const retention = {
+			...(pass.retiring.length > 0 ? {remove: pass.retiring} : {}),
+			...(pass.restoring.length > 0 ? {restore: pass.restoring} : {}),
+			...(options.graceMs === undefined ? {} : {graceMs: options.graceMs}),
+		};
+		return {pass, result: await runPublish({...context, retention})};
+	});
 	await target?.send(options.root, undefined, options.signal);
 	return {pass, result};
 }

@@ -7,12 +7,14 @@ import {createHash} from 'node:crypto';
 import {createReadStream} from 'node:fs';
 import {mkdir, readdir, readFile, rename, rm, stat, unlink} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
+import type {DigestCache} from '../cache/digest-cache.js';
 import {aliasFile, formatAliases} from '../domain/aliases.js';
 import {readRecord} from '../retention/record.js';
 import {writeAtomic} from '../util/atomic-write.js';
 import {errorCode} from '../util/errors.js';
 import {stableJson} from '../util/json.js';
 import {mapLimit} from '../util/map-limit.js';
+import {rememberDigests} from './digests.js';
 import type {MirrorEmit} from './events.js';
 import {FetchError, Upstream, type UpstreamOptions} from './http.js';
 import {planMirror, type Filters, type MirrorFile, type MirrorPlan, type MirrorProduct, type MirrorVersion} from './plan.js';
@@ -229,7 +231,7 @@ async function writeProductFiles(root: string, product: MirrorProduct): Promise<
  * -N, under the root's lock: fetch the missing versions (at most `jobs` files at once), place those
  * that check, write the products' files and the record of what is mirrored.
  */
-export async function fetchPass(pass: Planned, options: MirrorOptions, emit: MirrorEmit): Promise<MirrorPass> {
+export async function fetchPass(pass: Planned, options: MirrorOptions, cache: DigestCache, emit: MirrorEmit): Promise<MirrorPass> {
 	const {root} = options;
 	const staging = (version: MirrorVersion) => join(root, stagingName, version.dir);
 	await dropStale(join(root, stagingName), new Set(pass.missing.map(v => v.dir)));
@@ -256,6 +258,7 @@ export async function fetchPass(pass: Planned, options: MirrorOptions, emit: Mir
 		} else if (reason === undefined) {
 			await mkdir(dirname(join(root, version.dir)), {recursive: true});
 			await rename(staging(version), join(root, version.dir));
+			await rememberDigests(cache, root, version);
 			pass.placed.push(version.dir);
 			emit({type: 'version-placed', path: version.dir});
 			continue;

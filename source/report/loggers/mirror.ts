@@ -60,6 +60,11 @@ function plainLine(event: MirrorEvent | PipelineEvent): string | undefined {
 			return `mirror pass done: ${event.placed} placed, ${event.refused} refused, ${event.retiring} retiring; next pass at ${at(event.nextAt)}`;
 		}
 
+		case 'hash-finished': {
+			// Files the fetch checked are known to the digest cache: what is hashed here is what it did not fetch.
+			return event.files > 0 ? `hashed ${event.files} files (${formatBytes(event.bytes)})` : undefined;
+		}
+
 		case 'cataloged': {
 			return `catalog: ${event.versions} versions, ${event.images.lxd} images for LXD, ${event.images.incus} for Incus`;
 		}
