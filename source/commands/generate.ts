@@ -22,8 +22,7 @@ export const generateCommand: Command = {
 		const to = targetOf(flags);
 		const streamsOut = !write && !to && (Boolean(flags.json) || !process.stdout.isTTY);
 		let dryRun: GenerateResult | undefined;
-		// Uploads are told in plain lines for now: the live tree does not draw them.
-		const code = await showingProgress({plain: flags.plain || to !== undefined, write, streamsOut, jobs: options.jobs}, async (reporter, signal) => {
+		const code = await showingProgress({plain: flags.plain, write, streamsOut, jobs: options.jobs}, async (reporter, signal) => {
 			const run = {...options, ...(to ? {to} : {}), signal};
 			if (write) {
 				await publish(run, reporter.emit);

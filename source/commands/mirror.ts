@@ -128,8 +128,7 @@ export const mirrorCommand: Command = {
 				return 0;
 			}
 
-			// Uploads are told in log lines for now: the live screen does not draw them.
-			if (flags.every === undefined && flags.log === undefined && !options.to && liveTerminal(flags.plain)) {
+			if (flags.every === undefined && flags.log === undefined && liveTerminal(flags.plain)) {
 				return await showing(onCancel => startMirrorReporter({jobs: options.jobs, onCancel}), async (reporter, signal) => {
 					const {pass} = await mirror({...options, signal}, reporter.emit);
 					await reporter.finish('done');

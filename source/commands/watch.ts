@@ -47,8 +47,7 @@ export const watchCommand: Command = {
 		process.on('SIGHUP', hangup);
 		let reporter: Awaited<ReturnType<typeof startWatchReporter>> | undefined;
 		try {
-			// Uploads are told in plain lines for now: the live screen does not draw them.
-			reporter = await startWatchReporter({log: flags.log ?? (to ? 'plain' : undefined), plain: flags.plain, jobs: options.jobs, onQuit: () => stop()});
+			reporter = await startWatchReporter({log: flags.log, plain: flags.plain, jobs: options.jobs, onQuit: () => stop()});
 			emit = reporter.emit;
 			for (const event of early.splice(0)) {
 				emit(event);

@@ -5,6 +5,7 @@ export type PublishEvent =
 	| {type: 'bucket-read'; target: string; objects: number; bytes: number}
 	/** A file the bucket lacks, or holds with another size or sha256. */
 	| {type: 'upload-planned'; key: string; size: number; reason: 'missing' | 'different'}
+	/** `done` 0 as a file starts going up; then after each part of a file sent in parts. */
 	| {type: 'upload-progress'; key: string; done: number; size: number}
 	| {type: 'uploaded'; key: string; size: number; milliseconds: number}
 	/** A multipart upload an earlier run left unfinished (killed, cut off): its parts are deleted. */

@@ -86,6 +86,7 @@ export async function publishToBucket(options: BucketPublish, emit: PublishEmit)
 		signal?.throwIfAborted();
 		const began = performance.now();
 		const key = locationText(bucket.location, file.path);
+		emit({type: 'upload-progress', key, done: 0, size: file.size}); // On its way: a screen gives it a row.
 		await bucket.putFile(join(options.root, file.path), file, done => {
 			emit({type: 'upload-progress', key, done, size: file.size});
 		}, signal);

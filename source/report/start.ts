@@ -67,7 +67,7 @@ export function startReporter(options: RunReporterOptions): Reporter {
 	}
 
 	const {plain, ...live} = options;
-	return deferred(loadLive().then(({liveReporter}) => liveReporter({...live, out: process.stderr, input: keyboard()})));
+	return deferred(loadLive().then(({liveReporter}) => liveReporter({...live, out: process.stderr, plan: process.stdout, input: keyboard()})));
 }
 
 /** mirror -N in a terminal: its downloads, then the publishing (without a terminal it logs: loggers/mirror.ts). */

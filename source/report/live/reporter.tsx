@@ -2,16 +2,21 @@
 // draws the model at a bounded rate, so rendering never holds up the hashing. The live screen is
 // the terminal's alternate screen, like a pager's: a resize (which makes terminals reflow what is
 // on screen) is a clean redraw, and the final frame is printed where the command was typed.
+import type {Writable} from 'node:stream';
 import {render, useInput, type Key} from 'ink';
 import type {PipelineEvent} from '../../pipeline/events.js';
+import {isPublishEvent} from '../../publish/events.js';
 import type {WatchEvent} from '../../watch/events.js';
-import type {Reporter, WatchReporter} from '../contract.js';
+import type {Outcome, Reporter, WatchReporter} from '../contract.js';
 import {isMirrorEvent, type MirrorLogEvent} from '../loggers/mirror.js';
+import {publishLines} from '../loggers/publish.js';
+import {lineWriter} from '../printable.js';
 import {Downloads} from './downloads.js';
 import {frame, type Frame, type Line} from './layout.js';
 import {frameGap, threadCpuMs} from './pace.js';
 import {LiveModel} from './state.js';
 import {paint, Screen} from './Screen.js';
+import {Uploads} from './uploads.js';
 import {WatchStatus} from './watch-status.js';
 
 const alternate = {enter: '\u001B[?1049h\u001B[H', leave: '\u001B[?1049l', clear: '\u001B[2J\u001B[H'};
@@ -28,6 +33,8 @@ export type LiveOptions = {
 	root?: string;
 	/** A dry run's images.json goes to stdout. */
 	streamsOut?: boolean;
+	/** Where a dry run's plan for a bucket (--to) is printed once the screen is closed: stdout. */
+	plan?: Writable;
 	jobs: number;
 	/** q or Ctrl-C: the command aborts the run. */
 	onCancel: () => void;
@@ -163,20 +170,72 @@ function surface(options: SurfaceOptions): Surface {
 	};
 }
 
+/**
+ * --to: the uploads under the tree, once the local root is published. A stop while they go up
+ * aborts them: the tree's run is done, the uploads say they were cancelled. A dry run's plan (the
+ * lines the plain reporter prints) is kept for `plan`, printed when the screen is closed.
+ */
+function bucketView(write: boolean, plan?: Writable) {
+	const uploads = new Uploads(!write);
+	const planned: string[] = [];
+	const lines = publishLines(() => undefined, text => planned.push(text), !write);
+	return {
+		uploads,
+		apply(event: Parameters<typeof uploads.apply>[0], now: number) {
+			uploads.apply(event, now);
+			lines.emit(event);
+		},
+		/** How the tree's run ended, given how the whole run did. */
+		treeOutcome(outcome: Outcome): Outcome {
+			if (outcome === 'cancelled' && uploads.sending) {
+				uploads.outcome = 'cancelled';
+				return 'done';
+			}
+
+			uploads.outcome = outcome;
+			return outcome;
+		},
+		printPlan() {
+			if (plan && planned.length > 0) {
+				const line = lineWriter(plan);
+				for (const text of planned.splice(0)) {
+					line(text);
+				}
+			}
+		},
+	};
+}
+
 export function liveReporter(options: LiveOptions): Reporter {
 	const model = new LiveModel({write: options.write, jobs: options.jobs, verify: options.verify, streamsOut: options.streamsOut, root: options.root});
-	const screen = surface({...options, onQuit: options.onCancel, layout: (size, scroll) => frame(model, {...size, now: performance.now(), scroll})});
+	const bucket = bucketView(options.write, options.plan);
+	const screen = surface({...options, onQuit: options.onCancel, layout(size, scroll) {
+		const now = performance.now();
+		const uploads = bucket.uploads.lines(size.width, now);
+		// Status lines take the place of the keys' hint: only once there are uploads to show.
+		return frame(model, {...size, now, scroll, ...(uploads.length > 0 ? {status: uploads} : {})});
+	}});
 	return {
 		emit(event) {
-			model.apply(event, performance.now());
+			if (isPublishEvent(event)) {
+				bucket.apply(event, performance.now());
+			} else {
+				model.apply(event, performance.now());
+			}
 		},
 		cancel() {
-			model.cancel();
+			if (bucket.uploads.sending) {
+				bucket.uploads.cancelling = true;
+			} else {
+				model.cancel();
+			}
+
 			screen.draw();
 		},
 		async finish(outcome) {
-			model.finish(outcome, performance.now());
+			model.finish(bucket.treeOutcome(outcome), performance.now());
 			await screen.close();
+			bucket.printPlan();
 		},
 	};
 }
@@ -189,31 +248,39 @@ export type LiveMirrorOptions = Pick<LiveOptions, 'out' | 'input' | 'jobs' | 'fp
  */
 export function liveMirror(options: LiveMirrorOptions): Reporter<MirrorLogEvent> {
 	const downloads = new Downloads();
+	const bucket = bucketView(true);
 	let model: LiveModel | undefined;
 	const screen = surface({
 		...options,
 		onQuit: options.onCancel,
 		layout(size, scroll) {
 			const now = performance.now();
-			return model ? frame(model, {...size, now, scroll, status: downloads.summary()}) : {lines: downloads.lines(size.width, size.height, now), start: 0};
+			return model ? frame(model, {...size, now, scroll, status: [...downloads.summary(), ...bucket.uploads.lines(size.width, now)]}) : {lines: downloads.lines(size.width, size.height, now), start: 0};
 		},
 	});
 	return {
 		emit(event) {
 			if (isMirrorEvent(event)) {
 				downloads.apply(event, performance.now());
+			} else if (isPublishEvent(event)) {
+				bucket.apply(event, performance.now());
 			} else {
 				model ??= new LiveModel({write: true, jobs: options.jobs});
 				model.apply(event, performance.now());
 			}
 		},
 		cancel() {
-			model?.cancel();
+			if (bucket.uploads.sending) {
+				bucket.uploads.cancelling = true;
+			} else {
+				model?.cancel();
+			}
+
 			screen.draw();
 		},
 		async finish(outcome) {
 			downloads.outcome = outcome;
-			model?.finish(outcome, performance.now());
+			model?.finish(bucket.treeOutcome(outcome), performance.now());
 			await screen.close();
 		},
 	};
@@ -235,6 +302,7 @@ const watchOnly = new Set<WatchEvent['type']>(['watching', 'regenerating', 'rege
 export function liveWatch(options: LiveWatchOptions): WatchReporter {
 	const newModel = () => new LiveModel({write: true, jobs: options.jobs});
 	let model = newModel();
+	const bucket = bucketView(true);
 	const status = new WatchStatus();
 	let changed = true;
 	let drawn = 0;
@@ -243,14 +311,20 @@ export function liveWatch(options: LiveWatchOptions): WatchReporter {
 		layout(size, scroll) {
 			changed = false;
 			drawn = Date.now();
-			return frame(model, {...size, now: performance.now(), scroll, status: status.lines(Date.now(), size.keys)});
+			const now = performance.now();
+			return frame(model, {...size, now, scroll, status: [...bucket.uploads.lines(size.width, now), ...status.lines(Date.now(), size.keys)]});
 		},
-		// Spinners and bars move while a regeneration runs.
-		due: () => changed || (model.started !== undefined && model.outcome === undefined) || Date.now() - drawn >= 1000,
+		// Spinners and bars move while a regeneration runs or its tree is sent on.
+		due: () => changed || (model.started !== undefined && model.outcome === undefined) || bucket.uploads.sending || Date.now() - drawn >= 1000,
 	});
 	return {
 		emit(event) {
 			changed = true;
+			if (isPublishEvent(event)) {
+				bucket.apply(event, performance.now());
+				return;
+			}
+
 			if (!watchOnly.has(event.type)) {
 				model.apply(event as PipelineEvent, performance.now());
 				return;
@@ -262,7 +336,7 @@ export function liveWatch(options: LiveWatchOptions): WatchReporter {
 			} else if (event.type === 'regenerated' || event.type === 'regeneration-failed') {
 				model.finish(event.type === 'regenerated' ? 'done' : 'failed', performance.now());
 			} else if (event.type === 'stopped' && model.started !== undefined && !model.outcome) {
-				model.finish('cancelled', performance.now()); // Stopped mid-regeneration: its hashing was aborted.
+				model.finish(bucket.treeOutcome('cancelled'), performance.now()); // Stopped mid-regeneration: its hashing, or its upload, was aborted.
 			}
 		},
 		close: async () => screen.close(),

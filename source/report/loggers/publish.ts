@@ -76,6 +76,10 @@ export function publishLines(line: (text: string) => void, plan: (text: string) 
 			}
 
 			case 'upload-progress': {
+				if (event.done === 0) {
+					break; // A file starting: the lines tell bytes sent.
+				}
+
 				const now = performance.now();
 				started ||= now;
 				done.set(event.key, event.done);
