@@ -12,15 +12,17 @@ import {constants} from 'node:fs';
 import {lstat, mkdir, open, unlink, type FileHandle} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 import {promisify} from 'node:util';
-import {gzip} from 'node:zlib';
+import {gunzip, gzip} from 'node:zlib';
 import {warning, type ReasonCode} from '../domain/reasons.js';
 import {discard, place, settle, stage, type Staged} from '../util/atomic-write.js';
 import {errorCode, systemReason, UsageError} from '../util/errors.js';
 import {stableJson} from '../util/json.js';
 import {readFully} from '../util/read-fully.js';
+import {readBoundedFile} from '../util/small-file.js';
 import {slices} from '../util/slices.js';
 import type {IndexFile, ProductsFile} from './model.js';
 import {gzipPath, indexPath, pageMarker, pagePath, productsPath} from './paths.js';
+import {maxStreamsBytes} from './read.js';
 
 /** What a publish writes, as the bytes published: the same data always gives the same text. */
 export type StreamsText = {products: string; index: string; page?: string};
@@ -37,30 +39,22 @@ export type Written = (event: {type: 'written'; path: string; changed: boolean} 
 /** Characters of the text compared per step (at most 3 bytes each in UTF-8). */
 const step = 256 * 1024;
 
-/** `data` as UTF-8 bytes, a step at a time. */
-function * chunks(data: string | Buffer): Generator<Buffer> {
-	if (typeof data !== 'string') {
-		for (let offset = 0; offset < data.length; offset += step) {
-			yield data.subarray(offset, offset + step);
-		}
-
-		return;
-	}
-
+/** `text` as UTF-8 bytes, a step at a time. */
+function * chunks(text: string): Generator<Buffer> {
 	const encoder = new TextEncoder();
 	const encoded = Buffer.allocUnsafe((step + 1) * 3);
-	for (const slice of slices(data, step)) {
+	for (const slice of slices(text, step)) {
 		const {written} = encoder.encodeInto(slice, encoded);
 		yield encoded.subarray(0, written);
 	}
 }
 
 /**
- * Whether the file holds exactly `data`. Compared a step at a time: the products file of a large tree
+ * Whether the file holds exactly `text`. Compared a step at a time: the products file of a large tree
  * is tens of MB, and reading it whole as a string (next to the new text) was the peak memory of a
  * no-change run. A size that differs answers without reading anything.
  */
-export async function same(path: string, data: string | Buffer): Promise<boolean> {
+export async function same(path: string, text: string): Promise<boolean> {
 	let handle: FileHandle;
 	try {
 		handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -70,13 +64,13 @@ export async function same(path: string, data: string | Buffer): Promise<boolean
 
 	try {
 		const stats = await handle.stat();
-		if (!stats.isFile() || stats.size !== (typeof data === 'string' ? Buffer.byteLength(data) : data.length)) {
+		if (!stats.isFile() || stats.size !== Buffer.byteLength(text)) {
 			return false;
 		}
 
 		const actual = Buffer.allocUnsafe((step + 1) * 3);
 		let position = 0;
-		for (const expected of chunks(data)) {
+		for (const expected of chunks(text)) {
 			if (await readFully(handle, actual, expected.length, position) !== expected.length || !actual.subarray(0, expected.length).equals(expected)) {
 				return false;
 			}
@@ -147,7 +141,31 @@ export async function publishedPage(root: string): Promise<string | undefined> {
 }
 
 /** One file to publish and what of it changes. */
-type Plan = {path: string; absolute: string; text: string; gzip: Buffer; file: boolean; packed: boolean; staged: Staged[]};
+/**
+ * Whether the file at `path` is a gzip of exactly `text`. Unpacking costs a fraction of packing at
+ * level 9, which every regeneration paid for an unchanged products file of tens of MB (bench/RESULTS.md).
+ */
+async function holdsGzipOf(path: string, text: string): Promise<boolean> {
+	let unpacked: Buffer;
+	try {
+		unpacked = await promisify(gunzip)(await readBoundedFile(path, {limit: maxStreamsBytes}), {maxOutputLength: maxStreamsBytes});
+	} catch {
+		return false;
+	}
+
+	let position = 0;
+	for (const expected of chunks(text)) {
+		if (!unpacked.subarray(position, position + expected.length).equals(expected)) {
+			return false;
+		}
+
+		position += expected.length;
+	}
+
+	return position === unpacked.length;
+}
+
+type Plan = {path: string; absolute: string; text: string; file: boolean; packed: boolean; staged: Staged[]};
 
 /**
  * A write that failed (no space, no permission): what is published is said, since the files are
@@ -177,9 +195,8 @@ export async function writeStreams(root: string, text: StreamsText, emit: Writte
 	const plans: Plan[] = [];
 	for (const {path, text} of files) {
 		const absolute = join(root, path);
-		const packed = await gzipped(text);
 		const file = !(await same(absolute, text));
-		plans.push({path, absolute, text, gzip: packed, file, packed: file || !(await same(gzipPath(absolute), packed)), staged: []});
+		plans.push({path, absolute, text, file, packed: file || !(await holdsGzipOf(gzipPath(absolute), text)), staged: []});
 	}
 
 	for (const plan of plans.filter(plan => plan.file)) {
@@ -192,7 +209,7 @@ export async function writeStreams(root: string, text: StreamsText, emit: Writte
 			await mkdir(dirname(plan.absolute), {recursive: true});
 			plan.staged = [
 				...(plan.file ? [await stage(plan.absolute, plan.text)] : []),
-				...(plan.packed ? [await stage(gzipPath(plan.absolute), plan.gzip)] : []),
+				...(plan.packed ? [await stage(gzipPath(plan.absolute), await gzipped(plan.text))] : []),
 			];
 		} catch (error) {
 			await Promise.all(all().map(discard));
