@@ -33,6 +33,9 @@ export const streamsText = (products: ProductsFile, index: IndexFile): StreamsTe
 /** The gzip of a served file. Its header holds no name and no time, so the same text gives the same bytes. */
 export const gzipped = async (text: string): Promise<Buffer> => promisify(gzip)(text, {level: 9});
 
+/** What a gzip of a served file holds, unpacked no further than a streams file may be. */
+export const unpacked = async (packed: Buffer): Promise<Buffer> => promisify(gunzip)(packed, {maxOutputLength: maxStreamsBytes});
+
 /** Told of each file once it is published (`changed` false when it already held these bytes), and of a page left alone. */
 export type Written = (event: {type: 'written'; path: string; changed: boolean} | {type: 'warning'; path: string; code: ReasonCode; message: string}) => void;
 
@@ -146,23 +149,23 @@ export async function publishedPage(root: string): Promise<string | undefined> {
  * level 9, which every regeneration paid for an unchanged products file of tens of MB (bench/RESULTS.md).
  */
 async function holdsGzipOf(path: string, text: string): Promise<boolean> {
-	let unpacked: Buffer;
+	let held: Buffer;
 	try {
-		unpacked = await promisify(gunzip)(await readBoundedFile(path, {limit: maxStreamsBytes}), {maxOutputLength: maxStreamsBytes});
+		held = await unpacked(await readBoundedFile(path, {limit: maxStreamsBytes}));
 	} catch {
 		return false;
 	}
 
 	let position = 0;
 	for (const expected of chunks(text)) {
-		if (!unpacked.subarray(position, position + expected.length).equals(expected)) {
+		if (!held.subarray(position, position + expected.length).equals(expected)) {
 			return false;
 		}
 
 		position += expected.length;
 	}
 
-	return position === unpacked.length;
+	return position === held.length;
 }
 
 type Plan = {path: string; absolute: string; text: string; file: boolean; packed: boolean; staged: Staged[]};

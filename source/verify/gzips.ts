@@ -2,16 +2,13 @@
 // to every client that accepts gzip, and both clients do: a gzip of another version than X gives
 // them another catalog than the one the rest of verify reads. Each must be a regular file, read
 // within the streams' bound, that unpacks to exactly X's bytes.
-import {promisify} from 'node:util';
 import {join} from 'node:path';
-import {gunzip} from 'node:zlib';
 import {maxStreamsBytes} from '../streams/read.js';
 import {gzipPath} from '../streams/paths.js';
+import {unpacked} from '../streams/write.js';
 import {errorCode} from '../util/errors.js';
 import {readBoundedFile, SmallFileProblem} from '../util/small-file.js';
 import type {Problem} from './schema.js';
-
-const unpack = promisify(gunzip);
 
 const sent = 'a server with gzip_static sends it to clients that accept gzip';
 
@@ -44,15 +41,15 @@ export async function checkGzips(root: string, paths: readonly string[]): Promis
 		}
 
 		const plain = await read(join(root, path));
-		let unpacked: Buffer;
+		let held: Buffer;
 		try {
-			unpacked = await unpack(packed.bytes, {maxOutputLength: maxStreamsBytes});
+			held = await unpacked(packed.bytes);
 		} catch (error) {
 			problems.push({file, message: `is not a gzip of ${path} (${(error as Error).message}): ${sent}, and they fail to read it`});
 			continue;
 		}
 
-		if (!plain || !('bytes' in plain) || !unpacked.equals(plain.bytes)) {
+		if (!plain || !('bytes' in plain) || !held.equals(plain.bytes)) {
 			problems.push({file, message: `is not a gzip of ${path} as it is but of another version: ${sent}, and they get that version`});
 		}
 	}
