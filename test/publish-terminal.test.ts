@@ -9,7 +9,7 @@ import {GetObjectCommand, ListMultipartUploadsCommand} from '@aws-sdk/client-s3'
 import test from 'ava';
 import {startCeph, type ObjectStore} from './helpers/ceph.js';
 import {imageVersion, squashfsImage, tempDir, type TempDir} from './helpers/images.js';
-import {stallingRelay} from './helpers/stall.js';
+import {stallingEndpoint} from './helpers/stall.js';
 import {quote, terminal} from './helpers/terminal.js';
 
 let store: ObjectStore | undefined;
@@ -32,9 +32,8 @@ test.serial('the live screen shows the upload under the tree; q aborts it and re
 	const big = await imageVersion(root, {os: 'acme', release: '1.0', arch: 'amd64', variant: 'default', version: '20240101_0000', meta: ['incus.tar.xz'], rootfs: ['root.squashfs']});
 	await squashfsImage(big.files['root.squashfs']!, {'usr/lib/blob': randomBytes(60 << 20).toString('base64')});
 	// The rootfs's parts stall half sent: its row stays on the screen.
-	const relay = await stallingRelay({host: '127.0.0.1', port: Number(new URL(store!.url).port)}, 4 << 20);
-	t.teardown(async () => relay.close());
-	const env = Object.entries({...store!.env, AWS_ENDPOINT_URL: `https://127.0.0.1:${relay.port}`, XDG_CACHE_HOME: path.join(tmp.path, 'xdg')}).map(([name, value]) => `${name}=${quote(value)}`).join(' ');
+	const relay = await stallingEndpoint(t, store!.url);
+	const env = Object.entries({...store!.env, AWS_ENDPOINT_URL: relay.url, XDG_CACHE_HOME: path.join(tmp.path, 'xdg')}).map(([name, value]) => `${name}=${quote(value)}`).join(' ');
 	const term = terminal(t, tmp.path, ['-N', '--to', `s3://${bucket}/live`, root], `> ${quote(path.join(tmp.path, 'out'))}`, {width: 120, height: 32}, {env});
 	const ended = await Promise.race([relay.stalled.then(() => undefined), term.exitCode(240_000)]);
 	t.is(ended, undefined, `the run ends before its upload stalls:\n${term.capture()}`);

@@ -13,7 +13,7 @@ import {execa} from 'execa';
 import {text} from './helpers/bucket.js';
 import {startCeph, type ObjectStore} from './helpers/ceph.js';
 import {imageVersion, squashfsImage, tempDir, type TempDir} from './helpers/images.js';
-import {stallingRelay} from './helpers/stall.js';
+import {stallingEndpoint} from './helpers/stall.js';
 import {until} from './helpers/watch.js';
 
 const cli = path.resolve('dist/cli.js');
@@ -42,10 +42,9 @@ test.serial('--watch --to --log json: uploads are events; SIGINT mid-upload abor
 	const root = path.join(tmp.path, 'stop', 'webroot');
 	await version(root, '20240101_0000');
 	// The first regeneration's few KiB pass; the large file's parts stall once 4 MiB went up one connection.
-	const relay = await stallingRelay({host: '127.0.0.1', port: Number(new URL(store!.url).port)}, 4 << 20);
-	t.teardown(async () => relay.close());
+	const relay = await stallingEndpoint(t, store!.url);
 	const watch = execa('node', [cli, '--watch', '--settle', '0', '--log', 'json', '--to', `s3://${bucket}/w`, root, '--cache', path.join(root, '..', 'cache.json')], {
-		reject: false, env: {CI: 'true', ...store!.env, AWS_ENDPOINT_URL: `https://127.0.0.1:${relay.port}`},
+		reject: false, env: {CI: 'true', ...store!.env, AWS_ENDPOINT_URL: relay.url},
 	});
 	t.teardown(() => watch.kill('SIGKILL'));
 	let stdout = '';

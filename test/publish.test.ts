@@ -15,7 +15,7 @@ import {keys, logLength, runRequests, text} from './helpers/bucket.js';
 import {startCeph, type ObjectStore} from './helpers/ceph.js';
 import {fingerprintOfExport, remote, type ClientKind} from './helpers/clients.js';
 import {imageVersion, squashfsImage, tempDir, type TempDir} from './helpers/images.js';
-import {stallingRelay} from './helpers/stall.js';
+import {stallingEndpoint} from './helpers/stall.js';
 
 const cli = path.resolve('dist/cli.js');
 const kinds: ClientKind[] = ['lxc', 'incus'];
@@ -45,17 +45,29 @@ async function bytes(bucket: string, key: string): Promise<Uint8Array> {
 	return (await store!.client.send(new GetObjectCommand({Bucket: bucket, Key: key}))).Body!.transformToByteArray();
 }
 
-/** A -N --to run through a link that stalls once a connection has sent 4 MiB (helpers/stall.ts), once a part is half sent. */
-async function stalledPublish(t: ExecutionContext, root: string, bucket: string) {
-	const relay = await stallingRelay({host: '127.0.0.1', port: Number(new URL(store!.url).port)}, 4 << 20);
-	t.teardown(async () => relay.close());
-	const run = publish(root, ['-N', '--to', `s3://${bucket}`], {AWS_ENDPOINT_URL: `https://127.0.0.1:${relay.port}`});
+/**
+ * A bucket published from a root of one version, then a second version with a large incompressible
+ * rootfs, which goes up in parts: its -N --to run goes through a link that stalls (helpers/stall.ts)
+ * and is returned with a part half sent, with the bucket's streams
+ * from before it.
+ */
+async function stalledPublish(t: ExecutionContext, bucket: string) {
+	await store!.bucket(bucket);
+	const root = path.join(tmp.path, bucket, 'webroot');
+	await version(root, '20240101_0000', ['root.squashfs']);
+	t.is((await publish(root, ['-N', '--to', `s3://${bucket}`])).exitCode, 0);
+	const previous = {products: await text(store!, bucket, 'streams/v1/images.json'), index: await text(store!, bucket, 'streams/v1/index.json')};
+	const big = await version(root, '20240102_0000', ['root.squashfs']);
+	await squashfsImage(big.files['root.squashfs']!, {'usr/lib/blob': randomBytes(60 << 20).toString('base64')});
+
+	const relay = await stallingEndpoint(t, store!.url);
+	const run = publish(root, ['-N', '--to', `s3://${bucket}`], {AWS_ENDPOINT_URL: relay.url});
 	const ended = await Promise.race([relay.stalled.then(() => undefined), run]);
 	if (ended) {
 		throw new Error(`the run ended before its upload stalled:\n${ended.stderr}`);
 	}
 
-	return {run};
+	return {root, previous, run};
 }
 
 async function anonymousHead(url: string): Promise<{status: number; headers: Record<string, string | string[] | undefined>}> {
@@ -152,17 +164,8 @@ test.serial('publishing again uploads nothing; a new version uploads only its fi
 
 test.serial('a publish killed mid-upload leaves the previous streams; the next run cleans up and completes', async t => {
 	const bucket = 'killed';
-	await store!.bucket(bucket);
-	const root = path.join(tmp.path, 'killed', 'webroot');
-	await version(root, '20240101_0000', ['root.squashfs']);
-	t.is((await publish(root, ['-N', '--to', `s3://${bucket}`])).exitCode, 0);
-	const previous = {products: await text(store!, bucket, 'streams/v1/images.json'), index: await text(store!, bucket, 'streams/v1/index.json')};
-
-	// A large incompressible rootfs goes up in parts, through a link that stalls part-way: the run is
-	// killed with a part half sent.
-	const big = await version(root, '20240102_0000', ['root.squashfs']);
-	await squashfsImage(big.files['root.squashfs']!, {'usr/lib/blob': randomBytes(60 << 20).toString('base64')});
-	const {run} = await stalledPublish(t, root, bucket);
+	// Killed with a part half sent.
+	const {root, previous, run} = await stalledPublish(t, bucket);
 	run.kill('SIGKILL');
 	await run;
 	t.is(await text(store!, bucket, 'streams/v1/images.json'), previous.products);
@@ -184,15 +187,8 @@ test.serial('a publish killed mid-upload leaves the previous streams; the next r
 
 test.serial('Ctrl-C during an upload aborts it and releases the bucket\'s lock; the bucket\'s streams stay the previous ones', async t => {
 	const bucket = 'interrupted';
-	await store!.bucket(bucket);
-	const root = path.join(tmp.path, 'interrupted', 'webroot');
-	await version(root, '20240101_0000', ['root.squashfs']);
-	t.is((await publish(root, ['-N', '--to', `s3://${bucket}`])).exitCode, 0);
-	const previous = {products: await text(store!, bucket, 'streams/v1/images.json'), index: await text(store!, bucket, 'streams/v1/index.json')};
-	const big = await version(root, '20240102_0000', ['root.squashfs']);
-	await squashfsImage(big.files['root.squashfs']!, {'usr/lib/blob': randomBytes(60 << 20).toString('base64')});
 	// Ctrl-C while a part is half sent over a link that has gone quiet: the run must not wait for it.
-	const {run} = await stalledPublish(t, root, bucket);
+	const {root, previous, run} = await stalledPublish(t, bucket);
 	run.kill('SIGINT');
 	const stopped = await run;
 	const seen = stopped.stderr;

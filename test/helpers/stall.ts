@@ -1,10 +1,12 @@
 // A network that stalls mid-upload: a TCP relay in front of a real server that passes everything
 // until one connection has sent `after` bytes towards the server, then stops reading that
-// connection and holds it open whatever the server does, as a link that has gone quiet does. Connections opened later pass freely (the clean-up
-// a stopped run sends). A test interrupts a run at a moment it knows, whatever the machine's speed.
+// connection and holds it open whatever the server does, as a link that has gone quiet does.
+// Connections opened later pass freely (the clean-up a stopped run sends). A test interrupts a run
+// at a moment it knows, whatever the machine's speed.
 import net from 'node:net';
+import type {ExecutionContext} from 'ava';
 
-export type StallingRelay = {
+type StallingRelay = {
 	/** The relay's port on 127.0.0.1 (TLS passes through: the server's certificate still matches). */
 	port: number;
 	/** Settles when the first connection stalls: a request body is then part-way up. */
@@ -12,7 +14,7 @@ export type StallingRelay = {
 	close(): Promise<void>;
 };
 
-export async function stallingRelay(target: {host: string; port: number}, after: number): Promise<StallingRelay> {
+async function stallingRelay(target: {host: string; port: number}, after: number): Promise<StallingRelay> {
 	const sockets = new Set<net.Socket>();
 	let stalledNow: () => void = () => undefined;
 	const stalled = new Promise<void>(resolve => {
@@ -59,4 +61,15 @@ export async function stallingRelay(target: {host: string; port: number}, after:
 			await new Promise(resolve => server.close(resolve));
 		},
 	};
+}
+
+/**
+ * The server at `url` behind a relay that stalls once a connection has sent 4 MiB, a part of an
+ * upload half sent; closed when the test ends. `url`: the same scheme and host on the relay's port.
+ */
+export async function stallingEndpoint(t: ExecutionContext, url: string): Promise<{url: string; stalled: Promise<void>}> {
+	const target = new URL(url);
+	const relay = await stallingRelay({host: target.hostname, port: Number(target.port)}, 4 << 20);
+	t.teardown(async () => relay.close());
+	return {url: `${target.protocol}//${target.hostname}:${relay.port}`, stalled: relay.stalled};
 }
