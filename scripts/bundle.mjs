@@ -5,7 +5,7 @@
 //
 // One build with code splitting, so every module exists once (an error class thrown in one part is
 // the class another part checks for). Its entries have fixed names, as code finds them by URL:
-// cli.js, worker.js (the hash worker piscina loads) and live.js (the live screens); the wizard and
+// cli.js, thread.js (a hash thread, pipeline/hash/pool.ts) and live.js (the live screens); the wizard and
 // the stages after the scan are chunks loaded when a run needs them. The tests import the modules
 // tsc wrote under dist/source; the command runs the bundle, built from the same files.
 import {readFile, rm, writeFile} from 'node:fs/promises';
@@ -23,7 +23,7 @@ await rm('dist/bundle', {recursive: true, force: true});
 await build({
 	entryPoints: {
 		cli: launcher,
-		worker: 'dist/source/pipeline/hash/worker.js',
+		thread: 'dist/source/pipeline/hash/thread.js',
 		live: 'dist/source/report/live/reporter.js',
 	},
 	outdir: 'dist/bundle',
@@ -32,10 +32,9 @@ await build({
 	format: 'esm',
 	platform: 'node',
 	target: 'node20',
-	// Left to Node: a native addon, a pool that starts its own worker file, and packages loaded only
-	// for imports, deltas, the watcher and publishing to a bucket, where a few milliseconds of loading
-	// are nothing.
-	external: ['lzma-native', 'piscina', 'execa', 'yaml', 'tar-stream', '@aws-sdk/client-s3'],
+	// Left to Node: a native addon, and packages loaded only for imports, deltas, the watcher and
+	// publishing to a bucket, where a few milliseconds of loading are nothing.
+	external: ['lzma-native', 'execa', 'yaml', 'tar-stream', '@aws-sdk/client-s3'],
 	// React's production build: the development one checks more and keeps more per frame.
 	define: {'process.env.NODE_ENV': '"production"'},
 	// Ink connects to React DevTools only when DEV=true, from a package that is not installed.

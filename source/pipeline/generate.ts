@@ -7,6 +7,7 @@ import {reportingChanges, type PublishedBefore} from './changes.js';
 import {noVersions, NothingToPublish} from './nothing.js';
 import {receiptPath, replay, stillPublished, treeKey} from './receipt.js';
 import {scan} from './scan.js';
+import {warmFor} from './hash/pool.js';
 import type {GenerateResult} from './stages.js';
 
 /** Refused before anything else is looked at: the digest cache a watcher keeps stays as it is (the scan has said what is wrong with images/). */
@@ -26,6 +27,7 @@ export async function generate(context: RunContext, write: boolean, scanned?: Tr
 	const {tree, nextDeletion} = await retain(scanned ?? await scan(context.root, context.emit), {...context, write}, context.emit);
 	context.signal?.throwIfAborted();
 	refuseEmpty(tree, context);
+	warmFor(tree, await context.cache(), context.pool);
 	const {runStages} = await import('./stages.js');
 	const result = await runStages(tree, context, write, undefined, before);
 	const due = [nextDeletion, result.nextDeletion].filter(time => time !== undefined);
@@ -53,6 +55,8 @@ export async function publish(context: RunContext, reportChanges = false): Promi
 		return 'unchanged';
 	}
 
+	// The hash threads start while the later stages load.
+	warmFor(tree, await context.cache(), context.pool);
 	const {runStages} = await import('./stages.js');
 	return reportChanges ? reportingChanges(context.root, context.emit, async before => runStages(tree, context, true, receipt, before)) : runStages(tree, context, true, receipt);
 }

@@ -14,7 +14,7 @@ import type {RunContext} from './context.js';
 import {retireLeftovers} from '../retention/orphans.js';
 import {leftoverDeltas} from './delta-leftovers.js';
 import {makeDeltas, planDeltas, type Delta} from './delta.js';
-import {hash, warmFor} from './hash/hash.js';
+import {hash} from './hash/hash.js';
 import {contentPair, pathPair, type Digests, type Tree} from '../domain/tree.js';
 import {NothingToPublish} from './nothing.js';
 import {plan, type DigestTask} from './plan.js';
@@ -63,7 +63,6 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 	const emit = recorder?.emit ?? context.emit;
 	const {held, readyAt} = settleMs ? settlingVersions(tree, Date.now(), settleMs, emit) : {held: undefined, readyAt: undefined};
 	const cache = await context.cache();
-	warmFor(tree, cache, context.pool);
 	const {facts, early} = await probe(tree, cache, emit);
 	const planned = plan(tree.products, facts, {jobs, cachedCombined: pair => cache.combined(pair), held}, emit);
 	const digests = planned.cached;

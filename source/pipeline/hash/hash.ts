@@ -1,8 +1,7 @@
 // Stage 3: run the plan's digest tasks on the pool, reporting progress per file at a bounded rate.
 import {setMaxListeners} from 'node:events';
-import type {DigestCache} from '../../cache/digest-cache.js';
 import type {Emit} from '../events.js';
-import {pathPair, type Digests, type Tree} from '../../domain/tree.js';
+import {pathPair, type Digests} from '../../domain/tree.js';
 import type {DigestTask} from '../plan.js';
 import type {HashPool} from './pool.js';
 import type {DigestRequest, DigestResponse} from './protocol.js';
@@ -16,25 +15,6 @@ const progressInterval = 100;
 const sliceMilliseconds = 8;
 
 type FileWork = {work: number; done: number; slots: number[]; left: number; milliseconds: number; failed: boolean};
-
-/**
- * Start the pool's threads if `tree` has a file large enough to be hashed on them that `cache` has
- * no digest of: a worker takes tens of milliseconds to start, which then pass while this thread
- * probes and plans instead of after it (bench/RESULTS.md). A pair digest still to take of files the
- * cache knows starts them when the hashing does, as before.
- */
-export function warmFor(tree: Tree, cache: DigestCache, pool: HashPool): void {
-	// A watcher's regenerations after the first that hashed: no look through the whole tree each time.
-	if (pool.started) {
-		return;
-	}
-
-	const unknown = tree.products.some(product => product.versions.some(version => version.files.some(file =>
-		file.identity.size > smallWork && !cache.lookup(file.path, file.identity)?.sha256)));
-	if (unknown) {
-		pool.warm();
-	}
-}
 
 /**
  * The response to `task` from digests the probe already took, if it took all it asks for. Each is
@@ -101,7 +81,7 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 	};
 
 	if (signal) {
-		setMaxListeners(tasks.length + 10, signal); // Piscina listens once per queued task.
+		setMaxListeners(tasks.length + 10, signal); // The pool listens once per queued task.
 	}
 
 	const timer = setInterval(report, progressInterval);
@@ -165,12 +145,11 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 		};
 
 		// One task per worker is handed to the pool, the next when one finishes, so tasks start in
-		// exactly the plan's order. With more queued, piscina moves a task it cannot place at once to
-		// the back of its queue: the two passes over a rootfs then ran apart, and on files not in the
-		// page cache the disk read one file while the other core waited. It also adds an abort
-		// listener per queued task, and Node's EventTarget compares each new listener with all the
-		// others: queueing every task of a large tree at once spent most of the run in
-		// addEventListener (bench/RESULTS.md).
+		// exactly the plan's order (the two passes over a rootfs side by side, so that on files not in
+		// the page cache the disk reads one file for both cores). Each queued task also adds an abort
+		// listener, and Node's EventTarget compares each new listener with all the others: queueing
+		// every task of a large tree at once spent most of the run in addEventListener
+		// (bench/RESULTS.md).
 		let next = 0;
 		const feed = async () => {
 			while (next < tasks.length) {

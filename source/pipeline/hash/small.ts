@@ -8,12 +8,7 @@ import type {FileFacts} from '../../domain/file.js';
 import {inspectBytes} from '../../domain/magic.js';
 import {pathPair, type Digests, type ImageFile} from '../../domain/tree.js';
 
-/**
- * Files of at most this many bytes are read whole on the main thread, and digest tasks of at most
- * this much work are hashed there too (hash.ts): a pool task costs messages and thread wake-ups
- * whatever its size, several times what hashing 64 KiB costs (figures in bench/RESULTS.md).
- */
-export const smallWork = 64 * 1024;
+export {smallWork} from './pool.js';
 
 /** Digests taken while probing, and how long each file took, for hash.ts to report as it reaches them. */
 export type EarlyDigests = Digests & {milliseconds: Map<string, number>};
