@@ -31,6 +31,7 @@ declare -A need=(
   [incus-simplestreams]=incus-extra
   [chromium]=chromium
   [tinyproxy]=tinyproxy
+  [strace]=strace
 )
 
 missing=()

@@ -7,7 +7,7 @@ import {dirname, join} from 'node:path';
 import {warning} from './domain/reasons.js';
 import type {ImportEmit} from './import/execute.js';
 import type {ImportPlan} from './import/plan.js';
-import type {PlanImportOptions, PlanImportResult} from './import/planning.js';
+import type {HeldRoot, PlanImportOptions, PlanImportResult} from './import/planning.js';
 import type {ListedImage} from './list/listed.js';
 import type {MirrorEvent} from './mirror/events.js';
 import type {MirrorOptions as PassOptions, MirrorPass} from './mirror/run.js';
@@ -19,7 +19,7 @@ import {runContext, withRunContext, type RunContext, type RunOptions} from './pi
 import {reportingChanges} from './pipeline/changes.js';
 import {generate as runGenerate, publish as runPublish} from './pipeline/generate.js';
 import {errorCode, UsageError} from './util/errors.js';
-import {acquireLock, LockHeld, watchCommand, type Lock} from './util/lock.js';
+import {acquireLock, LockHeld, watchCommand} from './util/lock.js';
 import {requireRoot} from './util/root.js';
 import type {RetentionOptions} from './retention/retain.js';
 import type {VerifyReport} from './verify/verify.js';
@@ -40,7 +40,7 @@ export type {RetentionOptions} from './retention/retain.js';
 export type {RetentionEvent} from './retention/events.js';
 export type {ListedImage} from './list/listed.js';
 export type {ImportPlan} from './import/plan.js';
-export type {ChooseContext, PlanImportOptions, PlanImportResult} from './import/planning.js';
+export type {ChooseContext, HeldRoot, PlanImportOptions, PlanImportResult} from './import/planning.js';
 export {UsageError} from './util/errors.js';
 export {UpstreamError} from './mirror/errors.js';
 export {LockHeld} from './util/lock.js';
@@ -332,15 +332,47 @@ export async function list(options: {root: string}): Promise<ListedImage[]> {
 	return publishedImages(options.root);
 }
 
-/** How an image built in `source` would be filed under the root; nothing is changed. */
-export async function planImport(options: PlanImportOptions): Promise<PlanImportResult> {
+/**
+ * How an image built in `source` would be filed under the root; nothing is changed. With `write`,
+ * a plan for importImage: the root's lock is taken first and held until the import ends (beside a
+ * watcher, which holds it, the import goes on without it), the imports a killed run left are
+ * recovered under it (`emit` is told), and the plan is made from the one scan of the tree that the
+ * import's publish goes on from. Another writer between the plan and the publish would make either
+ * wrong: a version or alias the plan found free taken, or a tree published that is no longer there.
+ */
+export async function planImport(options: PlanImportOptions, emit: Emit = () => undefined): Promise<PlanImportResult> {
 	await requireRoot(options.root);
-	const {settleImport} = await import('./import/planning.js');
-	return settleImport(options);
+	const root = await realpath(options.root);
+	const [{settleImport}, {scanTold}] = await Promise.all([import('./import/planning.js'), import('./pipeline/rescan.js')]);
+	if (!options.write) {
+		return settleImport(options, (await scanTold(root)).tree.products);
+	}
+
+	const lock = await acquireLock(root, 'simplestreams -i').catch((error: unknown) => {
+		if (error instanceof LockHeld && error.holder.command === watchCommand) {
+			return undefined;
+		}
+
+		throw error;
+	});
+	let result: PlanImportResult | undefined;
+	try {
+		if (lock) {
+			await recoverHolding(root, emit);
+		}
+
+		const scanned = await scanTold(root);
+		result = await settleImport(options, scanned.tree.products);
+		return result.outcome === 'planned' ? {...result, held: {...(lock ? {lock} : {}), scanned}} : result;
+	} finally {
+		if (result?.outcome !== 'planned') {
+			await lock?.release();
+		}
+	}
 }
 
-/** The plan and the run it belongs to: hash workers, the digest cache, deltas and the rest as for publish(). */
-export type ImportOptions = Omit<GenerateOptions, 'root'> & {plan: ImportPlan};
+/** The planned import (planImport with `write`) and the run it belongs to: hash workers, the digest cache, deltas and the rest as for publish(). */
+export type ImportOptions = Omit<GenerateOptions, 'root'> & {plan: ImportPlan; held: HeldRoot};
 
 export type Imported = {
 	/**
@@ -353,13 +385,15 @@ export type Imported = {
 };
 
 /**
- * File a planned image into the tree, all or nothing, holding the root's lock from the first file
- * staged to the end of the publish: a -N beside it would publish the version half in place (between
- * the two renames of --force, none). A watcher holds the lock for its life: the import goes on beside
- * it (the version appears in one rename) and leaves publishing to it.
+ * File a planned image into the tree, all or nothing, holding the root's lock planImport took to the
+ * end of the publish: a -N beside it would publish the version half in place (between the two
+ * renames of --force, none). A watcher holds the lock for its life: the import goes on beside it
+ * (the version appears in one rename) and leaves publishing to it. The lock is released by close(),
+ * or here when the import fails.
  */
 export async function importImage(options: ImportOptions, emit: ImportEmit): Promise<Imported> {
-	const {plan, ...run} = options;
+	const {plan, held, ...run} = options;
+	const {lock, scanned} = held;
 	const {executeImport} = await import('./import/execute.js');
 	// The run's events go to the import until it publishes; whether the cache was saved is told by them.
 	let saved = false;
@@ -373,15 +407,7 @@ export async function importImage(options: ImportOptions, emit: ImportEmit): Pro
 		saved ||= event.type === 'cache-saved' || (event.type === 'warning' && event.code === 'cache-not-saved');
 		sink(event);
 	});
-	let lock: Lock | undefined;
 	try {
-		lock = await acquireLock(plan.root, 'simplestreams -i').catch((error: unknown) => {
-			if (error instanceof LockHeld && error.holder.command === watchCommand) {
-				return undefined;
-			}
-
-			throw error;
-		});
 		await executeImport(plan, context, emit);
 	} catch (error) {
 		await context.close();
@@ -393,8 +419,15 @@ export async function importImage(options: ImportOptions, emit: ImportEmit): Pro
 		async publish(publishEmit, signal) {
 			sink = publishEmit;
 			await requireWritable(join(plan.root, 'streams', 'v1'));
-			const publishing = async () => publishHolding({...context, emit: publishEmit, ...(signal ? {signal} : {})});
-			return lock ? publishing() : holding(plan.root, 'simplestreams -N', publishing);
+			const on = {...context, emit: publishEmit, ...(signal ? {signal} : {})};
+			if (!lock) {
+				// Planned beside a watcher: if it has gone since, this is a -N of its own, on a tree scanned afresh.
+				return holding(plan.root, 'simplestreams -N', async () => publishHolding(on));
+			}
+
+			// Held since the plan's scan (and killed imports recovered then), so only the product the import placed a version in has changed.
+			const {rescan} = await import('./pipeline/rescan.js');
+			return runPublish(on, true, await rescan(scanned, plan.productPath, publishEmit));
 		},
 		async close() {
 			try {

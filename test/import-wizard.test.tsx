@@ -8,7 +8,7 @@ import {findImage} from '../source/import/find.js';
 import type {Found} from '../source/import/found.js';
 import type {ImportPlan} from '../source/import/plan.js';
 import type {Choices} from '../source/import/propose.js';
-import {scanProducts} from '../source/import/destination.js';
+import {scan} from '../source/pipeline/scan.js';
 import {preparePlan} from '../source/import/prepare.js';
 import {Wizard} from '../source/import/wizard/Wizard.js';
 import {importSource, scratch} from './helpers/import.js';
@@ -60,7 +60,7 @@ async function setup(t: ExecutionContext, options: {vm?: boolean; write?: boolea
 		await imageVersion(root, {os: 'acme', release: '3.0', arch: 'amd64', variant: 'default', version: '20240601_00:00', meta: ['incus.tar.xz'], rootfs: ['root.squashfs']});
 	}
 
-	const products = await scanProducts(root);
+	const {products} = await scan(root, () => undefined);
 	const done: ImportPlan[] = [];
 	let cancelled = false;
 	const app = render(

@@ -8,15 +8,15 @@ import test from 'ava';
 import {execa, execaSync} from 'execa';
 import {executeImport} from '../source/import/execute.js';
 import {runContext} from '../source/pipeline/context.js';
-import {importImage} from '../source/index.js';
+import {importImage, planImport} from '../source/index.js';
 import {findImage} from '../source/import/find.js';
 import {elfArchitectures} from '../source/import/rootfs-arch.js';
 import {fieldProblem, propose, versionOf} from '../source/import/propose.js';
-import {scanProducts} from '../source/import/destination.js';
+import {scan} from '../source/pipeline/scan.js';
 import {preparePlan} from '../source/import/prepare.js';
 import {sha256Files} from './helpers/clients.js';
 import {customTarball, elfHeader, importSource, listTree, machines, rootTree, scratch, snapshot} from './helpers/import.js';
-import {metadataTarball, qcow2Disk, rootTarXz, squashfsImage, type Compression} from './helpers/images.js';
+import {imageVersion, metadataTarball, qcow2Disk, rootTarXz, squashfsImage, type Compression} from './helpers/images.js';
 
 const cli = path.resolve('dist/cli.js');
 const product = 'images/acme/3.0/amd64/default';
@@ -211,6 +211,27 @@ test('-N is one run: the digest cache is read once and written once, however man
 	t.is(saves.length, 1, saves.join('\n'));
 });
 
+test('-N scans the tree once: the plan is made from it, and after the import only its product is scanned again', async t => {
+	const dir = await scratch(t);
+	const src = await importSource(path.join(dir, 'src'));
+	const root = path.join(dir, 'root');
+	const other = await imageVersion(root, {os: 'other', release: '1', arch: 'amd64', variant: 'default', version: '20240101_0000', meta: ['incus.tar.xz'], rootfs: ['root.squashfs']});
+	await mkdir(path.join(root, 'images/other/1/amd64/default/bad name 2'));
+	// Every directory the process lists, seen from outside it.
+	const trace = path.join(dir, 'trace');
+	const result = await execa('strace', ['-f', '-qq', '-e', 'trace=openat', '-o', trace, process.execPath, cli, '-i', src, '-N', '--yes', '--cache', path.join(dir, 'cache.json'), root], {reject: false, stdin: 'ignore', env: {CI: 'true'}});
+	t.is(result.exitCode, 0, result.stderr);
+	const listed = (await readFile(trace, 'utf8')).split('\n').filter(line => line.includes(`"${other.dir}", `) && line.includes('O_DIRECTORY'));
+	t.is(listed.length, 1, listed.join('\n'));
+	// The publish tells what one scan of the tree as it is now tells, and publishes both products.
+	t.regex(result.stderr, /^scanned 2 products, 2 versions, 4 files /m);
+	t.is(result.stderr.match(/^skipped version images\/other\/1\/amd64\/default\/bad name 2: /gm)?.length, 1, result.stderr);
+	t.deepEqual(Object.keys((await streams(root)).products).sort(), ['acme:3.0:amd64:default', 'other:1:amd64:default']);
+	const again = await run(dir, '-N', root);
+	t.is(again.exitCode, 0, again.stderr);
+	t.regex(again.stderr, /^scanned 2 products, 2 versions, 4 files /m);
+});
+
 test('-N while a watcher runs on the root: the files go in place and the watcher publishes them', async t => {
 	const dir = await scratch(t);
 	const src = await importSource(path.join(dir, 'src'));
@@ -337,11 +358,15 @@ test('an existing version is refused; --force replaces it, and no dot-directory 
 
 test('a -N beside an import is refused until the import has placed and published its version', async t => {
 	const {dir, root, second, before} = await versionPublished(t);
-	const found = await findImage(second);
-	const plan = await preparePlan(found, {fields: propose(found) as never, requirements: {}, aliases: []}, {root, products: await scanProducts(root), copy: false, force: true});
+	const planned = await planImport({source: second, root, fields: {}, requirements: {}, aliases: [], copy: false, force: true, write: true});
+	if (planned.outcome !== 'planned' || !planned.held) {
+		t.fail(JSON.stringify(planned));
+		return;
+	}
+
 	// The other writer runs to its end while the import waits in the middle of staging its files.
 	let beside: ReturnType<typeof execaSync> | undefined;
-	const imported = await importImage({jobs: 2, cachePath: path.join(dir, 'cache.json'), plan}, event => {
+	const imported = await importImage({jobs: 2, cachePath: path.join(dir, 'cache.json'), plan: planned.plan, held: planned.held}, event => {
 		if (event.type === 'file-done' && !beside) {
 			beside = execaSync('node', [cli, '-N', root, '--cache', path.join(dir, 'other-cache.json')], {reject: false, stdin: 'ignore', env: {CI: 'true'}});
 		}
@@ -498,14 +523,14 @@ test('permission denied in the middle: the file already moved goes back to SRC',
 	await writeFile(script, `
 		import {chmod} from 'node:fs/promises';
 		import {findImage} from ${JSON.stringify(path.resolve('dist/source/import/find.js'))};
-		import {scanProducts} from ${JSON.stringify(path.resolve('dist/source/import/destination.js'))};
+		import {scan} from ${JSON.stringify(path.resolve('dist/source/pipeline/scan.js'))};
 		import {preparePlan} from ${JSON.stringify(path.resolve('dist/source/import/prepare.js'))};
 		import {propose} from ${JSON.stringify(path.resolve('dist/source/import/propose.js'))};
 		import {executeImport} from ${JSON.stringify(path.resolve('dist/source/import/execute.js'))};
 		import {runContext} from ${JSON.stringify(path.resolve('dist/source/pipeline/context.js'))};
 		const found = await findImage(${JSON.stringify(src)});
 		const root = ${JSON.stringify(root)};
-		const plan = await preparePlan(found, {fields: propose(found), requirements: {}, aliases: []}, {root, products: await scanProducts(root), copy: false, force: false});
+		const plan = await preparePlan(found, {fields: propose(found), requirements: {}, aliases: []}, {root, products: (await scan(root, () => undefined)).products, copy: false, force: false});
 		await chmod(${JSON.stringify(path.join(src, 'rootfs.squashfs'))}, 0);
 		const events = [];
 		const context = runContext({root, jobs: 2, cachePath: ${JSON.stringify(path.join(dir, 'nobody-cache.json'))}}, () => undefined);
@@ -534,7 +559,7 @@ test('Ctrl-C during the import (an aborted signal) puts everything back', async 
 	await mkdir(root);
 	const before = await snapshot(src);
 	const found = await findImage(src);
-	const plan = await preparePlan(found, {fields: propose(found) as never, requirements: {secureboot: 'false'}, aliases: ['acme/lts']}, {root, products: await scanProducts(root), copy: false, force: false});
+	const plan = await preparePlan(found, {fields: propose(found) as never, requirements: {secureboot: 'false'}, aliases: ['acme/lts']}, {root, products: (await scan(root, () => undefined)).products, copy: false, force: false});
 	const controller = new AbortController();
 	const context = runContext({root, jobs: 2, cachePath: path.join(dir, 'cache.json'), signal: controller.signal}, () => undefined);
 	t.teardown(async () => context.close());

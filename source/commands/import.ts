@@ -7,7 +7,7 @@ import type {Requirements} from '../domain/requirements.js';
 import {ImportError} from '../import/errors.js';
 import type {ImportPlan} from '../import/plan.js';
 import {flagsFor, parseRequirement} from '../import/propose.js';
-import {importImage, planImport, recoverImports, type Imported} from '../index.js';
+import {importImage, planImport, type HeldRoot, type Imported, type PlanImportResult} from '../index.js';
 import {startImportReporter} from '../report/start.js';
 import {keyboard} from '../report/terminal.js';
 import {UsageError} from '../util/errors.js';
@@ -34,7 +34,7 @@ function requirementsOf(texts: readonly string[]): Requirements {
 }
 
 /** Move or copy the files in, then regenerate the streams as -N does, on the import's run. */
-async function place(plan: ImportPlan, flags: Flags): Promise<number> {
+async function place(plan: ImportPlan, held: HeldRoot, flags: Flags): Promise<number> {
 	const options = runOptions(flags);
 	const reporter = await startImportReporter(plan, {plain: flags.plain});
 	// Whatever stops it, everything goes back where it was (execute.ts).
@@ -42,7 +42,7 @@ async function place(plan: ImportPlan, flags: Flags): Promise<number> {
 	const unlisten = stop.listen();
 	let imported: Imported;
 	try {
-		imported = await importImage({...options, plan, signal: stop.signal}, reporter.emit);
+		imported = await importImage({...options, plan, held, signal: stop.signal}, reporter.emit);
 	} catch (error) {
 		if (stop.signal.aborted) {
 			await reporter.finish();
@@ -93,18 +93,10 @@ export const importCommand: Command = {
 		runOptions(flags); // Its flags are refused before anything is looked at, not after the wizard.
 		// The wizard needs keys (useInput takes raw mode on stdin).
 		const wizard = Boolean(keyboard()) && !flags.yes;
-		let plan: ImportPlan | undefined;
+		let settled: PlanImportResult | undefined;
 		try {
-			if (flags.write) {
-				await recoverImports({root}, event => {
-					if (event.type === 'warning') {
-						say(`${event.path}: ${event.message}`);
-					}
-				});
-			}
-
-			const settled = await planImport({
-				source: flags.import!, root, fields, requirements, aliases, copy: Boolean(flags.copy), force: Boolean(flags.force),
+			settled = await planImport({
+				source: flags.import!, root, fields, requirements, aliases, copy: Boolean(flags.copy), force: Boolean(flags.force), write: Boolean(flags.write),
 				...(wizard ? {choose: async context => (await import('../import/wizard/run.js')).runWizard({
 					context: {found: context.found, products: context.products, force: Boolean(flags.force)},
 					given: context.given,
@@ -112,6 +104,10 @@ export const importCommand: Command = {
 					write: Boolean(flags.write),
 					prepare: context.prepare,
 				})} : {}),
+			}, event => {
+				if (event.type === 'warning') {
+					say(`${event.path}: ${event.message}`);
+				}
 			});
 			switch (settled.outcome) {
 				case 'cancelled': {
@@ -136,14 +132,14 @@ export const importCommand: Command = {
 				default:
 			}
 
-			plan = settled.plan;
-			if (!flags.write) {
+			const {plan, held} = settled;
+			if (!held) {
 				const {commandLine, describePlan} = await import('../import/plan.js');
 				process.stdout.write(`${describePlan(plan).join('\n')}\ndry run: nothing was changed. To import:\n  ${commandLine(plan, {copy: Boolean(flags.copy), force: Boolean(flags.force)})}\n`);
 				return 0;
 			}
 
-			return await place(plan, flags);
+			return await place(plan, held, flags);
 		} catch (error) {
 			if (error instanceof ImportError) {
 				say(error.message);
@@ -152,9 +148,14 @@ export const importCommand: Command = {
 
 			throw error;
 		} finally {
-			// What was split or written for the import: moved into place by now, or not wanted.
-			if (plan?.found.scratch) {
-				await rm(plan.found.scratch, {recursive: true, force: true});
+			if (settled?.outcome === 'planned') {
+				// What was split or written for the import: moved into place by now, or not wanted.
+				if (settled.plan.found.scratch) {
+					await rm(settled.plan.found.scratch, {recursive: true, force: true});
+				}
+
+				// Released by the import when it ran; not when something failed before it could.
+				await settled.held?.lock?.release();
 			}
 		}
 	},

@@ -7,16 +7,10 @@ import {aliasFile, defaultAliases, maxAliasesBytes, parseAliases} from '../domai
 import {canonicalArchitecture} from '../domain/architectures.js';
 import {maxRequirementsBytes, parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
 import type {ScannedProduct} from '../domain/tree.js';
-import {scan} from '../pipeline/scan.js';
 import {errorCode} from '../util/errors.js';
 import {readSmallFile, SmallFileProblem} from '../util/small-file.js';
 import {ImportError} from './errors.js';
 import {productId, productPath, type Fields} from './propose.js';
-
-/** The products as the generator sees them (it reads directories and small files only). */
-export async function scanProducts(root: string): Promise<ScannedProduct[]> {
-	return (await scan(root, () => undefined)).products;
-}
 
 /** The product's aliases before the import: its default ones and those in its .aliases file. */
 export const ownAliases = (products: readonly ScannedProduct[], fields: Fields) =>

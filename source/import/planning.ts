@@ -3,13 +3,14 @@
 import {realpath, rm} from 'node:fs/promises';
 import type {Requirements} from '../domain/requirements.js';
 import type {ScannedProduct} from '../domain/tree.js';
+import type {ToldScan} from '../pipeline/rescan.js';
 import {printable} from '../report/printable.js';
+import type {Lock} from '../util/lock.js';
 import {settleMetadata} from './bare.js';
 import {findImage} from './find.js';
 import type {Found} from './found.js';
 import type {ImportPlan} from './plan.js';
 import {fieldNames, fieldProblem, missingFields, propose, type Choices, type FieldName, type Fields} from './propose.js';
-import {scanProducts} from './destination.js';
 import {preparePlan, type PrepareOptions} from './prepare.js';
 
 export type ChooseContext = {
@@ -36,7 +37,16 @@ export type PlanImportOptions = {
 	force: boolean;
 	/** Settles the choices with the operator; without it metadata.yaml and `fields` must. The plan, or undefined when the operator left. */
 	choose?: (context: ChooseContext) => Promise<ImportPlan | undefined>;
+	/** The plan is to be carried out (importImage): made under the root's lock, which it holds from then on. */
+	write?: boolean;
 };
+
+/**
+ * What a plan to be carried out holds: the root's lock, taken before the scan the plan is made from
+ * and kept to the end of the import's publish (none beside a watcher, which holds it), and that scan,
+ * which the publish goes on from.
+ */
+export type HeldRoot = {lock?: Lock; scanned: ToldScan};
 
 /**
  * A planned import of a unified or bare image holds the files made for it in plan.found.scratch, a
@@ -44,20 +54,23 @@ export type PlanImportOptions = {
  * caller's to remove when it is done (or does not import).
  */
 export type PlanImportResult =
-	| {outcome: 'planned'; plan: ImportPlan}
+	| {outcome: 'planned'; plan: ImportPlan; held?: HeldRoot}
 	/** Fields neither the image (`from`, printable) nor the given fields tell. */
 	| {outcome: 'missing'; fields: FieldName[]; from: string}
 	/** `fields`: a field is invalid; `plan`: the plan refuses (a version that exists, a taken alias …). */
 	| {outcome: 'refused'; why: 'fields' | 'plan'; problems: string[]}
 	| {outcome: 'cancelled'};
 
-/** The root must exist (util/root.ts checks it first): an import files into a web root, it does not make one. */
-export async function settleImport(options: PlanImportOptions): Promise<PlanImportResult> {
+/**
+ * The plan against `products`, the root's as the scan found them. The root must exist (util/root.ts
+ * checks it first): an import files into a web root, it does not make one.
+ */
+export async function settleImport(options: PlanImportOptions, products: ScannedProduct[]): Promise<PlanImportResult> {
 	const root = await realpath(options.root);
 	const found = await findImage(options.source, {scratchIn: root});
 	let result: PlanImportResult | undefined;
 	try {
-		result = await settle(found, root, options);
+		result = await settle(found, root, products, options);
 		return result;
 	} finally {
 		if (result?.outcome !== 'planned' && found.scratch) {
@@ -66,8 +79,7 @@ export async function settleImport(options: PlanImportOptions): Promise<PlanImpo
 	}
 }
 
-async function settle(found: Found, root: string, options: PlanImportOptions): Promise<PlanImportResult> {
-	const products = await scanProducts(root);
+async function settle(found: Found, root: string, products: ScannedProduct[], options: PlanImportOptions): Promise<PlanImportResult> {
 	const prepareOptions: PrepareOptions = {root, products, copy: options.copy, force: options.force};
 	const prepare = async (choices: Choices) => preparePlan(await settleMetadata(found, choices.fields), choices, prepareOptions);
 	if (options.choose) {

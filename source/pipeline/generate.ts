@@ -39,9 +39,10 @@ export async function generate(context: RunContext, write: boolean, scanned?: Tr
  * from this very tree (with the same delta options) and are untouched since, report that run's
  * findings again and stop; otherwise publish, and leave a receipt. `reportChanges`: end with the
  * versions that come and go, the published products read only when the receipt does not hold.
+ * `scanned`: the tree as already scanned under the root's lock (an import's, rescanned where it placed its version).
  */
-export async function publish(context: RunContext, reportChanges = false): Promise<GenerateResult | 'unchanged'> {
-	const {tree} = await retain(await scan(context.root, context.emit), {...context, write: true}, context.emit);
+export async function publish(context: RunContext, reportChanges = false, scanned?: Tree): Promise<GenerateResult | 'unchanged'> {
+	const {tree} = await retain(scanned ?? await scan(context.root, context.emit), {...context, write: true}, context.emit);
 	context.signal?.throwIfAborted();
 	refuseEmpty(tree, context);
 	const receipt = {path: receiptPath(context.cachePath()), key: treeKey(tree, context.deltas)};

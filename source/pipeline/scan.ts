@@ -16,7 +16,7 @@ import {maxRequirementsBytes, mergeRequirements, parseRequirements, requirementF
 import {because, warning} from '../domain/reasons.js';
 import {errorCode} from '../util/errors.js';
 import {isInside, readSmallFile} from '../util/small-file.js';
-import type {Emit, Scope} from './events.js';
+import type {Emit, PipelineEvent, Scope} from './events.js';
 import type {ImageFile, ProductRef, ScannedProduct, ScannedVersion, Tree} from '../domain/tree.js';
 import {imagesProblem} from './nothing.js';
 
@@ -308,8 +308,13 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 	const images = join(rootReal, 'images');
 	await walk([], images, 'images', {levels: []});
 	products.sort((a, b) => (a.ref.id < b.ref.id ? -1 : a.ref.id > b.ref.id ? 1 : 0));
+	emit(scannedTotals(products));
+	return {root: rootReal, products, setAside};
+}
+
+/** What a scan found, counted: the event that ends it. */
+export function scannedTotals(products: readonly ScannedProduct[]): Extract<PipelineEvent, {type: 'scanned'}> {
 	const versions = products.flatMap(p => p.versions);
 	const files = versions.flatMap(v => v.files);
-	emit({type: 'scanned', products: products.length, versions: versions.length, files: files.length, bytes: files.reduce((sum, f) => sum + f.identity.size, 0)});
-	return {root: rootReal, products, setAside};
+	return {type: 'scanned', products: products.length, versions: versions.length, files: files.length, bytes: files.reduce((sum, f) => sum + f.identity.size, 0)};
 }

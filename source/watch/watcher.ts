@@ -15,6 +15,7 @@ import {versionChanges} from '../pipeline/changes.js';
 import {generate} from '../pipeline/generate.js';
 import type {Emit} from '../pipeline/events.js';
 import type {Tree} from '../domain/tree.js';
+import {merged, under} from '../pipeline/rescan.js';
 import {scan} from '../pipeline/scan.js';
 import {NothingToPublish} from '../pipeline/nothing.js';
 import type {ProductsFile} from '../streams/model.js';
@@ -73,27 +74,7 @@ function movedBy(segments: readonly string[]): string | undefined {
 	return productOf(segments) ?? (directory.length > 1 && directory[0] === 'images' ? directory.join('/') : undefined);
 }
 
-/** Whether `path` is one of `directories` or under one. */
-function under(path: string, directories: ReadonlySet<string>): boolean {
-	for (let slash = path.length; slash !== -1; slash = path.lastIndexOf('/', slash - 1)) {
-		if (directories.has(path.slice(0, slash))) {
-			return true;
-		}
-	}
-
-	return false;
-}
-
 type ScanProblem = Extract<WatchEvent, {type: 'skipped' | 'warning'}>;
-
-/** `previous` with the products under `moved` replaced by those `rescanned` found there. */
-function merged(previous: Tree, moved: ReadonlySet<string>, rescanned: Tree): Tree {
-	const products = [...previous.products.filter(p => !under(p.ref.path, moved)), ...rescanned.products];
-	products.sort((a, b) => (a.ref.id < b.ref.id ? -1 : a.ref.id > b.ref.id ? 1 : 0));
-	// A path set aside at or below a product that moved was looked at again; one above the products was not.
-	const setAside = [...previous.setAside.filter(path => !moved.has(path.split('/').slice(0, 5).join('/'))), ...rescanned.setAside];
-	return {root: rescanned.root, products, setAside};
-}
 
 /** The streams already on disk: what a held-back version keeps until it has settled. */
 async function published(root: string): Promise<ProductsFile | undefined> {
