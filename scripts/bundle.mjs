@@ -5,9 +5,12 @@
 //
 // One build with code splitting, so every module exists once (an error class thrown in one part is
 // the class another part checks for). Its entries have fixed names, as code finds them by URL:
-// cli.js, thread.js (a hash thread, pipeline/hash/pool.ts) and live.js (the live screens); the wizard and
-// the stages after the scan are chunks loaded when a run needs them. The tests import the modules
-// tsc wrote under dist/source; the command runs the bundle, built from the same files.
+// cli.js and live.js (the live screens); the wizard and the stages after the scan are chunks loaded
+// when a run needs them. A hash thread (pipeline/hash/pool.ts) is thread.js, built apart as one
+// file: it shares no objects with the rest, and a thread that loads its modules one after another
+// (each read through the thread pool the main thread's probe keeps busy) hashes its first byte later.
+// The tests import the modules tsc wrote under dist/source; the command runs the bundle, built
+// from the same files.
 import {readFile, rm, writeFile} from 'node:fs/promises';
 import {build} from 'esbuild';
 
@@ -23,7 +26,6 @@ await rm('dist/bundle', {recursive: true, force: true});
 await build({
 	entryPoints: {
 		cli: launcher,
-		thread: 'dist/source/pipeline/hash/thread.js',
 		live: 'dist/source/report/live/reporter.js',
 	},
 	outdir: 'dist/bundle',
@@ -41,6 +43,16 @@ await build({
 	alias: {'react-devtools-core': './scripts/no-devtools.mjs'},
 	// CommonJS packages inside call require() for Node's own modules.
 	banner: {js: 'import {createRequire as __createRequire} from \'node:module\'; const require = __createRequire(import.meta.url);'},
+	logLevel: 'warning',
+});
+
+await build({
+	entryPoints: {thread: 'dist/source/pipeline/hash/thread.js'},
+	outdir: 'dist/bundle',
+	bundle: true,
+	format: 'esm',
+	platform: 'node',
+	target: 'node20',
 	logLevel: 'warning',
 });
 
