@@ -6,9 +6,10 @@
 // One build with code splitting, so every module exists once (an error class thrown in one part is
 // the class another part checks for). Its entries have fixed names, as code finds them by URL:
 // cli.js and live.js (the live screens); the wizard and the stages after the scan are chunks loaded
-// when a run needs them. A hash thread (pipeline/hash/pool.ts) is thread.js, built apart as one
-// file: it shares no objects with the rest, and a thread that loads its modules one after another
-// (each read through the thread pool the main thread's probe keeps busy) hashes its first byte later.
+// when a run needs them. The hash worker piscina starts (pipeline/hash/pool.ts) is worker.js, built
+// apart as one file: it shares no objects with the rest, and a thread that loads its modules one after
+// another (each read through the thread pool the main thread's probe keeps busy) hashes its first byte
+// later.
 // The tests import the modules tsc wrote under dist/source; the command runs the bundle, built
 // from the same files.
 import {readFile, rm, writeFile} from 'node:fs/promises';
@@ -34,9 +35,10 @@ await build({
 	format: 'esm',
 	platform: 'node',
 	target: 'node20',
-	// Left to Node: a native addon, and packages loaded only for imports, deltas, the watcher and
-	// publishing to a bucket, where a few milliseconds of loading are nothing.
-	external: ['lzma-native', 'execa', 'yaml', 'tar-stream', '@aws-sdk/client-s3'],
+	// Left to Node: a native addon, a pool that starts its own worker file, and packages loaded only
+	// for imports, deltas, the watcher and publishing to a bucket, where a few milliseconds of loading
+	// are nothing.
+	external: ['lzma-native', 'piscina', 'execa', 'yaml', 'tar-stream', '@aws-sdk/client-s3'],
 	// React's production build: the development one checks more and keeps more per frame.
 	define: {'process.env.NODE_ENV': '"production"'},
 	// Ink connects to React DevTools only when DEV=true, from a package that is not installed.
@@ -47,7 +49,7 @@ await build({
 });
 
 await build({
-	entryPoints: {thread: 'dist/source/pipeline/hash/thread.js'},
+	entryPoints: {worker: 'dist/source/pipeline/hash/worker.js'},
 	outdir: 'dist/bundle',
 	bundle: true,
 	format: 'esm',

@@ -1,12 +1,14 @@
-// The hash threads: plain worker threads (thread.ts), each running one digest at a time. A pool
-// library cost a cold build of large files its load on this thread and its own start in each worker,
-// before the first byte was hashed (bench/RESULTS.md); the pool needs only a queue, a thread per job,
-// and a thread ended when its task is cancelled (a digest is one synchronous loop: ending its thread
-// is the only way to stop it).
-import {Worker} from 'node:worker_threads';
+// The hash threads: a piscina pool of workers (worker.ts), each running one digest at a time.
+import {createRequire} from 'node:module';
+import type {Piscina} from 'piscina';
 import type {DigestCache} from '../../cache/digest-cache.js';
 import type {Tree} from '../../domain/tree.js';
 import type {DigestRequest, DigestResponse} from './protocol.js';
+
+// piscina is loaded when the first pool is started, not when this module is: a run with nothing to
+// hash (a no-change re-run, a tree of small files) never needs it. (Not named `require`: each module
+// of the bundle, scripts/bundle.mjs, declares one of its own.)
+const load = createRequire(import.meta.url);
 
 /**
  * Files of at most this many bytes are read whole on the main thread, and digest tasks of at most
@@ -15,144 +17,50 @@ import type {DigestRequest, DigestResponse} from './protocol.js';
  */
 export const smallWork = 64 * 1024;
 
-type Task = {request: DigestRequest; resolve: (response: DigestResponse) => void; reject: (error: unknown) => void; signal?: AbortSignal; aborted?: () => void};
-
-type Thread = {worker: Worker; task?: Task};
-
 /** One per run, or one for the life of a watcher. */
 export class HashPool {
-	private readonly threads = new Set<Thread>();
-	private readonly queue: Task[] = [];
+	private piscina?: Piscina<DigestRequest, DigestResponse>;
 	private destroyed = false;
 
 	constructor(readonly jobs: number) {}
 
+	/** A digest on a worker; aborting `signal` while it runs ends that worker (a digest is one synchronous loop). */
 	async digest(request: DigestRequest, signal?: AbortSignal): Promise<DigestResponse> {
-		this.alive();
-		signal?.throwIfAborted();
-		return new Promise((resolve, reject) => {
-			const task: Task = {request, resolve, reject, signal};
-			if (signal) {
-				task.aborted = () => {
-					this.cancel(task, signal.reason);
-				};
-
-				signal.addEventListener('abort', task.aborted, {once: true});
-			}
-
-			this.queue.push(task);
-			this.dispatch();
-		});
+		return this.workers().run(request, signal ? {signal} : {});
 	}
 
 	/** Whether the threads have been started (a watcher's stay for its life). */
 	get started(): boolean {
-		return this.threads.size > 0;
+		return this.piscina !== undefined;
 	}
 
 	/** Start the threads now rather than with the first task that needs them (see warmFor). */
 	warm(): void {
-		this.alive();
-		while (this.threads.size < this.jobs) {
-			this.spawn();
-		}
+		this.workers();
 	}
 
 	async destroy(): Promise<void> {
 		this.destroyed = true;
-		for (const task of this.queue.splice(0)) {
-			this.settle(task);
-			task.reject(new Error('the hash pool has been destroyed'));
-		}
-
-		await Promise.all([...this.threads].map(async thread => this.end(thread, new Error('the hash pool has been destroyed'))));
-	}
-
-	private alive(): void {
-		if (this.destroyed) {
-			throw new Error('the hash pool has been destroyed');
-		}
+		await this.piscina?.destroy();
 	}
 
 	/** Small files are hashed on the calling thread (hash.ts): a run that has only those never starts a thread. */
-	private dispatch(): void {
-		if (this.queue.length > 0) {
-			this.warm();
+	private workers(): Piscina<DigestRequest, DigestResponse> {
+		if (this.destroyed) {
+			throw new Error('the hash pool has been destroyed');
 		}
 
-		for (const thread of this.threads) {
-			const task = thread.task ? undefined : this.queue.shift();
-			if (task) {
-				thread.task = task;
-				thread.worker.ref();
-				thread.worker.postMessage(task.request);
-			}
-		}
-	}
-
-	private spawn(): void {
-		const worker = new Worker(new URL('thread.js', import.meta.url));
-		// An idle thread does not keep the process alive: a watcher's wait for the next change does.
-		worker.unref();
-		const thread: Thread = {worker};
-		this.threads.add(thread);
-		worker.on('message', (response: DigestResponse) => {
-			const {task} = thread;
-			thread.task = undefined;
-			worker.unref();
-			if (task) {
-				this.settle(task);
-				task.resolve(response);
-			}
-
-			this.dispatch();
-		});
-		worker.on('error', error => {
-			void this.end(thread, error);
-		});
-		worker.on('exit', code => {
-			void this.end(thread, new Error(`a hash thread exited with code ${code}`));
-		});
-	}
-
-	/** End `thread`, failing its task with `error`; the next task starts another thread. */
-	private async end(thread: Thread, error: unknown): Promise<void> {
-		if (!this.threads.delete(thread)) {
-			return;
+		if (!this.piscina) {
+			const {Piscina} = load('piscina') as typeof import('piscina');
+			this.piscina = new Piscina({
+				filename: new URL('worker.js', import.meta.url).href,
+				minThreads: this.jobs,
+				maxThreads: this.jobs,
+				idleTimeout: 60_000,
+			});
 		}
 
-		const {task} = thread;
-		thread.task = undefined;
-		if (task) {
-			this.settle(task);
-			task.reject(error);
-		}
-
-		await thread.worker.terminate();
-		if (!this.destroyed) {
-			this.dispatch();
-		}
-	}
-
-	private cancel(task: Task, reason: unknown): void {
-		const queued = this.queue.indexOf(task);
-		if (queued >= 0) {
-			this.queue.splice(queued, 1);
-			this.settle(task);
-			task.reject(reason);
-			return;
-		}
-
-		const thread = [...this.threads].find(candidate => candidate.task === task);
-		if (thread) {
-			void this.end(thread, reason);
-		}
-	}
-
-	private settle(task: Task): void {
-		if (task.aborted) {
-			task.signal?.removeEventListener('abort', task.aborted);
-		}
+		return this.piscina;
 	}
 }
 
