@@ -90,7 +90,7 @@ const help = `
 	  $ simplestreams verify /srv/images
 `;
 
-/** The help's layout: the text's own indent replaced by two spaces, a blank line around it. */
+/** meow's layout: the text's own indent replaced by two spaces, a blank line around it. */
 function showHelp(command: Command): never {
 	const text = words[command.name] === command ? `
 	Usage

@@ -1,5 +1,5 @@
 // After tsc: the program as a few ES modules in dist/bundle/, and dist/cli.js as their launcher.
-// From separate files, Node resolves, reads and compiles each module of a run: the modules
+// From separate files, Node resolves, reads and compiles each module of a run: meow and the modules
 // of a no-change re-run cost ~0.1 s of a 0.5 s budget, Ink and React (some 200 files) ~0.5 s of
 // CPU at every start of a live screen. Bundled, they load in about half and a fifth of that.
 //

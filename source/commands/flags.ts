@@ -1,7 +1,8 @@
-// Every flag of the command line, once: how it is read and how its text becomes a value. Each
+// Every flag of the command line, once: how meow reads it and how its text becomes a value. Each
 // command names the flags it takes (command.ts); parse() refuses the others, a flag given twice, a
 // value that does not parse and a flag nobody knows, each with one line and exit 2, as cobra does.
 import {readFileSync} from 'node:fs';
+import meow from 'meow';
 import {listFormats} from '../list/formats.js';
 import {parseDuration} from '../retention/duration.js';
 
@@ -135,7 +136,11 @@ export function closest(typed: string, candidates: readonly string[]): string | 
 
 export type CommandLine = {flags: Flags; operands: string[]};
 
-/** The program's name and version, from its package.json (the first found upwards from this module). */
+/**
+ * The program's name and version from its package.json, found as meow finds it (upwards from this
+ * module) and given to meow: meow normalises the package it is given, and the whole file's license
+ * sends that through the SPDX tables, which took tens of milliseconds and megabytes at every start.
+ */
 function program(): {name: string; version: string} {
 	for (let dir = new URL('.', import.meta.url); ; dir = new URL('..', dir)) {
 		try {
@@ -149,105 +154,40 @@ function program(): {name: string; version: string} {
 	}
 }
 
-const camel = (name: string) => name.replaceAll(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-
-const shortFlags = new Map(Object.entries(flagDefinitions).flatMap(([name, definition]) => (definition.short ? [[definition.short, name as FlagName] as const] : [])));
-
-/** The next word is a flag's value unless it is a flag itself (a negative number is a value). */
-const valueWord = (word: string | undefined) => word !== undefined && (!word.startsWith('-') || /^-\d/.test(word));
-
-function unknownFlag(typed: string): CommandLineError {
-	const near = closest(typed, Object.keys(flagDefinitions).map(spelling));
-	return new CommandLineError(`unknown flag ${typed}${near ? `; did you mean ${near}?` : ''}`);
-}
-
-const known = (name: string) => Object.hasOwn(flagDefinitions, name);
-
 /**
- * `argv` split as getopt_long splits it: `--name value`, `--name=value`, `--no-name` (a boolean
- * false), `-abc` (letters; one that takes a value takes the rest, `-j4`, or the next word), `--`
- * ending the flags. A flag that takes a value and is followed by another flag, or by nothing, has
- * the empty value, which its definition refuses. The first word that is wrong is the one refused:
- * a flag nobody knows, or one given twice (other than a boolean or a repeatable one).
+ * Read `argv` against every flag there is, then refuse what the command `select` picks from it does
+ * not take (naming the `commands` that take it). meow's own checks exit or throw with several lines: unknown and repeated flags are
+ * found here instead. `version`: the program's, from its package.json.
  */
-function read(argv: readonly string[]): {given: Record<string, unknown>; operands: string[]} {
+export function parse<C extends {name: string; flags: readonly FlagName[]}>(argv: readonly string[], commands: readonly C[], select: (given: CommandLine) => {command: C; operands: string[]}): CommandLine & {command: C; version: string} {
+	const meowFlags = Object.fromEntries(Object.entries(flagDefinitions).map(([name, definition]) => [name, {
+		type: definition.kind === 'boolean' ? 'boolean' : 'string',
+		...(definition.short ? {shortFlag: definition.short} : {}),
+		...(definition.kind === 'strings' ? {isMultiple: true} : {}),
+	}])) as Record<FlagName, {type: 'boolean' | 'string'; shortFlag?: string; isMultiple?: true}>;
+	let parsed;
+	try {
+		parsed = meow({importMeta: import.meta, pkg: program(), argv: [...argv], flags: meowFlags, allowUnknownFlags: true, booleanDefault: undefined, autoHelp: false, autoVersion: false});
+	} catch (error) {
+		const repeated = /The flag --(\S+) can only be set once/.exec((error as Error).message);
+		throw repeated ? new CommandLineError(`--${repeated[1]!} is given more than once`) : error;
+	}
+
+	const all = Object.keys(flagDefinitions).map(spelling);
 	const given: Record<string, unknown> = {};
-	const operands: string[] = [];
-	/** `typed`: the flag as written, which an unknown one is called by. */
-	const set = (name: string, value: string | boolean, typed: string) => {
-		if (!known(name)) {
-			throw unknownFlag(typed);
+	for (const [name, raw] of Object.entries(parsed.flags)) {
+		if (!Object.hasOwn(flagDefinitions, name)) {
+			const typed = spelling(name);
+			const near = closest(typed, all);
+			throw new CommandLineError(`unknown flag ${typed}${near ? `; did you mean ${near}?` : ''}`);
 		}
 
-		const {kind} = flagDefinitions[name as FlagName];
-		if (kind === 'strings') {
-			given[name] = [...(given[name] as string[] | undefined) ?? [], String(value)];
-		} else if (kind === 'boolean' || !Object.hasOwn(given, name)) {
-			given[name] = value;
-		} else {
-			throw new CommandLineError(`${spelling(name)} is given more than once`);
-		}
-	};
-
-	const takesValue = (name: string) => known(name) && flagDefinitions[name as FlagName].kind !== 'boolean';
-	for (let index = 0; index < argv.length; index++) {
-		const word = argv[index]!;
-		if (word === '--') {
-			operands.push(...argv.slice(index + 1));
-			break;
-		}
-
-		if (word.startsWith('--')) {
-			const equals = word.indexOf('=');
-			const typed = equals === -1 ? word : word.slice(0, equals);
-			const name = camel(typed.slice(2));
-			const inline = equals === -1 ? undefined : word.slice(equals + 1);
-			const negated = camel(typed.slice(5));
-			if (takesValue(name)) {
-				set(name, inline ?? (valueWord(argv[index + 1]) ? argv[++index]! : ''), typed);
-			} else if (inline === undefined) {
-				const negates = typed.startsWith('--no-') && known(negated) && !takesValue(negated);
-				set(negates ? negated : name, !negates, typed);
-			} else if (known(name) && (inline === 'true' || inline === 'false')) {
-				set(name, inline === 'true', typed);
-			} else {
-				throw known(name) ? new CommandLineError(`${typed} takes no value, got ${JSON.stringify(inline)}`) : unknownFlag(typed);
-			}
-
-			continue;
-		}
-
-		if (word.length < 2 || !word.startsWith('-')) {
-			operands.push(word);
-			continue;
-		}
-
-		for (let letter = 1; letter < word.length; letter++) {
-			const typed = `-${word[letter]!}`;
-			const name = shortFlags.get(word[letter]!) ?? typed;
-			if (takesValue(name)) {
-				const rest = word.slice(letter + 1).replace(/^=/, '');
-				set(name, rest !== '' ? rest : valueWord(argv[index + 1]) ? argv[++index]! : '', typed);
-				break;
-			}
-
-			set(name, true, typed);
+		if (raw !== undefined && !(Array.isArray(raw) && raw.length === 0)) {
+			given[name] = raw;
 		}
 	}
 
-	return {given, operands};
-}
-
-/**
- * Read `argv` against every flag there is, then refuse what the command `select` picks from it does
- * not take (naming the `commands` that take it). `version`: the program's, from its package.json.
- */
-export function parse<C extends {name: string; flags: readonly FlagName[]}>(argv: readonly string[], commands: readonly C[], select: (given: CommandLine) => {command: C; operands: string[]}): CommandLine & {command: C; version: string} {
-	const {given, operands: words} = read(argv);
-	const {name, version} = program();
-	// What ps and top show, rather than node and the path of the script.
-	process.title = name;
-	const {command, operands} = select({flags: given as Flags, operands: words});
+	const {command, operands} = select({flags: given as Flags, operands: parsed.input.map(String)});
 	const flags: Record<string, unknown> = {};
 	for (const [name, raw] of Object.entries(given)) {
 		const written = spelling(name);
@@ -259,5 +199,5 @@ export function parse<C extends {name: string; flags: readonly FlagName[]}>(argv
 		flags[name] = (flagDefinitions[name as FlagName].value as (given: unknown, spelling: string) => unknown)(raw, written);
 	}
 
-	return {command, flags: flags as Flags, operands, version};
+	return {command, flags: flags as Flags, operands, version: parsed.pkg.version ?? ''};
 }
