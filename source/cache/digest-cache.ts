@@ -329,7 +329,18 @@ export class DigestCache {
 	}
 
 	record(path: string, identity: FileIdentity, facts: FileFacts): void {
-		this.files.set(path, {...identity, ...facts});
+		// Field by field, as in lookup: spreads take V8's slow path, once per new file of the tree.
+		const {dev, ino, size, mtimeNs, ctimeNs} = identity;
+		const entry: FileEntry = {dev, ino, size, mtimeNs, ctimeNs, content: facts.content};
+		if (facts.problem !== undefined) {
+			entry.problem = facts.problem;
+		}
+
+		if (facts.sha256 !== undefined) {
+			entry.sha256 = facts.sha256;
+		}
+
+		this.files.set(path, entry);
 		this.dirty = true;
 	}
 
@@ -383,14 +394,15 @@ export class DigestCache {
 		}
 
 		const {files, pairs, deltas} = this;
-		const changes = files.journal() + pairs.journal() + deltas.journal();
-		const appended = Buffer.byteLength(changes);
 		await mkdir(dirname(this.path), {recursive: true});
 		if (this.snapshotBytes === undefined) {
 			// A journal left beside no snapshot (or one that was not used) is no part of this cache.
 			await this.removeJournal();
 			await this.writeSnapshot();
 		} else {
+			// Only here: a first save (every entry changed) would build the journal's text for nothing.
+			const changes = files.journal() + pairs.journal() + deltas.journal();
+			const appended = Buffer.byteLength(changes);
 			if (appended > 0) {
 				if (this.tornTail) {
 					await truncate(journalPath(this.path), this.journalBytes);

@@ -3,9 +3,9 @@ import {setMaxListeners} from 'node:events';
 import type {Emit} from '../events.js';
 import {pathPair, type Digests} from '../../domain/tree.js';
 import type {DigestTask} from '../plan.js';
-import type {HashPool} from './pool.js';
+import {smallWork, type HashPool} from './pool.js';
 import type {DigestRequest, DigestResponse} from './protocol.js';
-import {smallWork, type EarlyDigests} from './small.js';
+import type {EarlyDigests} from './small.js';
 import digestHere from './worker.js';
 
 /** How often progress is read from the workers' counters: a screen never needs more. */
@@ -99,26 +99,9 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 			wantFile: task.wantFile,
 			wantCombined: task.wantCombined,
 		});
-		const run = async (task: DigestTask, slot: number) => {
+		const settle = (task: DigestTask, response: DigestResponse) => {
 			const path = task.file.path;
 			const file = files.get(path)!;
-			let response = early && taken(task, early);
-			earlyMilliseconds += response?.ok ? response.milliseconds : 0;
-			if (!response && task.work > smallWork) {
-				response = await pool.digest(request(task, slot), signal);
-			} else {
-				// Thousands of these in a row would never give the event loop a turn (timers, Ctrl-C).
-				if (performance.now() - sliceStarted >= sliceMilliseconds) {
-					await new Promise(resolve => {
-						setImmediate(resolve);
-					});
-					sliceStarted = performance.now();
-				}
-
-				signal?.throwIfAborted();
-				response ??= await digestHere(request(task, slot));
-			}
-
 			if (response.ok) {
 				file.milliseconds = Math.max(file.milliseconds, response.milliseconds);
 				if (response.sha256) {
@@ -144,6 +127,46 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 			}
 		};
 
+		// Thousands of tasks in a row on this thread would never give the event loop a turn (timers,
+		// Ctrl-C); checked inline, as an await per task costs a tick each.
+		const due = () => performance.now() - sliceStarted >= sliceMilliseconds;
+		const breathe = async () => {
+			await new Promise(resolve => {
+				setImmediate(resolve);
+			});
+			sliceStarted = performance.now();
+			signal?.throwIfAborted();
+		};
+
+		// What the probe already took first, in a plain loop: a promise per task of a tree of small
+		// files cost more than the rest of the stage (bench/RESULTS.md).
+		const left: number[] = [];
+		for (const [slot, task] of tasks.entries()) {
+			const response = early && taken(task, early);
+			if (response?.ok) {
+				earlyMilliseconds += response.milliseconds;
+				settle(task, response);
+				if (due()) {
+					await breathe();
+				}
+			} else {
+				left.push(slot);
+			}
+		}
+
+		const run = async (task: DigestTask, slot: number) => {
+			if (task.work > smallWork) {
+				settle(task, await pool.digest(request(task, slot), signal));
+			} else {
+				if (due()) {
+					await breathe();
+				}
+
+				signal?.throwIfAborted();
+				settle(task, await digestHere(request(task, slot)));
+			}
+		};
+
 		// One task per worker is handed to the pool, the next when one finishes, so tasks start in
 		// exactly the plan's order (the two passes over a rootfs side by side, so that on files not in
 		// the page cache the disk reads one file for both cores). Each queued task also adds an abort
@@ -152,13 +175,13 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 		// (bench/RESULTS.md).
 		let next = 0;
 		const feed = async () => {
-			while (next < tasks.length) {
-				const slot = next++;
+			while (next < left.length) {
+				const slot = left[next++]!;
 				await run(tasks[slot]!, slot);
 			}
 		};
 
-		await Promise.all(Array.from({length: Math.min(tasks.length, pool.jobs)}, feed));
+		await Promise.all(Array.from({length: Math.min(left.length, pool.jobs)}, feed));
 	} finally {
 		clearInterval(timer);
 	}
