@@ -119,7 +119,7 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 	const text = streamsText(result.products, result.index);
 	// A cancelled run never publishes: the last point to stop is right before the write.
 	signal?.throwIfAborted();
-	const served = write ? await writeStreams(tree.root, {...text, page: pageHtml(result.products)}, emit, async path => (path === productsPath ? before?.replacing() : undefined)) : [];
+	const served = write ? await writeStreams(tree.root, {...text, page: () => pageHtml(result.products)}, emit, async path => (path === productsPath ? before?.replacing() : undefined)) : [];
 	if (!write && before && !(await same(join(tree.root, productsPath), text.products))) {
 		await before.replacing();
 	}

@@ -24,8 +24,12 @@ import type {IndexFile, ProductsFile} from './model.js';
 import {gzipPath, indexPath, pageMarker, pagePath, productsPath} from './paths.js';
 import {maxStreamsBytes} from './read.js';
 
-/** What a publish writes, as the bytes published: the same data always gives the same text. */
-export type StreamsText = {products: string; index: string; page?: string};
+/**
+ * What a publish writes, as the bytes published: the same data always gives the same text. The
+ * page may be given as a function that makes it, called once the gzip of the products file (if it
+ * changes) has started: the two then take the two cores at once (bench/RESULTS.md).
+ */
+export type StreamsText = {products: string; index: string; page?: string | (() => string)};
 
 /** Compact: the clients never read the indentation, and a server sends every byte of it at each fetch. */
 export const streamsText = (products: ProductsFile, index: IndexFile): StreamsText => ({products: stableJson(products), index: stableJson(index)});
@@ -168,7 +172,8 @@ async function holdsGzipOf(path: string, text: string): Promise<boolean> {
 	return position === held.length;
 }
 
-type Plan = {path: string; absolute: string; text: string; file: boolean; packed: boolean; staged: Staged[]};
+/** `packing`: the gzip of the text, started as soon as it is known to be wanted. */
+type Plan = {path: string; absolute: string; text: string; file: boolean; packing?: Promise<Buffer>; staged: Staged[]};
 
 /**
  * A write that failed (no space, no permission): what is published is said, since the files are
@@ -185,21 +190,25 @@ function writeFailed(path: string, replaced: readonly string[], error: unknown):
  * found already right. `replacing`: told of each file whose bytes change, before anything is written.
  */
 export async function writeStreams(root: string, text: StreamsText, emit: Written, replacing?: (path: string) => Promise<void>): Promise<string[]> {
-	const files = [{path: productsPath, text: text.products}, {path: indexPath, text: text.index}];
+	const plans: Plan[] = [];
+	const add = async (path: string, text: string) => {
+		const absolute = join(root, path);
+		const file = !(await same(absolute, text));
+		const packing = file || !(await holdsGzipOf(gzipPath(absolute), text)) ? gzipped(text) : undefined;
+		// Awaited when staged; a write that fails before then leaves it unawaited, and that is no error.
+		packing?.catch(() => undefined);
+		plans.push({path, absolute, text, file, packing, staged: []});
+	};
+
+	await add(productsPath, text.products);
+	await add(indexPath, text.index);
 	if (text.page !== undefined) {
 		const page = await pageIsOurs(root);
 		if (page.ours) {
-			files.push({path: pagePath, text: text.page});
+			await add(pagePath, typeof text.page === 'string' ? text.page : text.page());
 		} else {
 			emit({type: 'warning', path: pagePath, ...warning('page-not-ours', page.why)});
 		}
-	}
-
-	const plans: Plan[] = [];
-	for (const {path, text} of files) {
-		const absolute = join(root, path);
-		const file = !(await same(absolute, text));
-		plans.push({path, absolute, text, file, packed: file || !(await holdsGzipOf(gzipPath(absolute), text)), staged: []});
 	}
 
 	for (const plan of plans.filter(plan => plan.file)) {
@@ -207,12 +216,12 @@ export async function writeStreams(root: string, text: StreamsText, emit: Writte
 	}
 
 	const all = () => plans.flatMap(plan => plan.staged);
-	for (const plan of plans.filter(plan => plan.file || plan.packed)) {
+	for (const plan of plans.filter(plan => plan.file || plan.packing)) {
 		try {
 			await mkdir(dirname(plan.absolute), {recursive: true});
 			plan.staged = [
 				...(plan.file ? [await stage(plan.absolute, plan.text)] : []),
-				...(plan.packed ? [await stage(gzipPath(plan.absolute), await gzipped(plan.text))] : []),
+				...(plan.packing ? [await stage(gzipPath(plan.absolute), await plan.packing)] : []),
 			];
 		} catch (error) {
 			await Promise.all(all().map(discard));
