@@ -105,11 +105,21 @@ export function clientImages(products: ProductsFile, client: Client): ClientImag
 	images.sort((a, b) => clientOrder(a.image, b.image));
 	// An alias is keyed by name, image type and architecture; the first image in that order to claim it owns it.
 	const owned = new Set<string>();
+	// The claims (a product's) of which every alias is owned for an image type and architecture:
+	// owned stays owned, so each later image with them owns none, and is not looked at alias by alias.
+	const spent = new Map<string[], Set<string>>();
 	return images.map(({image, claims}) => {
+		const kind = `${image.type}\0${image.architecture}`;
+		if (claims.length === 0 || spent.get(claims)?.has(kind)) {
+			return image;
+		}
+
 		image.aliases = claims.flatMap(alias => [alias, `${alias}/${image.arch}`]).filter(alias => {
-			const key = `${alias}\0${image.type}\0${image.architecture}`;
+			const key = `${alias}\0${kind}`;
 			return !owned.has(key) && Boolean(owned.add(key));
 		});
+		const spentKinds = spent.get(claims) ?? new Set();
+		spent.set(claims, spentKinds.add(kind));
 		return image;
 	});
 }
