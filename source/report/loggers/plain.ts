@@ -12,8 +12,23 @@ import {publishLines} from './publish.js';
 /** `plan`: where a dry run says what it would send to a bucket (stdout), `out` when unset. */
 export function plainReporter(out: Writable, options: {write: boolean; plan?: Writable}): Reporter {
 	let cached = 0;
-	/** File sizes, as the scan found them: a rootfs read by two digests is still one file of its size. */
-	const sizes = new Map<string, number>();
+	/**
+	 * File sizes, as the scan found them: a rootfs read by two digests is still one file of its size.
+	 * Looked up by path only once something is hashed: a run that hashes nothing (every digest
+	 * cached) does not pay for a map of every file.
+	 */
+	const found: Array<Array<{path: string; size: number}>> = [];
+	let sizes: Map<string, number> | undefined;
+	const sizeOf = (path: string) => {
+		sizes ??= new Map();
+		for (const files of found.splice(0)) {
+			for (const file of files) {
+				sizes.set(file.path, file.size);
+			}
+		}
+
+		return sizes.get(path);
+	};
 	let hashedBytes = 0;
 	let deltasReused = 0;
 	let saved: Extract<PipelineEvent, {type: 'cache-saved'}> | undefined;
@@ -22,10 +37,7 @@ export function plainReporter(out: Writable, options: {write: boolean; plan?: Wr
 	const describe = (event: PipelineEvent): string | string[] | undefined => {
 		switch (event.type) {
 			case 'found': {
-				for (const file of event.files) {
-					sizes.set(file.path, file.size);
-				}
-
+				found.push(event.files);
 				return undefined;
 			}
 
@@ -47,7 +59,7 @@ export function plainReporter(out: Writable, options: {write: boolean; plan?: Wr
 			}
 
 			case 'hashed': {
-				const size = sizes.get(event.path) ?? event.work;
+				const size = sizeOf(event.path) ?? event.work;
 				hashedBytes += size;
 				return `hashed ${event.path} (${formatBytes(size)}, ${formatRate(size, event.milliseconds)})`;
 			}
@@ -126,8 +138,11 @@ export function plainReporter(out: Writable, options: {write: boolean; plan?: Wr
 				return;
 			}
 
-			for (const text of [describe(event) ?? []].flat()) {
+			const text = describe(event);
+			if (typeof text === 'string') {
 				line(text);
+			} else if (text) {
+				text.forEach(line);
 			}
 		},
 		cancel() {
