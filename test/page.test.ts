@@ -4,7 +4,7 @@
 import {cp, mkdir, readFile, stat, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
-import test from 'ava';
+import test, {type ExecutionContext} from 'ava';
 import {execa} from 'execa';
 import {clientImages} from '../source/list/derive.js';
 import {pageHtml} from '../source/page/page.js';
@@ -120,4 +120,57 @@ test('an index.html the operator wrote is left alone, said once as a warning; th
 	await writeStreams(root, {...streamsText(products, {index: {}}), page: pageHtml(products)}, again.emit);
 	t.is(await readFile(path.join(root, 'index.html'), 'utf8'), pageHtml(products));
 	t.deepEqual(again.of('warning'), []);
+});
+
+/** The page's products in order, each image row's aliases as the clients derive them: compared by Chromium's view of the page. */
+async function checkOrderAndAliases(t: ExecutionContext, products: ProductsFile): Promise<string[][]> {
+	const dir = await tempDir(t);
+	const page = path.join(dir, 'index.html');
+	await writeFile(page, pageHtml(products));
+	t.is(pageHtml(products, new WeakMap()), pageHtml(products), 'the same page with sections kept');
+	const view = shown(await chromium(dir, ['--dump-dom'], page));
+	const order: string[] = [];
+	const aliases = new Map<string, Set<string>>();
+	for (const client of ['lxd', 'incus'] as const) {
+		for (const image of clientImages(products, client)) {
+			if (!order.includes(image.product)) {
+				order.push(image.product);
+			}
+
+			const key = `${image.product} ${image.version} ${image.fingerprint.slice(0, 12)}`;
+			aliases.set(key, new Set([...aliases.get(key) ?? [], ...image.aliases]));
+		}
+	}
+
+	const ids = view.sections.map(section => /\b(\S+:\S+:\S+:\S+)\b/.exec(section.heading[0]!)![1]!);
+	t.deepEqual(ids, order);
+	for (const [at, section] of view.sections.entries()) {
+		for (const cells of section.images) {
+			t.deepEqual(new Set(cells[4] ? cells[4].split(', ') : []), aliases.get(`${ids[at]!} ${cells[0]!} ${cells[3]!}`), `${ids[at]!} ${cells[0]!} ${cells[1]!}`);
+		}
+	}
+
+	return view.sections[ids.indexOf('zed:1.0:amd64:default')]!.images.map(cells => cells[4]!.split(', '));
+}
+
+test('products in the order the clients list their images, each alias on the image that owns it across products, as the clients derive them', async t => {
+	const hex = (seed: number) => seed.toString(16).padStart(64, '0');
+	let seed = 0;
+	const version = () => ({items: {
+		'incus.tar.xz': {ftype: 'incus.tar.xz', path: `images/m${++seed}`, sha256: hex(++seed), size: 10, combined_squashfs_sha256: hex(++seed), 'combined_disk-kvm-img_sha256': hex(++seed)},
+		'lxd.tar.xz': {ftype: 'lxd.tar.xz', path: `images/m${seed}`, sha256: hex(seed), size: 10, combined_squashfs_sha256: hex(++seed)},
+		'root.squashfs': {ftype: 'squashfs', path: `images/r${++seed}`, sha256: hex(++seed), size: 20},
+		'disk.qcow2': {ftype: 'disk-kvm.img', path: `images/d${++seed}`, sha256: hex(++seed), size: 30},
+	}});
+	const entry = (os: string, arch: string, aliases: string, versions: string[]) => ({
+		[`${os}:1.0:${arch}:default`]: {arch, os, release: '1.0', variant: 'default', aliases, requirements: {}, versions: Object.fromEntries(versions.map(name => [name, version()]))},
+	});
+	const tree = (zedAliases: string): ProductsFile => ({products: {
+		...entry('zed', 'amd64', zedAliases, ['20240301_0000', '20240101_0000']),
+		...entry('acme', 'arm64', 'acme', ['20240201_0000', '20240101_0000']),
+		...entry('acme', 'amd64', 'acme,shared', ['20240101_0000']),
+	}});
+	t.deepEqual((await checkOrderAndAliases(t, tree('zed')))[0], ['zed', 'zed/amd64']);
+	// zed's "shared/amd64" is also what the clients make of acme's "shared" on amd64: acme's images come first and own it.
+	t.deepEqual((await checkOrderAndAliases(t, tree('shared/amd64,zed')))[0], ['shared/amd64/amd64', 'zed', 'zed/amd64']);
 });

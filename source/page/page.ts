@@ -4,8 +4,9 @@
 // comes from the tree (names, aliases, requirements) is escaped: directory names are hostile input.
 import {clientImages, type ClientImage} from '../list/derive.js';
 import {allClients, clientLabel, type Client} from '../streams/ftypes.js';
-import type {ProductsFile} from '../streams/model.js';
+import type {Product, ProductsFile} from '../streams/model.js';
 import {pageMarker} from '../streams/paths.js';
+import {clientOrder} from '../streams/sort.js';
 import {formatBytes} from '../util/format.js';
 
 const entities: Record<string, string> = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\'': '&#39;'};
@@ -24,10 +25,12 @@ function published(version: string): string {
 	return `${version.slice(0, 4)}-${version.slice(4, 6)}-${version.slice(6, 8)}${time ? ` ${time[1]!}:${time[2]!}` : ''}`;
 }
 
-function rows(products: ProductsFile): Map<string, Row[]> {
+/** The rows of each product, in the clients' order. `aliasKeys`: told the key of each alias an image owns. */
+function rows(products: ProductsFile, aliasKeys?: string[]): Map<string, Row[]> {
 	const byKey = new Map<string, Row>();
 	for (const client of allClients) {
 		for (const image of clientImages(products, client)) {
+			aliasKeys?.push(...image.aliases.map(alias => `${client}\0${alias}\0${image.type}\0${image.architecture}`));
 			const key = `${image.product}\0${image.version}\0${image.fingerprint}`;
 			const row = byKey.get(key);
 			if (row) {
@@ -77,27 +80,72 @@ function imageRow(row: Row): string {
 		+ `<td>${escapeHtml(row.allAliases.join(', '))}<td>${row.clients.map(client => clientLabel[client]).join(', ')}<td class="n">${escapeHtml(published(image.version))}`;
 }
 
-/** The page of `products`: the same products always give the same bytes. */
-export function pageHtml(products: ProductsFile): string {
-	const byProduct = rows(products);
-	const images = [...byProduct.values()].reduce((sum, list) => sum + list.length, 0);
-	const versions = new Set([...byProduct.values()].flatMap(list => list.map(({image}) => `${image.product}\0${image.version}`))).size;
-	const parts = [
-		'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">', pageMarker,
-		'<meta name="viewport" content="width=device-width, initial-scale=1"><title>Images</title><style>', style, '</style></head>\n<body>\n',
-		`<h1>Images</h1>\n<p>${byProduct.size} products, ${versions} versions, ${images} images. Add this server to LXD or Incus as a remote:`
-		+ ' <code>incus remote add NAME https://THIS-HOST --protocol=simplestreams --public</code> (or <code>lxc remote add</code>).</p>\n',
-		'<table>\n<thead><tr><th>Version<th>Type<th class="n">Size<th>Fingerprint<th>Aliases<th>Clients<th class="n">Published</thead>\n',
-	];
-	for (const [id, list] of byProduct) {
-		parts.push('<tbody>', productHeading(id, products), '\n');
-		for (const row of list) {
-			parts.push(imageRow(row), '\n');
-		}
+/** A product's part of the page: its heading and rows, and what the page's head counts of it. */
+type Section = {html: string; images: number; versions: number};
 
-		parts.push('</tbody>\n');
+/** The section of a product whose rows are `list`. */
+function section(id: string, products: ProductsFile, list: readonly Row[]): Section {
+	const parts = ['<tbody>', productHeading(id, products), '\n'];
+	for (const row of list) {
+		parts.push(imageRow(row), '\n');
 	}
 
-	parts.push('</table>\n</body></html>\n');
-	return parts.join('');
+	parts.push('</tbody>\n');
+	return {html: parts.join(''), images: list.length, versions: new Set(list.map(({image}) => image.version)).size};
+}
+
+/**
+ * A product's section made from its entry alone, with what places it on the page: the image the
+ * page lists it by (its first LXD image in the clients' order, else its first Incus one), and the
+ * keys of the aliases its images claim. Alone is how the whole page shows it whenever no other
+ * product's images claim one of those keys.
+ */
+type Alone = Section & {first?: Row; aliasKeys: string[]};
+
+/** Each product's section, by its entry, kept by a watcher between regenerations: an entry that did not change is not laid out again. */
+export type PageSections = WeakMap<Product, Alone>;
+
+function alone(id: string, products: ProductsFile, sections?: PageSections): Alone {
+	const product = products.products[id]!;
+	const kept = sections?.get(product);
+	if (kept) {
+		return kept;
+	}
+
+	// Alone, each of its images' aliases is owned by the first of them to claim it.
+	const aliasKeys: string[] = [];
+	const list = rows({products: {[id]: product}}, aliasKeys).get(id) ?? [];
+	const made = {...section(id, products, list), first: list[0], aliasKeys};
+	sections?.set(product, made);
+	return made;
+}
+
+/** Products listed by their first LXD image in the clients' order, then those only Incus sees by their first image. */
+const pageOrder = (a: Row, b: Row) => Number(a.clients[0] !== allClients[0]) - Number(b.clients[0] !== allClients[0]) || clientOrder(a.image, b.image);
+
+/** The sections of the page in its order: each product's made alone, unless products claim the same alias, when the clients' order across them decides. */
+function sectionsOf(products: ProductsFile, sections?: PageSections): Section[] {
+	const each = Object.keys(products.products).map(id => alone(id, products, sections));
+	const keys = new Set<string>();
+	if (each.some(made => made.aliasKeys.some(key => keys.has(key) || !keys.add(key)))) {
+		return [...rows(products)].map(([id, list]) => section(id, products, list));
+	}
+
+	return each.filter(made => made.first !== undefined).sort((a, b) => pageOrder(a.first!, b.first!));
+}
+
+/** The page of `products`: the same products always give the same bytes. `sections`: those made before, reused for the entries they were made of. */
+export function pageHtml(products: ProductsFile, sections?: PageSections): string {
+	const parts = sectionsOf(products, sections);
+	const images = parts.reduce((sum, part) => sum + part.images, 0);
+	const versions = parts.reduce((sum, part) => sum + part.versions, 0);
+	return [
+		'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">', pageMarker,
+		'<meta name="viewport" content="width=device-width, initial-scale=1"><title>Images</title><style>', style, '</style></head>\n<body>\n',
+		`<h1>Images</h1>\n<p>${parts.length} products, ${versions} versions, ${images} images. Add this server to LXD or Incus as a remote:`
+		+ ' <code>incus remote add NAME https://THIS-HOST --protocol=simplestreams --public</code> (or <code>lxc remote add</code>).</p>\n',
+		'<table>\n<thead><tr><th>Version<th>Type<th class="n">Size<th>Fingerprint<th>Aliases<th>Clients<th class="n">Published</thead>\n',
+		...parts.map(part => part.html),
+		'</table>\n</body></html>\n',
+	].join('');
 }

@@ -5,7 +5,7 @@ import {because, warning} from '../domain/reasons.js';
 import {clients, deltaFtype, deltaItemKey, deltaRootOf, fingerprintFields, isDeltaRoot, isMetaFtype, isRootFtype, isUnifiedFtype, itemKey, rootFtypes, type RootFtype} from '../streams/ftypes.js';
 import {indexFile, productsFile, type Item, type Product, type ProductsFile, type PublishedIndex} from '../streams/model.js';
 import type {Delta} from './delta.js';
-import type {Emit} from './events.js';
+import type {Emit, PipelineEvent} from './events.js';
 import {pathPair, type Digests, type ImageFile} from '../domain/tree.js';
 import type {PlannedProduct, PlannedVersion} from './plan.js';
 
@@ -62,30 +62,197 @@ function withDeltas(versions: Product['versions'], deltas: readonly Delta[]): Pr
 }
 
 /**
- * `previous`: the products file published before, from which held versions are carried over unchanged.
- * `deltas`: checked deltas (delta.ts), published where a client can use them.
+ * Who owns what a client must see once, shared by all products in order: `CLIENT\0FINGERPRINT` (the
+ * path that claimed it) and `alias\0ALIAS\0ARCH\0TYPE` (the product that claimed it).
  */
-export function catalog(planned: readonly PlannedProduct[], digests: Digests, emit: Emit, previous?: ProductsFile, deltas: readonly Delta[] = []): Catalog {
+type Owners = Map<string, string>;
+
+/** What cataloging a product does with the owners. */
+type OwnersView = {get: (key: string) => string | undefined; set: (key: string, owner: string) => unknown};
+
+/**
+ * What cataloging one product read from and wrote to the owners, in order, as flat triples: a read
+ * (`key`, what it found) or a write (`key`, the new owner). A product whose inputs did not change
+ * gives the same entry again as long as each of its reads finds what it found before.
+ */
+type Ledger = Array<string | undefined>;
+
+const read = 'r';
+const wrote = 'w';
+
+/** The owners as one product's cataloging sees them, its reads and writes noted in `ledger`. */
+function ledgered(owners: Owners, ledger: Ledger): OwnersView {
+	return {
+		get(key: string): string | undefined {
+			const owner = owners.get(key);
+			ledger.push(read, key, owner);
+			return owner;
+		},
+		set(key: string, owner: string): void {
+			owners.set(key, owner);
+			ledger.push(wrote, key, owner);
+		},
+	};
+}
+
+/** Whether each read of `ledger` finds in `owners` what it found before (its own writes seen as they were made). */
+function stillHolds(ledger: Ledger, owners: Owners): boolean {
+	let own: Map<string, string | undefined> | undefined;
+	for (let at = 0; at < ledger.length; at += 3) {
+		const key = ledger[at + 1]!;
+		if (ledger[at] === wrote) {
+			(own ??= new Map()).set(key, ledger[at + 2]);
+		} else if ((own?.has(key) ? own.get(key) : owners.get(key)) !== ledger[at + 2]) {
+			return false;
+		}
+	}
+
+	return true;
+}
+
+function replayWrites(ledger: Ledger, owners: Owners): void {
+	for (let at = 0; at < ledger.length; at += 3) {
+		if (ledger[at] === wrote) {
+			owners.set(ledger[at + 1]!, ledger[at + 2]!);
+		}
+	}
+}
+
+/** One product's share of the catalog: its entry (none when nothing of it is published) and what it adds to the counts. */
+type ProductEntry = {product?: Product; versions: number; images: {lxd: number; incus: number}};
+
+/** A product as cataloged before: from what, what it did to the owners, what it said, and its entry. */
+type Remembered = {planned: PlannedProduct; digests: Array<string | undefined>; deltas: string; ledger: Ledger; events: PipelineEvent[]; entry: ProductEntry};
+
+/**
+ * The products as the last catalog made them, by id: kept between a watcher's regenerations so that a
+ * product whose inputs did not move is not cataloged again (its entry is the same object, so the
+ * text and page made of it are reused too). Its output is the same as without it, byte for byte.
+ */
+export type CatalogMemory = Map<string, Remembered>;
+
+const sameFiles = (a: readonly ImageFile[] = [], b: readonly ImageFile[] = []) => a.length === b.length && a.every((file, at) => file === b[at]);
+
+/** Whether two plans of a product hold the very same scanned objects (the watcher keeps those of what it did not rescan). */
+function samePlan(a: PlannedProduct, b: PlannedProduct): boolean {
+	return a.product.ref === b.product.ref && a.product.requirements === b.product.requirements && a.product.aliases === b.product.aliases
+		// A held version is carried over from the streams before: cataloged again each time.
+		&& !a.held?.length && !b.held?.length
+		&& a.versions.length === b.versions.length
+		&& a.versions.every((v, at) => {
+			const w = b.versions[at]!;
+			return v.version === w.version && sameFiles(v.metas, w.metas) && sameFiles(v.roots, w.roots) && sameFiles(v.unified, w.unified);
+		});
+}
+
+/** Every digest cataloging a product looks up, in order. */
+function digestsFor({versions}: PlannedProduct, digests: Digests): Array<string | undefined> {
+	const found: Array<string | undefined> = [];
+	for (const {metas, roots, unified = []} of versions) {
+		for (const file of [...metas, ...roots, ...unified]) {
+			found.push(digests.files.get(file.path));
+		}
+
+		for (const meta of metas) {
+			for (const root of roots) {
+				found.push(digests.combined.get(pathPair(meta.path, root.path)));
+			}
+		}
+	}
+
+	return found;
+}
+
+const sameDigests = (a: ReadonlyArray<string | undefined>, b: ReadonlyArray<string | undefined>) => a.length === b.length && a.every((d, at) => d === b[at]);
+
+/**
+ * `previous`: the products file published before, from which held versions are carried over unchanged.
+ * `deltas`: checked deltas (delta.ts), published where a client can use them. `memory`: the products
+ * as cataloged the last time, reused where nothing they depend on moved, and updated.
+ */
+export function catalog(planned: readonly PlannedProduct[], digests: Digests, emit: Emit, previous?: ProductsFile, deltas: readonly Delta[] = [], memory?: CatalogMemory): Catalog {
 	const products: Record<string, Product> = {};
 	const images = {lxd: 0, incus: 0};
 	let versions = 0;
-	// A fingerprint a client sees twice breaks both images for it: the first one published keeps it.
-	const owners = {lxd: new Map<string, string>(), incus: new Map<string, string>()};
+	const owners: Owners = new Map();
+	const deltasOf = new Map<string, Delta[]>();
+	for (const delta of deltas) {
+		const list = deltasOf.get(delta.product) ?? [];
+		list.push(delta);
+		deltasOf.set(delta.product, list);
+	}
+
+	const remembered: CatalogMemory = new Map();
+	for (const plannedProduct of planned) {
+		const {ref} = plannedProduct.product;
+		const productDeltas = deltasOf.get(ref.id) ?? [];
+		let entry: ProductEntry;
+		const before = memory?.get(ref.id);
+		const found = memory && digestsFor(plannedProduct, digests);
+		const deltaKey = memory ? JSON.stringify(productDeltas) : '';
+		if (before && found && samePlan(before.planned, plannedProduct) && sameDigests(before.digests, found) && before.deltas === deltaKey && stillHolds(before.ledger, owners)) {
+			replayWrites(before.ledger, owners);
+			for (const event of before.events) {
+				emit(event);
+			}
+
+			({entry} = before);
+			remembered.set(ref.id, before);
+		} else if (memory) {
+			const ledger: Ledger = [];
+			const events: PipelineEvent[] = [];
+			entry = catalogProduct(plannedProduct, digests, ledgered(owners, ledger), event => {
+				events.push(event);
+				emit(event);
+			}, previous, productDeltas);
+			remembered.set(ref.id, {planned: plannedProduct, digests: found!, deltas: deltaKey, ledger, events, entry});
+		} else {
+			entry = catalogProduct(plannedProduct, digests, owners, emit, previous, productDeltas);
+		}
+
+		versions += entry.versions;
+		images.lxd += entry.images.lxd;
+		images.incus += entry.images.incus;
+		if (entry.product) {
+			products[ref.id] = entry.product;
+		}
+	}
+
+	if (memory) {
+		memory.clear();
+		for (const [id, product] of remembered) {
+			memory.set(id, product);
+		}
+	}
+
+	return {
+		products: productsFile(products),
+		index: indexFile(Object.keys(products).sort()),
+		images,
+		versions,
+	};
+}
+
+/** One product's entry, given what the products before it own. */
+function catalogProduct({product, versions: productVersions, held}: PlannedProduct, digests: Digests, owners: OwnersView, emit: Emit, previous: ProductsFile | undefined, deltas: readonly Delta[]): ProductEntry {
+	const images = {lxd: 0, incus: 0};
+	let versions = 0;
 
 	const itemOf = (file: ImageFile, ftype: string): Item | undefined => {
 		const sha256 = digests.files.get(file.path);
 		return sha256 ? {ftype, path: file.path, sha256, size: file.identity.size} : undefined;
 	};
 
+	// A fingerprint a client sees twice breaks both images for it: the first one published keeps it.
 	/** A fingerprint this client has not seen yet is taken for `path`; a second one is skipped and named. */
 	const claim = (client: typeof clients[number], fingerprint: string, path: string): boolean => {
-		const owner = owners[client.name].get(fingerprint);
+		const owner = owners.get(`${client.name}\0${fingerprint}`);
 		if (owner) {
 			emit({type: 'skipped', scope: 'file', path, ...because('duplicate-fingerprint', client.label, fingerprint, owner)});
 			return false;
 		}
 
-		owners[client.name].set(fingerprint, path);
+		owners.set(`${client.name}\0${fingerprint}`, path);
 		return true;
 	};
 
@@ -146,14 +313,13 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 
 	// Clients give an alias claimed twice for one architecture to whichever image sorts first, silently.
 	// Keyed by alias, architecture and image type: containers and VMs have separate alias namespaces.
-	const aliasOwners = new Map<string, string>();
 	const claimAliases = ({ref, aliases}: PlannedProduct['product'], versions: Product['versions']): string[] => {
 		const arch = canonicalArchitecture(ref.arch) ?? ref.arch;
 		const types = new Set(Object.values(versions).flatMap(v => Object.values(v.items))
 			.flatMap(item => (isRootFtype(item.ftype) ? [rootFtypes[item.ftype].type] : isUnifiedFtype(item.ftype) ? ['container'] : [])));
 		const defaults = defaultAliases(ref.os, ref.release, ref.variant);
 		return [...new Set([...defaults, ...aliases])].filter(alias => {
-			const owner = [...types].map(type => aliasOwners.get(`${alias}\0${arch}\0${type}`)).find(o => o !== undefined);
+			const owner = [...types].map(type => owners.get(`alias\0${alias}\0${arch}\0${type}`)).find(o => o !== undefined);
 			if (owner) {
 				const path = defaults.includes(alias) ? ref.path : `${ref.path}/.aliases`;
 				emit({type: 'warning', path, ...warning('alias-taken', alias, owner, arch)});
@@ -161,71 +327,55 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 			}
 
 			for (const type of types) {
-				aliasOwners.set(`${alias}\0${arch}\0${type}`, ref.id);
+				owners.set(`alias\0${alias}\0${arch}\0${type}`, ref.id);
 			}
 
 			return true;
 		});
 	};
 
-	const deltasOf = new Map<string, Delta[]>();
-	for (const delta of deltas) {
-		const list = deltasOf.get(delta.product) ?? [];
-		list.push(delta);
-		deltasOf.set(delta.product, list);
+	const {ref} = product;
+	const published: Product['versions'] = {};
+	for (const version of productVersions) {
+		const items = versionItems(version);
+		if (items) {
+			published[version.version.name] = {items};
+			versions++;
+		}
 	}
 
-	for (const {product, versions: productVersions, held} of planned) {
-		const {ref} = product;
-		const published: Product['versions'] = {};
-		for (const version of productVersions) {
-			const items = versionItems(version);
-			if (items) {
-				published[version.version.name] = {items};
-				versions++;
-			}
-		}
-
-		for (const version of held ?? []) {
-			const before = previous?.products[ref.id]?.versions[version.name];
-			if (before) {
-				published[version.name] = before;
-				versions++;
-				for (const client of clients) {
-					const fingerprints = imagesIn(before.items, client);
-					images[client.name] += fingerprints.length;
-					for (const fingerprint of fingerprints) {
-						owners[client.name].set(fingerprint, version.path);
-					}
+	for (const version of held ?? []) {
+		const before = previous?.products[ref.id]?.versions[version.name];
+		if (before) {
+			published[version.name] = before;
+			versions++;
+			for (const client of clients) {
+				const fingerprints = imagesIn(before.items, client);
+				images[client.name] += fingerprints.length;
+				for (const fingerprint of fingerprints) {
+					owners.set(`${client.name}\0${fingerprint}`, version.path);
 				}
 			}
 		}
-
-		if (Object.keys(published).length === 0) {
-			emit({type: 'skipped', scope: 'product', path: ref.path, ...because('no-publishable-version')});
-			continue;
-		}
-
-		const aliases = claimAliases(product, published);
-		products[ref.id] = {
-			// An empty string would register the alias "" (and "/ARCH"): leave the field out instead.
-			...(aliases.length > 0 ? {aliases: aliases.join(',')} : {}),
-			arch: ref.arch,
-			os: ref.os,
-			release: ref.release,
-			release_title: ref.release,
-			variant: ref.variant,
-			requirements: product.requirements,
-			// An empty lxd_requirements would hide `requirements` from LXD: write it only when it says something.
-			...(Object.keys(product.requirements).length > 0 ? {lxd_requirements: product.requirements} : {}),
-			versions: withDeltas(published, deltasOf.get(ref.id) ?? []),
-		};
 	}
 
-	return {
-		products: productsFile(products),
-		index: indexFile(Object.keys(products).sort()),
-		images,
-		versions,
-	};
+	if (Object.keys(published).length === 0) {
+		emit({type: 'skipped', scope: 'product', path: ref.path, ...because('no-publishable-version')});
+		return {versions, images};
+	}
+
+	const aliases = claimAliases(product, published);
+	return {versions, images, product: {
+		// An empty string would register the alias "" (and "/ARCH"): leave the field out instead.
+		...(aliases.length > 0 ? {aliases: aliases.join(',')} : {}),
+		arch: ref.arch,
+		os: ref.os,
+		release: ref.release,
+		release_title: ref.release,
+		variant: ref.variant,
+		requirements: product.requirements,
+		// An empty lxd_requirements would hide `requirements` from LXD: write it only when it says something.
+		...(Object.keys(product.requirements).length > 0 ? {lxd_requirements: product.requirements} : {}),
+		versions: withDeltas(published, deltas),
+	}};
 }

@@ -6,14 +6,16 @@ import {readProducts} from '../streams/read.js';
 import type {Emit} from './events.js';
 import type {GenerateResult} from './stages.js';
 
-/** Every version the products file publishes, as `product version`. */
-export const versionsOf = (products?: ProductsFile) => new Set(Object.entries(products?.products ?? {}).flatMap(([id, product]) =>
-	Object.keys(product.versions).map(version => `${id} ${version}`)));
+/** The versions of `products` that `other` lacks; a product that is the same entry in both (a watcher keeps those it did not rebuild) is not looked into. */
+function missing(products: ProductsFile | undefined, other: ProductsFile | undefined): string[] {
+	return Object.entries(products?.products ?? {}).flatMap(([id, product]) => {
+		const there = other?.products[id];
+		return there === product ? [] : Object.keys(product.versions).filter(version => !there || !Object.hasOwn(there.versions, version)).map(version => `${id} ${version}`);
+	});
+}
 
 export function versionChanges(before?: ProductsFile, after?: ProductsFile): {added: string[]; removed: string[]} {
-	const was = versionsOf(before);
-	const is = versionsOf(after);
-	return {added: [...is].filter(v => !was.has(v)), removed: [...was].filter(v => !is.has(v))};
+	return {added: missing(after, before), removed: missing(before, after)};
 }
 
 /**

@@ -2,6 +2,7 @@
 // front end shares. The stages after the scan (stages.ts) load only when a run needs them.
 import {retain} from '../retention/retain.js';
 import type {RunContext} from './context.js';
+import type {RegenerationMemory} from './memory.js';
 import type {Tree} from '../domain/tree.js';
 import {reportingChanges, type PublishedBefore} from './changes.js';
 import {noVersions, NothingToPublish} from './nothing.js';
@@ -21,15 +22,16 @@ function refuseEmpty(tree: Tree, context: RunContext): void {
 /**
  * `write`: publish the streams (-N, the watcher); otherwise a dry run that writes nothing under the
  * web root. `scanned`: the tree as already scanned (the watcher's, rescanned where it moved);
- * `before`: told when the published products file changes (changes.ts).
+ * `before`: told when the published products file changes (changes.ts); `memory`: what the
+ * watcher's last regeneration made, reused where nothing it was made of moved (memory.ts).
  */
-export async function generate(context: RunContext, write: boolean, scanned?: Tree, before?: PublishedBefore): Promise<GenerateResult> {
+export async function generate(context: RunContext, write: boolean, scanned?: Tree, before?: PublishedBefore, memory?: RegenerationMemory): Promise<GenerateResult> {
 	const {tree, nextDeletion} = await retain(scanned ?? await scan(context.root, context.emit), {...context, write}, context.emit);
 	context.signal?.throwIfAborted();
 	refuseEmpty(tree, context);
 	warmFor(tree, await context.cache(), context.pool);
 	const {runStages} = await import('./stages.js');
-	const result = await runStages(tree, context, write, undefined, before);
+	const result = await runStages(tree, context, write, undefined, before, memory);
 	const due = [nextDeletion, result.nextDeletion].filter(time => time !== undefined);
 	return due.length === 0 ? result : {...result, nextDeletion: Math.min(...due)};
 }

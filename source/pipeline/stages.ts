@@ -11,6 +11,7 @@ import {same, streamsText, writeStreams} from '../streams/write.js';
 import {errorCode} from '../util/errors.js';
 import {catalog, type Catalog} from './catalog.js';
 import type {RunContext} from './context.js';
+import type {RegenerationMemory} from './memory.js';
 import {retireLeftovers} from '../retention/orphans.js';
 import {leftoverDeltas} from './delta-leftovers.js';
 import {makeDeltas, planDeltas, type Delta} from './delta.js';
@@ -56,7 +57,7 @@ export type GenerateResult = {
  * `write`: publish the streams; `receipt`: where to record what was published, if anywhere;
  * `before`: told, before it is written, that the products file changes (or, dry, would; changes.ts).
  */
-export async function runStages(tree: Tree, context: RunContext, write: boolean, receipt?: ReceiptTarget, before?: {replacing: () => Promise<void>}): Promise<GenerateResult> {
+export async function runStages(tree: Tree, context: RunContext, write: boolean, receipt?: ReceiptTarget, before?: {replacing: () => Promise<void>}, memory?: RegenerationMemory): Promise<GenerateResult> {
 	const {jobs, signal, settleMs} = context;
 	// A -N run notes what the next one, over the same tree, reports again (receipt.ts).
 	const recorder = receipt && new Recorder(receipt, context.emit);
@@ -107,8 +108,8 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 	}
 
 	// A held version keeps what the streams on disk say of it until it has settled.
-	const previous = held?.size ? (await readProducts(tree.root, productsPath)).decoded : undefined;
-	const result = catalog(planned.products, digests, emit, previous, deltas);
+	const previous = held?.size ? memory?.published ?? (await readProducts(tree.root, productsPath)).decoded : undefined;
+	const result = catalog(planned.products, digests, emit, previous, deltas, memory?.catalog);
 	emit({type: 'cataloged', products: result.index.index.images.products.length, versions: result.versions, images: result.images});
 	if (result.images.lxd + result.images.incus === 0 && !context.allowEmpty) {
 		const versions = tree.products.reduce((sum, p) => sum + p.versions.length, 0);
@@ -116,12 +117,16 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 		throw new NothingToPublish(`${which} be published${held?.size ? ` yet (${held.size} still settling)` : ' (see why above)'}`, readyAt);
 	}
 
-	const text = streamsText(result.products, result.index);
+	const text = streamsText(result.products, result.index, memory?.texts);
 	// A cancelled run never publishes: the last point to stop is right before the write.
 	signal?.throwIfAborted();
-	const served = write ? await writeStreams(tree.root, {...text, page: () => pageHtml(result.products)}, emit, async path => (path === productsPath ? before?.replacing() : undefined)) : [];
+	const served = write ? await writeStreams(tree.root, {...text, page: () => pageHtml(result.products, memory?.sections)}, emit, async path => (path === productsPath ? before?.replacing() : undefined)) : [];
 	if (!write && before && !(await same(join(tree.root, productsPath), text.products))) {
 		await before.replacing();
+	}
+
+	if (memory && write) {
+		memory.published = result.products;
 	}
 
 	if (recorder) {

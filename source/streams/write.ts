@@ -16,11 +16,11 @@ import {gunzip, gzip} from 'node:zlib';
 import {warning, type ReasonCode} from '../domain/reasons.js';
 import {discard, place, settle, stage, type Staged} from '../util/atomic-write.js';
 import {errorCode, systemReason, UsageError} from '../util/errors.js';
-import {stableJson} from '../util/json.js';
+import {sortedJson, stableJson} from '../util/json.js';
 import {readFully} from '../util/read-fully.js';
 import {readBoundedFile} from '../util/small-file.js';
 import {slices} from '../util/slices.js';
-import type {IndexFile, ProductsFile} from './model.js';
+import type {IndexFile, Product, ProductsFile} from './model.js';
 import {gzipPath, indexPath, pageMarker, pagePath, productsPath} from './paths.js';
 import {maxStreamsBytes} from './read.js';
 
@@ -31,8 +31,33 @@ import {maxStreamsBytes} from './read.js';
  */
 export type StreamsText = {products: string; index: string; page?: string | (() => string)};
 
+/** The text of each product entry, by the entry: kept by a watcher, so that an entry kept from the last regeneration is not written out again. */
+export type ProductTexts = WeakMap<Product, string>;
+
+/**
+ * stableJson of the products file, a product entry at a time: the text of an entry in `texts` is
+ * taken as it is (the same bytes: keys sorted at every level, the products' ids too).
+ */
+function productsText(file: ProductsFile, texts?: ProductTexts): string {
+	const fields = Object.entries(file).filter(([, value]) => value !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+	return `{${fields.map(([key, value]) => `${JSON.stringify(key)}:${key === 'products' ? productEntries(file.products, texts) : sortedJson(value)}`).join(',')}}\n`;
+}
+
+function productEntries(products: Record<string, Product>, texts?: ProductTexts): string {
+	return `{${Object.keys(products).sort().map(id => {
+		const product = products[id]!;
+		let text = texts?.get(product);
+		if (text === undefined) {
+			text = sortedJson(product);
+			texts?.set(product, text);
+		}
+
+		return `${JSON.stringify(id)}:${text}`;
+	}).join(',')}}`;
+}
+
 /** Compact: the clients never read the indentation, and a server sends every byte of it at each fetch. */
-export const streamsText = (products: ProductsFile, index: IndexFile): StreamsText => ({products: stableJson(products), index: stableJson(index)});
+export const streamsText = (products: ProductsFile, index: IndexFile, texts?: ProductTexts): StreamsText => ({products: productsText(products, texts), index: stableJson(index)});
 
 /** The gzip of a served file. Its header holds no name and no time, so the same text gives the same bytes. */
 export const gzipped = async (text: string): Promise<Buffer> => promisify(gzip)(text, {level: 9});

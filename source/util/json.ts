@@ -1,6 +1,11 @@
 /** Compact JSON with object keys sorted at every level, so the same data always gives the same bytes. */
 export function stableJson(value: unknown): string {
-	return JSON.stringify(value, sortedKeys) + '\n';
+	return sortedJson(value) + '\n';
+}
+
+/** The JSON of `value` as stableJson writes it inside a document: without the line end. */
+export function sortedJson(value: unknown): string {
+	return JSON.stringify(value, sortedKeys);
 }
 
 /**

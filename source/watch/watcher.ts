@@ -3,7 +3,9 @@
 // which): a product, or a directory above products that came or went or whose requirements file
 // changed, with everything under it. It scans everything at the start, every rescan period, after a
 // watcher error, on SIGHUP and when the requirements of all images/ changed. Unchanged files come
-// from the in-memory cache. A lost event can only delay an update until
+// from the in-memory cache; the catalog entries of the products that did not move, their text in
+// images.json and their sections of the page are kept from one regeneration to the next
+// (pipeline/memory.ts) until the next full scan. A lost event can only delay an update until
 // the next full scan, never leave the streams wrong.
 import {readFile, stat} from 'node:fs/promises';
 import {relative, sep} from 'node:path';
@@ -13,6 +15,7 @@ import type {RunContext} from '../pipeline/context.js';
 import {ImportJournal} from '../import/journal.js';
 import {versionChanges} from '../pipeline/changes.js';
 import {generate} from '../pipeline/generate.js';
+import {regenerationMemory} from '../pipeline/memory.js';
 import type {Emit} from '../pipeline/events.js';
 import type {Tree} from '../domain/tree.js';
 import {merged, under} from '../pipeline/rescan.js';
@@ -113,6 +116,8 @@ export class Watcher {
 	private nothing?: string;
 	/** The tree as the last regeneration scanned it. */
 	private tree?: Tree;
+	/** What the regenerations since the last full scan made: reused for what did not move (a full scan starts it afresh). */
+	private memory = regenerationMemory();
 	/**
 	 * What the scan found wrong, by the path it names: said again for the directories not rescanned,
 	 * so that each regeneration reports what a full one would (the logs say a problem once while it
@@ -305,7 +310,8 @@ export class Watcher {
 				this.emit(event);
 			};
 
-			const result = await generate({...this.options.context, signal: this.abort.signal, emit}, true, await this.scan(emit));
+			const tree = await this.scan(emit);
+			const result = await generate({...this.options.context, signal: this.abort.signal, emit}, true, tree, undefined, this.memory);
 			if (this.options.publish) {
 				try {
 					await this.options.publish(result, this.abort.signal);
@@ -383,6 +389,7 @@ export class Watcher {
 		};
 
 		if (everything) {
+			this.memory = regenerationMemory();
 			this.tree = await scan(this.root, noting);
 			this.problems = found;
 			return this.tree;
