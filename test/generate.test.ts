@@ -6,7 +6,7 @@ import type {ProductsFile} from '../source/streams/model.js';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import {runContext, withRunContext, type RunContext, type RunOptions} from '../source/pipeline/context.js';
 import {generate} from '../source/pipeline/generate.js';
-import {asNobody, collector, copyTree, distModule, flipLastByte, mtimeNs, permissionsIgnored, rewriteSameSize, sha256File, tempDir, templateTree, writeFiles} from './helpers/fixtures.js';
+import {asNobody, collector, copyTree, distModule, flipLastByte, mtimeNs, permissionsIgnored, rewriteSameSize, sha256File, tempDir, templateTree} from './helpers/fixtures.js';
 
 const template = templateTree('ss-generate');
 
@@ -179,35 +179,6 @@ test('jobs=1 and jobs=2 give byte-identical output, run after run', async t => {
 		t.is(other.result.productsText, one.result.productsText);
 		t.is(other.result.indexText, one.result.indexText);
 	}
-});
-
-test('a tree of many small versions, read on the pool\'s threads, publishes what reading them on this thread publishes', async t => {
-	const dir = await tempDir(t);
-	const root = path.join(dir, 'www');
-	const [meta, squashfs, qcow2] = await Promise.all([path.join(arm, 'lxd.tar.xz'), path.join(arm, 'root.squashfs'), path.join(vm, 'disk.qcow2')]
-		.map(async file => readFile(path.join(template().root, file))));
-	// Enough small files that two jobs read them on the pool (hash/small.ts), each rootfs its own.
-	const count = 700;
-	for (let index = 0; index < count; index++) {
-		const version = `images/acme/1.0/arm64/default/20240101_${String(Math.floor(index / 60)).padStart(2, '0')}${String(index % 60).padStart(2, '0')}`;
-		const own = Buffer.from(`${version}\n`);
-		await writeFiles(path.join(root, version), {'lxd.tar.xz': meta!, 'root.squashfs': Buffer.concat([squashfs!, own]), 'disk.qcow2': Buffer.concat([qcow2!, own])});
-	}
-
-	const run = async (jobs: number) => {
-		const c = collector();
-		const result = await withRunContext({root, jobs, cachePath: path.join(dir, `${jobs}.json`)}, c.emit, async own => generate(own, false));
-		return {...c, result};
-	};
-
-	const one = await run(1);
-	const two = await run(2);
-	t.is(two.of('hashed').length, 3 * count);
-	t.deepEqual(two.result.catalog.images, {lxd: 2 * count, incus: 2 * count});
-	t.is(two.result.productsText, one.result.productsText);
-	const products = JSON.parse(two.result.productsText) as ProductsFile;
-	const sample = Object.fromEntries(Object.entries(products.products['acme:1.0:arm64:default']!.versions).filter((_, index) => index % 100 === 7));
-	t.is(await verify(t, root, {...products, products: {'acme:1.0:arm64:default': {...products.products['acme:1.0:arm64:default']!, versions: sample}}}), 4 * 7, 'two metadata items (one per client) and two roots a version');
 });
 
 test('a copied version is published once: its fingerprints are already taken', async t => {

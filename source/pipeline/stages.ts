@@ -64,7 +64,7 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 	const emit = recorder?.emit ?? context.emit;
 	const {held, readyAt} = settleMs ? settlingVersions(tree, Date.now(), settleMs, emit) : {held: undefined, readyAt: undefined};
 	const cache = await context.cache();
-	const {facts, early} = await probe(tree, cache, emit, context.pool);
+	const {facts, early} = await probe(tree, cache, emit);
 	const planned = plan(tree.products, facts, {jobs, cachedCombined: pair => cache.combined(pair), held}, emit);
 	const digests = planned.cached;
 	let finished = false;

@@ -2,35 +2,25 @@
 // the combined fingerprints of their version all come from those bytes. Opening and reading a small
 // file again for each digest it takes (its own, and one per metadata file it pairs with) costs
 // several times what hashing it does, and on a tree of small versions that was most of a cold run.
-// A tree of many small versions has them read on the pool's threads, whole versions per task, so
-// that both cores do it while this thread only takes the answers in (bench/RESULTS.md).
 import {createHash, type Hash} from 'node:crypto';
 import {closeSync, constants, fstatSync, openSync, readSync} from 'node:fs';
-import type {FileFacts, FileIdentity} from '../../domain/file.js';
-import type {Role} from '../../domain/ftypes.js';
+import type {FileFacts} from '../../domain/file.js';
 import {inspectBytes} from '../../domain/magic.js';
-import type {Digests} from '../../domain/tree.js';
+import {pathPair, type Digests, type ImageFile} from '../../domain/tree.js';
+
+export {smallWork} from './pool.js';
 
 /** Digests taken while probing, and how long each file took, for hash.ts to report as it reaches them. */
 export type EarlyDigests = Digests & {milliseconds: Map<string, number>};
 
 export const noEarlyDigests = (): EarlyDigests => ({files: new Map(), combined: new Map(), milliseconds: new Map()});
 
-/** A small file of a version as its reader needs it: the files of a version come metadata first. */
-export type SmallSource = {absolute: string; identity: FileIdentity; kind: Role['kind']};
-
-/**
- * What reading a small file told: its facts and digest, and for a rootfs its combined fingerprint
- * with each metadata file read before it (`meta`: that file's index in its version's list).
- */
-export type SmallRead = {facts: FileFacts; sha256: string; combined: Array<{meta: number; digest: string}>; milliseconds: number};
-
 /**
  * The whole file, or undefined when it is no longer what the scan saw or cannot be read: the usual
  * probe and hash then look at it and say so. Opened without blocking, in case it was replaced by a
  * pipe since the scan (the identity check then refuses it).
  */
-function readWhole(file: SmallSource): Buffer | undefined {
+function readWhole(file: ImageFile): Buffer | undefined {
 	let fd: number;
 	try {
 		fd = openSync(file.absolute, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -55,47 +45,37 @@ function readWhole(file: SmallSource): Buffer | undefined {
 }
 
 /**
- * Read the small files of one version (metadata files first, so that each rootfs is paired with
- * them in the same pass): undefined for a file left to the usual probe.
+ * Probe the small files of one version that the cache knows nothing of (metadata files first, so
+ * that each rootfs is paired with them in the same pass): facts go to `record`, digests to `early`.
+ * Returns the files left for the usual probe.
  */
-export async function readVersion(files: readonly SmallSource[]): Promise<Array<SmallRead | undefined>> {
-	const reads: Array<SmallRead | undefined> = [];
-	const metas: Array<{index: number; state: Hash}> = [];
-	for (const [index, file] of files.entries()) {
+export async function probeSmall(files: readonly ImageFile[], record: (file: ImageFile, facts: FileFacts) => void, early: EarlyDigests): Promise<ImageFile[]> {
+	const left: ImageFile[] = [];
+	const metas: Array<{path: string; state: Hash}> = [];
+	const ordered = [...files.filter(f => f.role.kind === 'meta'), ...files.filter(f => f.role.kind !== 'meta')];
+	for (const file of ordered) {
 		const started = performance.now();
 		const bytes = readWhole(file);
 		if (!bytes) {
-			reads.push(undefined);
+			left.push(file);
 			continue;
 		}
 
-		const facts = await inspectBytes(bytes);
+		record(file, await inspectBytes(bytes));
 		const state = createHash('sha256').update(bytes);
-		const combined: SmallRead['combined'] = [];
-		let sha256: string;
-		if (file.kind === 'meta') {
-			sha256 = state.copy().digest('hex');
-			metas.push({index, state});
+		if (file.role.kind === 'meta') {
+			early.files.set(file.path, state.copy().digest('hex'));
+			metas.push({path: file.path, state});
 		} else {
-			sha256 = state.digest('hex');
+			early.files.set(file.path, state.digest('hex'));
 			// A unified tarball is an image of its own: only a rootfs pairs with the metadata.
-			for (const meta of file.kind === 'root' ? metas : []) {
-				combined.push({meta: meta.index, digest: meta.state.copy().update(bytes).digest('hex')});
+			for (const meta of file.role.kind === 'root' ? metas : []) {
+				early.combined.set(pathPair(meta.path, file.path), meta.state.copy().update(bytes).digest('hex'));
 			}
 		}
 
-		reads.push({facts, sha256, combined, milliseconds: performance.now() - started});
+		early.milliseconds.set(file.path, performance.now() - started);
 	}
 
-	return reads;
-}
-
-/** A pool task: the small files of several versions. */
-export async function readVersions(versions: ReadonlyArray<readonly SmallSource[]>): Promise<Array<Array<SmallRead | undefined>>> {
-	const reads = [];
-	for (const files of versions) {
-		reads.push(await readVersion(files));
-	}
-
-	return reads;
+	return left;
 }

@@ -2,14 +2,11 @@
 // nothing else to do, and a read from the page cache is a copy: through the promise API each read
 // also went through the thread pool, a third thread competing for the same cores, and cost more
 // CPU time than the copy itself (bench/RESULTS.md). Files not in the page cache still overlap disk
-// and hashing through the kernel's readahead. Only node:* and small domain modules, so it loads fast in every worker.
+// and hashing through the kernel's readahead. Only node:* imports, so it loads fast in every worker.
 import {createHash, type Hash} from 'node:crypto';
 import {closeSync, constants, fstatSync, openSync, readSync, type BigIntStats} from 'node:fs';
 import {because} from '../../domain/reasons.js';
 import type {DigestRequest, DigestResponse, DigestSource} from './protocol.js';
-
-// The other task a worker runs: the small files of whole versions (small.ts).
-export {readVersions} from './small.js';
 
 // Small enough to stay in the core's cache between the read and the hashing.
 const chunk = 1024 * 1024;
