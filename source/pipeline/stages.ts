@@ -11,6 +11,7 @@ import {same, streamsText, writeStreams} from '../streams/write.js';
 import {errorCode} from '../util/errors.js';
 import {catalog, type Catalog} from './catalog.js';
 import type {RunContext} from './context.js';
+import type {Emit} from './events.js';
 import type {RegenerationMemory} from './memory.js';
 import {retireLeftovers} from '../retention/orphans.js';
 import {leftoverDeltas} from './delta-leftovers.js';
@@ -43,6 +44,17 @@ function remember(cache: DigestCache, tasks: readonly DigestTask[], facts: Map<s
 	}
 }
 
+/** Save `cache`; a failure is a warning (the cache's own fate is no finding of the tree: a receipt does not report it again). */
+async function save(cache: DigestCache, emit: Emit): Promise<void> {
+	const entries = await cache.save().catch((error: unknown) => {
+		emit({type: 'warning', path: cache.path, ...warning('cache-not-saved', errorCode(error))});
+		return undefined;
+	});
+	if (entries !== undefined) {
+		emit({type: 'cache-saved', path: cache.path, entries});
+	}
+}
+
 export type GenerateResult = {
 	catalog: Catalog;
 	productsText: string;
@@ -71,6 +83,7 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 	let deltas: Delta[] = [];
 	let leftovers: string[] = [];
 	let nextDeletion: number | undefined;
+	let saving = Promise.resolve();
 	try {
 		if (planned.tasks.length > 0) {
 			await hash(planned.tasks, context.pool, digests, emit, signal, early);
@@ -97,42 +110,47 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 			cache.prune();
 		}
 
-		// The cache's own fate is no finding of the tree: a receipt does not report it again.
-		const entries = await cache.save().catch((error: unknown) => {
-			context.emit({type: 'warning', path: cache.path, ...warning('cache-not-saved', errorCode(error))});
-			return undefined;
-		});
-		if (entries !== undefined) {
-			context.emit({type: 'cache-saved', path: cache.path, entries});
+		// Saved while the run catalogs and writes (its fsync beside theirs, bench/RESULTS.md); a run
+		// that stops here waits for it.
+		saving = save(cache, context.emit);
+		if (!finished) {
+			await saving;
 		}
 	}
 
-	// A held version keeps what the streams on disk say of it until it has settled.
-	const previous = held?.size ? memory?.published ?? (await readProducts(tree.root, productsPath)).decoded : undefined;
-	const result = catalog(planned.products, digests, emit, previous, deltas, memory?.catalog);
-	emit({type: 'cataloged', products: result.index.index.images.products.length, versions: result.versions, images: result.images});
-	if (result.images.lxd + result.images.incus === 0 && !context.allowEmpty) {
-		const versions = tree.products.reduce((sum, p) => sum + p.versions.length, 0);
-		const which = versions === 1 ? 'the one version under images/ cannot' : `none of the ${versions} versions under images/ can`;
-		throw new NothingToPublish(`${which} be published${held?.size ? ` yet (${held.size} still settling)` : ' (see why above)'}`, readyAt);
-	}
+	try {
+		// A held version keeps what the streams on disk say of it until it has settled.
+		const previous = held?.size ? memory?.published ?? (await readProducts(tree.root, productsPath)).decoded : undefined;
+		const result = catalog(planned.products, digests, emit, previous, deltas, memory?.catalog);
+		emit({type: 'cataloged', products: result.index.index.images.products.length, versions: result.versions, images: result.images});
+		if (result.images.lxd + result.images.incus === 0 && !context.allowEmpty) {
+			const versions = tree.products.reduce((sum, p) => sum + p.versions.length, 0);
+			const which = versions === 1 ? 'the one version under images/ cannot' : `none of the ${versions} versions under images/ can`;
+			throw new NothingToPublish(`${which} be published${held?.size ? ` yet (${held.size} still settling)` : ' (see why above)'}`, readyAt);
+		}
 
-	const text = streamsText(result.products, result.index, memory?.texts);
-	// A cancelled run never publishes: the last point to stop is right before the write.
-	signal?.throwIfAborted();
-	const served = write ? await writeStreams(tree.root, {...text, page: () => pageHtml(result.products, memory?.sections)}, emit, async path => (path === productsPath ? before?.replacing() : undefined)) : [];
-	if (!write && before && !(await same(join(tree.root, productsPath), text.products))) {
-		await before.replacing();
-	}
+		const text = streamsText(result.products, result.index, memory?.texts);
+		// A cancelled run never publishes: the last point to stop is right before the write.
+		signal?.throwIfAborted();
+		const served = write ? await writeStreams(tree.root, {...text, page: () => pageHtml(result.products, memory?.sections)}, emit, async path => (path === productsPath ? before?.replacing() : undefined)) : [];
+		if (!write && before && !(await same(join(tree.root, productsPath), text.products))) {
+			await before.replacing();
+		}
 
-	if (memory && write) {
-		memory.published = result.products;
-	}
+		if (memory && write) {
+			memory.published = result.products;
+		}
 
-	if (recorder) {
-		const outputs = [...served, ...deltas.map(d => d.path)].map(path => join(tree.root, path));
-		await recorder.record(tree, facts, digests, [...outputs, ...leftovers, ...cache.paths]);
-	}
+		if (recorder) {
+			// The receipt pins the cache's file as saved.
+			await saving;
+			const outputs = [...served, ...deltas.map(d => d.path)].map(path => join(tree.root, path));
+			await recorder.record(tree, facts, digests, [...outputs, ...leftovers, ...cache.paths]);
+		}
 
-	return {catalog: result, productsText: text.products, indexText: text.index, ...(readyAt === undefined ? {} : {settlingUntil: readyAt}), ...(nextDeletion === undefined ? {} : {nextDeletion})};
+		return {catalog: result, productsText: text.products, indexText: text.index, ...(readyAt === undefined ? {} : {settlingUntil: readyAt}), ...(nextDeletion === undefined ? {} : {nextDeletion})};
+	} finally {
+		// Its outcome is an event of this run, whatever the run's own.
+		await saving;
+	}
 }
