@@ -143,12 +143,15 @@ async function holding<T>(root: string, command: string, work: () => Promise<T>)
 	}
 }
 
-/** The imports a killed run left half done, finished or undone (import/journal.ts), by a holder of the root's lock. */
-async function recoverHolding(root: string, emit: Emit): Promise<void> {
+/** The imports a killed run left half done, finished or undone (import/journal.ts), by a holder of the root's lock; true when there were any. */
+async function recoverHolding(root: string, emit: Emit): Promise<boolean> {
 	const {ImportJournal} = await import('./import/journal.js');
-	for (const {path, message} of await ImportJournal.recover(root)) {
+	const recovered = await ImportJournal.recover(root);
+	for (const {path, message} of recovered) {
 		emit({type: 'warning', path, ...warning('import-recovered', message)});
 	}
+
+	return recovered.length > 0;
 }
 
 /**
@@ -479,7 +482,7 @@ export async function watch(options: WatchOptions, emit: WatchEmit): Promise<Wat
 	// One digest cache and one hash pool for the watch's life.
 	const context = runContext({...run, root}, emit);
 	const publishTo = target ? {publish: async (streams: {productsText: string; indexText: string}, signal: AbortSignal) => target.send(root, streams, signal)} : {};
-	const watcher = new Watcher({context, rescanMs, lock, ...publishTo}, emit);
+	const watcher = new Watcher({context, rescanMs, lock, recover: recoverHolding, ...publishTo}, emit);
 	await watcher.start();
 	return {
 		rescan(reason) {

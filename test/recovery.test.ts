@@ -203,6 +203,35 @@ test('an import --force killed between its two renames is finished by the next i
 	t.deepEqual((await readdir(path.join(root, imported))).filter(n => n.startsWith('.')), [], 'no staging or replaced directory is left');
 });
 
+test('an import --force killed between its two renames is finished by a watcher started on the root, which says so and publishes it', async t => {
+	const dir = await tempDir(t);
+	const root = path.join(dir, 'www');
+	await mkdir(root);
+	t.is((await cliIn(dir)('-i', await importSource(path.join(dir, 'first')), '-N', '--yes', root)).exitCode, 0);
+	const second = await importSource(path.join(dir, 'second'));
+	const replacement = await snapshot(second);
+	await killedImport(dir, second, root, 'replaced', '--force');
+	const watcher = execa(process.execPath, [cli, '--watch', '--settle', '0.2', '--cache', path.join(dir, 'cache.json'), root], {reject: false, stdin: 'ignore', env: {CI: 'true'}, all: true});
+	t.teardown(() => {
+		watcher.kill('SIGKILL');
+	});
+	let log = '';
+	watcher.all!.on('data', (chunk: Buffer) => {
+		log += chunk.toString();
+	});
+	const published = async () => {
+		const text = await readFile(path.join(root, 'streams/v1/images.json'), 'utf8').catch(() => '{}');
+		const {products} = JSON.parse(text) as {products?: Record<string, {versions: Record<string, {items: Record<string, {sha256: string}>}>}>};
+		return products?.['acme:3.0:amd64:default']?.versions[importedVersion]?.items['root.squashfs']?.sha256 === replacement['rootfs.squashfs'];
+	};
+
+	await until('the watcher to publish the replacement', published);
+	t.regex(log, new RegExp(`${imported}/${importedVersion}: its import was killed as it put the version in place \\(its owner, pid \\d+, is gone\\): finished it, the version is in place and the one it replaced removed`));
+	t.deepEqual((await readdir(root)).filter(n => n.startsWith('.simplestreams.import')), [], 'the journal is gone');
+	watcher.kill('SIGTERM');
+	t.is((await watcher).exitCode, 0, log);
+});
+
 test('an import whose file changes while it is hashed is refused and put back; no digest of it is published or cached', async t => {
 	const dir = await tempDir(t);
 	const root = path.join(dir, 'www');

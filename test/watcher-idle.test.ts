@@ -20,7 +20,7 @@ test('once a regeneration is done, the periodic rescan is the only timer', async
 	const events: WatchEvent[] = [];
 	const emit = (event: WatchEvent) => events.push(event);
 	const context = runContext({root, jobs: 1, cachePath: path.join(tmp.path, 'cache.json'), settleMs: 0}, emit);
-	const watcher = new Watcher({context, rescanMs: 600_000}, emit);
+	const watcher = new Watcher({context, rescanMs: 600_000, recover: async () => false}, emit);
 	try {
 		await watcher.start();
 		while (!events.some(event => event.type === 'regenerated')) {

@@ -3,6 +3,7 @@
 // SIGTERM or a hang-up stops the workers and writes nothing (stop.ts). With --to the published tree
 // is then sent to a bucket (without -N: what would be); a stop then aborts the upload.
 import {generate, publish, type GenerateResult} from '../index.js';
+import {reportWidth} from '../report/terminal.js';
 import {rootOperand, runOptions, targetOf, type Command} from './command.js';
 import {CommandLineError} from './flags.js';
 import {showingProgress} from './progress.js';
@@ -20,7 +21,7 @@ export const generateCommand: Command = {
 
 		// A terminal gets the summary and what would change, not pages of JSON, unless asked for it.
 		const to = targetOf(flags);
-		const streamsOut = !write && !to && (Boolean(flags.json) || !process.stdout.isTTY);
+		const streamsOut = !write && !to && (Boolean(flags.json) || reportWidth() === undefined);
 		let dryRun: GenerateResult | undefined;
 		const code = await showingProgress({plain: flags.plain, write, streamsOut, jobs: options.jobs}, async (reporter, signal) => {
 			const run = {...options, ...(to ? {to} : {}), signal};

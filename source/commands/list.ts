@@ -1,6 +1,7 @@
 // `simplestreams list [rootdir] [TERM...]`: the images the published streams offer, as lxc and incus derive
 // them (list/published.ts), as a table, JSON or CSV.
 import {list} from '../index.js';
+import {reportWidth} from '../report/terminal.js';
 import {rootOperand, type Command} from './command.js';
 
 export const listCommand: Command = {
@@ -15,7 +16,7 @@ export const listCommand: Command = {
 		const images = await list({root: rootOperand(root === undefined ? [] : [root])});
 		const [{filterImages}, {formatList}] = await Promise.all([import('../list/listed.js'), import('../report/list.js')]);
 		// A terminal gets what fits it; a pipe or a file, every column whole.
-		const width = process.stdout.isTTY ? process.stdout.columns : undefined;
+		const width = reportWidth();
 		const shown = filterImages(images, terms);
 		const format = flags.format ?? 'table';
 		process.stdout.write(shown.length === 0 && images.length > 0 && format === 'table'

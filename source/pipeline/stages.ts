@@ -5,7 +5,7 @@ import type {DigestCache} from '../cache/digest-cache.js';
 import type {FileFacts} from '../domain/file.js';
 import {warning} from '../domain/reasons.js';
 import {pageHtml} from '../page/page.js';
-import {productsPath} from '../streams/paths.js';
+import {pagePath, productsPath} from '../streams/paths.js';
 import {readProducts} from '../streams/read.js';
 import {same, streamsText, writeStreams} from '../streams/write.js';
 import {errorCode} from '../util/errors.js';
@@ -132,7 +132,12 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 		const text = streamsText(result.products, result.index, memory?.texts);
 		// A cancelled run never publishes: the last point to stop is right before the write.
 		signal?.throwIfAborted();
-		const served = write ? await writeStreams(tree.root, {...text, page: () => pageHtml(result.products, memory?.sections)}, emit, async path => (path === productsPath ? before?.replacing() : undefined)) : [];
+		const served = write ? await writeStreams(tree.root, {...text, page: () => pageHtml(result.products, memory?.sections)}, emit, {
+			replacing: async path => (path === productsPath ? before?.replacing() : undefined),
+			pageKept(why) {
+				emit({type: 'warning', path: pagePath, ...warning('page-not-ours', why)});
+			},
+		}) : [];
 		if (!write && before && !(await same(join(tree.root, productsPath), text.products))) {
 			await before.replacing();
 		}

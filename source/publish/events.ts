@@ -29,7 +29,3 @@ export type PublishEvent =
 	| {type: 'published'; target: string; uploaded: number; bytes: number; deleted: number; deletedBytes: number; milliseconds: number; dryRun: boolean};
 
 export type PublishEmit = (event: PublishEvent) => void;
-
-const publishTypes = new Set<string>(['bucket-read', 'upload-planned', 'upload-progress', 'uploaded', 'upload-aborted', 'lock-taken-over', 'stream-published', 'unreferenced', 'bucket-retired', 'bucket-retirement-pending', 'bucket-restored', 'object-deleted', 'object-kept', 'published'] satisfies Array<PublishEvent['type']>);
-
-export const isPublishEvent = (event: {type: string}): event is PublishEvent => publishTypes.has(event.type);

@@ -16,3 +16,9 @@ export const keyboard = () => (watched() && process.stdin.isTTY ? process.stdin 
 
 /** Whether a terminal is attached at all, CI or not: then a hang-up means it went away. */
 export const attached = () => [process.stdin, process.stdout, process.stderr].some(stream => stream.isTTY);
+
+/**
+ * The width of stdout when it is a terminal, CI or not (a person reads a report there: list's table
+ * and verify's lines fit it, a dry run's JSON is not poured into it); undefined for a pipe or a file.
+ */
+export const reportWidth = () => (process.stdout.isTTY ? process.stdout.columns || 80 : undefined);

@@ -13,7 +13,6 @@ import {lstat, mkdir, open, unlink, type FileHandle} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 import {promisify} from 'node:util';
 import {gunzip, gzip} from 'node:zlib';
-import {warning, type ReasonCode} from '../domain/reasons.js';
 import {discard, place, settle, stage, type Staged} from '../util/atomic-write.js';
 import {errorCode, systemReason, UsageError} from '../util/errors.js';
 import {sortedJson, stableJson} from '../util/json.js';
@@ -65,8 +64,15 @@ export const gzipped = async (text: string): Promise<Buffer> => promisify(gzip)(
 /** What a gzip of a served file holds, unpacked no further than a streams file may be. */
 export const unpacked = async (packed: Buffer): Promise<Buffer> => promisify(gunzip)(packed, {maxOutputLength: maxStreamsBytes});
 
-/** Told of each file once it is published (`changed` false when it already held these bytes), and of a page left alone. */
-export type Written = (event: {type: 'written'; path: string; changed: boolean} | {type: 'warning'; path: string; code: ReasonCode; message: string}) => void;
+/** Told of each file once it is published (`changed` false when it already held these bytes). */
+export type Written = (event: {type: 'written'; path: string; changed: boolean}) => void;
+
+export type WriteOptions = {
+	/** Told of each file whose bytes change, before anything is written. */
+	replacing?: (path: string) => Promise<void>;
+	/** Told, before anything is written, why the page at the root is left alone: it is not one this program wrote. */
+	pageKept?: (why: string) => void;
+};
 
 /** Characters of the text compared per step (at most 3 bytes each in UTF-8). */
 const step = 256 * 1024;
@@ -210,11 +216,8 @@ function writeFailed(path: string, replaced: readonly string[], error: unknown):
 	return new UsageError(`cannot write ${path} (${systemReason(error)}); ${published}`);
 }
 
-/**
- * Publish `text` under `root`. Returns the paths (relative to the root, with the gzips) it wrote or
- * found already right. `replacing`: told of each file whose bytes change, before anything is written.
- */
-export async function writeStreams(root: string, text: StreamsText, emit: Written, replacing?: (path: string) => Promise<void>): Promise<string[]> {
+/** Publish `text` under `root`. Returns the paths (relative to the root, with the gzips) it wrote or found already right. */
+export async function writeStreams(root: string, text: StreamsText, emit: Written, {replacing, pageKept}: WriteOptions = {}): Promise<string[]> {
 	const plans: Plan[] = [];
 	const add = async (path: string, text: string) => {
 		const absolute = join(root, path);
@@ -232,7 +235,7 @@ export async function writeStreams(root: string, text: StreamsText, emit: Writte
 		if (page.ours) {
 			await add(pagePath, typeof text.page === 'string' ? text.page : text.page());
 		} else {
-			emit({type: 'warning', path: pagePath, ...warning('page-not-ours', page.why)});
+			pageKept?.(page.why);
 		}
 	}
 

@@ -9,9 +9,6 @@ export type DamagedFile = {
 	next: string;
 };
 
-/** A message as a terminal line shows it: digests cut to the 12 characters the clients show. */
-export const brief = (message: string) => message.replaceAll(/\b([0-9a-f]{12})[0-9a-f]{52}\b/g, '$1…');
-
 const missing = (message: string) => message.startsWith('is missing');
 
 /** What brings the file right again, for a web root published by this tool. */

@@ -12,7 +12,6 @@ import {relative, sep} from 'node:path';
 import {warning} from '../domain/reasons.js';
 import {requirementFiles} from '../domain/requirements.js';
 import type {RunContext} from '../pipeline/context.js';
-import {ImportJournal} from '../import/journal.js';
 import {versionChanges} from '../pipeline/changes.js';
 import {generate} from '../pipeline/generate.js';
 import {regenerationMemory} from '../pipeline/memory.js';
@@ -40,6 +39,11 @@ export type WatchOptions = {
 	 * directory the root is, and releases it when it stops.
 	 */
 	lock?: Lock;
+	/**
+	 * Before each regeneration, holding the lock: finish or undo the imports into the root that were
+	 * killed (index.ts gives the import's journal), telling `emit`; true when there were any.
+	 */
+	recover: (root: string, emit: Emit) => Promise<boolean>;
 	/** After each regeneration, the streams sent on (--to); a failure is reported and tried again. `signal`: the watcher stops. */
 	publish?: (streams: {productsText: string; indexText: string}, signal: AbortSignal) => Promise<void>;
 };
@@ -283,8 +287,7 @@ export class Watcher {
 				return;
 			}
 
-			for (const {path, message} of await ImportJournal.recover(this.root)) {
-				this.emit({type: 'warning', path, ...warning('import-recovered', message)});
+			if (await this.options.recover(this.root, this.emit)) {
 				this.everything = true;
 			}
 

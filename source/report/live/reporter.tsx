@@ -5,10 +5,10 @@
 import type {Writable} from 'node:stream';
 import {render, useInput, type Key} from 'ink';
 import type {PipelineEvent} from '../../pipeline/events.js';
-import {isPublishEvent} from '../../publish/events.js';
 import type {WatchEvent} from '../../watch/events.js';
 import type {Outcome, Reporter, WatchReporter} from '../contract.js';
-import {isMirrorEvent, type MirrorLogEvent} from '../loggers/mirror.js';
+import {isMirrorEvent, isPublishEvent} from '../event-kinds.js';
+import type {MirrorLogEvent} from '../loggers/mirror.js';
 import {publishLines} from '../loggers/publish.js';
 import {lineWriter} from '../printable.js';
 import {Downloads} from './downloads.js';

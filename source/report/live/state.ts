@@ -3,7 +3,7 @@
 // (rollups, folding, the visible window, the footer totals) is derived in rows.ts.
 import type {ReasonCode} from '../../domain/reasons.js';
 import type {PipelineEvent} from '../../pipeline/events.js';
-import {brief} from '../../verify/damaged.js';
+import {brief} from '../verify.js';
 import type {Outcome} from '../contract.js';
 import {printable} from '../printable.js';
 import {Rate} from './rates.js';

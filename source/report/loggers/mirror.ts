@@ -5,15 +5,12 @@ import type {Writable} from 'node:stream';
 import type {MirrorEvent} from '../../mirror/events.js';
 import type {PipelineEvent} from '../../pipeline/events.js';
 import {formatBytes, formatDuration, formatRate} from '../../util/format.js';
+import {isMirrorEvent} from '../event-kinds.js';
 import {jsonLine, lineWriter} from '../printable.js';
 import {jsonLog} from './json.js';
 import {plainLog} from './plain-watch.js';
 
 export type MirrorLogEvent = MirrorEvent | PipelineEvent;
-
-const mirrorTypes = new Set<string>(['upstream-read', 'mirror-skipped', 'fetching', 'download-started', 'download-progress', 'downloaded', 'download-failed', 'version-placed', 'version-refused', 'pass-failed', 'pass-finished']);
-
-export const isMirrorEvent = (event: MirrorLogEvent): event is MirrorEvent => mirrorTypes.has(event.type);
 
 const at = (epochMs: number) => new Date(epochMs).toISOString();
 

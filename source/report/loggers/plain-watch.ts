@@ -1,10 +1,10 @@
 // The watcher for a service or a pipe: timestamped plain lines, one per regeneration, plus each
 // new problem once.
 import type {Writable} from 'node:stream';
-import {isPublishEvent} from '../../publish/events.js';
 import {formatBytes, formatDuration} from '../../util/format.js';
 import type {WatchEmit} from '../../watch/events.js';
 import {changeLine} from '../changes.js';
+import {isPublishEvent} from '../event-kinds.js';
 import {lineWriter} from '../printable.js';
 import {publishLines} from './publish.js';
 

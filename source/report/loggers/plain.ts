@@ -2,10 +2,10 @@
 // warning with its path, and a summary; with --to, the uploads (publish.ts). No escape codes, ever.
 import type {Writable} from 'node:stream';
 import type {PipelineEvent} from '../../pipeline/events.js';
-import {isPublishEvent} from '../../publish/events.js';
 import {formatBytes, formatDuration, formatRate} from '../../util/format.js';
 import type {Reporter} from '../contract.js';
 import {changeLine} from '../changes.js';
+import {isPublishEvent} from '../event-kinds.js';
 import {lineWriter} from '../printable.js';
 import {publishLines} from './publish.js';
 
