@@ -5,27 +5,15 @@ import {mkdir, readFile} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import {text} from './helpers/bucket.js';
-import {startCeph, type ObjectStore} from './helpers/ceph.js';
+import {storeForFile} from './helpers/ceph.js';
 import {remote, type ClientKind} from './helpers/clients.js';
-import {tempDir, type TempDir} from './helpers/images.js';
 import {serve} from './helpers/server.js';
 import {fingerprintsOf, productsOf, publishedUpstream, simplestreams} from './helpers/upstream.js';
 
-let store: ObjectStore | undefined;
-let tmp: TempDir;
-
-test.before(async () => {
-	tmp = await tempDir('ss-mirror-bucket');
-	store = await startCeph();
-});
-
-test.after.always(async () => {
-	await store?.stop();
-	await tmp?.cleanup();
-});
+const ceph = storeForFile('ss-mirror-bucket');
 
 test.serial('mirror -N --to fills a bucket from an upstream: both clients list every upstream image from it; a second pass sends nothing', async t => {
-	const upstreamRoot = path.join(tmp.path, 'upstream');
+	const upstreamRoot = path.join(ceph.tmp.path, 'upstream');
 	await publishedUpstream(upstreamRoot, [
 		{release: '1.0', version: '20240101_0000', kind: 'squashfs'},
 		{release: '1.0', version: '20240102_0000', kind: 'root.tar.xz'},
@@ -34,12 +22,12 @@ test.serial('mirror -N --to fills a bucket from an upstream: both clients list e
 	const server = await serve(upstreamRoot);
 	t.teardown(async () => server.stop());
 	const bucket = 'mirrored';
-	await store!.bucket(bucket);
-	const mirrorRoot = path.join(tmp.path, 'mirror');
+	await ceph.store.bucket(bucket);
+	const mirrorRoot = path.join(ceph.tmp.path, 'mirror');
 	await mkdir(mirrorRoot);
-	const mirror = async (...args: string[]) => simplestreams(['mirror', '-N', '--ca', server.caFile, '--to', `s3://${bucket}/m`, ...args, server.url, mirrorRoot], store!.env);
+	const mirror = async (...args: string[]) => simplestreams(['mirror', '-N', '--ca', server.caFile, '--to', `s3://${bucket}/m`, ...args, server.url, mirrorRoot], ceph.store.env);
 
-	const dry = await simplestreams(['mirror', '--ca', server.caFile, '--to', `s3://${bucket}/m`, server.url, mirrorRoot], store!.env);
+	const dry = await simplestreams(['mirror', '--ca', server.caFile, '--to', `s3://${bucket}/m`, server.url, mirrorRoot], ceph.store.env);
 	t.is(dry.exitCode, 2, dry.stderr);
 	t.regex(dry.stderr, /mirror --to goes with -N/);
 
@@ -48,12 +36,12 @@ test.serial('mirror -N --to fills a bucket from an upstream: both clients list e
 	t.regex(run.stderr, /placed images\/busybox\/2\.0\/amd64\/default\/20240101_0000/);
 	t.regex(run.stderr, /uploaded s3:\/\/mirrored\/m\/images\/busybox\/2\.0\/amd64\/default\/20240101_0000\/disk\.qcow2/);
 	t.regex(run.stderr, /published to s3:\/\/mirrored\/m\/: \d+ files uploaded/);
-	t.is(await text(store!, bucket, 'm/streams/v1/images.json'), await readFile(path.join(mirrorRoot, 'streams/v1/images.json'), 'utf8'));
-	t.is(await text(store!, bucket, 'm/.simplestreams.lock'), undefined, 'the bucket\'s lock is released');
+	t.is(await text(ceph.store, bucket, 'm/streams/v1/images.json'), await readFile(path.join(mirrorRoot, 'streams/v1/images.json'), 'utf8'));
+	t.is(await text(ceph.store, bucket, 'm/.simplestreams.lock'), undefined, 'the bucket\'s lock is released');
 
 	const upstream = fingerprintsOf(await productsOf(upstreamRoot));
 	for (const kind of ['lxc', 'incus'] satisfies ClientKind[]) {
-		const client = await remote(kind, `${store!.url}/${bucket}/m`, store!.caFile);
+		const client = await remote(kind, `${ceph.store.url}/${bucket}/m`, ceph.store.caFile);
 		t.teardown(async () => client.close());
 		const listed = (await client.list()).map(image => image.fingerprint);
 		t.is(listed.length, 3, `${kind}: ${listed.join(' ')}`);

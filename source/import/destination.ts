@@ -8,7 +8,7 @@ import {canonicalArchitecture} from '../domain/architectures.js';
 import {maxRequirementsBytes, parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
 import type {ScannedProduct} from '../domain/tree.js';
 import {errorCode} from '../util/errors.js';
-import {readSmallFile, SmallFileProblem} from '../util/small-file.js';
+import {readBoundedFile, SmallFileProblem} from '../util/small-file.js';
 import {ImportError} from './errors.js';
 import {productId, productPath, type Fields} from './propose.js';
 
@@ -52,7 +52,7 @@ export type Destination = {
  */
 export async function readOptional(root: string, path: string): Promise<string | undefined> {
 	try {
-		return readSmallFile(path, {root: await realpath(root), limit: basename(path) === aliasFile ? maxAliasesBytes : maxRequirementsBytes});
+		return (await readBoundedFile(path, {root: await realpath(root), limit: basename(path) === aliasFile ? maxAliasesBytes : maxRequirementsBytes})).toString('utf8');
 	} catch (error) {
 		if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
 			return undefined;

@@ -8,7 +8,7 @@ import {lstat, mkdir, readdir, realpath, rename, rm, rmdir, unlink} from 'node:f
 import {dirname, join} from 'node:path';
 import {writeAtomic} from '../util/atomic-write.js';
 import {ownerGone, running} from '../util/owner.js';
-import {readSmallFile} from '../util/small-file.js';
+import {readBoundedFile} from '../util/small-file.js';
 
 type State = {
 	pid: number;
@@ -148,7 +148,7 @@ export class ImportJournal {
 			const path = join(root, name);
 			let state: State;
 			try {
-				state = JSON.parse(readSmallFile(path, {root: rootReal, limit: maxJournalBytes})) as State;
+				state = JSON.parse((await readBoundedFile(path, {root: rootReal, limit: maxJournalBytes})).toString('utf8')) as State;
 			} catch {
 				continue;
 			}

@@ -3,7 +3,8 @@
 //
 // The walk is sequential and uses the synchronous fs calls: a tree of 10,000 versions is 30,000
 // readdir/stat calls, and through the promise API each one costs a thread-pool round trip several
-// times the call itself (bench/RESULTS.md has the figures). It yields to the event loop
+// times the call itself (bench/RESULTS.md has the figures). The few requirements and aliases
+// files are read as every bounded file is (util/small-file.ts), awaited. It yields to the event loop
 // every few milliseconds, so a live display, Ctrl-C and a watcher stay responsive during a long scan.
 import {lstatSync, readdirSync, realpathSync, statSync, type BigIntStats, type Dirent} from 'node:fs';
 import {join, sep} from 'node:path';
@@ -15,7 +16,7 @@ import {productSegmentProblem, segmentProblem, versionNameProblem, versionOrderP
 import {maxRequirementsBytes, mergeRequirements, parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
 import {because, warning} from '../domain/reasons.js';
 import {errorCode} from '../util/errors.js';
-import {isInside, readSmallFile} from '../util/small-file.js';
+import {isInside, readBoundedFile} from '../util/small-file.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
 import type {ImageFile, ProductRef, ScannedProduct, ScannedVersion, Tree} from '../domain/tree.js';
 import {imagesProblem} from './nothing.js';
@@ -118,7 +119,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 		}
 	}
 
-	function requirementsAt(absolute: string, rel: string, names: Set<string>, inherited: Inherited): Inherited {
+	async function requirementsAt(absolute: string, rel: string, names: Set<string>, inherited: Inherited): Promise<Inherited> {
 		let {levels, broken} = inherited;
 		for (const file of requirementFiles) {
 			if (!names.has(file) || broken) {
@@ -127,7 +128,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 
 			const path = `${rel}/${file}`;
 			try {
-				levels = [...levels, parseRequirements(readSmallFile(join(absolute, file), {root: rootReal, limit: maxRequirementsBytes}))];
+				levels = [...levels, parseRequirements((await readBoundedFile(join(absolute, file), {root: rootReal, limit: maxRequirementsBytes})).toString('utf8'))];
 			} catch (error) {
 				broken = `${path} ${(error as NodeJS.ErrnoException).code ? `cannot be read (${errorCode(error)})` : (error as Error).message}`;
 				emit({type: 'warning', path, ...warning('requirements-broken', broken)});
@@ -137,14 +138,14 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 		return {levels, broken};
 	}
 
-	function extraAliases(absolute: string, rel: string, dirents: Dirent[]): string[] {
+	async function extraAliases(absolute: string, rel: string, dirents: Dirent[]): Promise<string[]> {
 		if (!dirents.some(d => d.name === aliasFile)) {
 			return [];
 		}
 
 		const path = `${rel}/${aliasFile}`;
 		try {
-			const {aliases, problems} = parseAliases(readSmallFile(join(absolute, aliasFile), {root: rootReal, limit: maxAliasesBytes}));
+			const {aliases, problems} = parseAliases((await readBoundedFile(join(absolute, aliasFile), {root: rootReal, limit: maxAliasesBytes})).toString('utf8'));
 			for (const problem of problems) {
 				emit({type: 'warning', path, ...warning('alias-line', problem)});
 			}
@@ -252,7 +253,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 			emit({type: 'warning', path: rel, ...warning('version-order', order)});
 		}
 
-		products.push({ref, requirements: mergeRequirements(inherited.levels), aliases: extraAliases(absolute, rel, dirents), versions});
+		products.push({ref, requirements: mergeRequirements(inherited.levels), aliases: await extraAliases(absolute, rel, dirents), versions});
 	}
 
 	async function walk(segments: string[], absolute: string, rel: string, inherited: Inherited): Promise<void> {
@@ -268,7 +269,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 			return;
 		}
 
-		const here = requirementsAt(absolute, rel, new Set(dirents.map(d => d.name)), inherited);
+		const here = await requirementsAt(absolute, rel, new Set(dirents.map(d => d.name)), inherited);
 		if (depth === 4) {
 			await product(segments, absolute, rel, dirents, here);
 			return;

@@ -7,7 +7,7 @@ import {join} from 'node:path';
 import {open, stat, unlink} from 'node:fs/promises';
 import {errorCode, UsageError} from './errors.js';
 import {ownStart, running, type Running} from './owner.js';
-import {readSmallFile, SmallFileProblem} from './small-file.js';
+import {readBoundedFile, SmallFileProblem} from './small-file.js';
 
 export const lockName = '.simplestreams.lock';
 
@@ -148,7 +148,7 @@ export async function acquireLock(root: string, command: string): Promise<Lock> 
 		let holder: Holder | undefined;
 		try {
 			judged = statSync(path);
-			holder = parseHolder(readSmallFile(path, {limit: 4096}));
+			holder = parseHolder((await readBoundedFile(path, {limit: 4096})).toString('utf8'));
 		} catch (error) {
 			if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
 				continue; // Released in between.

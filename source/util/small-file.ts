@@ -1,10 +1,11 @@
-// Files others write where the tool reads them: requirements, aliases and the lock (small, sync, at
-// the scan), the published streams and the digest cache (large, async). Each must be a regular file,
+// Files others write where the tool reads them: requirements, aliases, the lock and an import's
+// journal (small), the published streams and the digest cache (large). Each must be a regular file,
 // inside the web root when one is named, and within its bound: a FIFO would stall open() forever,
 // /dev/zero would never end, and a link out of the root would publish what the web server never
 // serves. The file is opened without blocking and judged by fstat on what was opened, so nothing
-// swapped in between the check and the read counts.
-import {closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats} from 'node:fs';
+// swapped in between the check and the read counts. One reader for all of them, without blocking
+// the event loop: the scan's few requirements and aliases files cost it nothing to wait for.
+import {constants, type Stats} from 'node:fs';
 import {open, realpath} from 'node:fs/promises';
 import {sep} from 'node:path';
 
@@ -61,28 +62,9 @@ function filled(buffer: Buffer, length: number): Buffer {
 }
 
 /**
- * The text of a small regular file. Throws the system error when it cannot be opened (ENOENT when
- * there is none), or a SmallFileProblem when it is not something to read.
+ * The bytes of a file within its bound. Throws the system error when it cannot be opened (ENOENT
+ * when there is none), or a SmallFileProblem when it is not something to read.
  */
-export function readSmallFile(path: string, {limit, root}: SmallFileOptions): string {
-	const real = root === undefined ? path : realpathSync.native(path);
-	checkInside(root, real);
-	const fd = openSync(real, openFlags(root));
-	try {
-		const buffer = bufferFor(fstatSync(fd), limit);
-		let length = 0;
-		for (let read = -1; read !== 0 && length < buffer.length;) {
-			read = readSync(fd, buffer, length, buffer.length - length, length);
-			length += read;
-		}
-
-		return filled(buffer, length).toString('utf8');
-	} finally {
-		closeSync(fd);
-	}
-}
-
-/** The bytes of a file too large to read while everything waits: as readSmallFile, without blocking the event loop. */
 export async function readBoundedFile(path: string, {limit, root}: SmallFileOptions): Promise<Buffer> {
 	const real = root === undefined ? path : await realpath(path);
 	checkInside(root, real);

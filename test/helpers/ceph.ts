@@ -9,9 +9,10 @@ import https from 'node:https';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {S3Client, CreateBucketCommand, PutBucketPolicyCommand} from '@aws-sdk/client-s3';
+import test from 'ava';
 import {execa} from 'execa';
 import {running} from '../../source/util/owner.js';
-import {requireTool, tempDir} from './images.js';
+import {requireTool, tempDir, type TempDir} from './images.js';
 import {findReadme, freePort, makeCa, type Ca} from './server.js';
 
 // The SDK warns that its later releases will need Node 22; the pinned one runs on 20.
@@ -243,6 +244,28 @@ async function start(dir: string, stop: () => Promise<void>, given?: Ca): Promis
 		async stop() {
 			client.destroy();
 			await stop();
+		},
+	};
+}
+
+/** The store and a scratch directory a test file's tests share: started before the first, stopped and removed after the last. */
+export function storeForFile(prefix: string): {readonly store: ObjectStore; readonly tmp: TempDir} {
+	let store: ObjectStore | undefined;
+	let tmp: TempDir | undefined;
+	test.before(async () => {
+		tmp = await tempDir(prefix);
+		store = await startCeph();
+	});
+	test.after.always(async () => {
+		await store?.stop();
+		await tmp?.cleanup();
+	});
+	return {
+		get store() {
+			return store!;
+		},
+		get tmp() {
+			return tmp!;
 		},
 	};
 }

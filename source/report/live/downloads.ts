@@ -17,7 +17,6 @@ export class Downloads {
 	outcome?: 'done' | 'cancelled' | 'failed';
 	private readonly transfers = new Transfers();
 	private fetchedBytes = 0;
-	private readonly sizes = new Map<string, number>();
 
 	apply(event: MirrorEvent, now: number): void {
 		switch (event.type) {
@@ -33,7 +32,6 @@ export class Downloads {
 			}
 
 			case 'download-started': {
-				this.sizes.set(event.path, event.size);
 				this.transfers.start(event.path, event.path, event.size, event.resumedFrom, now);
 				break;
 			}
@@ -46,11 +44,9 @@ export class Downloads {
 			case 'downloaded':
 			case 'download-failed': {
 				this.transfers.end(event.path, now);
-				const size = this.sizes.get(event.path) ?? 0;
-				this.sizes.delete(event.path);
 				if (event.type === 'downloaded') {
 					this.fetched++;
-					this.fetchedBytes += size;
+					this.fetchedBytes += event.size;
 				} else {
 					this.refused++;
 				}
