@@ -26,6 +26,9 @@ export const fileRoles: ReadonlyArray<{name: string; role: Role}> = [
 
 const roleByName = new Map(fileRoles.map(f => [f.name, f.role]));
 
+/** The name a file of `ftype` is given in a version directory (by an import, a mirror): the first of its role's names; none for an ftype no file here has. */
+export const fileNameOf = (ftype: string): string | undefined => fileRoles.find(f => f.role.ftype === ftype)?.name;
+
 /** The role a file name gives (asked for every name in every version directory). */
 export function roleOf(fileName: string): Role | undefined {
 	return roleByName.get(fileName);

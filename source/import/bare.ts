@@ -8,6 +8,7 @@ import {join} from 'node:path';
 import {execa} from 'execa';
 import {stringify} from 'yaml';
 import {canonicalArchitecture} from '../domain/architectures.js';
+import {rootFtypes} from '../streams/ftypes.js';
 import type {Found, SourceRoot} from './found.js';
 import type {Metadata} from './metadata.js';
 import type {Fields} from './propose.js';
@@ -53,7 +54,7 @@ export async function settleMetadata(found: Found, fields: Fields): Promise<Foun
 		return found;
 	}
 
-	const container = found.roots.some(root => root.ftype !== 'disk-kvm.img');
+	const container = found.roots.some(root => rootFtypes[root.ftype].type === 'container');
 	const tree = join(meta.path, '..', 'metadata');
 	await rm(tree, {recursive: true, force: true});
 	await mkdir(join(tree, 'templates'), {recursive: true});

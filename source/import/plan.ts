@@ -1,8 +1,8 @@
 // Pure: from the settled fields to the destination, one operation per file, and what the streams
 // will gain; plus the text that shows it (the dry run prints it, the wizard draws it).
 import {aliasFile, defaultAliases, formatAliases} from '../domain/aliases.js';
-import {fileRoles, roleOf} from '../domain/ftypes.js';
-import type {RootFtype} from '../streams/ftypes.js';
+import {fileNameOf, roleOf} from '../domain/ftypes.js';
+import {rootFtypes, type RootFtype} from '../streams/ftypes.js';
 import {versionOrderProblem} from '../domain/naming.js';
 import {mergeRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
 import {printable} from '../report/printable.js';
@@ -47,9 +47,6 @@ export type PlanOptions = {
 	taken: ReadonlyMap<string, string>;
 };
 
-/** The name a root file gets in the tree: the first of its role's names (root.squashfs, root.tar.xz, disk.qcow2). */
-const rootName = (ftype: RootFtype) => fileRoles.find(f => f.role.kind === 'root' && f.role.ftype === ftype)!.name;
-
 export function planImport(found: Found, choices: Choices, destination: Destination, options: PlanOptions): ImportPlan {
 	const {fields} = choices;
 	const product = productPath(fields);
@@ -58,7 +55,7 @@ export function planImport(found: Found, choices: Choices, destination: Destinat
 	const metaName = roleOf(found.meta.name)?.kind === 'meta' ? found.meta.name : 'incus.tar.xz';
 	const files: FileOp[] = [
 		{source: found.meta, name: metaName, method: method(found.meta)},
-		...found.roots.map(root => ({source: root, name: rootName(root.ftype), method: method(root), ftype: root.ftype})),
+		...found.roots.map(root => ({source: root, name: fileNameOf(root.ftype)!, method: method(root), ftype: root.ftype})),
 	];
 	const problems: string[] = [];
 	if (destination.exists && !options.force) {
@@ -128,10 +125,10 @@ const methodText: Record<Method, string> = {
 /** What the rootfs binaries said about the architecture (a qcow2 disk is not looked into). */
 function archText({source, ftype}: FileOp): string {
 	const {arch} = source as SourceRoot;
-	return !ftype || ftype === 'disk-kvm.img' ? '' : arch ? `, built for ${arch.arches.join(' or ')} (${printable(arch.binary)})` : ', architecture not checked';
+	return !ftype || rootFtypes[ftype].type === 'virtual-machine' ? '' : arch ? `, built for ${arch.arches.join(' or ')} (${printable(arch.binary)})` : ', architecture not checked';
 }
 
-const imageText = (ftype: RootFtype) => (ftype === 'disk-kvm.img' ? 'a virtual machine (disk-kvm.img)' : `a container (${ftype})`);
+const imageText = (ftype: RootFtype) => `${rootFtypes[ftype].type === 'virtual-machine' ? 'a virtual machine' : 'a container'} (${ftype})`;
 
 /** The plan as lines of text. */
 export function describePlan(plan: ImportPlan): string[] {

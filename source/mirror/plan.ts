@@ -4,8 +4,9 @@
 // mirrored (deltas, unknown ftypes, names the clients would hide) is skipped and named.
 import {aliasProblem} from '../domain/aliases.js';
 import {architectureProblem} from '../domain/architectures.js';
+import {fileNameOf} from '../domain/ftypes.js';
 import {productSegmentProblem, versionNameProblem} from '../domain/naming.js';
-import {deltaRootOf, isMetaFtype, isRootFtype, isUnifiedFtype, itemKey, rootFtypes, type MetaFtype, type RootFtype} from '../streams/ftypes.js';
+import {deltaRootOf, isMetaFtype, isRootFtype, isUnifiedFtype, rootFtypes, type RootFtype} from '../streams/ftypes.js';
 import type {Item} from '../streams/model.js';
 import {insideBase} from '../streams/paths.js';
 import type {UpstreamProduct} from './read.js';
@@ -39,9 +40,6 @@ export type Skip = {where: string; reason: string};
 
 export type MirrorPlan = {products: MirrorProduct[]; skipped: Skip[]};
 
-/** The local name of each ftype this project publishes: the names the pipeline knows (domain/ftypes.ts). */
-const localName: Record<MetaFtype | RootFtype, string> = {...itemKey, 'disk-kvm.img': 'disk.qcow2'};
-
 const sha256Pattern = /^[\da-f]{64}$/;
 
 const matches = (filters: Filters, key: FilterKey, value: string) =>
@@ -49,7 +47,7 @@ const matches = (filters: Filters, key: FilterKey, value: string) =>
 
 /** Whether an item's image is of a type the filters take (`type=container` or `type=vm`). */
 function typeWanted(filters: Filters, ftype: string, item: Item): boolean {
-	const vm = ftype === 'disk-kvm.img' || item.combined_type === 'virtual-machine';
+	const vm = (isRootFtype(ftype) && rootFtypes[ftype].type === 'virtual-machine') || item.combined_type === 'virtual-machine';
 	return matches(filters, 'type', vm ? 'vm' : 'container');
 }
 
@@ -95,20 +93,20 @@ function versionFiles(id: string, name: string, items: Record<string, Item>, fil
 		if (deltaRootOf(ftype) !== undefined) {
 			skip(`${where} ${key}`, 'a delta: not mirrored (publish your own with --deltas)');
 		} else if (isMetaFtype(ftype)) {
-			const file = add(key, item, localName[ftype]);
+			const file = add(key, item, fileNameOf(ftype)!);
 			if (file) {
 				metas.push({file, item});
 			}
 		} else if (isUnifiedFtype(ftype)) {
-			// Kept whole under its own ftype's name: its sha256 is its fingerprint, which must stay.
+			// Kept whole: its sha256 is its fingerprint, which must stay.
 			if (item.combined_type === 'virtual-machine') {
 				skip(`${where} ${key}`, 'a unified virtual-machine image: LXD cannot express one, and it is not mirrored');
 			} else if (wanted(ftype, item)) {
-				add(key, item, ftype);
+				add(key, item, fileNameOf(ftype)!);
 			}
-		} else if (isRootFtype(ftype) && ftype in localName) {
+		} else if (isRootFtype(ftype) && fileNameOf(ftype) !== undefined) {
 			if (wanted(ftype, item)) {
-				const file = add(key, item, localName[ftype as RootFtype]);
+				const file = add(key, item, fileNameOf(ftype)!);
 				if (file && !roots.some(r => r.file === file)) {
 					roots.push({file, ftype: ftype as RootFtype});
 				}

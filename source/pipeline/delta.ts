@@ -11,7 +11,7 @@ import type {DigestCache} from '../cache/digest-cache.js';
 import {identityOf, sameIdentity, type FileIdentity} from '../domain/file.js';
 import {deltaFileName} from '../domain/ftypes.js';
 import {because, type ReasonCode, warning} from '../domain/reasons.js';
-import type {DeltaRoot} from '../streams/ftypes.js';
+import {deltaRoots, rootFtypes, type DeltaRoot} from '../streams/ftypes.js';
 import {errorCode} from '../util/errors.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {DeltaOptions} from './delta-options.js';
@@ -50,7 +50,7 @@ function publishable({metas, roots}: PlannedVersion, root: DeltaRoot, digests: D
  */
 export function planDeltas(planned: readonly PlannedProduct[], digests: Digests, root: string, options: DeltaOptions, emit: Emit): DeltaJob[] {
 	const jobs: DeltaJob[] = [];
-	const kinds: DeltaRoot[] = options.vm ? ['squashfs', 'disk-kvm.img'] : ['squashfs'];
+	const kinds = deltaRoots.filter(root => options.vm || rootFtypes[root].type === 'container');
 	for (const {product, versions, held} of planned) {
 		for (const kind of kinds) {
 			const sequence = [

@@ -4,7 +4,7 @@
 // only the product it placed a version in.
 import type {Tree} from '../domain/tree.js';
 import type {Emit, PipelineEvent} from './events.js';
-import {scan, scannedTotals} from './scan.js';
+import {foundEvent, scan, scannedTotals} from './scan.js';
 
 /** An event a scan told, a version found kept as its path only: the tree holds the rest, and one per version adds up. */
 type Told = Exclude<PipelineEvent, {type: 'found'}> | {found: string};
@@ -29,8 +29,7 @@ function* retold(told: readonly Told[], tree: Tree): Generator<PipelineEvent> {
 			continue;
 		}
 
-		const {product, name, path, files} = versions.get(event.found)!;
-		yield {type: 'found', product, version: name, path, files: files.map(file => ({path: file.path, size: file.identity.size}))};
+		yield foundEvent(versions.get(event.found)!);
 	}
 }
 

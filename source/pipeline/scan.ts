@@ -211,8 +211,9 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 			}
 		}
 
-		emit({type: 'found', product, version: entry.name, path: rel, files: files.map(f => ({path: f.path, size: f.identity.size}))});
-		return {product, name: entry.name, path: rel, files};
+		const scanned = {product, name: entry.name, path: rel, files};
+		emit(foundEvent(scanned));
+		return scanned;
 	}
 
 	async function product(segments: string[], absolute: string, rel: string, dirents: Dirent[], inherited: Inherited) {
@@ -312,6 +313,10 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 	emit(scannedTotals(products));
 	return {root: rootReal, products, setAside};
 }
+
+/** A version directory found, with its recognised files. */
+export const foundEvent = ({product, name, path, files}: ScannedVersion): Extract<PipelineEvent, {type: 'found'}> =>
+	({type: 'found', product, version: name, path, files: files.map(f => ({path: f.path, size: f.identity.size}))});
 
 /** What a scan found, counted: the event that ends it. */
 export function scannedTotals(products: readonly ScannedProduct[]): Extract<PipelineEvent, {type: 'scanned'}> {

@@ -65,7 +65,8 @@ export const itemKey: Record<MetaFtype | RootFtype, string> = {
 /** A rootfs ftype the clients patch with a delta of ftype `<root>.vcdiff`. */
 export type DeltaRoot = Extract<RootFtype, 'squashfs' | 'disk-kvm.img'>;
 
-const deltaRoots: readonly DeltaRoot[] = ['squashfs', 'disk-kvm.img'];
+/** In the order their deltas are made. */
+export const deltaRoots: readonly DeltaRoot[] = ['squashfs', 'disk-kvm.img'];
 
 const deltaSuffix = '.vcdiff';
 

@@ -3,6 +3,7 @@
 import type {Key} from 'ink';
 import type {Requirements} from '../../domain/requirements.js';
 import type {ScannedProduct} from '../../domain/tree.js';
+import {rootFtypes} from '../../streams/ftypes.js';
 import type {Found} from '../found.js';
 import type {ImportPlan} from '../plan.js';
 import {extraAliasProblem, fieldNames, fieldProblem, parseRequirement, productId, type Choices, type FieldName, type Fields} from '../propose.js';
@@ -33,7 +34,7 @@ export type WizardAction =
 	| {type: 'planned'; plan: ImportPlan}
 	| {type: 'plan-failed'; error: string};
 
-const hasVm = (found: Found) => found.roots.some(r => r.ftype === 'disk-kvm.img');
+const hasVm = (found: Found) => found.roots.some(r => rootFtypes[r.ftype].type === 'virtual-machine');
 
 export function initialState(context: WizardContext, given: {fields: Partial<Fields>; requirements: Requirements; aliases: string[]}): WizardState {
 	const offerSecureboot = hasVm(context.found) && given.requirements.secureboot === undefined;
