@@ -13,6 +13,6 @@ export const printable = (text: string) => text.replaceAll(unprintable, '?');
 export const jsonLine = (value: unknown, replacer?: (key: string, value: unknown) => unknown) => JSON.stringify(value, replacer).replaceAll(unprintable, char => `\\u${char.codePointAt(0)!.toString(16).padStart(4, '0')}`) + '\n';
 
 /** Writes `text` as one printable line, `prefix()` before it: a newline in a name does not split it. */
-export const lineWriter = (out: Writable, prefix = () => '') => (text: string) => {
+export const lineWriter = (out: Pick<Writable, 'write'>, prefix = () => '') => (text: string) => {
 	out.write(`${prefix()}${printable(text)}\n`);
 };

@@ -9,6 +9,44 @@ import {isPublishEvent} from '../event-kinds.js';
 import {lineWriter} from '../printable.js';
 import {publishLines} from './publish.js';
 
+/** Bytes of lines held before they are written at once. */
+const batchBytes = 64 * 1024;
+
+/**
+ * Text for `out`, written in batches: each write to stderr is a system call, and a cold build of
+ * 10,000 small versions wrote its 30,000 lines one call each (bench/RESULTS.md). A batch goes out
+ * when it is large, once the event loop has had its turn (the stages yield every few milliseconds),
+ * when `flush` is called, and at the process's exit.
+ */
+function batched(out: Writable): {write: (text: string) => boolean; flush: () => void} {
+	let pending = '';
+	const flush = () => {
+		process.off('exit', flush);
+		if (pending !== '') {
+			const text = pending;
+			pending = '';
+			out.write(text);
+		}
+	};
+
+	return {
+		write(text) {
+			if (pending === '') {
+				setImmediate(flush);
+				process.once('exit', flush);
+			}
+
+			pending += text;
+			if (pending.length >= batchBytes) {
+				flush();
+			}
+
+			return true;
+		},
+		flush,
+	};
+}
+
 /** `plan`: where a dry run says what it would send to a bucket (stdout), `out` when unset. */
 export function plainReporter(out: Writable, options: {write: boolean; plan?: Writable}): Reporter {
 	let cached = 0;
@@ -32,8 +70,14 @@ export function plainReporter(out: Writable, options: {write: boolean; plan?: Wr
 	let hashedBytes = 0;
 	let deltasReused = 0;
 	let saved: Extract<PipelineEvent, {type: 'cache-saved'}> | undefined;
-	const line = lineWriter(out);
-	const publishing = publishLines(line, options.plan ? lineWriter(options.plan) : line, !options.write);
+	const batch = batched(out);
+	const line = lineWriter(batch);
+	// What goes to the other stream waits for the lines before it, as the operator's terminal shows both.
+	const planLine = options.plan && lineWriter(options.plan);
+	const publishing = publishLines(line, planLine ? (text: string) => {
+		batch.flush();
+		planLine(text);
+	} : line, !options.write);
 	const describe = (event: PipelineEvent): string | string[] | undefined => {
 		switch (event.type) {
 			case 'found': {
@@ -154,6 +198,8 @@ export function plainReporter(out: Writable, options: {write: boolean; plan?: Wr
 			} else if (outcome === 'cancelled') {
 				line(`cancelled: nothing written${saved ? `; the digest cache keeps what finished (${saved.path})` : ''}`);
 			}
+
+			batch.flush();
 		},
 	};
 }
