@@ -7,9 +7,9 @@ import test, {type ExecutionContext} from 'ava';
 import {execa} from 'execa';
 import {busyboxImage, type RootKind} from './helpers/busybox.js';
 import {sha256File, sha256Files} from './helpers/clients.js';
-import {startDaemon, project, type Daemon} from './helpers/daemon.js';
+import {baseImage, exec, launch, project, startDaemon, unique, type Daemon} from './helpers/daemon.js';
 import {metadataTarball, qcow2Disk, tempDir} from './helpers/images.js';
-import {serve, type Server} from './helpers/server.js';
+import {selfSigned, serve, type Server} from './helpers/server.js';
 
 let daemon: Daemon;
 
@@ -25,13 +25,6 @@ type LocalImage = {fingerprint: string; size: number; type: string; properties: 
 
 const localImage = async (fingerprint: string) =>
 	JSON.parse((await daemon.incus(['query', `/1.0/images/${fingerprint}?project=${project}`])).stdout) as LocalImage;
-
-const baseImage = async (instance: string) =>
-	(JSON.parse((await daemon.incus(['query', `/1.0/instances/${instance}?project=${project}`])).stdout) as {config: Record<string, string>}).config['volatile.base_image']!;
-
-let names = 0;
-/** A name unique in this run (the host's cgroups are shared by every daemon on it). */
-const unique = (what: string) => `${what}-${process.pid}-${++names}`;
 
 type Version = {dir: string; meta: string; root: string};
 
@@ -62,17 +55,6 @@ async function served(t: ExecutionContext, webroot: string, server?: Server): Pr
 	return {name, server: used};
 }
 
-async function launch(t: ExecutionContext, image: string): Promise<string> {
-	const name = unique('c');
-	t.teardown(async () => {
-		await daemon.incus(['delete', '--force', name], {reject: false});
-	});
-	await daemon.incus(['launch', image, name]);
-	return name;
-}
-
-const exec = async (instance: string, ...command: string[]) => (await daemon.incus(['exec', instance, '--', ...command])).stdout.trim();
-
 for (const kind of ['squashfs', 'root.tar.xz'] as RootKind[]) {
 	test.serial(`a ${kind} container is launched: exec works and the hostname template is applied`, async t => {
 		const tmp = await tempDir('ss-daemon');
@@ -82,10 +64,10 @@ for (const kind of ['squashfs', 'root.tar.xz'] as RootKind[]) {
 		await publish(t, webroot);
 		const {name} = await served(t, webroot);
 
-		const instance = await launch(t, `${name}:busybox/1.36`);
-		t.is(await exec(instance, 'head', '-n1', '/etc/hostname'), instance, 'the /etc/hostname template ran at create');
-		t.is(await exec(instance, 'cat', '/etc/marker'), `1.36 default 20240601_00:00 ${kind}`);
-		t.is(await baseImage(instance), await sha256Files([built.meta, built.root]));
+		const instance = await launch(t, daemon, `${name}:busybox/1.36`);
+		t.is(await exec(daemon, instance, 'head', '-n1', '/etc/hostname'), instance, 'the /etc/hostname template ran at create');
+		t.is(await exec(daemon, instance, 'cat', '/etc/marker'), `1.36 default 20240601_00:00 ${kind}`);
+		t.is(await baseImage(daemon, instance), await sha256Files([built.meta, built.root]));
 	});
 }
 
@@ -120,9 +102,9 @@ test.serial('aliases resolve to the newest version, containers and VMs apart', a
 	await publish(t, webroot);
 	const {name} = await served(t, webroot);
 
-	const container = await launch(t, `${name}:busybox/2.0`);
-	t.is(await baseImage(container), await sha256Files([newContainer.meta, newContainer.root]));
-	t.is(await exec(container, 'cat', '/etc/marker'), '2.0 default 20240701_00:00 squashfs');
+	const container = await launch(t, daemon, `${name}:busybox/2.0`);
+	t.is(await baseImage(daemon, container), await sha256Files([newContainer.meta, newContainer.root]));
+	t.is(await exec(daemon, container, 'cat', '/etc/marker'), '2.0 default 20240701_00:00 squashfs');
 	const alias = unique('vm');
 	await daemon.incus(['image', 'copy', `${name}:busybox/2.0`, 'local:', '--vm', '--alias', alias]);
 	const copied = (await daemon.incus(['image', 'info', alias])).stdout;
@@ -161,11 +143,8 @@ test.serial('a tree served with a self-signed certificate is launched once the c
 	const webroot = path.join(tmp.path, 'webroot');
 	await version(webroot, '4.0', '20240601_00:00', 'squashfs');
 	await publish(t, webroot);
-	const cert = path.join(tmp.path, 'server.crt');
-	const key = path.join(tmp.path, 'server.key');
-	await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
-		'-days', '7', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']);
-	const server = await serve(webroot, {ca: {caFile: cert, certFile: cert, keyFile: key}});
+	const ca = await selfSigned(tmp.path);
+	const server = await serve(webroot, {ca});
 	t.teardown(async () => server.stop());
 
 	const unpinned = unique('unpinned');
@@ -174,12 +153,10 @@ test.serial('a tree served with a self-signed certificate is launched once the c
 	t.not(refused.exitCode, 0, 'neither the client nor the daemon trusts the certificate unpinned');
 
 	const pinned = unique('pinned');
-	await daemon.addRemote(pinned, server.url, cert);
-	const instance = await launch(t, `${pinned}:busybox/4.0`);
-	t.is(await exec(instance, 'head', '-n1', '/etc/hostname'), instance);
+	await daemon.addRemote(pinned, server.url, ca.certFile);
+	const instance = await launch(t, daemon, `${pinned}:busybox/4.0`);
+	t.is(await exec(daemon, instance, 'head', '-n1', '/etc/hostname'), instance);
 });
-
-
 
 /** `simplestreams -i SRC -N --yes FLAGS ROOT`, which must succeed. */
 async function importInto(t: ExecutionContext, source: string, webroot: string, ...flags: string[]): Promise<string> {
@@ -196,8 +173,8 @@ test.serial('the round trip: launch, change, publish, export the unified image, 
 	await version(webroot, '5.0', '20240601_00:00', 'squashfs');
 	await publish(t, webroot);
 	const {name} = await served(t, webroot);
-	const first = await launch(t, `${name}:busybox/5.0`);
-	await exec(first, 'sh', '-c', 'echo changed in the container > /etc/marker');
+	const first = await launch(t, daemon, `${name}:busybox/5.0`);
+	await exec(daemon, first, 'sh', '-c', 'echo changed in the container > /etc/marker');
 	await daemon.incus(['stop', '--force', first]);
 	const alias = unique('published');
 	await daemon.incus(['publish', first, '--alias', alias]);
@@ -211,9 +188,9 @@ test.serial('the round trip: launch, change, publish, export the unified image, 
 	t.regex(said, /imported images\/busybox\/5\.0\/amd64\/changed\/20240801_00:00/);
 	t.deepEqual((await readdir(path.join(webroot, 'images/busybox/5.0/amd64/changed/20240801_00:00'))).sort(), ['incus.tar.xz', 'root.squashfs']);
 	t.deepEqual(await readdir(exported), [unified], 'the unified tarball stays where it was');
-	const second = await launch(t, `${name}:busybox/5.0/changed`);
-	t.is(await exec(second, 'cat', '/etc/marker'), 'changed in the container');
-	t.is(await exec(second, 'head', '-n1', '/etc/hostname'), second);
+	const second = await launch(t, daemon, `${name}:busybox/5.0/changed`);
+	t.is(await exec(daemon, second, 'cat', '/etc/marker'), 'changed in the container');
+	t.is(await exec(daemon, second, 'head', '-n1', '/etc/hostname'), second);
 });
 
 test.serial('a split export (its files named after the fingerprint) and a bare rootfs are imported and launched', async t => {
@@ -240,12 +217,12 @@ test.serial('a split export (its files named after the fingerprint) and a bare r
 	await busyboxImage(path.join(bare, 'rootfs.squashfs'), 'squashfs', {'etc/marker': 'bare\n'});
 	await importInto(t, bare, webroot, '--os', 'busybox', '--release', '6.0', '--variant', 'bare', '--version', '20240801_00:00');
 	const {name} = await served(t, webroot);
-	const fromExport = await launch(t, `${name}:busybox/6.0`);
-	t.is(await baseImage(fromExport), fingerprint, 'the same image, published from the export');
-	t.is(await exec(fromExport, 'cat', '/etc/marker'), '6.0 default 20240601_00:00 squashfs');
+	const fromExport = await launch(t, daemon, `${name}:busybox/6.0`);
+	t.is(await baseImage(daemon, fromExport), fingerprint, 'the same image, published from the export');
+	t.is(await exec(daemon, fromExport, 'cat', '/etc/marker'), '6.0 default 20240601_00:00 squashfs');
 
-	const fromBare = await launch(t, `${name}:busybox/6.0/bare`);
-	t.is(await exec(fromBare, 'cat', '/etc/marker'), 'bare');
-	t.is(await exec(fromBare, 'head', '-n1', '/etc/hostname'), fromBare, 'the written metadata carries the hostname template');
-	t.regex(await exec(fromBare, 'cat', '/etc/hosts'), new RegExp(`127\\.0\\.1\\.1\\s+${fromBare}`));
+	const fromBare = await launch(t, daemon, `${name}:busybox/6.0/bare`);
+	t.is(await exec(daemon, fromBare, 'cat', '/etc/marker'), 'bare');
+	t.is(await exec(daemon, fromBare, 'head', '-n1', '/etc/hostname'), fromBare, 'the written metadata carries the hostname template');
+	t.regex(await exec(daemon, fromBare, 'cat', '/etc/hosts'), new RegExp(`127\\.0\\.1\\.1\\s+${fromBare}`));
 });

@@ -4,30 +4,14 @@ import {mkdir, open, readFile, rename, rm, symlink, writeFile} from 'node:fs/pro
 import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
-import {distPath, metaTarball, qcow2, squashfs, tempDir, writeFiles} from './helpers/fixtures.js';
+import {distPath, metaTarball, oneVersionRoot, qcow2, squashfs, tempDir, writeFiles} from './helpers/fixtures.js';
 import {importSource, snapshot} from './helpers/import.js';
 
 const cli = distPath('cli.js');
 const product = 'images/acme/1.0/amd64/default';
 
-/** A web root with one good version, and a runner of `-N` on it with a private cache. */
-async function webRoot(t: Parameters<typeof tempDir>[0]) {
-	const dir = await tempDir(t);
-	const root = path.join(dir, 'www');
-	const good = path.join(root, product, '20240101_0000');
-	await Promise.all([metaTarball(path.join(good, 'incus.tar.xz')), squashfs(path.join(good, 'root.squashfs'))]);
-	const run = async (args: string[] = []) => execa(process.execPath, [cli, '-N', '--plain', ...args, root], {
-		reject: false,
-		stdin: 'ignore',
-		timeout: 100_000,
-		env: {XDG_CACHE_HOME: path.join(dir, 'xdg')},
-	});
-	const published = async () => JSON.parse(await readFile(path.join(root, 'streams/v1/images.json'), 'utf8')) as {products: Record<string, {versions: Record<string, unknown>; aliases: string; requirements?: Record<string, string>}>};
-	return {dir, root, run, published};
-}
-
 test('a qcow2 disk whose header claims a huge L1 table is skipped, named, and the rest published', async t => {
-	const {root, run, published} = await webRoot(t);
+	const {root, run, published} = await oneVersionRoot(t);
 	const version = path.join(root, product, '20240102_0000');
 	await metaTarball(path.join(version, 'incus.tar.xz'), 'meta2');
 	const disk = await qcow2(path.join(version, 'disk.qcow2'));
@@ -49,7 +33,7 @@ test('a qcow2 disk whose header claims a huge L1 table is skipped, named, and th
 });
 
 test('a digest cache or its journal that is a FIFO, or larger than any cache, is named and ignored; the run goes on and writes a good one', async t => {
-	const {dir, root, run, published} = await webRoot(t);
+	const {dir, root, run, published} = await oneVersionRoot(t);
 	const cache = path.join(dir, 'cache.json');
 	const versions = async () => Object.keys((await published()).products['acme:1.0:amd64:default']!.versions);
 	await execa('mkfifo', [cache]);
@@ -86,7 +70,7 @@ async function moreProducts(root: string) {
 }
 
 test('FIFOs named .aliases, .lxd_requirements and .requirements are named and skipped; the scan goes on', async t => {
-	const {root, run, published} = await webRoot(t);
+	const {root, run, published} = await oneVersionRoot(t);
 	await moreProducts(root);
 	await execa('mkfifo', [path.join(root, product, '.aliases'), path.join(root, 'images/beta/1.0/amd64/default/.lxd_requirements'), path.join(root, 'images/gamma/.requirements')]);
 	const result = await run();
@@ -99,7 +83,7 @@ test('FIFOs named .aliases, .lxd_requirements and .requirements are named and sk
 });
 
 test('.aliases linked to /dev/zero or larger than an alias list is named and not read', async t => {
-	const {root, run, published} = await webRoot(t);
+	const {root, run, published} = await oneVersionRoot(t);
 	await moreProducts(root);
 	await symlink('/dev/zero', path.join(root, product, '.aliases'));
 	await writeFile(path.join(root, 'images/beta/1.0/amd64/default/.aliases'), 'beta/big\n'.repeat(200_000));
@@ -113,7 +97,7 @@ test('.aliases linked to /dev/zero or larger than an alias list is named and not
 });
 
 test('symbolic links out of the web root: images/, .aliases and .requirements are not read, and say so', async t => {
-	const {dir, root, run, published} = await webRoot(t);
+	const {dir, root, run, published} = await oneVersionRoot(t);
 	await moreProducts(root);
 	const outside = path.join(dir, 'outside');
 	await writeFiles(outside, {aliases: 'stolen/alias\n', requirements: '{"secret": "leaked"}\n'});

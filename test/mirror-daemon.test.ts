@@ -3,7 +3,7 @@
 import {mkdir} from 'node:fs/promises';
 import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
-import {startDaemon, project, type Daemon} from './helpers/daemon.js';
+import {baseImage, exec, launch, startDaemon, unique, type Daemon} from './helpers/daemon.js';
 import {tempDir} from './helpers/images.js';
 import {serve} from './helpers/server.js';
 import {fingerprintsOf, incusSimplestreamsUpstream, productsOf, publishedUpstream, simplestreams} from './helpers/upstream.js';
@@ -17,12 +17,6 @@ test.before(async () => {
 test.after.always(async () => {
 	await daemon?.stop();
 });
-
-let names = 0;
-const unique = (what: string) => `${what}-${process.pid}-${++names}`;
-
-const baseImage = async (instance: string) =>
-	(JSON.parse((await daemon.incus(['query', `/1.0/instances/${instance}?project=${project}`])).stdout) as {config: Record<string, string>}).config['volatile.base_image']!;
 
 /** Mirrors `upstreamRoot` into a new root, serves the mirror to the daemon as a remote, and returns its name. */
 async function mirrored(t: ExecutionContext, dir: string, upstreamRoot: string): Promise<string> {
@@ -40,17 +34,6 @@ async function mirrored(t: ExecutionContext, dir: string, upstreamRoot: string):
 	return name;
 }
 
-async function launch(t: ExecutionContext, image: string): Promise<string> {
-	const name = unique('c');
-	t.teardown(async () => {
-		await daemon.incus(['delete', '--force', name], {reject: false});
-	});
-	await daemon.incus(['launch', image, name]);
-	return name;
-}
-
-const exec = async (instance: string, ...command: string[]) => (await daemon.incus(['exec', instance, '--', ...command])).stdout.trim();
-
 test.serial('a container is launched from the mirror of a tree this project publishes, with upstream\'s fingerprint', async t => {
 	const tmp = await tempDir('ss-mirror-daemon');
 	t.teardown(async () => tmp.cleanup());
@@ -59,9 +42,9 @@ test.serial('a container is launched from the mirror of a tree this project publ
 	const [fingerprint] = fingerprintsOf(await productsOf(upstreamRoot));
 	const name = await mirrored(t, tmp.path, upstreamRoot);
 
-	const instance = await launch(t, `${name}:busybox/1.36`);
-	t.is(await exec(instance, 'cat', '/etc/marker'), 'busybox 1.36 default 20240601_00:00 squashfs');
-	t.is(await baseImage(instance), fingerprint!);
+	const instance = await launch(t, daemon, `${name}:busybox/1.36`);
+	t.is(await exec(daemon, instance, 'cat', '/etc/marker'), 'busybox 1.36 default 20240601_00:00 squashfs');
+	t.is(await baseImage(daemon, instance), fingerprint!);
 });
 
 test.serial('a unified image incus-simplestreams published upstream is launched from the mirror, its fingerprint kept', async t => {
@@ -73,7 +56,7 @@ test.serial('a unified image incus-simplestreams published upstream is launched 
 	const unified = Object.values(products.products['busybox:whole:default:amd64']!.versions)[0]!.items['incus_combined.tar.gz']!.sha256 as string;
 	const name = await mirrored(t, tmp.path, upstreamRoot);
 
-	const instance = await launch(t, `${name}:busybox/whole/default`);
-	t.is(await exec(instance, 'cat', '/etc/marker'), 'whole');
-	t.is(await baseImage(instance), unified);
+	const instance = await launch(t, daemon, `${name}:busybox/whole/default`);
+	t.is(await exec(daemon, instance, 'cat', '/etc/marker'), 'whole');
+	t.is(await baseImage(daemon, instance), unified);
 });

@@ -9,22 +9,12 @@ import {execa} from 'execa';
 import {lockStaleness, type Holder} from '../source/util/lock.js';
 import {ownerGone, running} from '../source/util/owner.js';
 import {defaultCachePath} from '../source/cache/digest-cache.js';
-import {distPath, flipLastByte, metaTarball, rewriteSameSize, squashfs, tempDir} from './helpers/fixtures.js';
+import {distPath, flipLastByte, metaTarball, oneVersionRoot, rewriteSameSize, squashfs, tempDir} from './helpers/fixtures.js';
 import {cacheOnDisk} from './helpers/cache.js';
 import {importSource, listTree, snapshot} from './helpers/import.js';
 
 const cli = distPath('cli.js');
 const product = 'images/acme/1.0/amd64/default';
-
-async function webRoot(t: Parameters<typeof tempDir>[0]) {
-	const dir = await tempDir(t);
-	const root = path.join(dir, 'www');
-	const good = path.join(root, product, '20240101_0000');
-	await Promise.all([metaTarball(path.join(good, 'incus.tar.xz')), squashfs(path.join(good, 'root.squashfs'))]);
-	const xdg = path.join(dir, 'xdg');
-	const run = async (...args: string[]) => execa(process.execPath, [cli, '-N', '--plain', ...args, root], {reject: false, stdin: 'ignore', timeout: 100_000, env: {XDG_CACHE_HOME: xdg}});
-	return {dir, root, xdg, run};
-}
 
 /** A live process that is not simplestreams, ended with the test. */
 function liveStranger(t: Parameters<typeof tempDir>[0]) {
@@ -60,7 +50,7 @@ test('ownerGone: a pid that is free, or taken by a later process', t => {
 });
 
 test('an empty lock file left by a crash does not block -N', async t => {
-	const {root, run} = await webRoot(t);
+	const {root, run} = await oneVersionRoot(t);
 	const lock = path.join(root, '.simplestreams.lock');
 	await writeFile(lock, '');
 	const minuteAgo = new Date(Date.now() - 60_000);
@@ -71,7 +61,7 @@ test('an empty lock file left by a crash does not block -N', async t => {
 });
 
 test('a lock naming a live process that is not simplestreams (a reused pid) does not block -N', async t => {
-	const {root, run} = await webRoot(t);
+	const {root, run} = await oneVersionRoot(t);
 	const lock = path.join(root, '.simplestreams.lock');
 	const pid = liveStranger(t);
 	// As an older simplestreams wrote it (no start time), and as this one does (a start time the
@@ -91,7 +81,7 @@ test('a lock naming a live process that is not simplestreams (a reused pid) does
 });
 
 test('temporary files of killed writes are removed by the next write; a live writer\'s stay', async t => {
-	const {root, xdg, run} = await webRoot(t);
+	const {root, xdg, run} = await oneVersionRoot(t);
 	t.is((await run()).exitCode, 0);
 	const streams = path.join(root, 'streams/v1');
 	const cache = path.join(xdg, 'simplestreams', path.basename(defaultCachePath(root)));

@@ -6,7 +6,7 @@ import test from 'ava';
 import {execa} from 'execa';
 import {fingerprintOfExport, remote, type ClientKind} from './helpers/clients.js';
 import {imageVersion, tempDir} from './helpers/images.js';
-import {serve} from './helpers/server.js';
+import {selfSigned, serve} from './helpers/server.js';
 
 for (const kind of ['lxc', 'incus'] as ClientKind[]) {
 	test(`${kind} uses a self-signed server once its certificate is pinned`, async t => {
@@ -17,11 +17,8 @@ for (const kind of ['lxc', 'incus'] as ClientKind[]) {
 		const run = await execa('node', [path.resolve('dist/cli.js'), '-N', webroot, '--cache', path.join(tmp.path, 'cache.json')], {reject: false});
 		t.is(run.exitCode, 0, run.stderr);
 
-		const cert = path.join(tmp.path, 'server.crt');
-		const key = path.join(tmp.path, 'server.key');
-		await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
-			'-days', '7', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']);
-		const server = await serve(webroot, {ca: {caFile: cert, certFile: cert, keyFile: key}});
+		const ca = await selfSigned(tmp.path);
+		const server = await serve(webroot, {ca});
 		t.teardown(async () => server.stop());
 
 		// An empty bundle: nothing but the pinned certificate can make the connection trusted.
@@ -35,7 +32,7 @@ for (const kind of ['lxc', 'incus'] as ClientKind[]) {
 
 		const servercerts = path.join(kind === 'lxc' ? client.env.LXD_CONF! : client.env.INCUS_CONF!, 'servercerts');
 		await mkdir(servercerts, {recursive: true});
-		await copyFile(cert, path.join(servercerts, 'mine.crt'));
+		await copyFile(ca.certFile, path.join(servercerts, 'mine.crt'));
 		const [image] = await client.list();
 		t.truthy(image);
 		const files = await client.export('acme/1.0', path.join(tmp.path, 'export'));

@@ -8,6 +8,7 @@ import {openSync, closeSync} from 'node:fs';
 import {chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
+import type {ExecutionContext} from 'ava';
 import {execa} from 'execa';
 import {requireTool} from './images.js';
 import {makeCa, type Ca} from './server.js';
@@ -239,3 +240,24 @@ export async function startDaemon(): Promise<Daemon> {
 		throw error;
 	}
 }
+
+let names = 0;
+/** A name unique in this run (the host's cgroups are shared by every daemon on it). */
+export const unique = (what: string) => `${what}-${process.pid}-${++names}`;
+
+/** An instance launched from `image`, deleted when the test ends. */
+export async function launch(t: ExecutionContext, daemon: Daemon, image: string): Promise<string> {
+	const name = unique('c');
+	t.teardown(async () => {
+		await daemon.incus(['delete', '--force', name], {reject: false});
+	});
+	await daemon.incus(['launch', image, name]);
+	return name;
+}
+
+/** What `command` prints in `instance`, trimmed. */
+export const exec = async (daemon: Daemon, instance: string, ...command: string[]) => (await daemon.incus(['exec', instance, '--', ...command])).stdout.trim();
+
+/** The fingerprint of the image `instance` was made from. */
+export const baseImage = async (daemon: Daemon, instance: string) =>
+	(JSON.parse((await daemon.incus(['query', `/1.0/instances/${instance}?project=${project}`])).stdout) as {config: Record<string, string>}).config['volatile.base_image']!;

@@ -205,6 +205,26 @@ export async function imageTree(root: string): Promise<BuiltTree> {
 	};
 }
 
+/**
+ * A web root with one good version (images/acme/1.0/amd64/default/20240101_0000), and a runner of
+ * `-N --plain` on it whose digest cache is private (XDG_CACHE_HOME `xdg`, in the test's directory).
+ */
+export async function oneVersionRoot(t: ExecutionContext) {
+	const dir = await tempDir(t);
+	const root = path.join(dir, 'www');
+	const xdg = path.join(dir, 'xdg');
+	const good = path.join(root, 'images/acme/1.0/amd64/default/20240101_0000');
+	await Promise.all([metaTarball(path.join(good, 'incus.tar.xz')), squashfs(path.join(good, 'root.squashfs'))]);
+	const run = async (args: string[] = []) => execa(process.execPath, [distPath('cli.js'), '-N', '--plain', ...args, root], {
+		reject: false,
+		stdin: 'ignore',
+		timeout: 100_000,
+		env: {XDG_CACHE_HOME: xdg},
+	});
+	const published = async () => JSON.parse(await readFile(path.join(root, 'streams/v1/images.json'), 'utf8')) as {products: Record<string, {versions: Record<string, unknown>; aliases: string; requirements?: Record<string, string>}>};
+	return {dir, root, xdg, run, published};
+}
+
 /** The imageTree a test file copies from: built before its first test, removed after its last. */
 export function templateTree(prefix: string): () => BuiltTree {
 	let template: BuiltTree | undefined;

@@ -32,6 +32,16 @@ export async function makeCa(dir: string): Promise<Ca> {
 	return {caFile: f('ca.crt'), certFile: f('leaf.crt'), keyFile: f('leaf.key')};
 }
 
+/** The README's self-signed set-up: one certificate for 127.0.0.1/localhost, no CA; it is its own `caFile`, the one a client pins. */
+export async function selfSigned(dir: string): Promise<Ca> {
+	await requireTool('openssl');
+	const cert = path.join(dir, 'server.crt');
+	const key = path.join(dir, 'server.key');
+	await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
+		'-days', '7', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']);
+	return {caFile: cert, certFile: cert, keyFile: key};
+}
+
 /** readme.md of the repo: walk up from this file (works from dist/test/helpers and test/helpers). */
 export function findReadme(): string {
 	let dir = path.dirname(fileURLToPath(import.meta.url));
