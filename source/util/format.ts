@@ -9,7 +9,8 @@ export function formatBytes(bytes: number): string {
 		unit++;
 	}
 
-	return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${units[unit]}`;
+	// A rate of a few bytes a second is a fraction: bytes are counted whole.
+	return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${units[unit]}`;
 }
 
 export function formatRate(bytes: number, milliseconds: number): string {
