@@ -180,3 +180,10 @@ test('every arrow between the folders is one the README\'s map names, types only
 	});
 	t.deepEqual(wrong, []);
 });
+
+test('the map orders the folders: none may import, through the others, a folder that may import it', async t => {
+	const map = await readmeMap();
+	const graph = new Map([...map].map(([folder, allowed]) => [folder, new Set([...allowed.keys()].filter(target => map.has(target)))]));
+	t.deepEqual(cycles(graph), []);
+	t.deepEqual(cycles(new Map([...graph, ['streams', new Set(['domain'])]])), [['domain', 'streams']], 'a pair of folders that import each other is found');
+});

@@ -16,7 +16,7 @@ import type {RunContext} from '../pipeline/context.js';
 import {hash} from '../pipeline/hash/hash.js';
 import {contentPair, pathPair, type Digests} from '../domain/tree.js';
 import type {DigestTask, HashedFile} from '../pipeline/plan.js';
-import {printable} from '../report/printable.js';
+import {printable} from '../util/printable.js';
 import {writeAtomic} from '../util/atomic-write.js';
 import {errorCode, systemReason} from '../util/errors.js';
 import {ImportError} from './errors.js';

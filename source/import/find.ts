@@ -8,7 +8,7 @@ import {canonicalArchitecture} from '../domain/architectures.js';
 import type {Content} from '../domain/ftypes.js';
 import type {RootFtype} from '../streams/ftypes.js';
 import {inspectContent} from '../domain/magic.js';
-import {printable} from '../report/printable.js';
+import {printable} from '../util/printable.js';
 import {errorCode} from '../util/errors.js';
 import {bareMetaFile} from './bare.js';
 import type {Found, SourceFile, SourceRoot} from './found.js';

@@ -5,7 +5,7 @@ import {fileNameOf, roleOf} from '../domain/ftypes.js';
 import {rootFtypes, type RootFtype} from '../streams/ftypes.js';
 import {versionOrderProblem} from '../domain/naming.js';
 import {mergeRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
-import {printable} from '../report/printable.js';
+import {printable} from '../util/printable.js';
 import {formatBytes} from '../util/format.js';
 import type {Found, SourceFile, SourceRoot} from './found.js';
 import {extraAliasProblem, productId, productPath, type Choices, type Fields} from './propose.js';

@@ -4,7 +4,7 @@ import {realpath, rm} from 'node:fs/promises';
 import type {Requirements} from '../domain/requirements.js';
 import type {ScannedProduct} from '../domain/tree.js';
 import type {ToldScan} from '../pipeline/rescan.js';
-import {printable} from '../report/printable.js';
+import {printable} from '../util/printable.js';
 import type {Lock} from '../util/lock.js';
 import {settleMetadata} from './bare.js';
 import {findImage} from './find.js';

@@ -7,7 +7,7 @@
 import {mkdir, readdir, rename} from 'node:fs/promises';
 import {join} from 'node:path';
 import {execa} from 'execa';
-import {printable} from '../report/printable.js';
+import {printable} from '../util/printable.js';
 import {ImportError} from './errors.js';
 
 export type SplitParts = {meta: string; root: string};

@@ -3,7 +3,7 @@ import {formatBytes} from '../util/format.js';
 import type {ListedImage} from '../list/listed.js';
 import type {ListFormat} from '../list/formats.js';
 import {cells, cut, padCells} from './cells.js';
-import {printable} from './printable.js';
+import {printable} from '../util/printable.js';
 
 /** The shortest alias and how many more, as `incus image list` shows them in a terminal. */
 function someAliases(aliases: readonly string[]): string {

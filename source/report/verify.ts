@@ -6,7 +6,7 @@ import type {DamagedFile} from '../verify/damaged.js';
 import type {Problem} from '../verify/schema.js';
 import type {VerifyReport} from '../verify/verify.js';
 import {cells, cut} from './cells.js';
-import {printable} from './printable.js';
+import {printable} from '../util/printable.js';
 
 /** A message as a terminal line shows it: digests cut to the 12 characters the clients show. */
 export const brief = (message: string) => message.replaceAll(/\b([0-9a-f]{12})[0-9a-f]{52}\b/g, '$1…');

@@ -2,7 +2,7 @@
 // requirements, the extra aliases, and the plan to confirm. Esc goes back a step; Ctrl-C leaves.
 import {Box, Text, useInput} from 'ink';
 import {useEffect, useReducer} from 'react';
-import {printable} from '../../report/printable.js';
+import {printable} from '../../util/printable.js';
 import {formatBytes} from '../../util/format.js';
 import {describePlan, type ImportPlan} from '../plan.js';
 import {fieldNames, fieldProblem, productId, type Choices, type FieldName, type Fields} from '../propose.js';

@@ -3,7 +3,7 @@
 // publishing that follows is the usual tree (reporter.tsx), with these downloads' summary under it.
 import type {MirrorEvent} from '../../mirror/events.js';
 import {formatBytes} from '../../util/format.js';
-import {printable} from '../printable.js';
+import {printable} from '../../util/printable.js';
 import {fit, type Line} from './layout.js';
 import {Transfers} from './transfers.js';
 

@@ -4,7 +4,7 @@ import type {ImportEvent} from '../../import/execute.js';
 import type {ImportPlan} from '../../import/plan.js';
 import {formatBytes} from '../../util/format.js';
 import type {ImportReporter} from '../contract.js';
-import {printable} from '../printable.js';
+import {printable} from '../../util/printable.js';
 
 type Row = {name: string; size: number; copy: boolean; phase: 'copy' | 'verify' | 'hash' | 'waiting'; done: number; finished: boolean};
 

@@ -10,7 +10,7 @@ import type {Outcome, Reporter, WatchReporter} from '../contract.js';
 import {isMirrorEvent, isPublishEvent} from '../event-kinds.js';
 import type {MirrorLogEvent} from '../loggers/mirror.js';
 import {publishLines} from '../loggers/publish.js';
-import {lineWriter} from '../printable.js';
+import {lineWriter} from '../../util/printable.js';
 import {Downloads} from './downloads.js';
 import {frame, type Frame, type Line} from './layout.js';
 import {frameGap, threadCpuMs} from './pace.js';

@@ -5,7 +5,7 @@ import type {ReasonCode} from '../../domain/reasons.js';
 import type {PipelineEvent} from '../../pipeline/events.js';
 import {brief} from '../verify.js';
 import type {Outcome} from '../contract.js';
-import {printable} from '../printable.js';
+import {printable} from '../../util/printable.js';
 import {Rate} from './rates.js';
 
 export type FileState = 'found' | 'cached' | 'queued' | 'hashing' | 'done' | 'skipped' | 'failed';

@@ -4,7 +4,7 @@
 // (downloads.ts, uploads.ts).
 import {formatBytes} from '../../util/format.js';
 import {cells} from '../cells.js';
-import {printable} from '../printable.js';
+import {printable} from '../../util/printable.js';
 import {bar, barWidth, eta, lineLength, rate, truncateMiddle, type Line} from './layout.js';
 import {Rate} from './rates.js';
 

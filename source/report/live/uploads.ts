@@ -4,7 +4,7 @@
 // time left; once published, one line of what went up. A watcher's sends start it afresh.
 import type {PublishEvent} from '../../publish/events.js';
 import {formatBytes, formatDuration} from '../../util/format.js';
-import {printable} from '../printable.js';
+import {printable} from '../../util/printable.js';
 import {fit, type Line} from './layout.js';
 import {Transfers} from './transfers.js';
 

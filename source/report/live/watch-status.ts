@@ -2,7 +2,7 @@
 // since when, what the last regeneration did, and what the watcher is doing or waiting for now.
 import {clock, formatBytes, formatDuration} from '../../util/format.js';
 import type {WatchEvent} from '../../watch/events.js';
-import {printable} from '../printable.js';
+import {printable} from '../../util/printable.js';
 import type {Line, Segment} from './layout.js';
 
 type Last = Extract<WatchEvent, {type: 'regenerated'}> & {at: number};

@@ -2,7 +2,7 @@
 // persists is logged once, not again at every regeneration (as the plain log does).
 import type {Writable} from 'node:stream';
 import type {WatchEmit, WatchEvent} from '../../watch/events.js';
-import {jsonLine} from '../printable.js';
+import {jsonLine} from '../../util/printable.js';
 
 /** Per-file progress is for screens; logs get the outcome. */
 const unlogged = new Set<WatchEvent['type']>(['progress', 'upload-progress', 'queued', 'found', 'scan-started', 'cached', 'delta-progress', 'delta-queued']);

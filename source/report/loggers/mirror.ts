@@ -6,7 +6,7 @@ import type {MirrorEvent} from '../../mirror/events.js';
 import type {PipelineEvent} from '../../pipeline/events.js';
 import {formatBytes, formatDuration, formatRate} from '../../util/format.js';
 import {isMirrorEvent} from '../event-kinds.js';
-import {jsonLine, lineWriter} from '../printable.js';
+import {jsonLine, lineWriter} from '../../util/printable.js';
 import {jsonLog} from './json.js';
 import {plainLog} from './plain-watch.js';
 

@@ -2,7 +2,7 @@
 import type {Writable} from 'node:stream';
 import {formatBytes, formatDuration, formatRate} from '../../util/format.js';
 import type {ImportReporter} from '../contract.js';
-import {lineWriter} from '../printable.js';
+import {lineWriter} from '../../util/printable.js';
 
 export function plainImportReporter(out: Writable): ImportReporter {
 	const line = lineWriter(out);

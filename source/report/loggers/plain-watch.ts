@@ -5,7 +5,7 @@ import {formatBytes, formatDuration} from '../../util/format.js';
 import type {WatchEmit} from '../../watch/events.js';
 import {changeLine} from '../changes.js';
 import {isPublishEvent} from '../event-kinds.js';
-import {lineWriter} from '../printable.js';
+import {lineWriter} from '../../util/printable.js';
 import {publishLines} from './publish.js';
 
 export function plainLog(out: Writable): WatchEmit {

@@ -6,7 +6,7 @@ import {formatBytes, formatDuration, formatRate} from '../../util/format.js';
 import type {Reporter} from '../contract.js';
 import {changeLine} from '../changes.js';
 import {isPublishEvent} from '../event-kinds.js';
-import {lineWriter} from '../printable.js';
+import {lineWriter} from '../../util/printable.js';
 import {publishLines} from './publish.js';
 
 /** Bytes of lines held before they are written at once. */
