@@ -157,11 +157,13 @@ export function stillPublished({path, key}: ReceiptTarget): Receipt | undefined 
 
 /** Emit what the run that wrote `receipt` reported, as a run that found nothing to do would. */
 export function replay(receipt: Receipt, tree: Tree, emit: Emit): void {
-	const uncached = new Set(receipt.uncached);
+	// Usually none: then no path is looked up (each lookup would flatten and hash a path the scan
+	// built by concatenation).
+	const uncached = receipt.uncached.length > 0 ? new Set(receipt.uncached) : undefined;
 	for (const product of tree.products) {
 		for (const version of product.versions) {
 			for (const file of version.files) {
-				if (!uncached.has(file.path)) {
+				if (!uncached?.has(file.path)) {
 					emit({type: 'cached', path: file.path});
 				}
 			}
