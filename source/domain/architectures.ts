@@ -1,6 +1,7 @@
 // The architecture table the clients apply to a product's `arch` (shared/osarch in LXD and Incus).
 // Only names both clients accept are publishable: a name one of them lacks silently hides the whole
 // product from that client.
+import {clientLabel, type Client} from '../streams/ftypes.js';
 
 const canonical: Record<string, readonly string[]> = {
 	i686: ['i386', 'i586', '386', 'x86', 'generic_32'],
@@ -21,12 +22,12 @@ const canonical: Record<string, readonly string[]> = {
 };
 
 /** Names only one client knows: accepting them would publish to one client and hide from the other. */
-const oneClientOnly: Record<string, string> = {
-	amd64v3: 'LXD',
-	x86_64_v1: 'Incus',
-	x86_64_v2: 'Incus',
-	x86_64_v3: 'Incus',
-	x86_64_v4: 'Incus',
+const oneClientOnly: Record<string, Client> = {
+	amd64v3: 'lxd',
+	x86_64_v1: 'incus',
+	x86_64_v2: 'incus',
+	x86_64_v3: 'incus',
+	x86_64_v4: 'incus',
 };
 
 /** The Debian spelling for each canonical name, as official servers use it (so aliases read `…/amd64`). */
@@ -65,7 +66,7 @@ export function architectureProblem(name: string): string | undefined {
 
 	const only = Object.hasOwn(oneClientOnly, name) ? oneClientOnly[name] : undefined;
 	if (only) {
-		return `architecture "${name}" is known to ${only} only; the other client would hide the product`;
+		return `architecture "${name}" is known to ${clientLabel[only]} only; the other client would hide the product`;
 	}
 
 	const lower = name.toLowerCase();
@@ -83,8 +84,8 @@ export function streamArchitecture(name: string): string | undefined {
  * The canonical architecture one client makes of a product's `arch`, or undefined when it hides the
  * product: LXD adds amd64v3 and reads only the first word, Incus adds x86_64_v1..v4.
  */
-export function clientArchitecture(name: string, client: 'lxd' | 'incus'): string | undefined {
+export function clientArchitecture(name: string, client: Client): string | undefined {
 	const word = client === 'lxd' ? name.split(/\s/)[0]! : name;
 	const only = Object.hasOwn(oneClientOnly, word) ? oneClientOnly[word] : undefined;
-	return byName.get(word) ?? (only === (client === 'lxd' ? 'LXD' : 'Incus') ? 'x86_64' : undefined);
+	return byName.get(word) ?? (only === client ? 'x86_64' : undefined);
 }

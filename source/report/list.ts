@@ -2,6 +2,7 @@
 import {formatBytes} from '../util/format.js';
 import type {ListedImage} from '../list/listed.js';
 import type {ListFormat} from '../list/formats.js';
+import {clientLabel} from '../streams/ftypes.js';
 import {cells, cut, padCells} from './cells.js';
 import {printable} from '../util/printable.js';
 
@@ -25,7 +26,7 @@ const columns: Array<[string, (row: ListedImage) => string]> = [
 	['OS/RELEASE/VARIANT', row => `${row.os}/${row.release}/${row.variant}`],
 	['REQUIREMENTS', row => Object.entries(row.requirements).map(([k, v]) => `${k}=${v}`).join(', ') || '-'],
 	['DELTA FROM', row => row.deltaFrom.join(', ') || '-'],
-	['CLIENTS', row => row.clients.map(c => (c === 'lxd' ? 'LXD' : 'Incus')).join(', ')],
+	['CLIENTS', row => row.clients.map(client => clientLabel[client]).join(', ')],
 ];
 
 /** Left out first when a terminal is too narrow for the table: what --format json still gives. */
