@@ -25,6 +25,11 @@ export function identityOf(stats: BigIntStats): FileIdentity {
 export const sameIdentity = (a: FileIdentity, b: FileIdentity) =>
 	a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 
+/** Whether `stats` of a file now still show the state `identity` names: sameIdentity without making an identity of them (asked once per file hashed). */
+export const stillIdentity = (identity: FileIdentity, stats: BigIntStats) =>
+	Number(stats.size) === identity.size && stats.ino.toString() === identity.ino && stats.mtimeNs.toString() === identity.mtimeNs
+	&& stats.ctimeNs.toString() === identity.ctimeNs && stats.dev.toString() === identity.dev;
+
 /**
  * What is known of a file's bytes before hashing: its content kind, why it cannot be published (cut
  * short), and its digest when the cache holds it.

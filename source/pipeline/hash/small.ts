@@ -4,7 +4,7 @@
 // several times what hashing it does, and on a tree of small versions that was most of a cold run.
 import {createHash, type Hash} from 'node:crypto';
 import {closeSync, constants, fstatSync, openSync, readSync} from 'node:fs';
-import type {FileFacts} from '../../domain/file.js';
+import {stillIdentity, type FileFacts} from '../../domain/file.js';
 import {inspectBytes} from '../../domain/magic.js';
 import {pathPair, type Digests, type ImageFile} from '../../domain/tree.js';
 
@@ -33,10 +33,7 @@ function readWhole(file: ImageFile): Buffer | undefined {
 		const bytes = Buffer.allocUnsafe(file.identity.size + 1);
 		const bytesRead = readSync(fd, bytes, 0, bytes.length, 0);
 		const after = fstatSync(fd, {bigint: true});
-		const {identity} = file;
-		const same = bytesRead === identity.size && Number(after.size) === identity.size && after.ino.toString() === identity.ino
-			&& after.mtimeNs.toString() === identity.mtimeNs && after.ctimeNs.toString() === identity.ctimeNs;
-		return same ? bytes.subarray(0, bytesRead) : undefined;
+		return bytesRead === file.identity.size && stillIdentity(file.identity, after) ? bytes.subarray(0, bytesRead) : undefined;
 	} catch {
 		return undefined;
 	} finally {

@@ -2,9 +2,11 @@
 // nothing else to do, and a read from the page cache is a copy: through the promise API each read
 // also went through the thread pool, a third thread competing for the same cores, and cost more
 // CPU time than the copy itself (bench/RESULTS.md). Files not in the page cache still overlap disk
-// and hashing through the kernel's readahead. Only node:* imports, so it loads fast in every worker.
+// and hashing through the kernel's readahead. Few imports (node:* and two small domain modules), so
+// it loads fast in every worker.
 import {createHash, type Hash} from 'node:crypto';
 import {closeSync, constants, fstatSync, openSync, readSync, type BigIntStats} from 'node:fs';
+import {stillIdentity} from '../../domain/file.js';
 import {because} from '../../domain/reasons.js';
 import type {DigestRequest, DigestResponse, DigestSource} from './protocol.js';
 
@@ -21,9 +23,7 @@ class Changed extends Error {
 
 /** The file must still be what the scan saw, and all of it must have been read. */
 function check(request: DigestRequest, source: DigestSource, position: number, after: BigIntStats): void {
-	const {identity} = source;
-	if (position !== identity.size || Number(after.size) !== identity.size || after.mtimeNs.toString() !== identity.mtimeNs
-		|| after.ino.toString() !== identity.ino || after.ctimeNs.toString() !== identity.ctimeNs) {
+	if (position !== source.identity.size || !stillIdentity(source.identity, after)) {
 		throw new Changed(source === request.prefix ? 'metadata-changed' : 'changed');
 	}
 }
