@@ -402,7 +402,7 @@ export async function importImage(options: ImportOptions, emit: ImportEmit): Pro
 	let saved = false;
 	let sink: Emit = event => {
 		if (event.type === 'warning') {
-			emit({type: 'warning', message: `${event.path}: ${event.message}`});
+			emit({type: 'warning', code: event.code, message: `${event.path}: ${event.message}`});
 		}
 	};
 
@@ -438,7 +438,7 @@ export async function importImage(options: ImportOptions, emit: ImportEmit): Pro
 					await (await context.cache()).save();
 				}
 			} catch (error) {
-				emit({type: 'warning', message: `the digests were not cached (${errorCode(error)}); the next run hashes the files again`});
+				emit({type: 'warning', ...warning('import-digests-not-cached', errorCode(error), 'the next run')});
 			} finally {
 				await context.close();
 				await lock?.release();

@@ -8,7 +8,8 @@ import test from 'ava';
 import {execa, execaSync} from 'execa';
 import {executeImport} from '../source/import/execute.js';
 import {runContext} from '../source/pipeline/context.js';
-import {importImage, planImport} from '../source/index.js';
+import {importImage, planImport, type ImportEvent} from '../source/index.js';
+import {isReasonCode} from '../source/domain/reasons.js';
 import {findImage} from '../source/import/find.js';
 import {elfArchitectures} from '../source/import/rootfs-arch.js';
 import {fieldProblem, propose, versionOf} from '../source/import/propose.js';
@@ -382,6 +383,28 @@ test('a -N beside an import is refused until the import has placed and published
 	const items = (await streams(root)).products['acme:3.0:amd64:default']!.versions[version]!.items;
 	t.is(items['root.squashfs']!.sha256, before['rootfs.squashfs']!);
 	t.false(await stat(path.join(root, '.simplestreams.lock')).then(() => true, () => false), 'the lock is released');
+});
+
+test('the import\'s warnings carry their codes: digests that cannot be cached, with the version in place', async t => {
+	const dir = await scratch(t);
+	const root = path.join(dir, 'root');
+	await mkdir(root);
+	const src = await importSource(path.join(dir, 'src'));
+	// The cache's directory is a file: it cannot be written there.
+	await writeFile(path.join(dir, 'not-a-directory'), '');
+	const planned = await planImport({source: src, root, fields: {}, requirements: {}, aliases: [], copy: false, force: false, write: true});
+	if (planned.outcome !== 'planned' || !planned.held) {
+		t.fail(JSON.stringify(planned));
+		return;
+	}
+
+	const events: ImportEvent[] = [];
+	const imported = await importImage({jobs: 1, cachePath: path.join(dir, 'not-a-directory', 'cache.json'), plan: planned.plan, held: planned.held}, event => events.push(event));
+	await imported.close();
+	const warnings = events.filter(event => event.type === 'warning');
+	t.true(warnings.length > 0 && warnings.every(warning => isReasonCode(warning.code)), JSON.stringify(warnings));
+	t.is(warnings.at(-1)?.code, 'import-digests-not-cached', JSON.stringify(warnings));
+	t.deepEqual(await listTree(path.join(root, product, version)), ['lxd.tar.xz', 'root.squashfs']);
 });
 
 test('a requirement the variant\'s .requirements would override is refused, naming that file', async t => {

@@ -38,6 +38,9 @@ const texts = {
 	'version-order': (problem: string) => problem,
 	/** What was done about an import that was killed (import/journal.ts). */
 	'import-recovered': (what: string) => what,
+	/** An import whose version is in place, with something after it that failed. */
+	'import-untidy': (what: string, code: string) => `imported, but ${what} (${code})`,
+	'import-digests-not-cached': (code: string, next: string) => `the digests were not cached (${code}); ${next} hashes the files again`,
 	/** The watcher reached the kernel's limit on inotify watches (watch/directories.ts). */
 	'watch-limit': (watched: number, limit: string, rescanSeconds: number) => `the inotify watch limit is reached (fs.inotify.max_user_watches = ${limit}): `
 		+ `${watched} directories are watched, the others only looked at by a full rescan every ${rescanSeconds} s; raise it `

@@ -12,6 +12,7 @@ import {chmod, lstat, mkdir, open, rename, rm, stat, unlink} from 'node:fs/promi
 import {join, relative} from 'node:path';
 import {aliasFile} from '../domain/aliases.js';
 import {identityOf, sameIdentity, type FileIdentity} from '../domain/file.js';
+import {warning, type ReasonCode} from '../domain/reasons.js';
 import type {RunContext} from '../pipeline/context.js';
 import {hash} from '../pipeline/hash/hash.js';
 import {contentPair, pathPair, type Digests} from '../domain/tree.js';
@@ -30,7 +31,7 @@ export type ImportEvent =
 	| {type: 'file-progress'; name: string; phase: 'copy' | 'verify' | 'hash'; done: number; size: number}
 	| {type: 'file-done'; name: string; method: Method; size: number; milliseconds: number}
 	| {type: 'placed'; destination: string; replaced: boolean}
-	| {type: 'warning'; message: string};
+	| {type: 'warning'; code: ReasonCode; message: string};
 
 export type ImportEmit = (event: ImportEvent) => void;
 
@@ -209,7 +210,7 @@ export async function executeImport(plan: ImportPlan, context: ImportContext, em
 	emit({type: 'placed', destination: plan.destination, replaced: plan.replace});
 	// The version is published from here on: what is left is tidying up, and it only warns.
 	const tidy = async (what: string, work: () => Promise<void>) => work().catch((error: unknown) => {
-		emit({type: 'warning', message: `imported, but ${what} (${errorCode(error)})`});
+		emit({type: 'warning', ...warning('import-untidy', what, errorCode(error))});
 	});
 	await tidy(`${printable(variant)} could not be synced to disk`, async () => {
 		const dir = await open(variant, 'r');
@@ -290,6 +291,6 @@ async function remember(plan: ImportPlan, placed: Placed[], context: ImportConte
 			}
 		}
 	} catch (error) {
-		emit({type: 'warning', message: `the digests were not cached (${errorCode(error)}); the regeneration hashes the files again`});
+		emit({type: 'warning', ...warning('import-digests-not-cached', errorCode(error), 'the regeneration')});
 	}
 }

@@ -90,6 +90,8 @@ const labels: Record<ReasonCode, string> = {
 	'alias-taken': 'alias taken',
 	'version-order': 'mixed names',
 	'import-recovered': 'import recovered',
+	'import-untidy': 'imported, not tidied',
+	'import-digests-not-cached': 'digests not cached',
 	'watch-limit': 'watch limit',
 	'images-not-directory': 'no images',
 	'images-outside-root': 'outside root',
