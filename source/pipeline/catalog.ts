@@ -6,7 +6,7 @@ import {clients, deltaFtype, deltaItemKey, deltaRootOf, fingerprintFields, isDel
 import {indexFile, productsFile, type Item, type Product, type ProductsFile, type PublishedIndex} from '../streams/model.js';
 import type {Delta} from './delta.js';
 import type {Emit, PipelineEvent} from './events.js';
-import {pathPair, type Digests, type ImageFile} from '../domain/tree.js';
+import {pathPair, type Digests, type ImageFile, type ScannedProduct} from '../domain/tree.js';
 import type {PlannedProduct, PlannedVersion} from './plan.js';
 
 export type Catalog = {
@@ -163,7 +163,50 @@ function digestsFor({versions}: PlannedProduct, digests: Digests): Array<string 
 	return found;
 }
 
-const sameDigests = (a: ReadonlyArray<string | undefined>, b: ReadonlyArray<string | undefined>) => a.length === b.length && a.every((d, at) => d === b[at]);
+const sameDigests = (a: ReadonlyArray<string | undefined>, b: ReadonlyArray<string | undefined>) => a === b || (a.length === b.length && a.every((d, at) => d === b[at]));
+
+/** Put a remembered product's digests back where cataloging it again looks them up (digestsFor's order). */
+function restoreDigests({planned, digests: found}: Remembered, digests: Digests): void {
+	let at = 0;
+	const put = (map: Map<string, string>, key: string) => {
+		const digest = found[at++];
+		if (digest !== undefined) {
+			map.set(key, digest);
+		}
+	};
+
+	for (const {metas, roots, unified = []} of planned.versions) {
+		for (const file of [...metas, ...roots, ...unified]) {
+			put(digests.files, file.path);
+		}
+
+		for (const meta of metas) {
+			for (const root of roots) {
+				put(digests.combined, pathPair(meta.path, root.path));
+			}
+		}
+	}
+}
+
+/**
+ * The products of `scanned` that need no probe and no plan: the very scanned objects of a product
+ * remembered (the watcher keeps those it did not rescan), every file of which was published or
+ * paired (a file left out may be read otherwise next time), none held back. Their plans are the
+ * remembered ones; the digest cache answered for their files before and would again.
+ */
+export function unmovedProducts(scanned: readonly ScannedProduct[], memory: CatalogMemory): Map<ScannedProduct, PlannedProduct> {
+	const unmoved = new Map<ScannedProduct, PlannedProduct>();
+	for (const product of scanned) {
+		const planned = memory.get(product.ref.id)?.planned;
+		if (planned && planned.product.ref === product.ref && planned.product.requirements === product.requirements && planned.product.aliases === product.aliases
+			&& !planned.held?.length && planned.versions.length === product.versions.length
+			&& planned.versions.every(({version, metas, roots, unified = []}, at) => version === product.versions[at] && metas.length + roots.length + unified.length === version.files.length)) {
+			unmoved.set(product, planned);
+		}
+	}
+
+	return unmoved;
+}
 
 /**
  * `previous`: the products file published before, from which held versions are carried over unchanged.
@@ -188,9 +231,17 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 		const productDeltas = deltasOf.get(ref.id) ?? [];
 		let entry: ProductEntry;
 		const before = memory?.get(ref.id);
-		const found = memory && digestsFor(plannedProduct, digests);
+		// The very plan remembered: its product was not planned again (unmoved), its digests are those remembered.
+		const kept = before?.planned === plannedProduct;
+		const found = kept ? before.digests : memory && digestsFor(plannedProduct, digests);
 		const deltaKey = memory ? JSON.stringify(productDeltas) : '';
-		if (before && found && samePlan(before.planned, plannedProduct) && sameDigests(before.digests, found) && before.deltas === deltaKey && stillHolds(before.ledger, owners)) {
+		const same = before && found && (kept || samePlan(before.planned, plannedProduct)) && sameDigests(before.digests, found) && before.deltas === deltaKey;
+		const holds = same && stillHolds(before.ledger, owners);
+		if (kept && !holds) {
+			restoreDigests(before, digests);
+		}
+
+		if (before && holds) {
 			replayWrites(before.ledger, owners);
 			for (const event of before.events) {
 				emit(event);

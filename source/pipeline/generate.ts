@@ -29,7 +29,11 @@ export async function generate(context: RunContext, write: boolean, scanned?: Tr
 	const {tree, nextDeletion} = await retain(scanned ?? await scan(context.root, context.emit), {...context, write}, context.emit);
 	context.signal?.throwIfAborted();
 	refuseEmpty(tree, context);
-	warmFor(tree, await context.cache(), context.pool);
+	// A watcher's stages are loaded already; they warm the pool for what moved (stages.ts).
+	if (!memory) {
+		warmFor(tree, await context.cache(), context.pool);
+	}
+
 	const {runStages} = await import('./stages.js');
 	const result = await runStages(tree, context, write, undefined, before, memory);
 	const due = [nextDeletion, result.nextDeletion].filter(time => time !== undefined);

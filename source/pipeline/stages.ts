@@ -9,7 +9,7 @@ import {pagePath, productsPath} from '../streams/paths.js';
 import {readProducts} from '../streams/read.js';
 import {same, streamsText, writeStreams} from '../streams/write.js';
 import {errorCode} from '../util/errors.js';
-import {catalog, type Catalog} from './catalog.js';
+import {catalog, unmovedProducts, type Catalog} from './catalog.js';
 import type {RunContext} from './context.js';
 import type {Emit} from './events.js';
 import type {RegenerationMemory} from './memory.js';
@@ -17,9 +17,10 @@ import {retireLeftovers} from '../retention/orphans.js';
 import {leftoverDeltas} from './delta-leftovers.js';
 import {makeDeltas, planDeltas, type Delta} from './delta.js';
 import {hash} from './hash/hash.js';
-import {contentPair, pathPair, type Digests, type Tree} from '../domain/tree.js';
+import {warmFor} from './hash/pool.js';
+import {contentPair, pathPair, type Digests, type ScannedProduct, type Tree} from '../domain/tree.js';
 import {NothingToPublish} from './nothing.js';
-import {plan, type DigestTask} from './plan.js';
+import {plan, type DigestTask, type PlannedProduct} from './plan.js';
 import {probe} from './probe.js';
 import {Recorder, type ReceiptTarget} from './receipt.js';
 import {settlingVersions} from './settle.js';
@@ -74,10 +75,19 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 	// A -N run notes what the next one, over the same tree, reports again (receipt.ts).
 	const recorder = receipt && new Recorder(receipt, context.emit);
 	const emit = recorder?.emit ?? context.emit;
-	const {held, readyAt} = settleMs ? settlingVersions(tree, Date.now(), settleMs, emit) : {held: undefined, readyAt: undefined};
+	// A watcher's products that did not move since its last regeneration are neither probed nor planned again.
+	const unmoved = memory && !context.deltas ? unmovedProducts(tree.products, memory.catalog) : new Map<ScannedProduct, PlannedProduct>();
+	const moved = unmoved.size === 0 ? tree : {...tree, products: tree.products.filter(product => !unmoved.has(product))};
+	const {held, readyAt} = settleMs ? settlingVersions(moved, Date.now(), settleMs, emit) : {held: undefined, readyAt: undefined};
 	const cache = await context.cache();
-	const {facts, early} = await probe(tree, cache, emit);
-	const planned = plan(tree.products, facts, {jobs, cachedCombined: pair => cache.combined(pair), held}, emit);
+	if (memory) {
+		warmFor(moved, cache, context.pool);
+	}
+
+	const {facts, early} = await probe(moved, cache, emit);
+	const planned = plan(moved.products, facts, {jobs, cachedCombined: pair => cache.combined(pair), held}, emit);
+	let next = 0;
+	const products = unmoved.size === 0 ? planned.products : tree.products.map(product => unmoved.get(product) ?? planned.products[next++]!);
 	const digests = planned.cached;
 	let finished = false;
 	let deltas: Delta[] = [];
@@ -106,7 +116,8 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 		// Only after a run that looked everything up: a held version's fingerprints and deltas were
 		// not, and are wanted again once it has settled; nor were those of what the scan set aside
 		// (fixing a requirements file must not mean hashing every image below it again).
-		if (finished && !held?.size && tree.setAside.length === 0) {
+		// Nor after one that left unmoved products out: what left since goes at the next full regeneration.
+		if (finished && !held?.size && tree.setAside.length === 0 && unmoved.size === 0) {
 			cache.prune();
 		}
 
@@ -121,7 +132,7 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 	try {
 		// A held version keeps what the streams on disk say of it until it has settled.
 		const previous = held?.size ? memory?.published ?? (await readProducts(tree.root, productsPath)).decoded : undefined;
-		const result = catalog(planned.products, digests, emit, previous, deltas, memory?.catalog);
+		const result = catalog(products, digests, emit, previous, deltas, memory?.catalog);
 		emit({type: 'cataloged', products: result.index.index.images.products.length, versions: result.versions, images: result.images});
 		if (result.images.lxd + result.images.incus === 0 && !context.allowEmpty) {
 			const versions = tree.products.reduce((sum, p) => sum + p.versions.length, 0);
