@@ -1,13 +1,15 @@
 // The format's one reader and one writer: what the writer publishes the reader decodes as it was,
 // and a streams file that is no regular file, or larger than the bound, is a problem, not a hang.
-import {mkdir, open} from 'node:fs/promises';
+import {mkdir, open, writeFile} from 'node:fs/promises';
 import path from 'node:path';
+import {gunzipSync} from 'node:zlib';
 import test from 'ava';
 import {execa} from 'execa';
 import {catalog} from '../source/pipeline/catalog.js';
 import {pathPair, type Digests} from '../source/domain/tree.js';
 import {indexPath, productsPath} from '../source/streams/paths.js';
 import {maxStreamsBytes, readStreams} from '../source/streams/read.js';
+import {packedAlone, packPieces} from '../source/streams/pack.js';
 import {streamsText, writeStreams} from '../source/streams/write.js';
 import {collector, digest, product, productRef, tempDir} from './helpers/fixtures.js';
 
@@ -50,4 +52,24 @@ test('an index that is a FIFO is reported, not waited on; a products file over t
 	t.is(large.index.problem, undefined);
 	t.is(large.products[0]!.problem, `is ${maxStreamsBytes + 1} bytes, more than the ${maxStreamsBytes} such a file may hold`);
 	t.is(large.products[0]!.decoded, undefined);
+});
+
+test('a served file packed piece by piece is a gzip of its whole text that gzip itself reads, the same bytes whether its large pieces were packed before or not', async t => {
+	const dir = await tempDir(t);
+	const large = (seed: string) => `"${seed}":{${Array.from({length: 100_000}, (_, n) => `"${seed}${n}":"${(n * 7919).toString(16)}"`).join(',')}}`;
+	const a = {text: large('a'), of: {}};
+	const b = {text: `,${large('b')}`, of: {}};
+	const pieces = [{text: '{"products":{'}, a, {text: ',"small":{"x":"é"}'}, b, {text: '}}\n'}];
+	t.true(a.text.length >= packedAlone && b.text.length >= packedAlone, 'two pieces packed alone');
+	const whole = pieces.map(piece => piece.text).join('');
+	const packed = new WeakMap<object, Buffer>();
+	const first = await packPieces(pieces, packed);
+	t.true(packed.has(a.of) && packed.has(b.of));
+	t.deepEqual(await packPieces(pieces, packed), first, 'from the pieces kept');
+	t.deepEqual(await packPieces(pieces), first, 'the same bytes packed anew');
+	const file = path.join(dir, 'images.json.gz');
+	await writeFile(file, first);
+	await execa('gzip', ['-t', file]);
+	t.is((await execa('gzip', ['-dc', file])).stdout, whole.trimEnd());
+	t.is(gunzipSync(first).toString('utf8'), whole);
 });

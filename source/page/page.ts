@@ -5,6 +5,7 @@
 import {clientImages, type ClientImage} from '../list/derive.js';
 import {allClients, clientLabel, type Client} from '../streams/ftypes.js';
 import type {Product, ProductsFile} from '../streams/model.js';
+import type {Piece} from '../streams/pack.js';
 import {pageMarker} from '../streams/paths.js';
 import {clientOrder} from '../streams/sort.js';
 import {formatBytes} from '../util/format.js';
@@ -135,17 +136,19 @@ function sectionsOf(products: ProductsFile, sections?: PageSections): Section[] 
 }
 
 /** The page of `products`: the same products always give the same bytes. `sections`: those made before, reused for the entries they were made of. */
-export function pageHtml(products: ProductsFile, sections?: PageSections): string {
+export const pageHtml = (products: ProductsFile, sections?: PageSections): string => pagePieces(products, sections).map(piece => piece.text).join('');
+
+/** The page as pieces: a product's section a piece of its own (streams/pack.ts). */
+export function pagePieces(products: ProductsFile, sections?: PageSections): Piece[] {
 	const parts = sectionsOf(products, sections);
 	const images = parts.reduce((sum, part) => sum + part.images, 0);
 	const versions = parts.reduce((sum, part) => sum + part.versions, 0);
-	return [
+	const head = [
 		'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">', pageMarker,
 		'<meta name="viewport" content="width=device-width, initial-scale=1"><title>Images</title><style>', style, '</style></head>\n<body>\n',
 		`<h1>Images</h1>\n<p>${parts.length} products, ${versions} versions, ${images} images. Add this server to LXD or Incus as a remote:`
 		+ ' <code>incus remote add NAME https://THIS-HOST --protocol=simplestreams --public</code> (or <code>lxc remote add</code>).</p>\n',
 		'<table>\n<thead><tr><th>Version<th>Type<th class="n">Size<th>Fingerprint<th>Aliases<th>Clients<th class="n">Published</thead>\n',
-		...parts.map(part => part.html),
-		'</table>\n</body></html>\n',
 	].join('');
+	return [{text: head}, ...parts.map(part => ({text: part.html, of: part})), {text: '</table>\n</body></html>\n'}];
 }

@@ -4,7 +4,7 @@ import {join} from 'node:path';
 import type {DigestCache} from '../cache/digest-cache.js';
 import type {FileFacts} from '../domain/file.js';
 import {warning} from '../domain/reasons.js';
-import {pageHtml} from '../page/page.js';
+import {pagePieces} from '../page/page.js';
 import {pagePath, productsPath} from '../streams/paths.js';
 import {readProducts} from '../streams/read.js';
 import {same, streamsText, writeStreams} from '../streams/write.js';
@@ -143,7 +143,7 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 		const text = streamsText(result.products, result.index, memory?.texts);
 		// A cancelled run never publishes: the last point to stop is right before the write.
 		signal?.throwIfAborted();
-		const served = write ? await writeStreams(tree.root, {...text, page: () => pageHtml(result.products, memory?.sections)}, emit, {
+		const served = write ? await writeStreams(tree.root, {...text, page: () => pagePieces(result.products, memory?.sections), packed: memory?.packed}, emit, {
 			replacing: async path => (path === productsPath ? before?.replacing() : undefined),
 			pageKept(why) {
 				emit({type: 'warning', path: pagePath, ...warning('page-not-ours', why)});

@@ -21,6 +21,7 @@ import {readBoundedFile} from '../util/small-file.js';
 import {slices} from '../util/slices.js';
 import type {IndexFile, Product, ProductsFile} from './model.js';
 import {gzipPath, indexPath, pageMarker, pagePath, productsPath} from './paths.js';
+import {packPieces, type PackedPieces, type Piece} from './pack.js';
 import {maxStreamsBytes} from './read.js';
 
 /**
@@ -28,35 +29,62 @@ import {maxStreamsBytes} from './read.js';
  * page may be given as a function that makes it, called once the gzip of the products file (if it
  * changes) has started: the two then take the two cores at once (bench/RESULTS.md).
  */
-export type StreamsText = {products: string; index: string; page?: string | (() => string)};
+export type StreamsText = {
+	products: string;
+	index: string;
+	page?: ServedText | (() => ServedText);
+	/** The products text as the pieces it is joined from (pack.ts). */
+	productsPieces?: readonly Piece[];
+	/** Pieces packed before (a watcher's), by what they were made of. */
+	packed?: PackedPieces;
+};
+
+/** A served file's text, or the pieces it is joined from, packed piece by piece (pack.ts). */
+export type ServedText = string | readonly Piece[];
+
+const joined = (served: ServedText) => (typeof served === 'string' ? served : served.map(piece => piece.text).join(''));
 
 /** The text of each product entry, by the entry: kept by a watcher, so that an entry kept from the last regeneration is not written out again. */
 export type ProductTexts = WeakMap<Product, string>;
 
 /**
- * stableJson of the products file, a product entry at a time: the text of an entry in `texts` is
- * taken as it is (the same bytes: keys sorted at every level, the products' ids too).
+ * stableJson of the products file, as pieces: a product's entry a piece of its own. The text of an
+ * entry in `texts` is taken as it is (the same bytes: keys sorted at every level, the ids too).
  */
-function productsText(file: ProductsFile, texts?: ProductTexts): string {
+function productsPieces(file: ProductsFile, texts?: ProductTexts): Piece[] {
 	const fields = Object.entries(file).filter(([, value]) => value !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-	return `{${fields.map(([key, value]) => `${JSON.stringify(key)}:${key === 'products' ? productEntries(file.products, texts) : sortedJson(value)}`).join(',')}}\n`;
-}
-
-function productEntries(products: Record<string, Product>, texts?: ProductTexts): string {
-	return `{${Object.keys(products).sort().map(id => {
-		const product = products[id]!;
-		let text = texts?.get(product);
-		if (text === undefined) {
-			text = sortedJson(product);
-			texts?.set(product, text);
+	const pieces: Piece[] = [{text: '{'}];
+	for (const [at, [key, value]] of fields.entries()) {
+		const before = `${at === 0 ? '' : ','}${JSON.stringify(key)}:`;
+		if (key !== 'products') {
+			pieces.push({text: before + sortedJson(value)});
+			continue;
 		}
 
-		return `${JSON.stringify(id)}:${text}`;
-	}).join(',')}}`;
+		pieces.push({text: `${before}{`});
+		for (const [index, id] of Object.keys(file.products).sort().entries()) {
+			const product = file.products[id]!;
+			let text = texts?.get(product);
+			if (text === undefined) {
+				text = sortedJson(product);
+				texts?.set(product, text);
+			}
+
+			pieces.push({text: `${index === 0 ? '' : ','}${JSON.stringify(id)}:${text}`, of: product});
+		}
+
+		pieces.push({text: '}'});
+	}
+
+	pieces.push({text: '}\n'});
+	return pieces;
 }
 
 /** Compact: the clients never read the indentation, and a server sends every byte of it at each fetch. */
-export const streamsText = (products: ProductsFile, index: IndexFile, texts?: ProductTexts): StreamsText => ({products: productsText(products, texts), index: stableJson(index)});
+export function streamsText(products: ProductsFile, index: IndexFile, texts?: ProductTexts): StreamsText {
+	const pieces = productsPieces(products, texts);
+	return {products: joined(pieces), productsPieces: pieces, index: stableJson(index)};
+}
 
 /** The gzip of a served file. Its header holds no name and no time, so the same text gives the same bytes. */
 export const gzipped = async (text: string): Promise<Buffer> => promisify(gzip)(text, {level: 9});
@@ -216,24 +244,25 @@ function writeFailed(path: string, replaced: readonly string[], error: unknown):
 	return new UsageError(`cannot write ${path} (${systemReason(error)}); ${published}`);
 }
 
-/** Publish `text` under `root`. Returns the paths (relative to the root, with the gzips) it wrote or found already right. */
-export async function writeStreams(root: string, text: StreamsText, emit: Written, {replacing, pageKept}: WriteOptions = {}): Promise<string[]> {
+/** Publish `streams` under `root`. Returns the paths (relative to the root, with the gzips) it wrote or found already right. */
+export async function writeStreams(root: string, streams: StreamsText, emit: Written, {replacing, pageKept}: WriteOptions = {}): Promise<string[]> {
 	const plans: Plan[] = [];
-	const add = async (path: string, text: string) => {
+	const add = async (path: string, text: string, pieces?: readonly Piece[]) => {
 		const absolute = join(root, path);
 		const file = !(await same(absolute, text));
-		const packing = file || !(await holdsGzipOf(gzipPath(absolute), text)) ? gzipped(text) : undefined;
+		const packing = file || !(await holdsGzipOf(gzipPath(absolute), text)) ? (pieces ? packPieces(pieces, streams.packed) : gzipped(text)) : undefined;
 		// Awaited when staged; a write that fails before then leaves it unawaited, and that is no error.
 		packing?.catch(() => undefined);
 		plans.push({path, absolute, text, file, packing, staged: []});
 	};
 
-	await add(productsPath, text.products);
-	await add(indexPath, text.index);
-	if (text.page !== undefined) {
+	await add(productsPath, streams.products, streams.productsPieces);
+	await add(indexPath, streams.index);
+	if (streams.page !== undefined) {
 		const page = await pageIsOurs(root);
 		if (page.ours) {
-			await add(pagePath, typeof text.page === 'string' ? text.page : text.page());
+			const served = typeof streams.page === 'function' ? streams.page() : streams.page;
+			await add(pagePath, joined(served), typeof served === 'string' ? undefined : served);
 		} else {
 			pageKept?.(page.why);
 		}

@@ -1,0 +1,69 @@
+// The gzip of a served file joined from pieces: each large piece (a product's entry in images.json,
+// its section of the page) is a deflate stream of its own, ended by a sync flush so that the next
+// follows it on a byte boundary, and the small ones between them are packed together; one final
+// block and the gzip trailer (the CRC and size of the whole text) end it. A piece packed once is
+// kept by the object it was made of (a watcher keeps its products), so a regeneration packs what
+// changed. The pieces depend only on the text, so the same text gives the same bytes either way.
+import {promisify} from 'node:util';
+import {constants, crc32, deflateRaw} from 'node:zlib';
+
+/** A run of a served file's text; `of`: what it was made of (a product entry, a page section), for a piece large enough to be packed alone. */
+export type Piece = {text: string; of?: object};
+
+/** Each large piece packed, by what it was made of. */
+export type PackedPieces = WeakMap<object, Buffer>;
+
+/** A piece this long or longer is packed alone: splitting the text there costs its gzip next to nothing. */
+export const packedAlone = 1024 * 1024;
+
+/** No name, no time (the same text gives the same bytes), level 9 (XFL 2), Unix. */
+const header = Buffer.from([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 2, 3]);
+
+/** A final empty block (fixed Huffman): the deflate stream ends after the last sync flush. */
+const finalBlock = Buffer.from([3, 0]);
+
+const deflate = promisify(deflateRaw);
+
+/** The runs packed apart: each large piece alone, the small ones between joined. */
+function runs(pieces: readonly Piece[]): Piece[] {
+	const joined: Piece[] = [];
+	let small: string[] = [];
+	for (const piece of pieces) {
+		if (piece.text.length >= packedAlone) {
+			joined.push({text: small.join('')}, piece);
+			small = [];
+		} else {
+			small.push(piece.text);
+		}
+	}
+
+	joined.push({text: small.join('')});
+	return joined.filter(run => run.text.length > 0);
+}
+
+export async function packPieces(pieces: readonly Piece[], packed?: PackedPieces): Promise<Buffer> {
+	const parts = await Promise.all(runs(pieces).map(async ({text, of}) => {
+		const kept = of && packed?.get(of);
+		if (kept) {
+			return kept;
+		}
+
+		const made = await deflate(text, {level: 9, finishFlush: constants.Z_SYNC_FLUSH});
+		if (of) {
+			packed?.set(of, made);
+		}
+
+		return made;
+	}));
+	let crc = 0;
+	let size = 0;
+	for (const {text} of pieces) {
+		crc = crc32(text, crc);
+		size += Buffer.byteLength(text);
+	}
+
+	const trailer = Buffer.alloc(8);
+	trailer.writeUInt32LE(crc >>> 0, 0);
+	trailer.writeUInt32LE(size % (2 ** 32), 4);
+	return Buffer.concat([header, ...parts, finalBlock, trailer]);
+}
