@@ -6,6 +6,8 @@ import {mkdir, readdir, readFile, stat} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
+import {planMirror} from '../source/mirror/plan.js';
+import type {Product} from '../source/streams/model.js';
 import {remote} from './helpers/clients.js';
 import {flipLastByte, rewriteSameSize, tempDir} from './helpers/fixtures.js';
 import {makeCa, serve} from './helpers/server.js';
@@ -156,4 +158,18 @@ test('a version upstream removes retires with grace: out of the streams at once,
 	t.is(later.exitCode, 0, later.stderr);
 	await t.throwsAsync(stat(path.join(mirrorRoot, acme, '20240102_0000')));
 	t.deepEqual(await versionsOf(mirrorRoot), {'acme:1.0:amd64:default': ['20240101_0000', '20240103_0000']});
+});
+
+test('what the mirror leaves out carries a code and its text (domain/reasons.ts), as the generator\'s skips do', t => {
+	const item = (ftype: string, path: string) => ({ftype, path, size: 1, sha256: 'a'.repeat(64)});
+	const product = (arch: string) => ({os: 'acme', release: '1.0', arch, variant: 'default', versions: {'20240101_0000': {items: {
+		'lxd.tar.xz': item('lxd.tar.xz', 'a/lxd.tar.xz'), manifest: item('manifest', 'a/manifest'), 'root.squashfs.vcdiff': item('squashfs.vcdiff', 'a/d.vcdiff'),
+	}}}}) as unknown as Product;
+	const {skipped} = planMirror([{id: 'acme:1.0:amd64:default', product: product('amd64')}, {id: 'acme:1.0:amd64v3:default', product: product('amd64v3')}], {filters: {}});
+	t.deepEqual(skipped.map(({code, reason}) => [code, reason]), [
+		['ftype-not-mirrored', 'ftype "manifest" is not mirrored'],
+		['delta-not-mirrored', 'a delta: not mirrored (publish your own with --deltas)'],
+		['no-rootfs-item', 'no rootfs item to pair its metadata with'],
+		['arch-unpublishable', 'architecture "amd64v3" is known to LXD only; the other client would hide the product'],
+	]);
 });

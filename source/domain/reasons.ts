@@ -63,6 +63,17 @@ const texts = {
 	'undeletable': (code: string) => `cannot delete (${code}); left in place, tried again at the next run`,
 	'not-published-kept': (names: string) => `kept with what simplestreams did not publish from it: ${names}`,
 	'directory-kept': (code: string) => `empty, but cannot be removed (${code})`,
+	// Upstream's items, versions and products a mirror leaves out (mirror/plan.ts).
+	'item-unusable': () => 'the item has no usable sha256, size or path',
+	'item-repeated': (ftype: string) => `a second ${ftype} item in the version: only the first is mirrored`,
+	'delta-not-mirrored': () => 'a delta: not mirrored (publish your own with --deltas)',
+	'unified-vm': () => 'a unified virtual-machine image: LXD cannot express one, and it is not mirrored',
+	'ftype-not-mirrored': (ftype: string) => `ftype "${ftype}" is not mirrored`,
+	'no-metadata-item': () => 'no metadata item (lxd.tar.xz or incus.tar.xz) to pair a rootfs with',
+	'no-rootfs-item': () => 'no rootfs item to pair its metadata with',
+	/** An architecture a client lacks (domain/architectures.ts says which). */
+	'arch-unpublishable': (problem: string) => problem,
+	'product-taken': (other: string, dir: string) => `the product ${other} is mirrored into ${dir} already`,
 	// A delta not published.
 	'base-settling': (base: string) => `its base ${base} is still settling`,
 	'delta-too-large': (percent: number, limit: number) => `not worth it: ${percent}% of the full file (the limit is ${limit}%)`,

@@ -1,10 +1,11 @@
 // What a mirror run tells as it goes, before the pipeline's own events (pipeline/events.ts) take over
 // for the publishing: the upstream read, each download, each version placed or refused.
+import type {ReasonCode} from '../domain/reasons.js';
 
 export type MirrorEvent =
 	| {type: 'upstream-read'; url: string; products: number; versions: number}
 	/** An upstream product, version or item not mirrored, and why. */
-	| {type: 'mirror-skipped'; where: string; reason: string}
+	| {type: 'mirror-skipped'; where: string; code: ReasonCode; reason: string}
 	/** -N: the files about to be fetched, and their bytes (with what earlier passes left). */
 	| {type: 'fetching'; files: number; bytes: number}
 	/** `path`: where the file lands, relative to the web root; `resumedFrom`: bytes an earlier attempt left. */

@@ -6,6 +6,7 @@ import {aliasProblem} from '../domain/aliases.js';
 import {architectureProblem} from '../domain/architectures.js';
 import {fileNameOf} from '../domain/ftypes.js';
 import {productSegmentProblem, versionNameProblem} from '../domain/naming.js';
+import {because, type ReasonCode} from '../domain/reasons.js';
 import {deltaRootOf, isMetaFtype, isRootFtype, isUnifiedFtype, rootFtypes, type RootFtype} from '../streams/ftypes.js';
 import type {Item} from '../streams/model.js';
 import {insideBase} from '../streams/paths.js';
@@ -36,7 +37,10 @@ export type MirrorProduct = {
 	versions: MirrorVersion[];
 };
 
-export type Skip = {where: string; reason: string};
+export type Skip = {where: string; code: ReasonCode; reason: string};
+
+/** Why something upstream is left out: a code and its text (domain/reasons.ts). */
+type Why = Omit<Skip, 'where'>;
 
 export type MirrorPlan = {products: MirrorProduct[]; skipped: Skip[]};
 
@@ -52,12 +56,12 @@ function typeWanted(filters: Filters, ftype: string, item: Item): boolean {
 }
 
 /** The files of one upstream version under local names, or why it cannot be mirrored. */
-function versionFiles(id: string, name: string, items: Record<string, Item>, filters: Filters, skip: (where: string, reason: string) => void): {files: MirrorFile[]; pairings: Pairing[]} | undefined {
+function versionFiles(id: string, name: string, items: Record<string, Item>, filters: Filters, skip: (where: string, why: Why) => void): {files: MirrorFile[]; pairings: Pairing[]} | undefined {
 	const where = `${id} ${name}`;
 	const files: MirrorFile[] = [];
 	const add = (key: string, item: Item, local: string): MirrorFile | undefined => {
 		if (!sha256Pattern.test(item.sha256 ?? '') || item.size < 0 || item.path === '') {
-			skip(`${where} ${key}`, 'the item has no usable sha256, size or path');
+			skip(`${where} ${key}`, because('item-unusable'));
 			return undefined;
 		}
 
@@ -68,7 +72,7 @@ function versionFiles(id: string, name: string, items: Record<string, Item>, fil
 		}
 
 		if (files.some(f => f.name === local)) {
-			skip(`${where} ${key}`, `a second ${item.ftype} item in the version: only the first is mirrored`);
+			skip(`${where} ${key}`, because('item-repeated', item.ftype));
 			return undefined;
 		}
 
@@ -91,7 +95,7 @@ function versionFiles(id: string, name: string, items: Record<string, Item>, fil
 	for (const [key, item] of ordered) {
 		const {ftype} = item;
 		if (deltaRootOf(ftype) !== undefined) {
-			skip(`${where} ${key}`, 'a delta: not mirrored (publish your own with --deltas)');
+			skip(`${where} ${key}`, because('delta-not-mirrored'));
 		} else if (isMetaFtype(ftype)) {
 			const file = add(key, item, fileNameOf(ftype)!);
 			if (file) {
@@ -100,7 +104,7 @@ function versionFiles(id: string, name: string, items: Record<string, Item>, fil
 		} else if (isUnifiedFtype(ftype)) {
 			// Kept whole: its sha256 is its fingerprint, which must stay.
 			if (item.combined_type === 'virtual-machine') {
-				skip(`${where} ${key}`, 'a unified virtual-machine image: LXD cannot express one, and it is not mirrored');
+				skip(`${where} ${key}`, because('unified-vm'));
 			} else if (wanted(ftype, item)) {
 				add(key, item, fileNameOf(ftype)!);
 			}
@@ -112,7 +116,7 @@ function versionFiles(id: string, name: string, items: Record<string, Item>, fil
 				}
 			}
 		} else {
-			skip(`${where} ${key}`, `ftype "${ftype}" is not mirrored`);
+			skip(`${where} ${key}`, because('ftype-not-mirrored', ftype));
 		}
 	}
 
@@ -130,7 +134,7 @@ function versionFiles(id: string, name: string, items: Record<string, Item>, fil
 	if (!unified && (metas.length === 0 || roots.length === 0)) {
 		// A version with only images of a type the filters leave out is no problem.
 		if (!(filteredOut && roots.length === 0)) {
-			skip(where, metas.length === 0 ? 'no metadata item (lxd.tar.xz or incus.tar.xz) to pair a rootfs with' : 'no rootfs item to pair its metadata with');
+			skip(where, because(metas.length === 0 ? 'no-metadata-item' : 'no-rootfs-item'));
 		}
 
 		return undefined;
@@ -144,7 +148,7 @@ const stringsOnly = (value?: Record<string, string>) => Object.fromEntries(Objec
 
 export function planMirror(upstream: readonly UpstreamProduct[], options: {filters: Filters; keep?: number}): MirrorPlan {
 	const skipped: Skip[] = [];
-	const skip = (where: string, reason: string) => skipped.push({where, reason});
+	const skip = (where: string, why: Why) => skipped.push({where, ...why});
 	const products: MirrorProduct[] = [];
 	const dirs = new Map<string, string>();
 	for (const {id, product} of upstream) {
@@ -153,16 +157,17 @@ export function planMirror(upstream: readonly UpstreamProduct[], options: {filte
 			continue;
 		}
 
-		const problem = [segments.os, segments.release, segments.variant].map(s => productSegmentProblem(s)).find(Boolean) ?? architectureProblem(segments.arch);
-		if (problem) {
-			skip(id, problem);
+		const segmentProblem = [segments.os, segments.release, segments.variant].map(s => productSegmentProblem(s)).find(Boolean);
+		const archProblem = architectureProblem(segments.arch);
+		if (segmentProblem || archProblem) {
+			skip(id, segmentProblem ? because('bad-name', segmentProblem) : because('arch-unpublishable', archProblem!));
 			continue;
 		}
 
 		const dir = `images/${segments.os}/${segments.release}/${segments.arch}/${segments.variant}`;
 		const other = dirs.get(dir);
 		if (other !== undefined) {
-			skip(id, `the product ${other} is mirrored into ${dir} already`);
+			skip(id, because('product-taken', other, dir));
 			continue;
 		}
 
@@ -176,7 +181,7 @@ export function planMirror(upstream: readonly UpstreamProduct[], options: {filte
 
 			const bad = versionNameProblem(name);
 			if (bad) {
-				skip(`${id} ${name}`, bad);
+				skip(`${id} ${name}`, because('bad-name', bad));
 				continue;
 			}
 

@@ -82,8 +82,8 @@ export async function planPass(options: MirrorOptions, emit: MirrorEmit): Promis
 		const products = await readUpstream(upstream);
 		emit({type: 'upstream-read', url: upstream.base.href, products: products.length, versions: products.reduce((n, p) => n + Object.keys(p.product.versions).length, 0)});
 		const plan = planMirror(products, {filters: options.filters, keep: options.keep});
-		for (const {where, reason} of plan.skipped) {
-			emit({type: 'mirror-skipped', where, reason});
+		for (const {where, code, reason} of plan.skipped) {
+			emit({type: 'mirror-skipped', where, code, reason});
 		}
 
 		const versions = plan.products.flatMap(p => p.versions);
