@@ -29,6 +29,9 @@ const roleByName = new Map(fileRoles.map(f => [f.name, f.role]));
 /** The name a file of `ftype` is given in a version directory (by an import, a mirror): the first of its role's names; none for an ftype no file here has. */
 export const fileNameOf = (ftype: string): string | undefined => fileRoles.find(f => f.role.ftype === ftype)?.name;
 
+/** The metadata tarball an import makes, for a bare rootfs or split from a unified image: one name for all three places that make or place it. */
+export const madeMetadataName = fileNameOf('incus.tar.xz')!;
+
 /** The role a file name gives (asked for every name in every version directory). */
 export function roleOf(fileName: string): Role | undefined {
 	return roleByName.get(fileName);

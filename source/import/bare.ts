@@ -8,12 +8,13 @@ import {join} from 'node:path';
 import {execa} from 'execa';
 import {stringify} from 'yaml';
 import {canonicalArchitecture} from '../domain/architectures.js';
+import {madeMetadataName} from '../domain/ftypes.js';
 import {rootFtypes} from '../streams/ftypes.js';
 import type {Found, SourceRoot} from './found.js';
 import type {Metadata} from './metadata.js';
 import type {Fields} from './propose.js';
 
-const name = 'incus.tar.xz';
+const name = madeMetadataName;
 
 const templates = {
 	'hostname.tpl': '{{ container.name }}\n',

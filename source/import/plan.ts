@@ -1,7 +1,7 @@
 // Pure: from the settled fields to the destination, one operation per file, and what the streams
 // will gain; plus the text that shows it (the dry run prints it, the wizard draws it).
 import {aliasFile, defaultAliases, formatAliases} from '../domain/aliases.js';
-import {fileNameOf, roleOf} from '../domain/ftypes.js';
+import {fileNameOf, madeMetadataName, roleOf} from '../domain/ftypes.js';
 import {rootFtypes, type RootFtype} from '../streams/ftypes.js';
 import {versionOrderProblem} from '../domain/naming.js';
 import {mergeRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
@@ -52,7 +52,7 @@ export function planImport(found: Found, choices: Choices, destination: Destinat
 	const product = productPath(fields);
 	const rel = `${product}/${fields.version}`;
 	const method = (file: SourceFile): Method => (options.copy ? 'copy' : file.dev === destination.dev ? 'rename' : 'copy-remove');
-	const metaName = roleOf(found.meta.name)?.kind === 'meta' ? found.meta.name : 'incus.tar.xz';
+	const metaName = roleOf(found.meta.name)?.kind === 'meta' ? found.meta.name : madeMetadataName;
 	const files: FileOp[] = [
 		{source: found.meta, name: metaName, method: method(found.meta)},
 		...found.roots.map(root => ({source: root, name: fileNameOf(root.ftype)!, method: method(root), ftype: root.ftype})),

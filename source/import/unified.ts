@@ -8,6 +8,7 @@ import {mkdir, readdir, rename} from 'node:fs/promises';
 import {join} from 'node:path';
 import {execa} from 'execa';
 import {printable} from '../util/printable.js';
+import {madeMetadataName} from '../domain/ftypes.js';
 import {ImportError} from './errors.js';
 
 export type SplitParts = {meta: string; root: string};
@@ -27,7 +28,7 @@ export async function splitUnified(file: string, scratch: string): Promise<Split
 	}
 
 	const top = await readdir(unpacked);
-	const meta = join(scratch, 'incus.tar.xz');
+	const meta = join(scratch, madeMetadataName);
 	await execa('tar', ['-C', unpacked, '-cJf', meta, ...tarOwner, 'metadata.yaml', ...(top.includes('templates') ? ['templates'] : [])]);
 	if (top.includes('rootfs.img')) {
 		const root = join(scratch, 'disk.qcow2');
