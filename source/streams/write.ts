@@ -18,7 +18,7 @@ import {errorCode, systemReason, UsageError} from '../util/errors.js';
 import {sortedJson, stableJson} from '../util/json.js';
 import {readFully} from '../util/read-fully.js';
 import {readBoundedFile} from '../util/small-file.js';
-import {slices} from '../util/slices.js';
+import {utf8Slices} from '../util/slices.js';
 import type {IndexFile, Product, ProductsFile} from './model.js';
 import {gzipPath, indexPath, pageMarker, pagePath, productsPath} from './paths.js';
 import {packPieces, type PackedPieces, type Piece} from './pack.js';
@@ -105,16 +105,6 @@ export type WriteOptions = {
 /** Characters of the text compared per step (at most 3 bytes each in UTF-8). */
 const step = 256 * 1024;
 
-/** `text` as UTF-8 bytes, a step at a time. */
-function * chunks(text: string): Generator<Buffer> {
-	const encoder = new TextEncoder();
-	const encoded = Buffer.allocUnsafe((step + 1) * 3);
-	for (const slice of slices(text, step)) {
-		const {written} = encoder.encodeInto(slice, encoded);
-		yield encoded.subarray(0, written);
-	}
-}
-
 /**
  * Whether the file holds exactly `text`. Compared a step at a time: the products file of a large tree
  * is tens of MB, and reading it whole as a string (next to the new text) was the peak memory of a
@@ -136,7 +126,7 @@ export async function same(path: string, text: string): Promise<boolean> {
 
 		const actual = Buffer.allocUnsafe((step + 1) * 3);
 		let position = 0;
-		for (const expected of chunks(text)) {
+		for (const expected of utf8Slices(text, step)) {
 			if (await readFully(handle, actual, expected.length, position) !== expected.length || !actual.subarray(0, expected.length).equals(expected)) {
 				return false;
 			}
@@ -220,7 +210,7 @@ async function holdsGzipOf(path: string, text: string): Promise<boolean> {
 	}
 
 	let position = 0;
-	for (const expected of chunks(text)) {
+	for (const expected of utf8Slices(text, step)) {
 		if (!held.subarray(position, position + expected.length).equals(expected)) {
 			return false;
 		}

@@ -2,10 +2,14 @@ import {randomBytes} from 'node:crypto';
 import {open, readdir, rename, stat, unlink} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 import {ownerGone, running} from './owner.js';
-import {slices} from './slices.js';
+import {utf8Slices} from './slices.js';
 
-/** Characters written per call: a large text is never held as one Buffer beside itself. */
-const step = 1 << 20;
+/**
+ * Characters written per call, encoded into one Buffer per file: a large text is never held as one
+ * Buffer beside itself, nor left behind as a Buffer a step (tens of MB of them for a large tree's
+ * streams and digest cache, held until the collector came by: bench/RESULTS.md).
+ */
+const step = 256 * 1024;
 
 /** A file written and synced beside `path` under a temporary name, not yet in place. */
 export type Staged = {path: string; temporary: string};
@@ -25,9 +29,9 @@ export async function stage(path: string, data: string | Uint8Array | Iterable<s
 				await handle.writeFile(data);
 			} else {
 				for (const piece of typeof data === 'string' ? [data] : data) {
-					for (const slice of slices(piece, step)) {
+					for (const bytes of utf8Slices(piece, step)) {
 						// writeFile, not write: it goes on until every byte is written (a write may stop short).
-						await handle.writeFile(slice);
+						await handle.writeFile(bytes);
 					}
 				}
 			}
