@@ -44,6 +44,20 @@ export type ServedText = string | readonly Piece[];
 
 const joined = (served: ServedText) => (typeof served === 'string' ? served : served.map(piece => piece.text).join(''));
 
+/**
+ * The text joined from `pieces`, and the pieces as runs of that text: V8 keeps a run of a longer
+ * string as a reference into it, so the pieces' own strings (together as long as the text: tens of
+ * MB on a large tree) are left to the collector rather than held beside it through the write.
+ */
+function joinedPieces(pieces: readonly Piece[]): {text: string; pieces: Piece[]} {
+	const text = joined(pieces);
+	let start = 0;
+	return {text, pieces: pieces.map(piece => {
+		const run = text.slice(start, start += piece.text.length);
+		return piece.of ? {text: run, of: piece.of} : {text: run};
+	})};
+}
+
 /** The text of each product entry, by the entry: kept by a watcher, so that an entry kept from the last regeneration is not written out again. */
 export type ProductTexts = WeakMap<Product, string>;
 
@@ -82,8 +96,8 @@ function productsPieces(file: ProductsFile, texts?: ProductTexts): Piece[] {
 
 /** Compact: the clients never read the indentation, and a server sends every byte of it at each fetch. */
 export function streamsText(products: ProductsFile, index: IndexFile, texts?: ProductTexts): StreamsText {
-	const pieces = productsPieces(products, texts);
-	return {products: joined(pieces), productsPieces: pieces, index: stableJson(index)};
+	const {text, pieces} = joinedPieces(productsPieces(products, texts));
+	return {products: text, productsPieces: pieces, index: stableJson(index)};
 }
 
 /** The gzip of a served file. Its header holds no name and no time, so the same text gives the same bytes. */
