@@ -1,5 +1,6 @@
 // The live tree without a terminal: the model folded from the core's events, drawn by the real Ink
 // components through ink-testing-library, and the reporter's keys.
+import {render} from './helpers/ink.js';
 import {EventEmitter} from 'node:events';
 import path from 'node:path';
 import {setTimeout as delay} from 'node:timers/promises';
@@ -16,13 +17,6 @@ import {rollup, totals} from '../source/report/live/rows.js';
 import {LiveModel} from '../source/report/live/state.js';
 import {liveTree} from './live-tree.js';
 
-// Ink decides whether it runs in CI when it loads, and then draws nothing until the end: clear what
-// it goes by first, or under CI these tests would test nothing.
-for (const key of Object.keys(process.env).filter(key => key === 'CI' || key === 'CONTINUOUS_INTEGRATION' || key.startsWith('CI_'))) {
-	delete process.env[key];
-}
-
-const {render} = await import('ink-testing-library');
 const {liveReporter} = await import('../source/report/live/reporter.js');
 const {paint, Screen} = await import('../source/report/live/Screen.js');
 

@@ -1,16 +1,11 @@
 // A mirror's downloads on the live screen: the mirror's events folded into the downloads' lines,
 // drawn by the real Ink component through ink-testing-library.
+import {render} from './helpers/ink.js';
 import test from 'ava';
 import stringWidth from 'string-width';
 import type {MirrorEvent} from '../source/mirror/events.js';
 import {Downloads} from '../source/report/live/downloads.js';
 
-// Ink decides whether it runs in CI when it loads, and then draws nothing until the end.
-for (const key of Object.keys(process.env).filter(key => key === 'CI' || key === 'CONTINUOUS_INTEGRATION' || key.startsWith('CI_'))) {
-	delete process.env[key];
-}
-
-const {render} = await import('ink-testing-library');
 const {paint, Screen} = await import('../source/report/live/Screen.js');
 
 const mib = 1024 * 1024;

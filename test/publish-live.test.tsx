@@ -1,16 +1,11 @@
 // A publish's uploads on the live screen: PublishEvents folded into the lines under the tree, drawn by
 // the real Ink component through ink-testing-library; rows as for a mirror's downloads (transfers.ts).
+import {render} from './helpers/ink.js';
 import test from 'ava';
 import stringWidth from 'string-width';
 import type {PublishEvent} from '../source/publish/events.js';
 import {Uploads} from '../source/report/live/uploads.js';
 
-// Ink decides whether it runs in CI when it loads, and then draws nothing until the end.
-for (const key of Object.keys(process.env).filter(key => key === 'CI' || key === 'CONTINUOUS_INTEGRATION' || key.startsWith('CI_'))) {
-	delete process.env[key];
-}
-
-const {render} = await import('ink-testing-library');
 const {paint, Screen} = await import('../source/report/live/Screen.js');
 
 const mib = 1024 * 1024;

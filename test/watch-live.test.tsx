@@ -1,5 +1,6 @@
 // `--watch` in a terminal without one: the status folded from watch events, drawn under the tree by
 // the real Ink components (ink-testing-library), and the live watch screen's redraw budget.
+import {render} from './helpers/ink.js';
 import {EventEmitter} from 'node:events';
 import {setTimeout as delay} from 'node:timers/promises';
 import test from 'ava';
@@ -10,12 +11,6 @@ import {WatchStatus} from '../source/report/live/watch-status.js';
 import {clock} from '../source/util/format.js';
 import type {WatchEvent} from '../source/watch/events.js';
 
-// Ink decides whether it runs in CI when it loads: clear what it goes by first (as live.test.tsx does).
-for (const key of Object.keys(process.env).filter(key => key === 'CI' || key === 'CONTINUOUS_INTEGRATION' || key.startsWith('CI_'))) {
-	delete process.env[key];
-}
-
-const {render} = await import('ink-testing-library');
 const {Screen} = await import('../source/report/live/Screen.js');
 const {liveWatch} = await import('../source/report/live/reporter.js');
 
