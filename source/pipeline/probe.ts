@@ -8,7 +8,8 @@ import {because} from '../domain/reasons.js';
 import {errorCode} from '../util/errors.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {Emit} from './events.js';
-import {noEarlyDigests, probeSmall, smallWork, type EarlyDigests} from './hash/small.js';
+import {smallWork} from './hash/pool.js';
+import {noEarlyDigests, probeSmall, type EarlyDigests} from './hash/small.js';
 import type {ImageFile, Tree} from '../domain/tree.js';
 
 /** How long probing small files may hold the event loop before timers and I/O get a turn. */

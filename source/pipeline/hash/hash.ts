@@ -3,9 +3,9 @@ import {setMaxListeners} from 'node:events';
 import type {Emit} from '../events.js';
 import {pathPair, type Digests} from '../../domain/tree.js';
 import type {DigestTask} from '../plan.js';
-import type {HashPool} from './pool.js';
 import type {DigestRequest, DigestResponse} from './protocol.js';
-import {smallWork, type EarlyDigests} from './small.js';
+import {smallWork, type HashPool} from './pool.js';
+import type {EarlyDigests} from './small.js';
 import digestHere from './worker.js';
 
 /** How often progress is read from the workers' counters: a screen never needs more. */

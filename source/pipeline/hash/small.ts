@@ -8,8 +8,6 @@ import {stillIdentity, type FileFacts} from '../../domain/file.js';
 import {inspectBytes} from '../../domain/magic.js';
 import {pathPair, type Digests, type ImageFile} from '../../domain/tree.js';
 
-export {smallWork} from './pool.js';
-
 /** Digests taken while probing, and how long each file took, for hash.ts to report as it reaches them. */
 export type EarlyDigests = Digests & {milliseconds: Map<string, number>};
 
