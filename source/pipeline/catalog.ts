@@ -133,9 +133,12 @@ export type CatalogMemory = Map<string, Remembered>;
 
 const sameFiles = (a: readonly ImageFile[] = [], b: readonly ImageFile[] = []) => a.length === b.length && a.every((file, at) => file === b[at]);
 
-/** Whether two plans of a product hold the very same scanned objects (the watcher keeps those of what it did not rescan). */
+/** Whether two scans of a product are the very same objects where the product itself is concerned (the watcher keeps those of what it did not rescan). */
+const sameProduct = (a: ScannedProduct, b: ScannedProduct) => a.ref === b.ref && a.requirements === b.requirements && a.aliases === b.aliases;
+
+/** Whether two plans of a product hold the very same scanned objects. */
 function samePlan(a: PlannedProduct, b: PlannedProduct): boolean {
-	return a.product.ref === b.product.ref && a.product.requirements === b.product.requirements && a.product.aliases === b.product.aliases
+	return sameProduct(a.product, b.product)
 		// A held version is carried over from the streams before: cataloged again each time.
 		&& !a.held?.length && !b.held?.length
 		&& a.versions.length === b.versions.length
@@ -145,45 +148,34 @@ function samePlan(a: PlannedProduct, b: PlannedProduct): boolean {
 		});
 }
 
-/** Every digest cataloging a product looks up, in order. */
-function digestsFor({versions}: PlannedProduct, digests: Digests): Array<string | undefined> {
-	const found: Array<string | undefined> = [];
+/** Where each digest cataloging a product looks up lives, in order: the file digests, then the pairs. */
+function * digestKeys({versions}: PlannedProduct, digests: Digests): Generator<[Map<string, string>, string]> {
 	for (const {metas, roots, unified = []} of versions) {
 		for (const file of [...metas, ...roots, ...unified]) {
-			found.push(digests.files.get(file.path));
+			yield [digests.files, file.path];
 		}
 
 		for (const meta of metas) {
 			for (const root of roots) {
-				found.push(digests.combined.get(pathPair(meta.path, root.path)));
+				yield [digests.combined, pathPair(meta.path, root.path)];
 			}
 		}
 	}
-
-	return found;
 }
+
+/** Every digest cataloging a product looks up, in order. */
+const digestsFor = (planned: PlannedProduct, digests: Digests): Array<string | undefined> =>
+	Array.from(digestKeys(planned, digests), ([map, key]) => map.get(key));
 
 const sameDigests = (a: ReadonlyArray<string | undefined>, b: ReadonlyArray<string | undefined>) => a === b || (a.length === b.length && a.every((d, at) => d === b[at]));
 
-/** Put a remembered product's digests back where cataloging it again looks them up (digestsFor's order). */
+/** Put a remembered product's digests back where cataloging it again looks them up. */
 function restoreDigests({planned, digests: found}: Remembered, digests: Digests): void {
 	let at = 0;
-	const put = (map: Map<string, string>, key: string) => {
+	for (const [map, key] of digestKeys(planned, digests)) {
 		const digest = found[at++];
 		if (digest !== undefined) {
 			map.set(key, digest);
-		}
-	};
-
-	for (const {metas, roots, unified = []} of planned.versions) {
-		for (const file of [...metas, ...roots, ...unified]) {
-			put(digests.files, file.path);
-		}
-
-		for (const meta of metas) {
-			for (const root of roots) {
-				put(digests.combined, pathPair(meta.path, root.path));
-			}
 		}
 	}
 }
@@ -198,7 +190,7 @@ export function unmovedProducts(scanned: readonly ScannedProduct[], memory: Cata
 	const unmoved = new Map<ScannedProduct, PlannedProduct>();
 	for (const product of scanned) {
 		const planned = memory.get(product.ref.id)?.planned;
-		if (planned && planned.product.ref === product.ref && planned.product.requirements === product.requirements && planned.product.aliases === product.aliases
+		if (planned && sameProduct(planned.product, product)
 			&& !planned.held?.length && planned.versions.length === product.versions.length
 			&& planned.versions.every(({version, metas, roots, unified = []}, at) => version === product.versions[at] && metas.length + roots.length + unified.length === version.files.length)) {
 			unmoved.set(product, planned);
