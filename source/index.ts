@@ -19,7 +19,7 @@ import {runContext, withRunContext, type RunContext, type RunOptions} from './pi
 import {reportingChanges} from './pipeline/changes.js';
 import {generate as runGenerate, publish as runPublish} from './pipeline/generate.js';
 import {errorCode, UsageError} from './util/errors.js';
-import {acquireLock, LockHeld, watchCommand} from './util/lock.js';
+import {acquireLock, heldByWatcher, watchCommand} from './util/lock.js';
 import {requireRoot} from './util/root.js';
 import type {RetentionOptions} from './retention/retain.js';
 import type {VerifyReport} from './verify/verify.js';
@@ -352,7 +352,7 @@ export async function planImport(options: PlanImportOptions, emit: Emit = () => 
 	}
 
 	const lock = await acquireLock(root, 'simplestreams -i').catch((error: unknown) => {
-		if (error instanceof LockHeld && error.holder.command === watchCommand) {
+		if (heldByWatcher(error)) {
 			return undefined;
 		}
 

@@ -11,7 +11,7 @@ import {importImage, planImport, type HeldRoot, type Imported, type PlanImportRe
 import {startImportReporter} from '../report/start.js';
 import {keyboard} from '../report/terminal.js';
 import {UsageError} from '../util/errors.js';
-import {LockHeld, watchCommand} from '../util/lock.js';
+import {heldByWatcher} from '../util/lock.js';
 import {rootOperand, runOptions, type Command} from './command.js';
 import {CommandLineError, type Flags} from './flags.js';
 import {showingProgress} from './progress.js';
@@ -64,7 +64,7 @@ async function place(plan: ImportPlan, held: HeldRoot, flags: Flags): Promise<nu
 		});
 	} catch (error) {
 		// A watcher on the root publishes what lands in it: that is what it is for.
-		if (error instanceof LockHeld && error.holder.command === watchCommand) {
+		if (heldByWatcher(error)) {
 			say(`${plan.destination} is imported; the watcher on ${plan.root} (pid ${error.holder.pid}) publishes it once it has settled`);
 			return 0;
 		}

@@ -32,6 +32,9 @@ export class LockHeld extends UsageError {
 	}
 }
 
+/** Whether `error` is a lock held by a watcher, which publishes what an import places beside it. */
+export const heldByWatcher = (error: unknown): error is LockHeld => error instanceof LockHeld && error.holder.command === watchCommand;
+
 /**
  * Why a lock no longer holds, or undefined while it must be respected. `holder` is what the lock
  * says (undefined when it names no one), `ageMs` how long ago it was written, `host` this machine,
