@@ -7,12 +7,15 @@ import {pathToFileURL} from 'node:url';
 import test, {type ExecutionContext} from 'ava';
 import {execa} from 'execa';
 import {clientImages} from '../source/list/derive.js';
-import {pageHtml} from '../source/page/page.js';
+import {pagePieces, type PageSections} from '../source/page/page.js';
 import type {ProductsFile} from '../source/streams/model.js';
 import {streamsText, writeStreams} from '../source/streams/write.js';
 import {collector, distPath, tempDir} from './helpers/fixtures.js';
 
 const cli = distPath('cli.js');
+
+/** The page's text, as a publish joins its pieces. */
+const pageHtml = (products: ProductsFile, sections?: PageSections) => pagePieces(products, sections).map(piece => piece.text).join('');
 
 /** Chromium, headless, with a profile of its own: `args` then the page's file URL; stdout. */
 async function chromium(dir: string, args: string[], file: string): Promise<string> {

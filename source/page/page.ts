@@ -135,10 +135,11 @@ function sectionsOf(products: ProductsFile, sections?: PageSections): Section[] 
 	return each.filter(made => made.first !== undefined).sort((a, b) => pageOrder(a.first!, b.first!));
 }
 
-/** The page of `products`: the same products always give the same bytes. `sections`: those made before, reused for the entries they were made of. */
-export const pageHtml = (products: ProductsFile, sections?: PageSections): string => pagePieces(products, sections).map(piece => piece.text).join('');
-
-/** The page as pieces: a product's section a piece of its own (streams/pack.ts). */
+/**
+ * The page of `products` as pieces, a product's section a piece of its own (streams/pack.ts): the
+ * same products always give the same bytes. `sections`: those made before, reused for the entries
+ * they were made of.
+ */
 export function pagePieces(products: ProductsFile, sections?: PageSections): Piece[] {
 	const parts = sectionsOf(products, sections);
 	const images = parts.reduce((sum, part) => sum + part.images, 0);
