@@ -44,7 +44,7 @@ function operandsOf(operands: readonly string[]): {url: string; root: string} {
 }
 
 /** The plan as the dry run prints it: what is fetched (with sizes), what is there, skipped, and retires. */
-export function formatPass(pass: MirrorPass, graceMs?: number): string {
+function formatPass(pass: MirrorPass, graceMs?: number): string {
 	const lines = [`mirror of ${pass.url}`];
 	let files = 0;
 	let bytes = 0;

@@ -22,7 +22,7 @@ const templates = {
 };
 
 /** What a bare image's metadata holds before the fields are settled: the architecture its binaries show. */
-export function bareMetadata(roots: readonly SourceRoot[], now = Date.now()): Metadata {
+function bareMetadata(roots: readonly SourceRoot[], now = Date.now()): Metadata {
 	const arches = roots.find(root => root.arch?.arches.length === 1)?.arch?.arches;
 	return {...(arches ? {architecture: arches[0]!} : {}), creationDate: Math.floor(now / 1000), properties: {}};
 }
@@ -34,7 +34,7 @@ export function bareMetaFile(scratch: string, roots: readonly SourceRoot[], dev:
 }
 
 /** metadata.yaml for the settled fields, as distrobuilder writes it. */
-export function metadataText(fields: Fields, metadata: Metadata, container: boolean): string {
+function metadataText(fields: Fields, metadata: Metadata, container: boolean): string {
 	const description = `${fields.os} ${fields.release} ${fields.arch} (${fields.variant}) (${fields.version})`;
 	const template = (file: string) => ({when: ['create', 'copy'], create_only: false, template: file, properties: {}});
 	return stringify({

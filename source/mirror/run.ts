@@ -21,10 +21,10 @@ import {planMirror, type Filters, type MirrorFile, type MirrorPlan, type MirrorP
 import {readUpstream} from './read.js';
 
 /** Where downloads wait until their version is complete and checked: a dot-directory the web server refuses. */
-export const stagingName = '.simplestreams-mirror';
+const stagingName = '.simplestreams-mirror';
 
 /** The versions this mirror placed, so that only those ever retire because upstream dropped them. */
-export const mirrorRecordName = '.simplestreams-mirrored.json';
+const mirrorRecordName = '.simplestreams-mirrored.json';
 
 const recordFormat = 'simplestreams-mirrored:1';
 

@@ -13,7 +13,7 @@ import {formatBytes} from '../util/format.js';
 const entities: Record<string, string> = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\'': '&#39;'};
 
 /** Text made safe for an element's content and for a quoted attribute value. */
-export const escapeHtml = (text: string) => text.replaceAll(/["&'<>]/g, char => entities[char]!);
+const escapeHtml = (text: string) => text.replaceAll(/["&'<>]/g, char => entities[char]!);
 
 /** One row of the page: an image, with the clients that see it (the same fingerprint for both when they share a metadata file). */
 type Row = {image: ClientImage; clients: Client[]; allAliases: string[]};

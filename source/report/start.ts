@@ -21,7 +21,7 @@ async function loadLive(): Promise<typeof import('./live/reporter.js')> {
 }
 
 /** A reporter standing in for `loading` until it is there: what it is told meanwhile is passed on in order. */
-export function deferred<E>(loading: Promise<Reporter<E>>): Reporter<E> {
+function deferred<E>(loading: Promise<Reporter<E>>): Reporter<E> {
 	let loaded: Reporter<E> | undefined;
 	const early: Array<{event: E} | {cancel: true}> = [];
 	void loading.then(reporter => {

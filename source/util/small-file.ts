@@ -17,7 +17,7 @@ export class SmallFileProblem extends Error {
 }
 
 /** What a file that is not a regular one is, in words. */
-export function fileKind(stats: Stats): string {
+function fileKind(stats: Stats): string {
 	return stats.isDirectory() ? 'a directory' : stats.isFIFO() ? 'a FIFO' : stats.isCharacterDevice() ? 'a character device'
 		: stats.isBlockDevice() ? 'a block device' : stats.isSocket() ? 'a socket' : 'not a regular file';
 }

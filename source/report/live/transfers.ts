@@ -10,7 +10,7 @@ import {Rate} from './rates.js';
 
 type Transfer = {path: string; size: number; done: number; rate: Rate};
 
-export const timeLeft = (remaining: number, perSecond: number | undefined) => (perSecond ? `${eta((remaining * 1000) / perSecond)} left` : '');
+const timeLeft = (remaining: number, perSecond: number | undefined) => (perSecond ? `${eta((remaining * 1000) / perSecond)} left` : '');
 
 export class Transfers {
 	/** Bytes the whole list moves (bytes an earlier attempt left count as done). */
