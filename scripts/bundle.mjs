@@ -12,8 +12,41 @@
 // later.
 // The tests import the modules tsc wrote under dist/source; the command runs the bundle, built
 // from the same files.
+//
+// meow's own bundle runs normalize-package-data on the package it is given, and that normaliser's
+// fixer, as it loads, requires the SPDX licence checker, whose tables are sorted with localeCompare:
+// that starts ICU's collator, megabytes at every start. The fixer calls the checker only for a
+// package with a license, which the name and version meow is given (commands/flags.ts) never have,
+// so meow's bundle is built with the checker required at its first call instead: the same calls,
+// the same results, and a meow that is no longer 14.0.0 fails the build here rather than quietly
+// costing the start again.
 import {readFile, rm, writeFile} from 'node:fs/promises';
 import {build} from 'esbuild';
+
+/** In meow's bundled dependencies (node_modules/meow/build/dependencies.js): what loads a module at once, and the same module loaded at its first call. */
+const meowDeferred = [
+	['\tvar validateLicense = requireValidateNpmPackageLicense();', '\tvar validateLicense = (...args) => requireValidateNpmPackageLicense()(...args);'],
+];
+
+/** @type {import('esbuild').Plugin} */
+const deferInMeow = {
+	name: 'defer-in-meow',
+	setup(builder) {
+		builder.onLoad({filter: /[\\/]meow[\\/]build[\\/]dependencies\.js$/}, async ({path}) => {
+			let text = await readFile(path, 'utf8');
+			for (const [eager, deferred] of meowDeferred) {
+				// Once per copy of normalize-package-data meow bundles (its own, and read-package-up's).
+				if (text.split(eager).length - 1 !== 2) {
+					throw new Error(`${path}: expected "${eager.trim()}" twice; meow changed, see scripts/bundle.mjs`);
+				}
+
+				text = text.replaceAll(eager, deferred);
+			}
+
+			return {contents: text, loader: 'js'};
+		});
+	},
+};
 
 const launcher = 'dist/cli.js';
 const marker = '// simplestreams launcher';
@@ -45,6 +78,7 @@ await build({
 	alias: {'react-devtools-core': './scripts/no-devtools.mjs'},
 	// CommonJS packages inside call require() for Node's own modules.
 	banner: {js: 'import {createRequire as __createRequire} from \'node:module\'; const require = __createRequire(import.meta.url);'},
+	plugins: [deferInMeow],
 	logLevel: 'warning',
 });
 
