@@ -13,6 +13,12 @@
 // The tests import the modules tsc wrote under dist/source; the command runs the bundle, built
 // from the same files.
 //
+// The program's files are built without comments and layout, and with the shorter forms of the same
+// code (esbuild's whitespace and syntax minification): V8 holds each module's text for as long as
+// the module lives, parses all of it at load, and holds it as two bytes a character when a single
+// character of it, a comment's too, is outside ASCII. Names are kept, so a stack trace still names
+// its functions.
+//
 // meow's own bundle runs normalize-package-data on the package it is given, and that normaliser's
 // fixer, as it loads, requires the SPDX licence checker, whose tables are sorted with localeCompare:
 // that starts ICU's collator, megabytes at every start. The fixer calls the checker only for a
@@ -76,6 +82,8 @@ await build({
 	define: {'process.env.NODE_ENV': '"production"'},
 	// Ink connects to React DevTools only when DEV=true, from a package that is not installed.
 	alias: {'react-devtools-core': './scripts/no-devtools.mjs'},
+	minifyWhitespace: true,
+	minifySyntax: true,
 	// CommonJS packages inside call require() for Node's own modules.
 	banner: {js: 'import {createRequire as __createRequire} from \'node:module\'; const require = __createRequire(import.meta.url);'},
 	plugins: [deferInMeow],
