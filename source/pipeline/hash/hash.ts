@@ -6,7 +6,7 @@ import type {DigestTask} from '../plan.js';
 import type {DigestRequest, DigestResponse} from './protocol.js';
 import {smallWork, type HashPool} from './pool.js';
 import type {EarlyDigests} from './small.js';
-import digestHere from './worker.js';
+import {digesting} from './worker.js';
 
 /** How often progress is read from the workers' counters: a screen never needs more. */
 const progressInterval = 100;
@@ -154,34 +154,54 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 			}
 		}
 
-		const run = async (task: DigestTask, slot: number) => {
-			if (task.work > smallWork) {
+		// A pass on this thread: a block at a time, with a turn of the event loop every slice.
+		const here = async (task: DigestTask, slot: number) => {
+			const steps = digesting(request(task, slot));
+			try {
+				for (;;) {
+					if (due()) {
+						await breathe();
+					}
+
+					const step = steps.next();
+					if (step.done) {
+						settle(task, step.value);
+						return;
+					}
+				}
+			} finally {
+				// Closes the file of a pass cut short.
+				steps.return(undefined as never);
+			}
+		};
+
+		// Small tasks stay on this thread whatever lane takes them: handing one to a worker costs more
+		// than hashing it.
+		const run = async (task: DigestTask, slot: number, worker: boolean) => {
+			if (worker && task.work > smallWork) {
 				settle(task, await pool.digest(request(task, slot), signal));
 			} else {
-				if (due()) {
-					await breathe();
-				}
-
 				signal?.throwIfAborted();
-				settle(task, await digestHere(request(task, slot)));
+				await here(task, slot);
 			}
 		};
 
-		// One task per worker is handed to the pool, the next when one finishes, so tasks start in
-		// exactly the plan's order (the two passes over a rootfs side by side, so that on files not in
-		// the page cache the disk reads one file for both cores). Each queued task also adds an abort
-		// listener, and Node's EventTarget compares each new listener with all the others: queueing
-		// every task of a large tree at once spent most of the run in addEventListener
-		// (bench/RESULTS.md).
+		// One task per lane, the next when it finishes, so tasks start in exactly the plan's order (the
+		// two passes over a rootfs side by side, so that on files not in the page cache the disk reads
+		// one file for both cores). Each task queued on the pool also adds an abort listener, and Node's
+		// EventTarget compares each new listener with all the others: queueing every task of a large
+		// tree at once spent most of the run in addEventListener (bench/RESULTS.md). The workers' lanes
+		// take their first tasks before this thread's lane starts hashing.
 		let next = 0;
-		const feed = async () => {
+		const feed = async (worker: boolean) => {
 			while (next < left.length) {
 				const slot = left[next++]!;
-				await run(tasks[slot]!, slot);
+				await run(tasks[slot]!, slot, worker);
 			}
 		};
 
-		await Promise.all(Array.from({length: Math.min(left.length, pool.jobs)}, feed));
+		const lanes = [...Array.from({length: pool.threads}, () => true), false].slice(-Math.min(left.length, pool.jobs));
+		await Promise.all(lanes.map(feed));
 	} finally {
 		clearInterval(timer);
 	}

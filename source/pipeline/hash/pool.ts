@@ -1,4 +1,5 @@
-// The hash threads: a piscina pool of workers (worker.ts), each running one digest at a time.
+// The hash threads: a piscina pool of workers (worker.ts), each running one digest at a time, beside
+// the calling thread, which runs passes of its own in slices (hash.ts).
 import {createRequire} from 'node:module';
 import type {Piscina} from 'piscina';
 import type {DigestCache} from '../../cache/digest-cache.js';
@@ -17,12 +18,20 @@ const load = createRequire(import.meta.url);
  */
 export const smallWork = 64 * 1024;
 
-/** One per run, or one for the life of a watcher. */
+/**
+ * One per run, or one for the life of a watcher. `jobs` passes run at once: one on the calling thread,
+ * the others on as many workers. The calling thread waits for the hashing anyway, and hashes from the
+ * moment the plan is made, while a worker takes tens of milliseconds to start (bench/RESULTS.md).
+ */
 export class HashPool {
+	/** The worker threads. */
+	readonly threads: number;
 	private piscina?: Piscina<DigestRequest, DigestResponse>;
 	private destroyed = false;
 
-	constructor(readonly jobs: number) {}
+	constructor(readonly jobs: number) {
+		this.threads = Math.max(0, jobs - 1);
+	}
 
 	/** A digest on a worker; aborting `signal` while it runs ends that worker (a digest is one synchronous loop). */
 	async digest(request: DigestRequest, signal?: AbortSignal): Promise<DigestResponse> {
@@ -36,7 +45,9 @@ export class HashPool {
 
 	/** Start the threads now rather than with the first task that needs them (see warmFor). */
 	warm(): void {
-		this.workers();
+		if (this.threads > 0) {
+			this.workers();
+		}
 	}
 
 	async destroy(): Promise<void> {
@@ -54,8 +65,8 @@ export class HashPool {
 			const {Piscina} = load('piscina') as typeof import('piscina');
 			this.piscina = new Piscina({
 				filename: new URL('worker.js', import.meta.url).href,
-				minThreads: this.jobs,
-				maxThreads: this.jobs,
+				minThreads: this.threads,
+				maxThreads: this.threads,
 				idleTimeout: 60_000,
 			});
 		}
