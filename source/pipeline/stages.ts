@@ -112,6 +112,11 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 
 		finished = true;
 	} finally {
+		// A watcher keeps its threads for the next regeneration; any other run hashes nothing more.
+		if (!memory) {
+			context.pool.rest();
+		}
+
 		remember(cache, planned.tasks, facts, digests);
 		// Only after a run that looked everything up: a held version's fingerprints and deltas were
 		// not, and are wanted again once it has settled; nor were those of what the scan set aside

@@ -27,6 +27,8 @@ export class HashPool {
 	/** The worker threads. */
 	readonly threads: number;
 	private piscina?: Piscina<DigestRequest, DigestResponse>;
+	/** The ends of the threads of each rest. */
+	private readonly endings: Array<Promise<void>> = [];
 	private destroyed = false;
 
 	constructor(readonly jobs: number) {
@@ -50,9 +52,25 @@ export class HashPool {
 		}
 	}
 
+	/**
+	 * No digest is wanted for now: the threads end while the caller goes on (a thread's end takes
+	 * tens of milliseconds, which then pass beside the catalog and the write, bench/RESULTS.md). A
+	 * later digest starts them again.
+	 */
+	rest(): void {
+		if (this.piscina) {
+			const ending = this.piscina.destroy();
+			// Awaited by destroy(): until then, a failure is no unhandled rejection.
+			ending.catch(() => undefined);
+			this.endings.push(ending);
+			this.piscina = undefined;
+		}
+	}
+
 	async destroy(): Promise<void> {
 		this.destroyed = true;
-		await this.piscina?.destroy();
+		this.rest();
+		await Promise.all(this.endings);
 	}
 
 	/** Small files are hashed on the calling thread (hash.ts): a run that has only those never starts a thread. */
