@@ -9,6 +9,7 @@ import type {Piece} from '../streams/pack.js';
 import {pageMarker} from '../streams/paths.js';
 import {clientOrder} from '../streams/sort.js';
 import {formatBytes} from '../util/format.js';
+import {outsideHeap} from '../util/outside-heap.js';
 
 const entities: Record<string, string> = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\'': '&#39;'};
 
@@ -117,7 +118,11 @@ function alone(id: string, products: ProductsFile, sections?: PageSections): Alo
 	const aliasKeys: string[] = [];
 	const list = rows({products: {[id]: product}}, aliasKeys).get(id) ?? [];
 	const made = {...section(id, products, list), first: list[0], aliasKeys};
-	sections?.set(product, made);
+	if (sections) {
+		made.html = outsideHeap(made.html);
+		sections.set(product, made);
+	}
+
 	return made;
 }
 

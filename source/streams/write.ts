@@ -18,6 +18,7 @@ import {errorCode, systemReason, UsageError} from '../util/errors.js';
 import {sortedJson, stableJson} from '../util/json.js';
 import {readFully} from '../util/read-fully.js';
 import {readBoundedFile} from '../util/small-file.js';
+import {outsideHeap} from '../util/outside-heap.js';
 import {utf8Slices} from '../util/slices.js';
 import type {IndexFile, Product, ProductsFile} from './model.js';
 import {gzipPath, indexPath, pageMarker, pagePath, productsPath} from './paths.js';
@@ -81,7 +82,10 @@ function productsPieces(file: ProductsFile, texts?: ProductTexts): Piece[] {
 			let text = texts?.get(product);
 			if (text === undefined) {
 				text = sortedJson(product);
-				texts?.set(product, text);
+				if (texts) {
+					text = outsideHeap(text);
+					texts.set(product, text);
+				}
 			}
 
 			pieces.push({text: `${index === 0 ? '' : ','}${JSON.stringify(id)}:${text}`, of: product});
