@@ -67,18 +67,25 @@ function withDeltas(versions: Product['versions'], deltas: readonly Delta[]): Pr
  */
 type Owners = Map<string, string>;
 
+const clientPrefixes = new Map(clients.map(client => [client, `${client.name}\0`]));
+
+/** The owners' key of a fingerprint a client sees: one prefix string per client, shared by every key a watcher's ledgers keep. */
+const fingerprintKey = (client: typeof clients[number], fingerprint: string) => clientPrefixes.get(client)! + fingerprint;
+
 /** What cataloging a product does with the owners. */
 type OwnersView = {get: (key: string) => string | undefined; set: (key: string, owner: string) => unknown};
 
 /**
  * What cataloging one product read from and wrote to the owners, in order, as flat triples: a read
- * (`key`, what it found) or a write (`key`, the new owner). A product whose inputs did not change
- * gives the same entry again as long as each of its reads finds what it found before.
+ * (`key`, what it found), a write (`key`, the new owner), or a claim (`key` found unowned, then
+ * written: the new owner), the one step of nearly every fingerprint and alias. A product whose inputs
+ * did not change gives the same entry again as long as each of its reads finds what it found before.
  */
 type Ledger = Array<string | undefined>;
 
 const read = 'r';
 const wrote = 'w';
+const claimed = 'c';
 
 /** The owners as one product's cataloging sees them, its reads and writes noted in `ledger`. */
 function ledgered(owners: Owners, ledger: Ledger): OwnersView {
@@ -90,20 +97,49 @@ function ledgered(owners: Owners, ledger: Ledger): OwnersView {
 		},
 		set(key: string, owner: string): void {
 			owners.set(key, owner);
-			ledger.push(wrote, key, owner);
+			const last = ledger.length - 3;
+			if (ledger[last] === read && ledger[last + 1] === key && ledger[last + 2] === undefined) {
+				ledger[last] = claimed;
+				ledger[last + 2] = owner;
+			} else {
+				ledger.push(wrote, key, owner);
+			}
 		},
 	};
 }
 
-/** Whether each read of `ledger` finds in `owners` what it found before (its own writes seen as they were made). */
+/** What `ledger` wrote before `end`, by key: what a product's own reads found of its own writes. */
+function ownWrites(ledger: Ledger, end: number): Map<string, string | undefined> {
+	const own = new Map<string, string | undefined>();
+	for (let at = 0; at < end; at += 3) {
+		if (ledger[at] !== read) {
+			own.set(ledger[at + 1]!, ledger[at + 2]);
+		}
+	}
+
+	return own;
+}
+
+/**
+ * Whether each read of `ledger` finds in `owners` what it found before (its own writes seen as they
+ * were made). The product's own writes are looked at only when a read finds something else: a
+ * product seldom reads a key it wrote.
+ */
 function stillHolds(ledger: Ledger, owners: Owners): boolean {
 	let own: Map<string, string | undefined> | undefined;
 	for (let at = 0; at < ledger.length; at += 3) {
+		const step = ledger[at];
 		const key = ledger[at + 1]!;
-		if (ledger[at] === wrote) {
-			(own ??= new Map()).set(key, ledger[at + 2]);
-		} else if ((own?.has(key) ? own.get(key) : owners.get(key)) !== ledger[at + 2]) {
-			return false;
+		const found = step === read ? ledger[at + 2] : undefined;
+		if (step !== wrote && (own?.has(key) ? own.get(key) : owners.get(key)) !== found) {
+			own ??= ownWrites(ledger, at);
+			if ((own.has(key) ? own.get(key) : owners.get(key)) !== found) {
+				return false;
+			}
+		}
+
+		if (own && step !== read) {
+			own.set(key, ledger[at + 2]);
 		}
 	}
 
@@ -112,7 +148,7 @@ function stillHolds(ledger: Ledger, owners: Owners): boolean {
 
 function replayWrites(ledger: Ledger, owners: Owners): void {
 	for (let at = 0; at < ledger.length; at += 3) {
-		if (ledger[at] === wrote) {
+		if (ledger[at] !== read) {
 			owners.set(ledger[at + 1]!, ledger[at + 2]!);
 		}
 	}
@@ -289,13 +325,14 @@ function catalogProduct({product, versions: productVersions, held}: PlannedProdu
 	// A fingerprint a client sees twice breaks both images for it: the first one published keeps it.
 	/** A fingerprint this client has not seen yet is taken for `path`; a second one is skipped and named. */
 	const claim = (client: typeof clients[number], fingerprint: string, path: string): boolean => {
-		const owner = owners.get(`${client.name}\0${fingerprint}`);
+		const key = fingerprintKey(client, fingerprint);
+		const owner = owners.get(key);
 		if (owner) {
 			emit({type: 'skipped', scope: 'file', path, ...because('duplicate-fingerprint', client.label, fingerprint, owner)});
 			return false;
 		}
 
-		owners.set(`${client.name}\0${fingerprint}`, path);
+		owners.set(key, path);
 		return true;
 	};
 
@@ -396,7 +433,7 @@ function catalogProduct({product, versions: productVersions, held}: PlannedProdu
 				const fingerprints = imagesIn(before.items, client);
 				images[client.name] += fingerprints.length;
 				for (const fingerprint of fingerprints) {
-					owners.set(`${client.name}\0${fingerprint}`, version.path);
+					owners.set(fingerprintKey(client, fingerprint), version.path);
 				}
 			}
 		}
