@@ -225,6 +225,8 @@ export class Recorder {
 		// Reported as reused by the next run: the digests the cache held, and those this run added.
 		const uncached = files.filter(f => !facts.get(f.path)?.sha256 && !digests.files.has(f.path)).map(f => f.path);
 		const receipt: Receipt = {format, tree: this.target.key, outputs: identities as Receipt['outputs'], uncached, events: this.events};
-		await writeAtomic(this.target.path, JSON.stringify(receipt) + '\n', 0o600).catch(() => undefined);
+		// Not synced: a receipt lost or damaged in a crash is none, and the next run publishes again;
+		// what it pins (the streams, the cache) was synced before it was written.
+		await writeAtomic(this.target.path, JSON.stringify(receipt) + '\n', 0o600, false).catch(() => undefined);
 	}
 }

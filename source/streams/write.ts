@@ -328,7 +328,7 @@ export async function writeStreams(root: string, streams: StreamsText, emit: Wri
 		}
 
 		try {
-			await settle(dirname(plan.absolute), [basename(plan.absolute), basename(gzipPath(plan.absolute))]);
+			await settle(dirname(plan.absolute), [basename(plan.absolute), basename(gzipPath(plan.absolute))], plan.staged.length > 0);
 		} catch (error) {
 			// Placed all the same: only making the renames durable failed.
 			await Promise.all(plans.slice(at + 1).flatMap(p => p.staged).map(discard));

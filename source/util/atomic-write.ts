@@ -19,7 +19,7 @@ export type Staged = {path: string; temporary: string};
  * fsync it. A failure removes the temporary file. Several files staged first and placed after are
  * placed together or, when a staging fails, none of them (discard the others).
  */
-export async function stage(path: string, data: string | Uint8Array | Iterable<string>, mode = 0o644): Promise<Staged> {
+export async function stage(path: string, data: string | Uint8Array | Iterable<string>, mode = 0o644, synced = true): Promise<Staged> {
 	// The writer's pid in the name: a temporary file whose writer was killed is known as such.
 	const temporary = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
 	const handle = await open(temporary, 'wx', mode);
@@ -36,7 +36,9 @@ export async function stage(path: string, data: string | Uint8Array | Iterable<s
 				}
 			}
 
-			await handle.sync();
+			if (synced) {
+				await handle.sync();
+			}
 		} finally {
 			await handle.close();
 		}
@@ -62,13 +64,18 @@ export async function discard(staged: Staged): Promise<void> {
 	await unlink(staged.temporary).catch(() => undefined);
 }
 
-/** After the renames into `directory`: make them durable, and remove the leftovers of dead writers of `names`. */
-export async function settle(directory: string, names: readonly string[]): Promise<void> {
-	const dir = await open(directory, 'r');
-	try {
-		await dir.sync();
-	} finally {
-		await dir.close();
+/**
+ * After the renames into `directory`: make them durable, and remove the leftovers of dead writers of
+ * `names`. `durable` false: nothing was renamed into it, or nothing need last.
+ */
+export async function settle(directory: string, names: readonly string[], durable = true): Promise<void> {
+	if (durable) {
+		const dir = await open(directory, 'r');
+		try {
+			await dir.sync();
+		} finally {
+			await dir.close();
+		}
 	}
 
 	for (const name of names) {
@@ -80,11 +87,13 @@ export async function settle(directory: string, names: readonly string[]): Promi
  * Replace `path` with `data` so that a reader sees the old bytes or the new ones, never a mix:
  * write a temporary file in the same directory, fsync it, rename it over, fsync the directory.
  * A failure leaves the old file as it was and removes the temporary one. Text may come in pieces
- * (a large document made as it is written).
+ * (a large document made as it is written). `synced` false: neither the file nor the directory is
+ * synced, for a file whose loss or damage in a crash only costs work done again (its reader must
+ * take a file it cannot read for none); a reader still sees the old bytes or the new ones.
  */
-export async function writeAtomic(path: string, data: string | Uint8Array | Iterable<string>, mode = 0o644): Promise<void> {
-	await place(await stage(path, data, mode));
-	await settle(dirname(path), [basename(path)]);
+export async function writeAtomic(path: string, data: string | Uint8Array | Iterable<string>, mode = 0o644, synced = true): Promise<void> {
+	await place(await stage(path, data, mode, synced));
+	await settle(dirname(path), [basename(path)], synced);
 }
 
 /** How old a temporary file that does not name its writer (made before names did) must be to go. */
