@@ -95,6 +95,9 @@ const changes: Change[] = [
 	{name: 'the receipt is not JSON', async apply(_root, cachePath) {
 		await writeFile(receiptPath(cachePath), '{"format":');
 	}},
+	{name: 'the receipt is zeros, as a crash can leave it (it is placed unsynced)', async apply(_root, cachePath) {
+		await writeFile(receiptPath(cachePath), Buffer.alloc((await stat(receiptPath(cachePath))).size));
+	}},
 ];
 
 for (const change of changes) {
