@@ -216,6 +216,14 @@ function restoreDigests({planned, digests: found}: Remembered, digests: Digests)
 	}
 }
 
+/** The entry remembered for `id`, if it is `product`, is `replacement` from now on (the same entry, held otherwise: memory.ts). */
+export function keptAs(memory: CatalogMemory, id: string, product: Product, replacement: Product): void {
+	const entry = memory.get(id)?.entry;
+	if (entry?.product === product) {
+		entry.product = replacement;
+	}
+}
+
 /**
  * The products of `scanned` that need no probe and no plan: the very scanned objects of a product
  * remembered (the watcher keeps those it did not rescan), every file of which was published or

@@ -4,13 +4,19 @@ import type {ProductsFile} from '../streams/model.js';
 import {productsPath} from '../streams/paths.js';
 import {readProducts} from '../streams/read.js';
 import type {Emit} from './events.js';
+import {versionNames} from './memory.js';
 import type {GenerateResult} from './stages.js';
 
 /** The versions of `products` that `other` lacks; a product that is the same entry in both (a watcher keeps those it did not rebuild) is not looked into. */
 function missing(products: ProductsFile | undefined, other: ProductsFile | undefined): string[] {
 	return Object.entries(products?.products ?? {}).flatMap(([id, product]) => {
 		const there = other?.products[id];
-		return there === product ? [] : Object.keys(product.versions).filter(version => !there || !Object.hasOwn(there.versions, version)).map(version => `${id} ${version}`);
+		if (there === product) {
+			return [];
+		}
+
+		const theirs = new Set(there ? versionNames(there) : []);
+		return versionNames(product).filter(version => !theirs.has(version)).map(version => `${id} ${version}`);
 	});
 }
 

@@ -14,7 +14,7 @@ import {requirementFiles} from '../domain/requirements.js';
 import type {RunContext} from '../pipeline/context.js';
 import {versionChanges} from '../pipeline/changes.js';
 import {generate} from '../pipeline/generate.js';
-import {regenerationMemory} from '../pipeline/memory.js';
+import {keepAsText, regenerationMemory} from '../pipeline/memory.js';
 import type {Emit} from '../pipeline/events.js';
 import type {Tree} from '../domain/tree.js';
 import {merged, under} from '../pipeline/rescan.js';
@@ -330,6 +330,7 @@ export class Watcher {
 
 			this.nothing = undefined;
 			const versions = versionChanges(this.previous, result.catalog.products);
+			keepAsText(this.memory, result.catalog.products);
 			this.previous = result.catalog.products;
 			this.emit({
 				type: 'regenerated',
