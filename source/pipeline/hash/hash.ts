@@ -14,6 +14,12 @@ const progressInterval = 100;
 /** How long hashing small files inline may hold the event loop. */
 const sliceMilliseconds = 8;
 
+/**
+ * How long a large pass on this thread holds it while workers hash beside it: a worker's finished
+ * task waits for this thread to take it in and hand out the next (bench/RESULTS.md).
+ */
+const passSliceMilliseconds = 2;
+
 type FileWork = {work: number; done: number; slots: number[]; left: number; milliseconds: number; failed: boolean};
 
 /**
@@ -129,7 +135,7 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 
 		// Thousands of tasks in a row on this thread would never give the event loop a turn (timers,
 		// Ctrl-C); checked inline, as an await per task costs a tick each.
-		const due = () => performance.now() - sliceStarted >= sliceMilliseconds;
+		const due = (slice = sliceMilliseconds) => performance.now() - sliceStarted >= slice;
 		const breathe = async () => {
 			await new Promise(resolve => {
 				setImmediate(resolve);
@@ -157,9 +163,10 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 		// A pass on this thread: a block at a time, with a turn of the event loop every slice.
 		const here = async (task: DigestTask, slot: number) => {
 			const steps = digesting(request(task, slot));
+			const slice = task.work > smallWork && pool.threads > 0 ? passSliceMilliseconds : sliceMilliseconds;
 			try {
 				for (;;) {
-					if (due()) {
+					if (due(slice)) {
 						await breathe();
 					}
 
