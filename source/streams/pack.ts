@@ -4,8 +4,9 @@
 // block and the gzip trailer (the CRC and size of the whole text) end it. A piece packed once is
 // kept by the object it was made of (a watcher keeps its products), so a regeneration packs what
 // changed. The pieces depend only on the text, so the same text gives the same bytes either way.
-import {promisify} from 'node:util';
-import {constants, crc32, deflateRaw} from 'node:zlib';
+import {once} from 'node:events';
+import {constants, crc32, createDeflateRaw} from 'node:zlib';
+import {utf8Slices} from '../util/slices.js';
 
 /** A run of a served file's text; `of`: what it was made of (a product entry, a page section), for a piece large enough to be packed alone. */
 export type Piece = {text: string; of?: object};
@@ -22,7 +23,44 @@ const header = Buffer.from([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 2, 3]);
 /** A final empty block (fixed Huffman): the deflate stream ends after the last sync flush. */
 const finalBlock = Buffer.from([3, 0]);
 
-const deflate = promisify(deflateRaw);
+/** Characters of a run handed to zlib per step. */
+const step = 64 * 1024;
+
+/**
+ * `text` deflated at level 9 and ended by a sync flush, its bytes handed to zlib a step at a time
+ * through one Buffer: given whole, zlib took a copy of each run's bytes (of all runs at once, the
+ * length of the text), left for the collector after the write (bench/RESULTS.md).
+ */
+async function deflated(text: string): Promise<Buffer> {
+	const zip = createDeflateRaw({level: 9, finishFlush: constants.Z_SYNC_FLUSH});
+	const parts: Buffer[] = [];
+	zip.on('data', (part: Buffer) => {
+		parts.push(part);
+	});
+	const ended = once(zip, 'end');
+	ended.catch(() => undefined);
+	try {
+		// The Buffer is encoded into again only once zlib has taken in the step before.
+		for (const bytes of utf8Slices(text, step)) {
+			await new Promise<void>((resolve, reject) => {
+				zip.write(bytes, error => {
+					if (error) {
+						reject(error);
+					} else {
+						resolve();
+					}
+				});
+			});
+		}
+
+		zip.end();
+		await ended;
+	} finally {
+		zip.destroy();
+	}
+
+	return Buffer.concat(parts);
+}
 
 /** The runs packed apart: each large piece alone, the small ones between joined. */
 function runs(pieces: readonly Piece[]): Piece[] {
@@ -48,7 +86,7 @@ export async function packPieces(pieces: readonly Piece[], packed?: PackedPieces
 			return kept;
 		}
 
-		const made = await deflate(text, {level: 9, finishFlush: constants.Z_SYNC_FLUSH});
+		const made = await deflated(text);
 		if (of) {
 			packed?.set(of, made);
 		}

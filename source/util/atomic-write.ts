@@ -28,11 +28,9 @@ export async function stage(path: string, data: string | Uint8Array | Iterable<s
 			if (data instanceof Uint8Array) {
 				await handle.writeFile(data);
 			} else {
-				for (const piece of typeof data === 'string' ? [data] : data) {
-					for (const bytes of utf8Slices(piece, step)) {
-						// writeFile, not write: it goes on until every byte is written (a write may stop short).
-						await handle.writeFile(bytes);
-					}
+				for (const bytes of utf8Slices(data, step)) {
+					// writeFile, not write: it goes on until every byte is written (a write may stop short).
+					await handle.writeFile(bytes);
 				}
 			}
 

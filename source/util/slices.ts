@@ -14,14 +14,17 @@ export function * slices(text: string, size: number): Generator<string> {
 }
 
 /**
- * `text` as UTF-8 bytes, `size` characters at a time, each step encoded into the same Buffer (the
- * one yielded, valid until the next step): a large text never costs a Buffer of its own bytes.
+ * `text` (or the pieces it comes in) as UTF-8 bytes, `size` characters at a time, each step encoded
+ * into the same Buffer (the one yielded, valid until the next step): a large text never costs a
+ * Buffer of its own bytes, nor a text in pieces one Buffer a piece.
  */
-export function * utf8Slices(text: string, size: number): Generator<Buffer> {
+export function * utf8Slices(text: string | Iterable<string>, size: number): Generator<Buffer> {
 	const encoder = new TextEncoder();
 	const encoded = Buffer.allocUnsafe((size + 1) * 3);
-	for (const slice of slices(text, size)) {
-		const {written} = encoder.encodeInto(slice, encoded);
-		yield encoded.subarray(0, written);
+	for (const piece of typeof text === 'string' ? [text] : text) {
+		for (const slice of slices(piece, size)) {
+			const {written} = encoder.encodeInto(slice, encoded);
+			yield encoded.subarray(0, written);
+		}
 	}
 }
