@@ -108,6 +108,11 @@ class Tracked<V> {
 	private readonly used = new Set<string>();
 	/** Keys set or dropped since the last save: what the journal is told. */
 	readonly changed = new Set<string>();
+	/**
+	 * Whether changes are noted for the journal: only while there is a snapshot to append them to.
+	 * Without one the next save writes every entry, and a cold run would note each of them for nothing.
+	 */
+	journaled = false;
 
 	constructor(readonly kind: Kind, private readonly valid: (value: unknown) => value is V) {}
 
@@ -149,7 +154,9 @@ class Tracked<V> {
 	set(key: string, value: V): void {
 		this.entries.set(key, value);
 		this.used.add(key);
-		this.changed.add(key);
+		if (this.journaled) {
+			this.changed.add(key);
+		}
 	}
 
 	/** Drop the entries not used since the last prune (or the load); whether any were. */
@@ -158,7 +165,10 @@ class Tracked<V> {
 		for (const key of this.entries.keys()) {
 			if (!this.used.has(key)) {
 				this.entries.delete(key);
-				this.changed.add(key);
+				if (this.journaled) {
+					this.changed.add(key);
+				}
+
 				pruned = true;
 			}
 		}
@@ -250,13 +260,25 @@ export class DigestCache {
 	private readonly kinds = new Map<Kind, Tracked<unknown>>([this.files, this.pairs, this.deltas].map(t => [t.kind, t as Tracked<unknown>]));
 	private dirty = false;
 	/** The snapshot's size on disk, undefined while there is none this cache can build on. */
-	private snapshotBytes?: number;
+	private snapshot?: number;
 	/** The journal's size on disk (0: none). */
 	private journalBytes = 0;
 	/** Whether the journal ends in a line cut short (after journalBytes): the next append cuts it off first. */
 	private tornTail = false;
 
 	constructor(readonly path: string, readonly root: string) {}
+
+	private get snapshotBytes(): number | undefined {
+		return this.snapshot;
+	}
+
+	/** Changes are journaled only against a snapshot (Tracked.journaled). */
+	private set snapshotBytes(bytes: number | undefined) {
+		this.snapshot = bytes;
+		for (const tracked of [this.files, this.pairs, this.deltas]) {
+			tracked.journaled = bytes !== undefined;
+		}
+	}
 
 	/** The cache's files on disk, as a save left them: the snapshot, and the journal if there is one. */
 	get paths(): string[] {
@@ -329,18 +351,22 @@ export class DigestCache {
 	}
 
 	record(path: string, identity: FileIdentity, facts: FileFacts): void {
-		// Field by field, as in lookup: spreads take V8's slow path, once per new file of the tree.
-		const {dev, ino, size, mtimeNs, ctimeNs} = identity;
-		const entry: FileEntry = {dev, ino, size, mtimeNs, ctimeNs, content: facts.content};
-		if (facts.problem !== undefined) {
-			entry.problem = facts.problem;
+		const {content, problem, sha256} = facts;
+		const entry = this.files.entries.get(path);
+		if (entry && sameIdentity(entry, identity)) {
+			// The same state of the file, known better (its digest, once hashed): one entry a file
+			// rather than a second one for each file a cold run hashes.
+			entry.content = content;
+			entry.problem = problem;
+			entry.sha256 = sha256;
+			this.files.set(path, entry);
+		} else {
+			// Every field at once, in the order they are written (JSON leaves an undefined one out):
+			// one shape, its fields inside the object. A spread takes V8's slow path, once per new file.
+			const {dev, ino, size, mtimeNs, ctimeNs} = identity;
+			this.files.set(path, {dev, ino, size, mtimeNs, ctimeNs, content, problem, sha256});
 		}
 
-		if (facts.sha256 !== undefined) {
-			entry.sha256 = facts.sha256;
-		}
-
-		this.files.set(path, entry);
 		this.dirty = true;
 	}
 

@@ -3,13 +3,14 @@
 // read whole once and hashed in the same pass (hash/small.ts).
 import type {DigestCache} from '../cache/digest-cache.js';
 import type {FileFacts} from '../domain/file.js';
+import type {Content} from '../domain/ftypes.js';
 import {inspectContent} from '../domain/magic.js';
 import {because} from '../domain/reasons.js';
 import {errorCode} from '../util/errors.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {Emit} from './events.js';
 import {smallWork} from './hash/pool.js';
-import {noEarlyDigests, probeSmall, type EarlyDigests} from './hash/small.js';
+import {probeSmall, type EarlyDigests} from './hash/small.js';
 import type {ImageFile, Tree} from '../domain/tree.js';
 
 /** How long probing small files may hold the event loop before timers and I/O get a turn. */
@@ -17,12 +18,32 @@ const sliceMilliseconds = 8;
 
 export type Probed = {facts: Map<string, FileFacts>; early: EarlyDigests};
 
+/**
+ * The facts of a file that has nothing but its content kind, one object a kind: a tree of small
+ * files has tens of thousands of them, alike but for the kind. Read only, as all facts are.
+ */
+const plainFacts = new Map<Content, FileFacts>();
+
+function shared(facts: FileFacts): FileFacts {
+	if (facts.problem !== undefined || facts.sha256 !== undefined) {
+		return facts;
+	}
+
+	let plain = plainFacts.get(facts.content);
+	if (!plain) {
+		plain = {content: facts.content};
+		plainFacts.set(facts.content, plain);
+	}
+
+	return plain;
+}
+
 export async function probe(tree: Tree, cache: DigestCache, emit: Emit): Promise<Probed> {
 	const facts = new Map<string, FileFacts>();
-	const early = noEarlyDigests();
+	const early: EarlyDigests = new Map();
 	const record = (file: ImageFile, known: FileFacts) => {
 		cache.record(file.path, file.identity, known);
-		facts.set(file.path, known);
+		facts.set(file.path, shared(known));
 	};
 
 	// Unchanged files first, without an await each: on a re-run that is every file, and 20,000 async

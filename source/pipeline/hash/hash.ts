@@ -23,27 +23,20 @@ const passSliceMilliseconds = 2;
 type FileWork = {work: number; done: number; slots: number[]; left: number; milliseconds: number; failed: boolean};
 
 /**
- * The response to `task` from digests the probe already took, if it took all it asks for. Each is
- * taken out as it is used: `digests` holds it from then on, and a second copy of every digest of a
- * large tree would otherwise stay alive through the catalog and the write.
+ * The response to `task` from digests the probe already took, if it took all it asks for. The time
+ * is the file's, once: a second task of the same file takes none.
  */
 function taken(task: DigestTask, early: EarlyDigests): DigestResponse | undefined {
-	const pair = task.wantCombined && task.prefix ? pathPair(task.prefix.path, task.file.path) : undefined;
-	const sha256 = task.wantFile ? early.files.get(task.file.path) : undefined;
-	const combined = pair === undefined ? undefined : early.combined.get(pair);
-	if ((task.wantFile && !sha256) || (task.wantCombined && !combined)) {
+	const file = early.get(task.file.path);
+	const prefix = task.wantCombined ? task.prefix?.path : undefined;
+	const combined = prefix === undefined ? undefined : file?.paired.find(([meta]) => meta === prefix)?.[1];
+	if (!file || (task.wantCombined && !combined)) {
 		return undefined;
 	}
 
-	// The time is the file's, once: a second task of the same file took none.
-	const milliseconds = early.milliseconds.get(task.file.path) ?? 0;
-	early.milliseconds.delete(task.file.path);
-	early.files.delete(task.file.path);
-	if (pair !== undefined) {
-		early.combined.delete(pair);
-	}
-
-	return {ok: true, sha256, combined, milliseconds};
+	const {milliseconds} = file;
+	file.milliseconds = 0;
+	return {ok: true, sha256: task.wantFile ? file.sha256 : undefined, combined, milliseconds};
 }
 
 /**
@@ -211,6 +204,9 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 		await Promise.all(lanes.map(feed));
 	} finally {
 		clearInterval(timer);
+		// `digests` holds what was taken from now on: a second copy of every digest of a large tree
+		// would otherwise stay alive through the catalog and the write.
+		early?.clear();
 	}
 
 	emit({type: 'hash-finished', files: files.size, bytes, milliseconds: performance.now() - started + earlyMilliseconds});

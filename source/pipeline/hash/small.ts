@@ -6,12 +6,19 @@ import {createHash, type Hash} from 'node:crypto';
 import {closeSync, constants, fstatSync, openSync, readSync} from 'node:fs';
 import {stillIdentity, type FileFacts} from '../../domain/file.js';
 import {inspectBytes} from '../../domain/magic.js';
-import {pathPair, type Digests, type ImageFile} from '../../domain/tree.js';
+import type {ImageFile} from '../../domain/tree.js';
 
-/** Digests taken while probing, and how long each file took, for hash.ts to report as it reaches them. */
-export type EarlyDigests = Digests & {milliseconds: Map<string, number>};
+/**
+ * What probing took of one small file, for hash.ts to report as it reaches its tasks: its digest,
+ * how long it took, and (a rootfs) its fingerprint with each metadata file of its version, by the
+ * metadata file's path.
+ */
+export type EarlyFile = {sha256: string; milliseconds: number; paired: Array<[metaPath: string, combined: string]>};
 
-export const noEarlyDigests = (): EarlyDigests => ({files: new Map(), combined: new Map(), milliseconds: new Map()});
+/** The files probing took early, by path: one entry a file, not a map a kind of digest with a key string a pair. */
+export type EarlyDigests = Map<string, EarlyFile>;
+
+const unpaired: EarlyFile['paired'] = [];
 
 /**
  * The whole file, or undefined when it is no longer what the scan saw or cannot be read: the usual
@@ -59,17 +66,13 @@ export async function probeSmall(files: readonly ImageFile[], record: (file: Ima
 		record(file, await inspectBytes(bytes));
 		const state = createHash('sha256').update(bytes);
 		if (file.role.kind === 'meta') {
-			early.files.set(file.path, state.copy().digest('hex'));
 			metas.push({path: file.path, state});
-		} else {
-			early.files.set(file.path, state.digest('hex'));
-			// A unified tarball is an image of its own: only a rootfs pairs with the metadata.
-			for (const meta of file.role.kind === 'root' ? metas : []) {
-				early.combined.set(pathPair(meta.path, file.path), meta.state.copy().update(bytes).digest('hex'));
-			}
 		}
 
-		early.milliseconds.set(file.path, performance.now() - started);
+		// A unified tarball is an image of its own: only a rootfs pairs with the metadata.
+		const paired = file.role.kind === 'root' ? metas.map(({path, state: meta}): [string, string] => [path, meta.copy().update(bytes).digest('hex')]) : unpaired;
+		const sha256 = (file.role.kind === 'meta' ? state.copy() : state).digest('hex');
+		early.set(file.path, {sha256, milliseconds: performance.now() - started, paired});
 	}
 
 	return left;
