@@ -5,7 +5,7 @@
 // kept by the object it was made of (a watcher keeps its products), so a regeneration packs what
 // changed. The pieces depend only on the text, so the same text gives the same bytes either way.
 import {once} from 'node:events';
-import {constants, crc32, createDeflateRaw} from 'node:zlib';
+import {constants, crc32, createDeflateRaw, deflateRawSync} from 'node:zlib';
 import {utf8Slices} from '../util/slices.js';
 
 /** A run of a served file's text; `of`: what it was made of (a product entry, a page section), for a piece large enough to be packed alone. */
@@ -27,11 +27,22 @@ const finalBlock = Buffer.from([3, 0]);
 const step = 64 * 1024;
 
 /**
+ * A text this short is packed at once on the calling thread: a millisecond or two, and the zlib
+ * state (some hundreds of KB at level 9) is freed before the next file's is made, where the thread
+ * pool held one for each file of a small run at the same time.
+ */
+export const packedAtOnce = step;
+
+/**
  * `text` deflated at level 9 and ended by a sync flush, its bytes handed to zlib a step at a time
  * through one Buffer: given whole, zlib took a copy of each run's bytes (of all runs at once, the
  * length of the text), left for the collector after the write (bench/RESULTS.md).
  */
 async function deflated(text: string): Promise<Buffer> {
+	if (text.length <= packedAtOnce) {
+		return deflateRawSync(text, {level: 9, finishFlush: constants.Z_SYNC_FLUSH});
+	}
+
 	const zip = createDeflateRaw({level: 9, finishFlush: constants.Z_SYNC_FLUSH});
 	const parts: Buffer[] = [];
 	zip.on('data', (part: Buffer) => {

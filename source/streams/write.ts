@@ -12,7 +12,7 @@ import {constants} from 'node:fs';
 import {lstat, mkdir, open, unlink, type FileHandle} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 import {promisify} from 'node:util';
-import {gunzip, gzip} from 'node:zlib';
+import {gunzip, gzip, gzipSync} from 'node:zlib';
 import {discard, place, settle, stage, type Staged} from '../util/atomic-write.js';
 import {errorCode, systemReason, UsageError} from '../util/errors.js';
 import {sortedJson, stableJson} from '../util/json.js';
@@ -22,7 +22,7 @@ import {outsideHeap} from '../util/outside-heap.js';
 import {utf8Slices} from '../util/slices.js';
 import type {IndexFile, Product, ProductsFile} from './model.js';
 import {gzipPath, indexPath, pageMarker, pagePath, productsPath} from './paths.js';
-import {packPieces, type PackedPieces, type Piece} from './pack.js';
+import {packedAtOnce, packPieces, type PackedPieces, type Piece} from './pack.js';
 import {maxStreamsBytes} from './read.js';
 
 /**
@@ -105,7 +105,7 @@ export function streamsText(products: ProductsFile, index: IndexFile, texts?: Pr
 }
 
 /** The gzip of a served file. Its header holds no name and no time, so the same text gives the same bytes. */
-export const gzipped = async (text: string): Promise<Buffer> => promisify(gzip)(text, {level: 9});
+export const gzipped = async (text: string): Promise<Buffer> => (text.length <= packedAtOnce ? gzipSync(text, {level: 9}) : promisify(gzip)(text, {level: 9}));
 
 /** What a gzip of a served file holds, unpacked no further than a streams file may be. */
 export const unpacked = async (packed: Buffer): Promise<Buffer> => promisify(gunzip)(packed, {maxOutputLength: maxStreamsBytes});
