@@ -39,7 +39,7 @@ const help = `
 
 	Options
 	  -N, --write      Write rootdir/streams/v1/images.json and index.json
-	  -j, --jobs N     Hash workers (default: ${availableParallelism()}, this machine's parallelism)
+	  -j, --jobs N     Hashing threads, the main one among them (default: ${availableParallelism()}, this machine's parallelism)
 	      --cache FILE Digest cache (default: ~/.cache/simplestreams/<root>.json)
 	      --plain      Plain lines instead of the live tree (the default off a terminal or in CI)
 	      --watch      Publish, then regenerate whenever images/ changes (until SIGINT/SIGTERM)
