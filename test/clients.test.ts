@@ -7,6 +7,7 @@ import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
 import {fingerprintOfExport, remote, serveToClients, type ClientKind, type Served} from './helpers/clients.js';
+import {copyExample} from './helpers/fixtures.js';
 import {imageVersion, squashfsImage, tempDir, type BuiltVersion, type TempDir} from './helpers/images.js';
 import {serve} from './helpers/server.js';
 
@@ -195,8 +196,7 @@ test.serial('the bundled example tree publishes six images to each client', asyn
 	const scratch = await tempDir('ss-example');
 	t.teardown(async () => scratch.cleanup());
 	const root = path.join(scratch.path, 'webroot');
-	await execa('cp', ['-r', path.resolve('examples/webroot'), root]);
-	await execa('rm', ['-rf', path.join(root, 'streams')]);
+	await copyExample(root);
 	const result = await execa('node', [cli, '-N', root, '--cache', path.join(scratch.path, 'cache.json')], {reject: false});
 	t.is(result.exitCode, 0, result.stderr);
 	const exampleServer = await serve(root);

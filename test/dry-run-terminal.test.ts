@@ -4,17 +4,15 @@ import {mkdir, rm} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
-import {copyTree, distPath, tempDir} from './helpers/fixtures.js';
+import {copyExample, distPath, tempDir} from './helpers/fixtures.js';
 import {terminal} from './helpers/terminal.js';
 
 const cli = distPath('cli.js');
-const example = distPath('../examples/webroot');
 
 async function exampleRoot(t: Parameters<typeof tempDir>[0]) {
 	const dir = await tempDir(t);
 	const root = path.join(dir, 'www');
-	await mkdir(root);
-	await copyTree(example, root);
+	await copyExample(root);
 	const env = {XDG_CACHE_HOME: path.join(dir, 'xdg'), CI: undefined};
 	const run = async (args: string[]) => execa(process.execPath, [cli, ...args], {reject: false, stdin: 'ignore', env});
 	return {dir, root, run, env: `XDG_CACHE_HOME=${env.XDG_CACHE_HOME}`};

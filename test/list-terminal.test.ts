@@ -1,22 +1,19 @@
 // `simplestreams list` as an operator sees it: in a real terminal (tmux) the table fits the width,
 // piped it keeps every column, and terms after the rootdir filter the rows.
-import {mkdir} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
 import {cells} from '../source/report/cells.js';
-import {copyTree, distPath, tempDir} from './helpers/fixtures.js';
+import {copyExample, distPath, tempDir} from './helpers/fixtures.js';
 import {terminal} from './helpers/terminal.js';
 
 const cli = distPath('cli.js');
-const example = distPath('../examples/webroot');
 
 /** The example tree (four versions, aliases on three products), published. */
 async function published(t: Parameters<typeof tempDir>[0]) {
 	const dir = await tempDir(t);
 	const root = path.join(dir, 'www');
-	await mkdir(root);
-	await copyTree(example, root);
+	await copyExample(root);
 	const run = async (args: string[]) => execa(process.execPath, [cli, ...args], {reject: false, stdin: 'ignore', env: {XDG_CACHE_HOME: path.join(dir, 'xdg'), CI: undefined}});
 	t.is((await run(['-N', '--plain', root])).exitCode, 0);
 	return {dir, root, run};

@@ -1,14 +1,13 @@
 // The live tree of a run that retires (-N --keep, prune, remove): each retired version says so on its
 // own line, with its size and when its files go; each deleted one, the space it freed; the footer
 // counts both. A dry run says what it would do.
-import {mkdir} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import {frame} from '../source/report/live/layout.js';
 import {rollup} from '../source/report/live/rows.js';
 import {LiveModel} from '../source/report/live/state.js';
-import {copyTree, distPath, tempDir} from './helpers/fixtures.js';
+import {copyExample, tempDir} from './helpers/fixtures.js';
 import {terminal} from './helpers/terminal.js';
 
 const product = {id: 'acme:1.0:amd64:default', os: 'acme', release: '1.0', arch: 'amd64', variant: 'default', path: 'images/acme/1.0/amd64/default'};
@@ -85,8 +84,7 @@ test('a narrow screen keeps the word and drops the rest; a version retired earli
 test('in a real terminal: prune -N --keep 1 shows the version it retired on its line and in the footer', async t => {
 	const dir = await tempDir(t);
 	const root = path.join(dir, 'www');
-	await mkdir(root);
-	await copyTree(distPath('../examples/webroot'), root);
+	await copyExample(root);
 	const term = terminal(t, dir, ['prune', '-N', '--keep', '1', root], '', {width: 120, height: 40}, {env: `XDG_CACHE_HOME=${path.join(dir, 'xdg')}`});
 	t.is(await term.exitCode(), 0, term.capture());
 	const screen = term.capture();

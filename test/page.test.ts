@@ -1,7 +1,7 @@
 // The page at the web root (index.html) as a real browser shows it: headless Chromium parses the
 // page a publish wrote and the test reads back, from the DOM it built, every product and image row,
 // compared with the images the clients derive from the published streams. Hostile names stay text.
-import {cp, mkdir, readFile, stat, writeFile} from 'node:fs/promises';
+import {mkdir, readFile, stat, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
 import test, {type ExecutionContext} from 'ava';
@@ -10,7 +10,7 @@ import {clientImages} from '../source/list/derive.js';
 import {pagePieces, type PageSections} from '../source/page/page.js';
 import type {ProductsFile} from '../source/streams/model.js';
 import {streamsText, writeStreams} from '../source/streams/write.js';
-import {collector, distPath, tempDir} from './helpers/fixtures.js';
+import {collector, copyExample, distPath, tempDir} from './helpers/fixtures.js';
 
 const cli = distPath('cli.js');
 
@@ -40,7 +40,7 @@ function shown(dom: string) {
 test('the page of the example tree, as Chromium shows it: every product, and every image both clients see', async t => {
 	const dir = await tempDir(t);
 	const root = path.join(dir, 'www');
-	await cp(path.resolve('examples/webroot'), root, {recursive: true});
+	await copyExample(root);
 	await execa(process.execPath, [cli, '-N', '--cache', path.join(dir, 'cache.json'), root], {env: {CI: 'true'}});
 	const page = path.join(root, 'index.html');
 	const products = JSON.parse(await readFile(path.join(root, 'streams/v1/images.json'), 'utf8')) as ProductsFile;

@@ -2,12 +2,13 @@
 // client that accepts gzip (gzip_static), the file itself to one that does not; the real lxc (LXD
 // 5.0) and incus (6.0) clients read the gzip-encoded index and products file, as nginx's access log
 // shows by the bytes it sent for each request.
-import {cp, readFile, stat} from 'node:fs/promises';
+import {readFile, stat} from 'node:fs/promises';
 import https from 'node:https';
 import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
 import {remote, type ClientKind} from './helpers/clients.js';
+import {copyExample} from './helpers/fixtures.js';
 import {tempDir, type TempDir} from './helpers/images.js';
 import {serve, type Server} from './helpers/server.js';
 
@@ -21,7 +22,7 @@ let server: Server | undefined;
 test.before(async () => {
 	tmp = await tempDir('ss-served');
 	webroot = path.join(tmp.path, 'webroot');
-	await cp(path.resolve('examples/webroot'), webroot, {recursive: true});
+	await copyExample(webroot);
 	await execa('node', [cli, '-N', webroot, '--cache', path.join(tmp.path, 'cache.json')], {env: {CI: 'true'}});
 	server = await serve(webroot);
 });

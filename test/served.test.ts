@@ -12,10 +12,9 @@ import {pathPair, type Digests} from '../source/domain/tree.js';
 import {gzipPath, indexPath, productsPath} from '../source/streams/paths.js';
 import {readStreams} from '../source/streams/read.js';
 import {streamsText, writeStreams} from '../source/streams/write.js';
-import {collector, digest, distPath, mtimeNs, product, productRef, tempDir} from './helpers/fixtures.js';
+import {collector, copyExample, digest, distPath, mtimeNs, product, productRef, tempDir} from './helpers/fixtures.js';
 
 const cli = distPath('cli.js');
-const example = path.resolve('examples/webroot');
 const streams = [productsPath, indexPath];
 
 function built(versions: string[]) {
@@ -131,7 +130,7 @@ for (const [syscall, how] of [['rename', 'signal=SIGKILL'], ['rename', 'error=EI
 	test(`a run ${how === 'signal=SIGKILL' ? 'killed at' : 'failing'} each ${syscall} in turn never leaves a .gz of another version, and the next run completes`, async t => {
 		const dir = await tempDir(t);
 		const base = path.join(dir, 'base');
-		await cp(example, path.join(base, 'www'), {recursive: true});
+		await copyExample(path.join(base, 'www'));
 		const run = async (root: string) => execa(process.execPath, [cli, '-N', '--cache', path.join(root, '..', 'cache.json'), root], {env: {CI: 'true'}});
 		await run(path.join(base, 'www'));
 		const old = await consistent(t, path.join(base, 'www'), 'old');

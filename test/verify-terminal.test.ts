@@ -2,23 +2,21 @@
 // where they are (the file nodes, the header, the footer) with what to do next, and the report
 // below the tree gives one line per damaged file, not one per item and client.
 import {execFileSync} from 'node:child_process';
-import {appendFile, mkdir, rm} from 'node:fs/promises';
+import {appendFile, rm} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
 import {cells} from '../source/report/cells.js';
-import {copyTree, distPath, tempDir} from './helpers/fixtures.js';
+import {copyExample, distPath, tempDir} from './helpers/fixtures.js';
 import {terminal} from './helpers/terminal.js';
 
 const cli = distPath('cli.js');
-const example = distPath('../examples/webroot');
 const vm = 'images/demo/1.0/amd64/default/20240615_00:00';
 
 test('verify in a 120×35 terminal: damaged files marked in the tree, header and footer, the next step, one report line per file', async t => {
 	const dir = await tempDir(t);
 	const root = path.join(dir, 'www');
-	await mkdir(root);
-	await copyTree(example, root);
+	await copyExample(root);
 	const env = {XDG_CACHE_HOME: path.join(dir, 'xdg'), CI: undefined};
 	t.is((await execa(process.execPath, [cli, '-N', '--plain', root], {reject: false, env})).exitCode, 0);
 	// A disk image grown by two bytes (its size, sha256 and both clients' fingerprints are wrong) and a rootfs gone.
@@ -49,8 +47,7 @@ test('verify in a 120×35 terminal: damaged files marked in the tree, header and
 test('verify off a terminal: every problem in full on stdout, each damaged file with its next step on stderr', async t => {
 	const dir = await tempDir(t);
 	const root = path.join(dir, 'www');
-	await mkdir(root);
-	await copyTree(example, root);
+	await copyExample(root);
 	const env = {XDG_CACHE_HOME: path.join(dir, 'xdg'), CI: undefined};
 	t.is((await execa(process.execPath, [cli, '-N', '--plain', root], {reject: false, env})).exitCode, 0);
 	await rm(path.join(root, 'images/demo/2.0/amd64/cloud/20240701_12:00/root.squashfs'));

@@ -1,12 +1,12 @@
 // An idle watcher costs nothing between events: besides its inotify watches it keeps one
 // timer, the periodic rescan. A poll (of the root, say) would show here as a second one.
-import {cp} from 'node:fs/promises';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import test from 'ava';
 import {runContext} from '../source/pipeline/context.js';
 import type {WatchEvent} from '../source/watch/events.js';
 import {Watcher} from '../source/watch/watcher.js';
+import {copyExample} from './helpers/fixtures.js';
 import {tempDir} from './helpers/images.js';
 
 const timers = () => process.getActiveResourcesInfo().filter(kind => kind === 'Timeout').length;
@@ -15,7 +15,7 @@ test('once a regeneration is done, the periodic rescan is the only timer', async
 	const tmp = await tempDir('ss-watch-idle');
 	t.teardown(async () => tmp.cleanup());
 	const root = path.join(tmp.path, 'webroot');
-	await cp(path.resolve('examples/webroot/images'), path.join(root, 'images'), {recursive: true});
+	await copyExample(root);
 	const before = timers();
 	const events: WatchEvent[] = [];
 	const emit = (event: WatchEvent) => events.push(event);

@@ -245,6 +245,17 @@ export async function copyTree(from: string, to: string): Promise<void> {
 	await chmod(to, 0o755);
 }
 
+/**
+ * The bundled example tree into `root` (made if missing) as the repository holds it: its images only,
+ * never the streams and page that `npm start` publishes beside them in the checkout.
+ */
+export async function copyExample(root: string): Promise<void> {
+	const images = path.join(root, 'images');
+	await mkdir(images, {recursive: true});
+	await copyTree(distPath('../examples/webroot/images'), images);
+	await chmod(root, 0o755);
+}
+
 // Constructed pipeline values for the pure stages (plan, catalog): no files behind them.
 
 let inode = 1000;
