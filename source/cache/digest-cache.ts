@@ -109,12 +109,11 @@ class Tracked<V> {
 	/** Keys set or dropped since the last save: what the journal is told. */
 	readonly changed = new Set<string>();
 	/**
-	 * Whether changes are noted for the journal: only while there is a snapshot to append them to.
-	 * Without one the next save writes every entry, and a cold run would note each of them for nothing.
+	 * `journaled`: whether changes are noted for the journal, which is only while there is a snapshot to
+	 * append them to. Without one the next save writes every entry, and a cold run would note each of
+	 * them for nothing.
 	 */
-	journaled = false;
-
-	constructor(readonly kind: Kind, private readonly valid: (value: unknown) => value is V) {}
+	constructor(readonly kind: Kind, private readonly valid: (value: unknown) => value is V, private readonly journaled: () => boolean) {}
 
 	/** Take the valid entries of a loaded record; returns how many were not. */
 	load(record: Record<string, unknown>): number {
@@ -154,7 +153,7 @@ class Tracked<V> {
 	set(key: string, value: V): void {
 		this.entries.set(key, value);
 		this.used.add(key);
-		if (this.journaled) {
+		if (this.journaled()) {
 			this.changed.add(key);
 		}
 	}
@@ -165,7 +164,7 @@ class Tracked<V> {
 		for (const key of this.entries.keys()) {
 			if (!this.used.has(key)) {
 				this.entries.delete(key);
-				if (this.journaled) {
+				if (this.journaled()) {
 					this.changed.add(key);
 				}
 
@@ -254,31 +253,20 @@ export class DigestCache {
 		return cache;
 	}
 
-	private readonly files = new Tracked<FileEntry>('file', validEntry);
-	private readonly pairs = new Tracked<string>('combined', isHex64);
-	private readonly deltas = new Tracked<DeltaEntry>('delta', validDelta);
+	private readonly journaled = () => this.snapshotBytes !== undefined;
+	private readonly files = new Tracked<FileEntry>('file', validEntry, this.journaled);
+	private readonly pairs = new Tracked<string>('combined', isHex64, this.journaled);
+	private readonly deltas = new Tracked<DeltaEntry>('delta', validDelta, this.journaled);
 	private readonly kinds = new Map<Kind, Tracked<unknown>>([this.files, this.pairs, this.deltas].map(t => [t.kind, t as Tracked<unknown>]));
 	private dirty = false;
 	/** The snapshot's size on disk, undefined while there is none this cache can build on. */
-	private snapshot?: number;
+	private snapshotBytes?: number;
 	/** The journal's size on disk (0: none). */
 	private journalBytes = 0;
 	/** Whether the journal ends in a line cut short (after journalBytes): the next append cuts it off first. */
 	private tornTail = false;
 
 	constructor(readonly path: string, readonly root: string) {}
-
-	private get snapshotBytes(): number | undefined {
-		return this.snapshot;
-	}
-
-	/** Changes are journaled only against a snapshot (Tracked.journaled). */
-	private set snapshotBytes(bytes: number | undefined) {
-		this.snapshot = bytes;
-		for (const tracked of [this.files, this.pairs, this.deltas]) {
-			tracked.journaled = bytes !== undefined;
-		}
-	}
 
 	/** The cache's files on disk, as a save left them: the snapshot, and the journal if there is one. */
 	get paths(): string[] {
