@@ -1,9 +1,12 @@
 import {open} from 'node:fs/promises';
 import type {Content} from './ftypes.js';
-import {qcow2Problem, type ReadAt} from './qcow2.js';
+import {qcow2Problem, type Reading} from './qcow2.js';
 
 /** Bytes needed to tell every content kind apart (the ustar magic sits at offset 257). */
 export const magicLength = 262;
+
+/** A file's content kind, and why it cannot be published if it visibly cannot. */
+export type Inspected = {content: Content; problem?: string};
 
 /** Classify the first bytes of a file (pure). */
 export function classify(head: Uint8Array): Content {
@@ -43,9 +46,9 @@ export function classify(head: Uint8Array): Content {
 const xzTail = 64 * 1024;
 
 /** An xz file ends with a stream footer ("YZ"), optionally followed by NUL padding in 4-byte steps. */
-async function xzComplete(read: ReadAt, size: number): Promise<boolean> {
+function * xzComplete(size: number): Reading<boolean> {
 	const length = Math.min(size, xzTail);
-	const tail = await read(size - length, length);
+	const tail = yield [size - length, length];
 	let end = length;
 	while (end >= 4 && tail.readUInt32LE(end - 4) === 0) {
 		end -= 4;
@@ -54,9 +57,9 @@ async function xzComplete(read: ReadAt, size: number): Promise<boolean> {
 	return end >= 2 && tail.toString('latin1', end - 2, end) === 'YZ';
 }
 
-/** A squashfs superblock records the image's length (bytes_used, u64 LE at offset 40). */
-function squashfsLength(head: Uint8Array): number | undefined {
-	return head.length >= 48 ? Number(Buffer.from(head).readBigUInt64LE(40)) : undefined;
+/** A squashfs superblock records the image's length (bytes_used, u64 LE at offset 40), read in two halves as qcow2.ts does. */
+function squashfsLength(head: Buffer): number | undefined {
+	return head.length >= 48 ? (head.readUInt32LE(44) * 2 ** 32) + head.readUInt32LE(40) : undefined;
 }
 
 /**
@@ -65,8 +68,8 @@ function squashfsLength(head: Uint8Array): number | undefined {
  * point past its end, or an xz stream without its footer is an upload still in progress or a broken
  * copy, never something to publish.
  */
-async function inspect(read: ReadAt, size: number): Promise<{content: Content; problem?: string}> {
-	const head = await read(0, magicLength);
+function * inspect(size: number): Reading<Inspected> {
+	const head = yield [0, magicLength];
 	const content = classify(head);
 	if (content === 'squashfs') {
 		const length = squashfsLength(head);
@@ -76,13 +79,13 @@ async function inspect(read: ReadAt, size: number): Promise<{content: Content; p
 	}
 
 	if (content === 'qcow2') {
-		const problem = await qcow2Problem(read, size);
+		const problem = yield * qcow2Problem(size);
 		if (problem) {
 			return {content, problem};
 		}
 	}
 
-	if (content === 'xz' && !(await xzComplete(read, size))) {
+	if (content === 'xz' && !(yield * xzComplete(size))) {
 		return {content, problem: 'truncated: the xz stream has no footer'};
 	}
 
@@ -90,22 +93,34 @@ async function inspect(read: ReadAt, size: number): Promise<{content: Content; p
 }
 
 /** What the file at `path` holds (see inspect). */
-export async function inspectContent(path: string): Promise<{content: Content; problem?: string}> {
+export async function inspectContent(path: string): Promise<Inspected> {
 	const handle = await open(path, 'r');
 	try {
-		const read: ReadAt = async (position, length) => {
+		const steps = inspect((await handle.stat()).size);
+		for (let step = steps.next(); ; ) {
+			if (step.done) {
+				return step.value;
+			}
+
+			const [position, length] = step.value;
 			const buffer = Buffer.alloc(length);
 			const {bytesRead} = await handle.read(buffer, 0, length, position);
-			return buffer.subarray(0, bytesRead);
-		};
-
-		return await inspect(read, (await handle.stat()).size);
+			step = steps.next(buffer.subarray(0, bytesRead));
+		}
 	} finally {
 		await handle.close();
 	}
 }
 
-/** What a whole file already read into `bytes` holds (see inspect). */
-export async function inspectBytes(bytes: Buffer): Promise<{content: Content; problem?: string}> {
-	return inspect(async (position, length) => bytes.subarray(position, position + length), bytes.length);
+/** What a whole file already read into `bytes` holds (see inspect), at once. */
+export function inspectBytes(bytes: Buffer): Inspected {
+	const steps = inspect(bytes.length);
+	for (let step = steps.next(); ; ) {
+		if (step.done) {
+			return step.value;
+		}
+
+		const [position, length] = step.value;
+		step = steps.next(bytes.subarray(position, position + length));
+	}
 }

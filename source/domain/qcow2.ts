@@ -4,8 +4,12 @@
 // The header is an uploader's word: tables larger than qemu accepts are refused before any is read,
 // and L2 tables are read at most up to the file's own size, so a crafted header costs no more than
 // the file itself.
-/** Up to `length` bytes from `position` (fewer at the end): of a file, or of bytes already read. */
-export type ReadAt = (position: number, length: number) => Promise<Buffer>;
+/**
+ * A check that reads as it goes: each `[position, length]` it yields is answered with up to `length`
+ * bytes from `position` (fewer at the end), of a file or of bytes already read. Bytes in memory are
+ * checked without a promise a read (magic.ts: tens of thousands of small files a run).
+ */
+export type Reading<T> = Generator<[position: number, length: number], T, Buffer>;
 
 // A table entry is read as two 32-bit halves: a BigInt per entry made the L2 tables of a few large
 // disks tens of milliseconds of the probe (bench/RESULTS.md).
@@ -18,9 +22,9 @@ const compressedAt = (table: Buffer, i: number) => (table.readUInt32BE(i) & 0x40
 const maxL1Bytes = 32 * 1024 * 1024;
 const maxRefcountTableBytes = 8 * 1024 * 1024;
 
-/** Why the qcow2 image `read` reads is not whole, or undefined when every pointer lands inside it. */
-export async function qcow2Problem(readAt: ReadAt, size: number): Promise<string | undefined> {
-	const header = await readAt(0, 104);
+/** Why the qcow2 image of `size` bytes is not whole, or undefined when every pointer lands inside it. */
+export function * qcow2Problem(size: number): Reading<string | undefined> {
+	const header = yield [0, 104];
 	if (header.length < 72) {
 		return 'truncated: shorter than a qcow2 header';
 	}
@@ -53,8 +57,8 @@ export async function qcow2Problem(readAt: ReadAt, size: number): Promise<string
 		return tables;
 	}
 
-	const l1 = await readAt(l1Offset, l1Size * 8);
-	const refcounts = await readAt(refcountOffset, refcountClusters * clusterSize);
+	const l1 = yield [l1Offset, l1Size * 8];
+	const refcounts = yield [refcountOffset, refcountClusters * clusterSize];
 	for (let i = 0; i < refcounts.length; i += 8) {
 		const block = offsetAt(refcounts, i);
 		const problem = block === 0 ? undefined : missing(block, clusterSize, 'refcount block');
@@ -83,7 +87,7 @@ export async function qcow2Problem(readAt: ReadAt, size: number): Promise<string
 			return 'not a usable qcow2 image: its L1 table points to more L2 tables than the file holds';
 		}
 
-		const l2 = await readAt(l2Offset, clusterSize);
+		const l2 = yield [l2Offset, clusterSize];
 		for (let j = 0; j < l2.length; j += l2EntrySize) {
 			const compressed = compressedAt(l2, j);
 			const data = compressed ? ((l2.readUInt32BE(j) & compressedHigh) * high) + l2.readUInt32BE(j + 4) : offsetAt(l2, j);

@@ -3,6 +3,7 @@ import type {FileFacts} from '../domain/file.js';
 import {contentFits, describeExpected} from '../domain/ftypes.js';
 import {because} from '../domain/reasons.js';
 import type {Emit} from './events.js';
+import type {EarlyDigests} from './hash/small.js';
 import {contentPair, pathPair, type Digests, type ImageFile, type ScannedProduct, type ScannedVersion} from '../domain/tree.js';
 
 /** `unified`: unified tarballs, each an image of its own (split images pair `metas` with `roots`). */
@@ -17,8 +18,18 @@ export type HashedFile = Pick<ImageFile, 'path' | 'absolute' | 'identity'>;
 /** One pass over `file` (after `prefix`, for a combined digest) producing the digests asked for. */
 export type DigestTask = {file: HashedFile; prefix?: HashedFile; wantFile: boolean; wantCombined: boolean; work: number};
 
-/** `cached`: the digests the cache already holds; hashing the tasks adds the rest. */
-export type Plan = {products: PlannedProduct[]; tasks: DigestTask[]; cached: Digests};
+/**
+ * A file whose every digest the plan wants the probe already took (hash/small.ts): reported as hashed
+ * (hash.ts) and remembered (stages.ts) with no task. `work` is what its tasks would have been,
+ * `metas` the metadata files its combined fingerprints were taken with.
+ */
+export type TakenFile = {file: ImageFile; work: number; milliseconds: number; metas: readonly ImageFile[]};
+
+/**
+ * `cached`: the digests the cache already holds and those the probe took; hashing the tasks adds the
+ * rest. `taken`: the files whose digests the probe took, in the order tasks are (largest first).
+ */
+export type Plan = {products: PlannedProduct[]; tasks: DigestTask[]; cached: Digests; taken: TakenFile[]};
 
 export type PlanOptions = {
 	/** Workers that run the tasks (see balance). */
@@ -27,7 +38,14 @@ export type PlanOptions = {
 	cachedCombined: (pair: string) => string | undefined;
 	/** Paths of versions to hold back (see settle.ts). */
 	held?: ReadonlySet<string>;
+	/** What the probe took of small files: digests no task need take again. */
+	early?: EarlyDigests;
 };
+
+const noMetas: readonly ImageFile[] = [];
+
+/** Largest first, then by path: see plan. */
+const largestFirst = (a: HashedFile, b: HashedFile) => b.identity.size - a.identity.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
 function usable(version: ScannedVersion, facts: Map<string, FileFacts>, emit: Emit): PlannedVersion | undefined {
 	const files = version.files.filter(file => {
@@ -62,32 +80,56 @@ function usable(version: ScannedVersion, facts: Map<string, FileFacts>, emit: Em
 export function plan(products: readonly ScannedProduct[], facts: Map<string, FileFacts>, options: PlanOptions, emit: Emit): Plan {
 	const cached: Digests = {files: new Map(), combined: new Map()};
 	const tasks: DigestTask[] = [];
-	const sha = (file: ImageFile) => facts.get(file.path)?.sha256;
-	const planned: PlannedProduct[] = [];
+	const taken: TakenFile[] = [];
+	const {early} = options;
+	/** The file's digest, from the cache or (`probed`) the probe, noted in `cached` either way. */
+	const sha = (file: ImageFile, probed = true) => {
+		const digest = facts.get(file.path)?.sha256 ?? (probed ? early?.get(file.path)?.sha256 : undefined);
+		if (digest) {
+			cached.files.set(file.path, digest);
+		}
 
+		return digest;
+	};
+
+	const planned: PlannedProduct[] = [];
 	for (const product of products) {
 		const held = product.versions.filter(v => options.held?.has(v.path));
 		const versions = product.versions.filter(v => !held.includes(v)).map(v => usable(v, facts, emit)).filter(v => v !== undefined);
 		planned.push({product, versions, held});
 		for (const {metas, roots, unified = []} of versions) {
-			for (const file of [...metas, ...roots, ...unified]) {
-				const digest = sha(file);
-				if (digest) {
-					cached.files.set(file.path, digest);
-				}
-			}
-
-			for (const whole of [...metas, ...unified]) {
-				if (!sha(whole)) {
-					tasks.push({file: whole, wantFile: true, wantCombined: false, work: whole.identity.size});
+			for (const wholes of [metas, unified]) {
+				for (const whole of wholes) {
+					const digest = sha(whole);
+					const probed = early?.get(whole.path);
+					if (!digest) {
+						tasks.push({file: whole, wantFile: true, wantCombined: false, work: whole.identity.size});
+					} else if (probed && !facts.get(whole.path)?.sha256) {
+						taken.push({file: whole, work: whole.identity.size, milliseconds: probed.milliseconds, metas: noMetas});
+					}
 				}
 			}
 
 			for (const root of roots) {
-				let rootPending = !sha(root);
+				// The probe's digests of a rootfs are taken only with a fingerprint for each of its metadata
+				// files: a task left for one of them takes the rootfs's own digest too, as without the probe.
+				const probed = facts.get(root.path)?.sha256 ? undefined : early?.get(root.path);
+				const pairs = probed && metas.map(meta => probed.paired.find(([path]) => path === meta.path)?.[1]);
+				if (probed && pairs!.every(combined => combined !== undefined)) {
+					sha(root);
+					for (const [index, meta] of metas.entries()) {
+						cached.combined.set(pathPair(meta.path, root.path), pairs![index]!);
+					}
+
+					const work = metas.length > 0 ? metas.reduce((sum, meta) => sum + meta.identity.size + root.identity.size, 0) : root.identity.size;
+					taken.push({file: root, work, milliseconds: probed.milliseconds, metas});
+					continue;
+				}
+
+				const rootSha = sha(root, false);
+				let rootPending = !rootSha;
 				for (const meta of metas) {
 					const metaSha = sha(meta);
-					const rootSha = sha(root);
 					const fingerprint = metaSha && rootSha ? options.cachedCombined(contentPair(metaSha, rootSha)) : undefined;
 					if (fingerprint) {
 						cached.combined.set(pathPair(meta.path, root.path), fingerprint);
@@ -108,8 +150,9 @@ export function plan(products: readonly ScannedProduct[], facts: Map<string, Fil
 
 	// Largest first keeps every worker busy to the end; the passes over one file stay adjacent, so
 	// they run side by side and the second reads what the first just brought into the page cache.
-	tasks.sort((a, b) => b.file.identity.size - a.file.identity.size || (a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : 0));
-	return {products: planned, tasks: balance(tasks, options.jobs), cached};
+	tasks.sort((a, b) => largestFirst(a.file, b.file));
+	taken.sort((a, b) => largestFirst(a.file, b.file));
+	return {products: planned, tasks: balance(tasks, options.jobs), cached, taken};
 }
 
 /** What a task costs to run: the bytes it hashes (a fused pass hashes its rootfs twice). */

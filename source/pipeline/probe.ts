@@ -10,7 +10,7 @@ import {errorCode} from '../util/errors.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {Emit} from './events.js';
 import {smallWork} from './hash/pool.js';
-import {probeSmall, type EarlyDigests} from './hash/small.js';
+import {probeSmall, readBuffer, type EarlyDigests} from './hash/small.js';
 import type {ImageFile, Tree} from '../domain/tree.js';
 
 /** How long probing small files may hold the event loop before timers and I/O get a turn. */
@@ -49,6 +49,7 @@ export async function probe(tree: Tree, cache: DigestCache, emit: Emit): Promise
 	// Unchanged files first, without an await each: on a re-run that is every file, and 20,000 async
 	// calls through mapLimit cost more than the lookups themselves.
 	const unknown: ImageFile[] = [];
+	const buffer = readBuffer();
 	let sliceStarted = performance.now();
 	for (const product of tree.products) {
 		for (const version of product.versions) {
@@ -67,7 +68,7 @@ export async function probe(tree: Tree, cache: DigestCache, emit: Emit): Promise
 			}
 
 			if (small.length > 0) {
-				unknown.push(...await probeSmall(small, record, early));
+				unknown.push(...probeSmall(small, record, early, buffer));
 				// Thousands of versions in a row would never give the event loop a turn (timers, Ctrl-C).
 				if (performance.now() - sliceStarted >= sliceMilliseconds) {
 					await new Promise(resolve => {

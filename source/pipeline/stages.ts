@@ -20,16 +20,34 @@ import {hash} from './hash/hash.js';
 import {warmFor} from './hash/pool.js';
 import {contentPair, pathPair, type Digests, type ScannedProduct, type Tree} from '../domain/tree.js';
 import {NothingToPublish} from './nothing.js';
-import {plan, type DigestTask, type PlannedProduct} from './plan.js';
+import {plan, type HashedFile, type Plan, type PlannedProduct} from './plan.js';
 import {probe} from './probe.js';
 import {Recorder, type ReceiptTarget} from './receipt.js';
 import {settlingVersions} from './settle.js';
 
+/** Put a fingerprint this run took into the cache, unless it holds it already. */
+function rememberCombined(cache: DigestCache, meta: HashedFile | undefined, root: HashedFile, sha256: string, digests: Digests): void {
+	const combined = meta && digests.combined.get(pathPair(meta.path, root.path));
+	const metaSha = meta && digests.files.get(meta.path);
+	if (combined && metaSha && cache.combined(contentPair(metaSha, sha256)) !== combined) {
+		cache.recordCombined(contentPair(metaSha, sha256), combined);
+	}
+}
+
 /**
- * Put what this run learned into the cache: the digests its tasks produced. Every other digest in
- * `digests` came from the cache, so only the tasks need looking at (not all 20,000 files of a tree).
+ * Put what this run learned into the cache: the digests its tasks produced and those the probe took.
+ * Every other digest in `digests` came from the cache, so only these need looking at (not all 20,000
+ * files of a tree).
  */
-function remember(cache: DigestCache, tasks: readonly DigestTask[], facts: Map<string, FileFacts>, digests: Digests): void {
+function remember(cache: DigestCache, {tasks, taken}: Pick<Plan, 'tasks' | 'taken'>, facts: Map<string, FileFacts>, digests: Digests): void {
+	for (const {file, metas} of taken) {
+		const sha256 = digests.files.get(file.path)!;
+		cache.record(file.path, file.identity, {content: facts.get(file.path)!.content, sha256});
+		for (const meta of metas) {
+			rememberCombined(cache, meta, file, sha256, digests);
+		}
+	}
+
 	for (const {file, prefix, wantFile, wantCombined} of tasks) {
 		const sha256 = digests.files.get(file.path);
 		const known = facts.get(file.path);
@@ -37,10 +55,8 @@ function remember(cache: DigestCache, tasks: readonly DigestTask[], facts: Map<s
 			cache.record(file.path, file.identity, {content: known.content, sha256});
 		}
 
-		const combined = wantCombined && prefix ? digests.combined.get(pathPair(prefix.path, file.path)) : undefined;
-		const metaSha = prefix && digests.files.get(prefix.path);
-		if (combined && metaSha && sha256 && cache.combined(contentPair(metaSha, sha256)) !== combined) {
-			cache.recordCombined(contentPair(metaSha, sha256), combined);
+		if (wantCombined && sha256) {
+			rememberCombined(cache, prefix, file, sha256, digests);
 		}
 	}
 }
@@ -85,7 +101,10 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 	}
 
 	const {facts, early} = await probe(moved, cache, emit);
-	const planned = plan(moved.products, facts, {jobs, cachedCombined: pair => cache.combined(pair), held}, emit);
+	const planned = plan(moved.products, facts, {jobs, cachedCombined: pair => cache.combined(pair), held, early}, emit);
+	// The plan holds what it takes of these: a second copy of every digest of a large tree would
+	// otherwise stay alive through the catalog and the write.
+	early.clear();
 	let next = 0;
 	const products = unmoved.size === 0 ? planned.products : tree.products.map(product => unmoved.get(product) ?? planned.products[next++]!);
 	const digests = planned.cached;
@@ -95,8 +114,8 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 	let nextDeletion: number | undefined;
 	let saving = Promise.resolve();
 	try {
-		if (planned.tasks.length > 0) {
-			await hash(planned.tasks, context.pool, digests, emit, signal, early);
+		if (planned.tasks.length > 0 || planned.taken.length > 0) {
+			await hash(planned.tasks, context.pool, digests, emit, signal, planned.taken);
 		}
 
 		// Before the cache is pruned and saved: it records what each delta was made from.
@@ -117,7 +136,7 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 			context.pool.rest();
 		}
 
-		remember(cache, planned.tasks, facts, digests);
+		remember(cache, planned, facts, digests);
 		// Only after a run that looked everything up: a held version's fingerprints and deltas were
 		// not, and are wanted again once it has settled; nor were those of what the scan set aside
 		// (fixing a requirements file must not mean hashing every image below it again).

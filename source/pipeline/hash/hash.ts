@@ -2,10 +2,9 @@
 import {setMaxListeners} from 'node:events';
 import type {Emit} from '../events.js';
 import {pathPair, type Digests} from '../../domain/tree.js';
-import type {DigestTask} from '../plan.js';
+import type {DigestTask, TakenFile} from '../plan.js';
 import type {DigestRequest, DigestResponse} from './protocol.js';
 import {smallWork, type HashPool} from './pool.js';
-import type {EarlyDigests} from './small.js';
 import {digesting} from './worker.js';
 
 /** How often progress is read from the workers' counters: a screen never needs more. */
@@ -23,28 +22,11 @@ const passSliceMilliseconds = 2;
 type FileWork = {work: number; done: number; slots: number[]; left: number; milliseconds: number; failed: boolean};
 
 /**
- * The response to `task` from digests the probe already took, if it took all it asks for. The time
- * is the file's, once: a second task of the same file takes none.
- */
-function taken(task: DigestTask, early: EarlyDigests): DigestResponse | undefined {
-	const file = early.get(task.file.path);
-	const prefix = task.wantCombined ? task.prefix?.path : undefined;
-	const combined = prefix === undefined ? undefined : file?.paired.find(([meta]) => meta === prefix)?.[1];
-	if (!file || (task.wantCombined && !combined)) {
-		return undefined;
-	}
-
-	const {milliseconds} = file;
-	file.milliseconds = 0;
-	return {ok: true, sha256: task.wantFile ? file.sha256 : undefined, combined, milliseconds};
-}
-
-/**
  * Adds each digest to `digests` as it arrives, so a cancelled run still keeps what finished.
- * Files that could not be hashed are reported as skipped and get no digest. `early`: digests the
- * probe took of small files (small.ts), reported here as their tasks come.
+ * Files that could not be hashed are reported as skipped and get no digest. `taken`: files whose
+ * digests the probe took (plan.ts, already in `digests`), reported here first.
  */
-export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests: Digests, emit: Emit, signal?: AbortSignal, early?: EarlyDigests): Promise<void> {
+export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests: Digests, emit: Emit, signal?: AbortSignal, taken: readonly TakenFile[] = []): Promise<void> {
 	const counters = new BigInt64Array(new SharedArrayBuffer(8 * Math.max(1, tasks.length)));
 
 	// Events speak of files; a file may take several tasks (its own digest and combined ones).
@@ -55,6 +37,10 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 		file.slots.push(slot);
 		file.left++;
 		files.set(task.file.path, file);
+	}
+
+	for (const {file, work} of taken) {
+		emit({type: 'queued', path: file.path, work});
 	}
 
 	for (const [path, file] of files) {
@@ -137,19 +123,14 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 			signal?.throwIfAborted();
 		};
 
-		// What the probe already took first, in a plain loop: a promise per task of a tree of small
-		// files cost more than the rest of the stage (bench/RESULTS.md).
-		const left: number[] = [];
-		for (const [slot, task] of tasks.entries()) {
-			const response = early && taken(task, early);
-			if (response?.ok) {
-				earlyMilliseconds += response.milliseconds;
-				settle(task, response);
-				if (due()) {
-					await breathe();
-				}
-			} else {
-				left.push(slot);
+		// What the probe already took first, in a plain loop: a promise a file of a tree of small files
+		// cost more than the rest of the stage (bench/RESULTS.md). Finished, so at 100% without a word.
+		for (const {file: {path}, work, milliseconds} of taken) {
+			earlyMilliseconds += milliseconds;
+			bytes += work;
+			emit({type: 'hashed', path, work, milliseconds});
+			if (due()) {
+				await breathe();
 			}
 		}
 
@@ -194,20 +175,17 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 		// take their first tasks before this thread's lane starts hashing.
 		let next = 0;
 		const feed = async (worker: boolean) => {
-			while (next < left.length) {
-				const slot = left[next++]!;
+			while (next < tasks.length) {
+				const slot = next++;
 				await run(tasks[slot]!, slot, worker);
 			}
 		};
 
-		const lanes = [...Array.from({length: pool.threads}, () => true), false].slice(-Math.min(left.length, pool.jobs));
+		const lanes = [...Array.from({length: pool.threads}, () => true), false].slice(-Math.min(tasks.length, pool.jobs));
 		await Promise.all(lanes.map(feed));
 	} finally {
 		clearInterval(timer);
-		// `digests` holds what was taken from now on: a second copy of every digest of a large tree
-		// would otherwise stay alive through the catalog and the write.
-		early?.clear();
 	}
 
-	emit({type: 'hash-finished', files: files.size, bytes, milliseconds: performance.now() - started + earlyMilliseconds});
+	emit({type: 'hash-finished', files: taken.length + files.size, bytes, milliseconds: performance.now() - started + earlyMilliseconds});
 }

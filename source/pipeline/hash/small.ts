@@ -2,14 +2,16 @@
 // the combined fingerprints of their version all come from those bytes. Opening and reading a small
 // file again for each digest it takes (its own, and one per metadata file it pairs with) costs
 // several times what hashing it does, and on a tree of small versions that was most of a cold run.
+import {Buffer} from 'node:buffer';
 import {createHash, type Hash} from 'node:crypto';
 import {closeSync, constants, fstatSync, openSync, readSync} from 'node:fs';
 import {stillIdentity, type FileFacts} from '../../domain/file.js';
 import {inspectBytes} from '../../domain/magic.js';
 import type {ImageFile} from '../../domain/tree.js';
+import {smallWork} from './pool.js';
 
 /**
- * What probing took of one small file, for hash.ts to report as it reaches its tasks: its digest,
+ * What probing took of one small file, for the plan to take instead of a task (plan.ts): its digest,
  * how long it took, and (a rootfs) its fingerprint with each metadata file of its version, by the
  * metadata file's path.
  */
@@ -21,11 +23,19 @@ export type EarlyDigests = Map<string, EarlyFile>;
 const unpaired: EarlyFile['paired'] = [];
 
 /**
- * The whole file, or undefined when it is no longer what the scan saw or cannot be read: the usual
- * probe and hash then look at it and say so. Opened without blocking, in case it was replaced by a
- * pipe since the scan (the identity check then refuses it).
+ * Where one probe reads its small files, one after the other: each is inspected and hashed before
+ * the next is read, so one buffer serves them all (a Buffer a file was a new ArrayBuffer each, its
+ * memory outside the heap until the collector came by). One byte more than the largest small file,
+ * to tell a file that grew since the scan.
  */
-function readWhole(file: ImageFile): Buffer | undefined {
+export const readBuffer = () => Buffer.allocUnsafe(smallWork + 1);
+
+/**
+ * The whole file, in `buffer`, or undefined when it is no longer what the scan saw or cannot be read:
+ * the usual probe and hash then look at it and say so. Opened without blocking, in case it was
+ * replaced by a pipe since the scan (the identity check then refuses it).
+ */
+function readWhole(file: ImageFile, buffer: Buffer): Buffer | undefined {
 	let fd: number;
 	try {
 		fd = openSync(file.absolute, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -34,11 +44,9 @@ function readWhole(file: ImageFile): Buffer | undefined {
 	}
 
 	try {
-		// One byte more than the scan saw, to tell a file that grew.
-		const bytes = Buffer.allocUnsafe(file.identity.size + 1);
-		const bytesRead = readSync(fd, bytes, 0, bytes.length, 0);
+		const bytesRead = readSync(fd, buffer, 0, file.identity.size + 1, 0);
 		const after = fstatSync(fd, {bigint: true});
-		return bytesRead === file.identity.size && stillIdentity(file.identity, after) ? bytes.subarray(0, bytesRead) : undefined;
+		return bytesRead === file.identity.size && stillIdentity(file.identity, after) ? buffer.subarray(0, bytesRead) : undefined;
 	} catch {
 		return undefined;
 	} finally {
@@ -49,30 +57,35 @@ function readWhole(file: ImageFile): Buffer | undefined {
 /**
  * Probe the small files of one version that the cache knows nothing of (metadata files first, so
  * that each rootfs is paired with them in the same pass): facts go to `record`, digests to `early`.
- * Returns the files left for the usual probe.
+ * Returns the files left for the usual probe. `buffer`: readBuffer()'s, reused from file to file.
  */
-export async function probeSmall(files: readonly ImageFile[], record: (file: ImageFile, facts: FileFacts) => void, early: EarlyDigests): Promise<ImageFile[]> {
+export function probeSmall(files: readonly ImageFile[], record: (file: ImageFile, facts: FileFacts) => void, early: EarlyDigests, buffer: Buffer): ImageFile[] {
 	const left: ImageFile[] = [];
 	const metas: Array<{path: string; state: Hash}> = [];
-	const ordered = [...files.filter(f => f.role.kind === 'meta'), ...files.filter(f => f.role.kind !== 'meta')];
-	for (const file of ordered) {
-		const started = performance.now();
-		const bytes = readWhole(file);
-		if (!bytes) {
-			left.push(file);
-			continue;
-		}
+	for (const metaPass of [true, false]) {
+		for (const file of files) {
+			if ((file.role.kind === 'meta') !== metaPass) {
+				continue;
+			}
 
-		record(file, await inspectBytes(bytes));
-		const state = createHash('sha256').update(bytes);
-		if (file.role.kind === 'meta') {
-			metas.push({path: file.path, state});
-		}
+			const started = performance.now();
+			const bytes = readWhole(file, buffer);
+			if (!bytes) {
+				left.push(file);
+				continue;
+			}
 
-		// A unified tarball is an image of its own: only a rootfs pairs with the metadata.
-		const paired = file.role.kind === 'root' ? metas.map(({path, state: meta}): [string, string] => [path, meta.copy().update(bytes).digest('hex')]) : unpaired;
-		const sha256 = (file.role.kind === 'meta' ? state.copy() : state).digest('hex');
-		early.set(file.path, {sha256, milliseconds: performance.now() - started, paired});
+			record(file, inspectBytes(bytes));
+			const state = createHash('sha256').update(bytes);
+			if (metaPass) {
+				metas.push({path: file.path, state});
+			}
+
+			// A unified tarball is an image of its own: only a rootfs pairs with the metadata.
+			const paired = file.role.kind === 'root' ? metas.map(({path, state: meta}): [string, string] => [path, meta.copy().update(bytes).digest('hex')]) : unpaired;
+			const sha256 = (metaPass ? state.copy() : state).digest('hex');
+			early.set(file.path, {sha256, milliseconds: performance.now() - started, paired});
+		}
 	}
 
 	return left;
