@@ -59,9 +59,9 @@ const midHash: Array<[number, PipelineEvent]> = [
 	[4, {type: 'queued', path: `${v2}/lxd.tar.xz`, work: 1000}],
 	[100, {type: 'progress', path: `${v1}/root.squashfs`, done: 100 * 1024 ** 2, work: gib + 1000}],
 	[600, {type: 'progress', path: `${v1}/root.squashfs`, done: gib + 1000, work: gib + 1000}],
-	[600, {type: 'hashed', path: `${v1}/root.squashfs`, work: gib + 1000, milliseconds: 600}],
+	[600, {type: 'hashed', path: `${v1}/root.squashfs`, size: gib, work: gib + 1000, milliseconds: 600}],
 	[610, {type: 'progress', path: `${v1}/lxd.tar.xz`, done: 1000, work: 1000}],
-	[610, {type: 'hashed', path: `${v1}/lxd.tar.xz`, work: 1000, milliseconds: 2}],
+	[610, {type: 'hashed', path: `${v1}/lxd.tar.xz`, size: 1000, work: 1000, milliseconds: 2}],
 	[700, {type: 'progress', path: `${v2}/root.squashfs`, done: 100 * 1024 ** 2, work: gib + 1000}],
 	[1700, {type: 'progress', path: `${v2}/root.squashfs`, done: 512 * 1024 ** 2, work: gib + 1000}],
 	[1700, {type: 'skipped', scope: 'file', path: `${v2}/lxd.tar.xz`, ...because('changed')}],
@@ -197,7 +197,7 @@ function bigJob() {
 	const failed = versions[7]!;
 	for (const dir of versions.filter(d => d !== active && d !== failed).slice(0, -2)) {
 		for (const [file, work] of [['lxd.tar.xz', 1000], ['root.squashfs', gib]] as const) {
-			events.push([2, {type: 'hashed', path: `${dir}/${file}`, work, milliseconds: 500}]);
+			events.push([2, {type: 'hashed', path: `${dir}/${file}`, size: work, work, milliseconds: 500}]);
 		}
 	}
 

@@ -22,7 +22,8 @@ export type PipelineEvent =
 	/** Hashing work for a file, in bytes (a file read by two digests counts twice). */
 	| {type: 'queued'; path: string; work: number}
 	| {type: 'progress'; path: string; done: number; work: number}
-	| {type: 'hashed'; path: string; work: number; milliseconds: number}
+	/** `size`: the file's own, as the scan found it (`work` counts a file read by two digests twice). */
+	| {type: 'hashed'; path: string; size: number; work: number; milliseconds: number}
 	| {type: 'hash-finished'; files: number; bytes: number; milliseconds: number}
 	/** --deltas: `path` is the delta file, in the directory of the version it leads to from `base`. */
 	| {type: 'delta-queued'; path: string; base: string; work: number}

@@ -20,10 +20,10 @@ export type DigestTask = {file: HashedFile; prefix?: HashedFile; wantFile: boole
 
 /**
  * A file whose every digest the plan wants the probe already took (hash/small.ts): reported as hashed
- * (hash.ts) and remembered (stages.ts) with no task. `work` is what its tasks would have been,
- * `metas` the metadata files its combined fingerprints were taken with.
+ * (hash.ts) and remembered (stages.ts) with no task. `work` is what its tasks would have been; a
+ * rootfs's `fingerprints` are its combined ones with `metas`, in their order.
  */
-export type TakenFile = {file: ImageFile; work: number; milliseconds: number; metas: readonly ImageFile[]};
+export type TakenFile = {file: ImageFile; work: number; milliseconds: number; metas: readonly ImageFile[]; fingerprints: readonly string[]};
 
 /**
  * `cached`: the digests the cache already holds and those the probe took; hashing the tasks adds the
@@ -42,7 +42,7 @@ export type PlanOptions = {
 	early?: EarlyDigests;
 };
 
-const noMetas: readonly ImageFile[] = [];
+const none: readonly never[] = [];
 
 /** Largest first, then by path: see plan. */
 const largestFirst = (a: HashedFile, b: HashedFile) => b.identity.size - a.identity.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
@@ -105,7 +105,7 @@ export function plan(products: readonly ScannedProduct[], facts: Map<string, Fil
 					if (!digest) {
 						tasks.push({file: whole, wantFile: true, wantCombined: false, work: whole.identity.size});
 					} else if (probed && !facts.get(whole.path)?.sha256) {
-						taken.push({file: whole, work: whole.identity.size, milliseconds: probed.milliseconds, metas: noMetas});
+						taken.push({file: whole, work: whole.identity.size, milliseconds: probed.milliseconds, metas: none, fingerprints: none});
 					}
 				}
 			}
@@ -114,15 +114,15 @@ export function plan(products: readonly ScannedProduct[], facts: Map<string, Fil
 				// The probe's digests of a rootfs are taken only with a fingerprint for each of its metadata
 				// files: a task left for one of them takes the rootfs's own digest too, as without the probe.
 				const probed = facts.get(root.path)?.sha256 ? undefined : early?.get(root.path);
-				const pairs = probed && metas.map(meta => probed.paired.find(([path]) => path === meta.path)?.[1]);
-				if (probed && pairs!.every(combined => combined !== undefined)) {
+				const fingerprints = probed && metas.map(meta => probed.paired.find(([path]) => path === meta.path)?.[1]);
+				if (probed && fingerprints!.every(combined => combined !== undefined)) {
 					sha(root);
 					for (const [index, meta] of metas.entries()) {
-						cached.combined.set(pathPair(meta.path, root.path), pairs![index]!);
+						cached.combined.set(pathPair(meta.path, root.path), fingerprints![index]!);
 					}
 
 					const work = metas.length > 0 ? metas.reduce((sum, meta) => sum + meta.identity.size + root.identity.size, 0) : root.identity.size;
-					taken.push({file: root, work, milliseconds: probed.milliseconds, metas});
+					taken.push({file: root, work, milliseconds: probed.milliseconds, metas, fingerprints: fingerprints as string[]});
 					continue;
 				}
 

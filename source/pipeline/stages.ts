@@ -20,17 +20,18 @@ import {hash} from './hash/hash.js';
 import {warmFor} from './hash/pool.js';
 import {contentPair, pathPair, type Digests, type ScannedProduct, type Tree} from '../domain/tree.js';
 import {NothingToPublish} from './nothing.js';
-import {plan, type HashedFile, type Plan, type PlannedProduct} from './plan.js';
+import {plan, type Plan, type PlannedProduct} from './plan.js';
 import {probe} from './probe.js';
 import {Recorder, type ReceiptTarget} from './receipt.js';
 import {settlingVersions} from './settle.js';
 
 /** Put a fingerprint this run took into the cache, unless it holds it already. */
-function rememberCombined(cache: DigestCache, meta: HashedFile | undefined, root: HashedFile, sha256: string, digests: Digests): void {
-	const combined = meta && digests.combined.get(pathPair(meta.path, root.path));
-	const metaSha = meta && digests.files.get(meta.path);
-	if (combined && metaSha && cache.combined(contentPair(metaSha, sha256)) !== combined) {
-		cache.recordCombined(contentPair(metaSha, sha256), combined);
+function rememberCombined(cache: DigestCache, metaSha: string | undefined, sha256: string, combined: string | undefined): void {
+	if (combined && metaSha) {
+		const pair = contentPair(metaSha, sha256);
+		if (cache.combined(pair) !== combined) {
+			cache.recordCombined(pair, combined);
+		}
 	}
 }
 
@@ -40,11 +41,11 @@ function rememberCombined(cache: DigestCache, meta: HashedFile | undefined, root
  * files of a tree).
  */
 function remember(cache: DigestCache, {tasks, taken}: Pick<Plan, 'tasks' | 'taken'>, facts: Map<string, FileFacts>, digests: Digests): void {
-	for (const {file, metas} of taken) {
+	for (const {file, metas, fingerprints} of taken) {
 		const sha256 = digests.files.get(file.path)!;
 		cache.record(file.path, file.identity, {content: facts.get(file.path)!.content, sha256});
-		for (const meta of metas) {
-			rememberCombined(cache, meta, file, sha256, digests);
+		for (let index = 0; index < metas.length; index++) {
+			rememberCombined(cache, digests.files.get(metas[index]!.path), sha256, fingerprints[index]);
 		}
 	}
 
@@ -55,8 +56,8 @@ function remember(cache: DigestCache, {tasks, taken}: Pick<Plan, 'tasks' | 'take
 			cache.record(file.path, file.identity, {content: known.content, sha256});
 		}
 
-		if (wantCombined && sha256) {
-			rememberCombined(cache, prefix, file, sha256, digests);
+		if (wantCombined && prefix && sha256) {
+			rememberCombined(cache, digests.files.get(prefix.path), sha256, digests.combined.get(pathPair(prefix.path, file.path)));
 		}
 	}
 }

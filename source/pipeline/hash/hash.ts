@@ -19,7 +19,7 @@ const sliceMilliseconds = 8;
  */
 const passSliceMilliseconds = 2;
 
-type FileWork = {work: number; done: number; slots: number[]; left: number; milliseconds: number; failed: boolean};
+type FileWork = {size: number; work: number; done: number; slots: number[]; left: number; milliseconds: number; failed: boolean};
 
 /**
  * Adds each digest to `digests` as it arrives, so a cancelled run still keeps what finished.
@@ -32,7 +32,7 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 	// Events speak of files; a file may take several tasks (its own digest and combined ones).
 	const files = new Map<string, FileWork>();
 	for (const [slot, task] of tasks.entries()) {
-		const file = files.get(task.file.path) ?? {work: 0, done: 0, slots: [], left: 0, milliseconds: 0, failed: false};
+		const file = files.get(task.file.path) ?? {size: task.file.identity.size, work: 0, done: 0, slots: [], left: 0, milliseconds: 0, failed: false};
 		file.work += task.work;
 		file.slots.push(slot);
 		file.left++;
@@ -107,7 +107,7 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 				if (!file.failed) {
 					// Worker progress and results are not ordered: a finished file is at 100% by definition.
 					emit({type: 'progress', path, done: file.work, work: file.work});
-					emit({type: 'hashed', path, work: file.work, milliseconds: file.milliseconds});
+					emit({type: 'hashed', path, size: file.size, work: file.work, milliseconds: file.milliseconds});
 				}
 			}
 		};
@@ -125,10 +125,10 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 
 		// What the probe already took first, in a plain loop: a promise a file of a tree of small files
 		// cost more than the rest of the stage (bench/RESULTS.md). Finished, so at 100% without a word.
-		for (const {file: {path}, work, milliseconds} of taken) {
+		for (const {file: {path, identity}, work, milliseconds} of taken) {
 			earlyMilliseconds += milliseconds;
 			bytes += work;
-			emit({type: 'hashed', path, work, milliseconds});
+			emit({type: 'hashed', path, size: identity.size, work, milliseconds});
 			if (due()) {
 				await breathe();
 			}

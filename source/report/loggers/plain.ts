@@ -50,23 +50,6 @@ function batched(out: Writable): {write: (text: string) => boolean; flush: () =>
 /** `plan`: where a dry run says what it would send to a bucket (stdout), `out` when unset. */
 export function plainReporter(out: Writable, options: {write: boolean; plan?: Writable}): Reporter {
 	let cached = 0;
-	/**
-	 * File sizes, as the scan found them: a rootfs read by two digests is still one file of its size.
-	 * Looked up by path only once something is hashed: a run that hashes nothing (every digest
-	 * cached) does not pay for a map of every file.
-	 */
-	const found: Array<Array<{path: string; size: number}>> = [];
-	let sizes: Map<string, number> | undefined;
-	const sizeOf = (path: string) => {
-		sizes ??= new Map();
-		for (const files of found.splice(0)) {
-			for (const file of files) {
-				sizes.set(file.path, file.size);
-			}
-		}
-
-		return sizes.get(path);
-	};
 	let hashedBytes = 0;
 	let deltasReused = 0;
 	let saved: Extract<PipelineEvent, {type: 'cache-saved'}> | undefined;
@@ -80,11 +63,6 @@ export function plainReporter(out: Writable, options: {write: boolean; plan?: Wr
 	} : line, !options.write);
 	const describe = (event: PipelineEvent): string | string[] | undefined => {
 		switch (event.type) {
-			case 'found': {
-				found.push(event.files);
-				return undefined;
-			}
-
 			case 'scanned': {
 				return `scanned ${event.products} products, ${event.versions} versions, ${event.files} files (${formatBytes(event.bytes)})`;
 			}
@@ -103,9 +81,9 @@ export function plainReporter(out: Writable, options: {write: boolean; plan?: Wr
 			}
 
 			case 'hashed': {
-				const size = sizeOf(event.path) ?? event.work;
-				hashedBytes += size;
-				return `hashed ${event.path} (${formatBytes(size)}, ${formatRate(size, event.milliseconds)})`;
+				// The file's size, not the hashing work: a rootfs read by two digests is still one file of its size.
+				hashedBytes += event.size;
+				return `hashed ${event.path} (${formatBytes(event.size)}, ${formatRate(event.size, event.milliseconds)})`;
 			}
 
 			case 'hash-finished': {
