@@ -1,15 +1,16 @@
 import {link, mkdir, readdir, readFile, rename, stat, writeFile} from 'node:fs/promises';
+import {execa} from 'execa';
 import path from 'node:path';
 import test from 'ava';
 import {DigestCache, defaultCachePath} from '../source/cache/digest-cache.js';
-import {identityOf, type FileIdentity} from '../source/domain/file.js';
-import {collector, flipLastByte, mtimeNs, rewriteSameSize, sha256, tempDir} from './helpers/fixtures.js';
+import {identityOf, millisecondsOf, type FileIdentity} from '../source/domain/file.js';
+import {collector, flipLastByte, mtimeNs, rewriteSameSize, sha256, tempDir, touchStamp} from './helpers/fixtures.js';
 
 const root = '/srv/www';
 const sha = sha256(Buffer.from('bytes'));
 const otherSha = sha256(Buffer.from('other'));
 
-const identity = async (file: string) => identityOf(await stat(file, {bigint: true}));
+const identity = async (file: string) => identityOf(await stat(file));
 
 /** A cache file at `dir/cache.json` holding one file entry and one pair, and the identity recorded. */
 async function savedCache(dir: string) {
@@ -42,7 +43,7 @@ test('a lookup misses when any of dev, ino, size, mtime or ctime differs', async
 	const {id, cachePath} = await savedCache(dir);
 	const loaded = await DigestCache.load(cachePath, root, collector().emit);
 	const changes: Array<Partial<FileIdentity>> = [
-		{dev: `${id.dev}1`}, {ino: `${id.ino}1`}, {size: id.size + 1}, {mtimeNs: `${BigInt(id.mtimeNs) + 1n}`}, {ctimeNs: `${BigInt(id.ctimeNs) + 1n}`},
+		{dev: id.dev + 1}, {ino: id.ino + 1}, {size: id.size + 1}, {mtimeMs: id.mtimeMs + 0.001}, {ctimeMs: id.ctimeMs + 0.001},
 	];
 	for (const change of changes) {
 		t.is(loaded.lookup('images/root.squashfs', {...id, ...change}), undefined, JSON.stringify(change));
@@ -57,9 +58,9 @@ test('same-size content rewritten with the mtime put back: the ctime moves, the 
 	await rewriteSameSize(file, flipLastByte);
 	const now = await identity(file);
 	t.is(now.size, id.size);
-	t.is(now.mtimeNs, id.mtimeNs, 'precondition: the mtime is exactly as before');
+	t.is(now.mtimeMs, id.mtimeMs, 'precondition: the mtime is exactly as before');
 	t.is(now.ino, id.ino, 'precondition: same inode');
-	t.not(now.ctimeNs, id.ctimeNs, 'precondition: the ctime moved');
+	t.not(now.ctimeMs, id.ctimeMs, 'precondition: the ctime moved');
 	const loaded = await DigestCache.load(cachePath, root, collector().emit);
 	t.is(loaded.lookup('images/root.squashfs', now), undefined);
 });
@@ -76,6 +77,60 @@ test('a file replaced by another of the same size and mtime (new inode) misses',
 	t.is(loaded.lookup('images/root.squashfs', now), undefined);
 });
 
+test('a time in nanoseconds is made the very milliseconds Node\'s stats give for it, before 1970 too', async t => {
+	const file = path.join(await tempDir(t), 'f');
+	await writeFile(file, 'x');
+	const stamps = [1_765_100_000_999_999_999n, 1_765_100_000_000_000_001n, 1_765_100_000_123_456_789n, 2_200_000_000_999_999_999n, 1n, 0n, -1n, -1_500_000_000n, -86_400_000_000_001n];
+	for (const ns of stamps) {
+		const magnitude = ns < 0n ? -ns : ns;
+		await execa('touch', ['-m', '-d', `${ns < 0n ? '-' : ''}${touchStamp(magnitude)}`.replace('-@', '@-'), file]);
+		const [exact, plain] = [await stat(file, {bigint: true}), await stat(file)];
+		t.is(exact.mtimeNs, ns, 'precondition: the filesystem keeps the nanoseconds');
+		t.is(millisecondsOf(String(ns)), plain.mtimeMs, String(ns));
+	}
+});
+
+test('a cache of the first format (nanosecond strings) is read, journal and deltas too, and written again in the current format', async t => {
+	const dir = await tempDir(t);
+	const files = ['a', 'b'].map(name => path.join(dir, name));
+	for (const file of files) {
+		await writeFile(file, file);
+	}
+
+	const firstIdentity = async (file: string) => {
+		const {dev, ino, size, mtimeNs, ctimeNs} = await stat(file, {bigint: true});
+		return {dev: String(dev), ino: String(ino), size: Number(size), mtimeNs: String(mtimeNs), ctimeNs: String(ctimeNs)};
+	};
+
+	const [a, b] = [await firstIdentity(files[0]!), await firstIdentity(files[1]!)];
+	const cachePath = path.join(dir, 'cache.json');
+	await writeFile(cachePath, JSON.stringify({
+		format: 'simplestreams-digests:1', root, files: {'images/a': {...a, content: 'squashfs', sha256: sha}}, combined: {[`${otherSha}:${sha}`]: sha},
+		deltas: {'images/delta-x.vcdiff': {source: sha, target: otherSha, size: 3, sha256: otherSha, identity: b}},
+	}));
+	await writeFile(path.join(dir, 'cache.journal'), `${JSON.stringify(['file', 'images/b', {...b, content: 'xz', sha256: otherSha}])}\n`);
+	const c = collector();
+	const loaded = await DigestCache.load(cachePath, root, c.emit);
+	t.deepEqual(c.events, []);
+	const [idA, idB] = [await identity(files[0]!), await identity(files[1]!)];
+	t.deepEqual(loaded.lookup('images/a', idA), {content: 'squashfs', sha256: sha});
+	t.deepEqual(loaded.lookup('images/b', idB), {content: 'xz', sha256: otherSha});
+	t.deepEqual(loaded.delta('images/delta-x.vcdiff')?.identity, idB);
+	t.is(loaded.combined(`${otherSha}:${sha}`), sha);
+	t.is(loaded.lookup('images/a', {...idA, ctimeMs: idA.ctimeMs + 0.001}), undefined);
+
+	t.is(await loaded.save(), 4, 'written although nothing changed');
+	t.deepEqual((await readdir(dir)).sort(), ['a', 'b', 'cache.json'], 'the journal folded into the snapshot');
+	const data = JSON.parse(await readFile(cachePath, 'utf8')) as {format: string; files: Record<string, FileIdentity>};
+	t.is(data.format, 'simplestreams-digests:2');
+	t.deepEqual(data.files['images/b'], {...idB, content: 'xz', sha256: otherSha});
+	const again = await DigestCache.load(cachePath, root, c.emit);
+	t.deepEqual(c.events, []);
+	t.truthy(again.lookup('images/a', idA));
+	t.deepEqual(again.delta('images/delta-x.vcdiff')?.identity, idB);
+	t.is(await again.save(), undefined);
+});
+
 const corrupt: Record<string, (dir: string) => string> = {
 	garbage: () => 'this is not { json',
 	binary: () => '\u0000\u0001\u0002',
@@ -85,8 +140,8 @@ const corrupt: Record<string, (dir: string) => string> = {
 	'JSON array': () => '[]',
 	'another format': () => JSON.stringify({format: 'simplestreams-digests:0', root, files: {}, combined: {}}),
 	'no format': () => JSON.stringify({root, files: {}, combined: {}}),
-	'files is null': () => JSON.stringify({format: 'simplestreams-digests:1', root, files: null, combined: {}}),
-	'combined is a string': () => JSON.stringify({format: 'simplestreams-digests:1', root, files: {}, combined: 'x'}),
+	'files is null': () => JSON.stringify({format: 'simplestreams-digests:2', root, files: null, combined: {}}),
+	'combined is a string': () => JSON.stringify({format: 'simplestreams-digests:2', root, files: {}, combined: 'x'}),
 };
 
 for (const [name, content] of Object.entries(corrupt)) {
@@ -126,7 +181,8 @@ const badEntries = async (dir: string) => {
 		'images/short-sha': {...good, sha256: 'abc'},
 		'images/bad-content': {...good, content: 'rar'},
 		'images/no-ino': {...good, ino: undefined},
-		'images/ino-number': {...good, ino: 5},
+		'images/ino-string': {...good, ino: String(id.ino)},
+		'images/mtime-ns': {...good, mtimeMs: undefined, mtimeNs: '1'},
 		'images/problem-number': {...good, problem: 5},
 	});
 	Object.assign(data.combined, {'a:b': 'not hex', 'c:d': 42, 'e:f': null});
@@ -139,7 +195,7 @@ test('a cache file with bad entries: they are dropped, the good ones kept, nothi
 	const {id, cachePath} = await badEntries(dir);
 	const loaded = await DigestCache.load(cachePath, root, collector().emit);
 	t.deepEqual(loaded.lookup('images/root.squashfs', id), {content: 'squashfs', sha256: sha});
-	for (const name of ['null', 'string', 'size-string', 'size-float', 'upper-sha', 'short-sha', 'bad-content', 'no-ino', 'ino-number', 'problem-number']) {
+	for (const name of ['null', 'string', 'size-string', 'size-float', 'upper-sha', 'short-sha', 'bad-content', 'no-ino', 'ino-string', 'mtime-ns', 'problem-number']) {
 		t.is(loaded.lookup(`images/${name}`, id), undefined, name);
 	}
 
@@ -203,7 +259,7 @@ test('a new snapshot is atomic: a new file is renamed into place, no temporary f
 	t.not((await stat(cachePath)).ino, (await stat(hardlink)).ino);
 	t.deepEqual((await readdir(dir)).sort(), ['cache.json', 'images', 'old-cache.json']);
 	const data = JSON.parse(await readFile(cachePath, 'utf8')) as {format: string; root: string; combined: Record<string, string>};
-	t.is(data.format, 'simplestreams-digests:1');
+	t.is(data.format, 'simplestreams-digests:2');
 	t.is(data.root, '/srv/other');
 	t.is(data.combined[`${sha}:${sha}`], otherSha);
 });

@@ -198,7 +198,7 @@ test('-N is one run: the digest cache is read once and written once, however man
 	const root = path.join(dir, 'root');
 	await mkdir(root);
 	const cache = path.join(dir, 'cache.json');
-	await writeFile(cache, JSON.stringify({format: 'simplestreams-digests:1', root, files: {}, combined: {}}));
+	await writeFile(cache, JSON.stringify({format: 'simplestreams-digests:2', root, files: {}, combined: {}}));
 	// What the process does to the cache file, seen from outside it.
 	const trace = path.join(dir, 'trace');
 	const result = await execa('strace', ['-f', '-qq', '-e', 'trace=openat,rename,renameat,renameat2', '-o', trace, process.execPath, cli, '-i', src, '-N', '--yes', '--cache', cache, root], {reject: false, stdin: 'ignore', env: {CI: 'true'}});

@@ -74,7 +74,7 @@ test.serial('the terminal hangs up mid-hash (a dropped SSH session): nothing is 
 	t.log(`exit ${Math.round(performance.now() - closed)} ms after the hang-up`);
 	await t.throwsAsync(readdir(path.join(root, 'streams')), {code: 'ENOENT'}, 'no streams, not even half-written ones');
 	const saved = JSON.parse(await readFile(cache, 'utf8')) as {format: string; files: Record<string, unknown>};
-	t.is(saved.format, 'simplestreams-digests:1');
+	t.is(saved.format, 'simplestreams-digests:2');
 	t.deepEqual(Object.keys(saved.files).map(file => path.basename(file)).sort(), ['lxd.tar.xz', 'root.squashfs'], 'what the probe learned of both files');
 });
 

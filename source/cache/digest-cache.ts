@@ -15,14 +15,21 @@ import {appendFile, mkdir, stat, truncate, unlink} from 'node:fs/promises';
 import {homedir} from 'node:os';
 import {createHash} from 'node:crypto';
 import {dirname, join} from 'node:path';
-import {sameIdentity, type FileFacts, type FileIdentity} from '../domain/file.js';
+import {millisecondsOf, sameIdentity, type FileFacts, type FileIdentity} from '../domain/file.js';
 import type {Content} from '../domain/ftypes.js';
 import {warning, type ReasonCode} from '../domain/reasons.js';
 import {removeLeftovers, writeAtomic} from '../util/atomic-write.js';
 import {errorCode} from '../util/errors.js';
 import {readBoundedFile, SmallFileProblem} from '../util/small-file.js';
 
-const format = 'simplestreams-digests:1';
+const format = 'simplestreams-digests:2';
+
+/**
+ * The format before identities were numbers (dev, ino and nanosecond times as decimal strings):
+ * still read, each identity made the one Node's stats give for it now, and written again in
+ * the current format by the next save.
+ */
+const firstFormat = 'simplestreams-digests:1';
 
 type FileEntry = FileIdentity & FileFacts;
 
@@ -50,7 +57,7 @@ export const journalPath = (path: string) => `${path.replace(/\.json$/, '')}.jou
 export type CacheWarning = {type: 'warning'; path: string; code: ReasonCode; message: string};
 
 type CacheFile = {
-	format: typeof format;
+	format: typeof format | typeof firstFormat;
 	root: string;
 	files: Record<string, FileEntry>;
 	combined: Record<string, string>;
@@ -88,19 +95,56 @@ export function defaultCachePath(root: string): string {
 	return join(base, 'simplestreams', `${createHash('sha256').update(root).digest('hex').slice(0, 16)}.json`);
 }
 
-function validDelta(entry: unknown): entry is DeltaEntry {
-	const e = entry as DeltaEntry;
-	return typeof e === 'object' && e !== null && isHex64(e.source) && isHex64(e.target) && Number.isSafeInteger(e.size)
-		&& (e.sha256 === undefined ? e.identity === undefined : isHex64(e.sha256) && typeof e.identity === 'object' && e.identity !== null);
+const isDecimal = (value: unknown): value is string => typeof value === 'string' && /^-?\d+$/.test(value);
+
+/** A file's identity as either format holds it. */
+function readIdentity(value: unknown): FileIdentity | undefined {
+	const e = value as Record<keyof FileIdentity | 'mtimeNs' | 'ctimeNs', unknown>;
+	if (typeof e !== 'object' || e === null || !Number.isSafeInteger(e.size)) {
+		return undefined;
+	}
+
+	if (typeof e.dev === 'number' && typeof e.ino === 'number' && typeof e.mtimeMs === 'number' && typeof e.ctimeMs === 'number') {
+		return e as FileIdentity;
+	}
+
+	// Number() of a decimal inode or device is the double Node's stats give for it: both round to nearest.
+	return isDecimal(e.dev) && isDecimal(e.ino) && isDecimal(e.mtimeNs) && isDecimal(e.ctimeNs)
+		? {dev: Number(e.dev), ino: Number(e.ino), size: e.size as number, mtimeMs: millisecondsOf(e.mtimeNs), ctimeMs: millisecondsOf(e.ctimeNs)}
+		: undefined;
 }
 
-function validEntry(entry: unknown): entry is FileEntry {
-	const e = entry as FileEntry;
-	return typeof e === 'object' && e !== null
-		&& typeof e.dev === 'string' && typeof e.ino === 'string' && Number.isSafeInteger(e.size)
-		&& typeof e.mtimeNs === 'string' && typeof e.ctimeNs === 'string' && contents.has(e.content)
-		&& (e.sha256 === undefined || isHex64(e.sha256)) && (e.problem === undefined || typeof e.problem === 'string');
+function readDelta(value: unknown): DeltaEntry | undefined {
+	const e = value as DeltaEntry;
+	if (typeof e !== 'object' || e === null || !isHex64(e.source) || !isHex64(e.target) || !Number.isSafeInteger(e.size)) {
+		return undefined;
+	}
+
+	if (e.sha256 === undefined) {
+		return e.identity === undefined ? e : undefined;
+	}
+
+	const identity = readIdentity(e.identity);
+	return isHex64(e.sha256) && identity ? {...e, identity} : undefined;
 }
+
+function readEntry(value: unknown): FileEntry | undefined {
+	const e = value as FileEntry;
+	if (typeof e !== 'object' || e === null || !contents.has(e.content)
+		|| (e.sha256 !== undefined && !isHex64(e.sha256)) || (e.problem !== undefined && typeof e.problem !== 'string')) {
+		return undefined;
+	}
+
+	const identity = readIdentity(e);
+	if (identity === e) {
+		return e;
+	}
+
+	// Every field at once, in the order record() writes them (see there).
+	return identity && {dev: identity.dev, ino: identity.ino, size: identity.size, mtimeMs: identity.mtimeMs, ctimeMs: identity.ctimeMs, content: e.content, problem: e.problem, sha256: e.sha256};
+}
+
+const readPair = (value: unknown) => (isHex64(value) ? value : undefined);
 
 /** Entries of one kind, with the keys this run used: the others are pruned after a full run. */
 class Tracked<V> {
@@ -113,15 +157,15 @@ class Tracked<V> {
 	 * append them to. Without one the next save writes every entry, and a cold run would note each of
 	 * them for nothing.
 	 */
-	constructor(readonly kind: Kind, private readonly valid: (value: unknown) => value is V, private readonly journaled: () => boolean) {}
+	constructor(readonly kind: Kind, private readonly read: (value: unknown) => V | undefined, private readonly journaled: () => boolean) {}
 
 	/** Take the valid entries of a loaded record; returns how many were not. */
 	load(record: Record<string, unknown>): number {
 		let dropped = 0;
 		// Object.keys, not Object.entries: no [key, value] array per entry (tens of thousands on a large tree).
 		for (const key of Object.keys(record)) {
-			const value = record[key];
-			if (this.valid(value)) {
+			const value = this.read(record[key]);
+			if (value !== undefined) {
 				this.entries.set(key, value);
 			} else {
 				dropped++;
@@ -138,11 +182,12 @@ class Tracked<V> {
 			return true;
 		}
 
-		if (!this.valid(value)) {
+		const entry = this.read(value);
+		if (entry === undefined) {
 			return false;
 		}
 
-		this.entries.set(key, value);
+		this.entries.set(key, entry);
 		return true;
 	}
 
@@ -235,7 +280,7 @@ export class DigestCache {
 			return ignore('not valid JSON');
 		}
 
-		if (data?.format !== format || typeof data.files !== 'object' || typeof data.combined !== 'object' || data.files === null || data.combined === null) {
+		if ((data?.format !== format && data?.format !== firstFormat) || typeof data.files !== 'object' || typeof data.combined !== 'object' || data.files === null || data.combined === null) {
 			return ignore(`not a ${format} file`);
 		}
 
@@ -250,13 +295,19 @@ export class DigestCache {
 			emit({type: 'warning', path, ...warning('cache-entries-dropped', dropped)});
 		}
 
+		if (data.format === firstFormat) {
+			// Written again whole in this format, the journal folded in: none of the first format's lines is appended to.
+			cache.snapshotBytes = undefined;
+			cache.dirty = true;
+		}
+
 		return cache;
 	}
 
 	private readonly journaled = () => this.snapshotBytes !== undefined;
-	private readonly files = new Tracked<FileEntry>('file', validEntry, this.journaled);
-	private readonly pairs = new Tracked<string>('combined', isHex64, this.journaled);
-	private readonly deltas = new Tracked<DeltaEntry>('delta', validDelta, this.journaled);
+	private readonly files = new Tracked<FileEntry>('file', readEntry, this.journaled);
+	private readonly pairs = new Tracked<string>('combined', readPair, this.journaled);
+	private readonly deltas = new Tracked<DeltaEntry>('delta', readDelta, this.journaled);
 	private readonly kinds = new Map<Kind, Tracked<unknown>>([this.files, this.pairs, this.deltas].map(t => [t.kind, t as Tracked<unknown>]));
 	private dirty = false;
 	/** The snapshot's size on disk, undefined while there is none this cache can build on. */
@@ -351,8 +402,8 @@ export class DigestCache {
 		} else {
 			// Every field at once, in the order they are written (JSON leaves an undefined one out):
 			// one shape, its fields inside the object. A spread takes V8's slow path, once per new file.
-			const {dev, ino, size, mtimeNs, ctimeNs} = identity;
-			this.files.set(path, {dev, ino, size, mtimeNs, ctimeNs, content, problem, sha256});
+			const {dev, ino, size, mtimeMs, ctimeMs} = identity;
+			this.files.set(path, {dev, ino, size, mtimeMs, ctimeMs, content, problem, sha256});
 		}
 
 		this.dirty = true;

@@ -1,34 +1,46 @@
 // A file's identity (one state of its bytes) and what is known of those bytes before they are
 // hashed: a digest holds only while the identity it was taken under does.
-import type {BigIntStats} from 'node:fs';
+import type {Stats} from 'node:fs';
 import type {Content} from './ftypes.js';
 
-/** What identifies one state of a file's bytes: any change to it invalidates a digest. */
+/**
+ * What identifies one state of a file's bytes: any change to it invalidates a digest. Numbers as
+ * Node's plain stats give them, not its nanosecond BigInts: a tree of 10,000 versions stats 30,000
+ * files a run, and those BigInts and the strings made of them were most of that run's garbage
+ * (bench/RESULTS.md). A time is Node's `sec * 1e3 + nsec / 1e6` milliseconds, a double that tells
+ * apart stamps 0.24 µs apart until 2039 (0.49 µs until 2109). What it gives up is finer than a
+ * stamp can move between a state hashed and the next: Linux stamps a change from its clock tick
+ * (1-10 ms), or, on a filesystem that stamps finer, from a clock read after a stat saw the last
+ * stamp; and the bytes hashed were read, by system calls of their own, after the stat that took
+ * the identity. An inode above 2^53 is the nearest double: two that round alike are still told
+ * apart by their ctimes (a file put in another's place was stamped when it was made or moved).
+ */
 export type FileIdentity = {
-	dev: string;
-	ino: string;
+	dev: number;
+	ino: number;
 	size: number;
-	mtimeNs: string;
-	ctimeNs: string;
+	mtimeMs: number;
+	ctimeMs: number;
 };
 
-export function identityOf(stats: BigIntStats): FileIdentity {
-	return {
-		dev: stats.dev.toString(),
-		ino: stats.ino.toString(),
-		size: Number(stats.size),
-		mtimeNs: stats.mtimeNs.toString(),
-		ctimeNs: stats.ctimeNs.toString(),
-	};
-}
+export const identityOf = (stats: Stats): FileIdentity =>
+	({dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs});
 
+/** Whether two identities name one state; `b` may be a file's stats as they are now (no identity made of them). */
 export const sameIdentity = (a: FileIdentity, b: FileIdentity) =>
-	a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+	a.ctimeMs === b.ctimeMs && a.mtimeMs === b.mtimeMs && a.size === b.size && a.ino === b.ino && a.dev === b.dev;
 
-/** Whether `stats` of a file now still show the state `identity` names: sameIdentity without making an identity of them (asked once per file hashed). */
-export const stillIdentity = (identity: FileIdentity, stats: BigIntStats) =>
-	Number(stats.size) === identity.size && stats.ino.toString() === identity.ino && stats.mtimeNs.toString() === identity.mtimeNs
-	&& stats.ctimeNs.toString() === identity.ctimeNs && stats.dev.toString() === identity.dev;
+/** Nanoseconds since the epoch as a decimal string (the digest cache's first format) in milliseconds, the very double Node's stats give for that time. */
+export function millisecondsOf(nanoseconds: string): number {
+	const ns = BigInt(nanoseconds);
+	// Node splits a time as the kernel does: whole seconds (negative before 1970) and 0 ≤ ns < 1e9.
+	let seconds = ns / 1_000_000_000n;
+	if (ns < 0n && seconds * 1_000_000_000n !== ns) {
+		seconds -= 1n;
+	}
+
+	return (Number(seconds) * 1e3) + (Number(ns - (seconds * 1_000_000_000n)) / 1e6);
+}
 
 /**
  * What is known of a file's bytes before hashing: its content kind, why it cannot be published (cut

@@ -61,4 +61,4 @@ export const pathPair = (metaPath: string, rootPath: string) => `${metaPath}\0${
 export const contentPair = (metaSha256: string, rootSha256: string) => `${metaSha256}:${rootSha256}`;
 
 /** When a version's newest file was written (epoch ms). mtime, not ctime: a chmod or a rename does not make a finished file look unfinished. */
-export const lastWritten = (version: ScannedVersion) => Math.max(0, ...version.files.map(f => Number(BigInt(f.identity.mtimeNs) / 1_000_000n)));
+export const lastWritten = (version: ScannedVersion) => Math.max(0, ...version.files.map(f => Math.floor(f.identity.mtimeMs)));

@@ -75,7 +75,7 @@ async function copy(from: string, to: string, progress: (done: number) => void, 
 
 type Placed = {op: FileOp; sha256: string; identity: FileIdentity; combined?: string};
 
-const fileOf = async (absolute: string, path: string): Promise<HashedFile> => ({path, absolute, identity: identityOf(await stat(absolute, {bigint: true}))});
+const fileOf = async (absolute: string, path: string): Promise<HashedFile> => ({path, absolute, identity: identityOf(await stat(absolute))});
 
 /**
  * Bring one file into the staging directory: a rename, or a copy. Then the hash stage reads it (a
@@ -129,7 +129,7 @@ async function stage(op: FileOp, staged: string, meta: HashedFile | undefined, j
 	}
 
 	// The pipeline's rule: a file that changes while it is hashed is not published with that digest.
-	if (!sameIdentity(file.identity, identityOf(await stat(staged, {bigint: true})))) {
+	if (!sameIdentity(file.identity, identityOf(await stat(staged)))) {
 		throw new ImportError(`${printable(path)} changed while it was being hashed (is it still being written?)`);
 	}
 
@@ -282,7 +282,7 @@ async function remember(plan: ImportPlan, placed: Placed[], context: ImportConte
 		for (const {op, sha256, identity, combined} of placed) {
 			const path = `${plan.destination}/${op.name}`;
 			// A file changed since it was hashed is left to the regeneration, which hashes it again.
-			if (sameIdentity(identity, identityOf(await stat(join(plan.root, path), {bigint: true})))) {
+			if (sameIdentity(identity, identityOf(await stat(join(plan.root, path))))) {
 				cache.record(path, identity, {content: op.source.content, sha256});
 			}
 

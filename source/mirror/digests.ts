@@ -15,8 +15,8 @@ export async function rememberDigests(cache: DigestCache, root: string, version:
 	for (const file of version.files) {
 		const path = `${version.dir}/${file.name}`;
 		// Taken after the rename (which changes a file's ctime): the entry holds while the file stays as placed.
-		const stats = await stat(join(root, path), {bigint: true});
-		if (stats.isFile() && Number(stats.size) === file.size) {
+		const stats = await stat(join(root, path));
+		if (stats.isFile() && stats.size === file.size) {
 			cache.record(path, identityOf(stats), {...await inspectContent(join(root, path)), sha256: file.sha256});
 		}
 	}

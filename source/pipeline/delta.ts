@@ -150,7 +150,7 @@ export function progressOf(path: string, emit: Emit, interval = 100): (done: num
 	};
 }
 
-const identityNow = async (path: string): Promise<FileIdentity | undefined> => stat(path, {bigint: true}).then(identityOf, () => undefined);
+const identityNow = async (path: string): Promise<FileIdentity | undefined> => stat(path).then(identityOf, () => undefined);
 
 /** Whether the two rootfs files are still what was hashed: a delta from other bytes would break clients. */
 async function unchanged(job: DeltaJob): Promise<boolean> {

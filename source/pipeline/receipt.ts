@@ -24,7 +24,7 @@ import type {DeltaOptions} from './delta-options.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
 import type {Digests, Tree} from '../domain/tree.js';
 
-const format = 'simplestreams-receipt:1';
+const format = 'simplestreams-receipt:2';
 
 /** The events of a run that are not from the scan, as a no-change run would emit them again. */
 export type Replayed = Extract<PipelineEvent, {type: 'skipped' | 'warning' | 'cataloged' | 'delta-reused' | 'delta-skipped'}>;
@@ -44,41 +44,62 @@ export const receiptPath = (cachePath: string) => `${cachePath.replace(/\.json$/
 
 /** This copy of the program (the file it runs from): another version may publish differently. */
 function programIdentity(): string {
-	const {ino, size, mtimeNs} = statSync(fileURLToPath(import.meta.url), {bigint: true});
-	return `${ino}:${size}:${mtimeNs}`;
+	const {ino, size, mtimeMs} = statSync(fileURLToPath(import.meta.url));
+	return `${ino}:${size}:${mtimeMs}`;
 }
+
+/** How many of a file's numbers the key takes: its identity's five. */
+const identityNumbers = 5;
 
 /**
  * One digest over everything the streams are made from: NUL-separated fields (no path or JSON text
  * holds a NUL), a product's and a version's tagged so that no file's fields (which start `images/`)
  * can pass for either. Where each file is read is part of it: a link inside the root may lead
- * elsewhere tomorrow.
+ * elsewhere tomorrow. The files' identities go as numbers into a digest of their own, which ends
+ * the text: the text says how many there are, and making 50,000 strings of them cost more than the
+ * rest of the key.
  */
 export function treeKey(tree: Tree, deltas?: DeltaOptions): string {
 	const hash = createHash('sha256').update(`${format}\0${programIdentity()}\0${tree.root}\0${JSON.stringify(deltas ?? null)}\n`);
+	const identities = createHash('sha256');
+	const numbers = new Float64Array(identityNumbers * 4096);
+	let count = 0;
 	const fields: string[] = [];
 	for (const {ref, requirements, aliases, versions} of tree.products) {
 		fields.push(`P${JSON.stringify([ref.id, ref.path, requirements, aliases])}`);
 		for (const version of versions) {
 			fields.push(`V${version.path}`);
-			for (const {path, absolute, identity: {dev, ino, size, mtimeNs, ctimeNs}} of version.files) {
-				fields.push(path, absolute, dev, ino, String(size), mtimeNs, ctimeNs);
+			for (const {path, absolute, identity} of version.files) {
+				fields.push(path, absolute);
+				if (count === numbers.length) {
+					identities.update(numbers);
+					count = 0;
+				}
+
+				numbers[count++] = identity.dev;
+				numbers[count++] = identity.ino;
+				numbers[count++] = identity.size;
+				numbers[count++] = identity.mtimeMs;
+				numbers[count++] = identity.ctimeMs;
 			}
 
-			// Hashed a piece at a time: the whole text of a large tree is megabytes.
-			if (fields.length > 4096) {
+			// Hashed a piece at a time: the whole text of a large tree is megabytes. A piece of some
+			// 100 KB stays below V8's large objects (128 KiB), which only a full collection frees: at
+			// 4,096 fields of 80 characters each piece stayed, 10 MB more at the peak (bench/RESULTS.md).
+			if (fields.length > 1024) {
 				hash.update(`${fields.join('\0')}\0`);
 				fields.length = 0;
 			}
 		}
 	}
 
-	return hash.update(fields.join('\0')).digest('hex');
+	identities.update(numbers.subarray(0, count));
+	return hash.update(`${fields.join('\0')}\0`).update(identities.digest()).digest('hex');
 }
 
 function identityAt(path: string): FileIdentity | undefined {
 	try {
-		return identityOf(statSync(path, {bigint: true}));
+		return identityOf(statSync(path));
 	} catch {
 		return undefined;
 	}

@@ -6,7 +6,7 @@
 // times the call itself (bench/RESULTS.md has the figures). The few requirements and aliases
 // files are read as every bounded file is (util/small-file.ts), awaited. It yields to the event loop
 // every few milliseconds, so a live display, Ctrl-C and a watcher stay responsive during a long scan.
-import {lstatSync, readdirSync, realpathSync, statSync, type BigIntStats, type Dirent} from 'node:fs';
+import {lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats} from 'node:fs';
 import {join, sep} from 'node:path';
 import {aliasFile, maxAliasesBytes, parseAliases} from '../domain/aliases.js';
 import {architectureProblem} from '../domain/architectures.js';
@@ -32,7 +32,7 @@ type Inherited = {levels: Requirements[]; broken?: string};
 type Entry = {name: string; absolute: string; isDirectory: boolean};
 
 /** Where a symbolic link leads, as stat sees it there. */
-type Followed = Entry & {stats: BigIntStats};
+type Followed = Entry & {stats: Stats};
 
 const preference = (name: string) => fileRoles.findIndex(f => f.name === name);
 
@@ -109,7 +109,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 				return undefined;
 			}
 
-			const stats = statSync(target, {bigint: true});
+			const stats = statSync(target);
 			return {name, absolute: target, isDirectory: stats.isDirectory(), stats};
 		} catch (error) {
 			emit({type: 'skipped', scope, path: rel, ...because('broken-link', errorCode(error))});
@@ -197,7 +197,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 
 			try {
 				let absolute = under(entry.absolute, name);
-				let stats = lstatSync(absolute, {bigint: true});
+				let stats = lstatSync(absolute);
 				if (stats.isSymbolicLink()) {
 					const target = follow(absolute, name, path, 'file');
 					if (!target) {

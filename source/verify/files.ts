@@ -45,14 +45,14 @@ export async function checkFiles(products: ProductsFile, images: readonly Client
 	await mapLimit([...uses], 64, async ([path, users]) => {
 		const absolute = join(options.root, insideBase(path));
 		try {
-			const stats = await stat(absolute, {bigint: true});
+			const stats = await stat(absolute);
 			if (!stats.isFile()) {
 				users.forEach(use => report(use, 'is not a regular file'));
 				return;
 			}
 
 			files.set(path, {path, absolute, identity: identityOf(stats)});
-			for (const use of users.filter(u => u.item.size !== Number(stats.size))) {
+			for (const use of users.filter(u => u.item.size !== stats.size)) {
 				report(use, `is ${stats.size} bytes, the item says ${use.item.size}: LXD stops reading at the declared size, so the download fails`);
 			}
 		} catch (error) {

@@ -154,7 +154,7 @@ export const sleep = async (ms: number) => new Promise(resolve => {
 });
 
 /** `touch -d` argument for an exact nanosecond timestamp. */
-const touchStamp = (ns: bigint) => `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`;
+export const touchStamp = (ns: bigint) => `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`;
 
 /**
  * Rewrite a file in place with different bytes of the same size and put its mtime back exactly
@@ -268,7 +268,7 @@ export function imageFile(path: string, size: number, role?: Role): ImageFile {
 		throw new Error(`no role for ${name}`);
 	}
 
-	return {path, absolute: `/nonexistent/${path}`, role: resolved, identity: {dev: '1', ino: String(inode++), size, mtimeNs: '0', ctimeNs: '0'}};
+	return {path, absolute: `/nonexistent/${path}`, role: resolved, identity: {dev: 1, ino: inode++, size, mtimeMs: 0, ctimeMs: 0}};
 }
 
 export function productRef(os: string, release: string, arch: string, variant: string): ProductRef {

@@ -5,7 +5,7 @@
 import {Buffer} from 'node:buffer';
 import {createHash, type Hash} from 'node:crypto';
 import {closeSync, constants, fstatSync, openSync, readSync} from 'node:fs';
-import {stillIdentity, type FileFacts} from '../../domain/file.js';
+import {sameIdentity, type FileFacts} from '../../domain/file.js';
 import {inspectBytes} from '../../domain/magic.js';
 import type {ImageFile} from '../../domain/tree.js';
 import {smallWork} from './pool.js';
@@ -45,8 +45,8 @@ function readWhole(file: ImageFile, buffer: Buffer): Buffer | undefined {
 
 	try {
 		const bytesRead = readSync(fd, buffer, 0, file.identity.size + 1, 0);
-		const after = fstatSync(fd, {bigint: true});
-		return bytesRead === file.identity.size && stillIdentity(file.identity, after) ? buffer.subarray(0, bytesRead) : undefined;
+		const after = fstatSync(fd);
+		return bytesRead === file.identity.size && sameIdentity(file.identity, after) ? buffer.subarray(0, bytesRead) : undefined;
 	} catch {
 		return undefined;
 	} finally {

@@ -5,8 +5,8 @@
 // and hashing through the kernel's readahead. Few imports (node:* and two small domain modules), so
 // it loads fast in every worker. The calling thread runs the same passes a block at a time (hash.ts).
 import {createHash, type Hash} from 'node:crypto';
-import {closeSync, constants, fstatSync, openSync, readSync, type BigIntStats} from 'node:fs';
-import {stillIdentity} from '../../domain/file.js';
+import {closeSync, constants, fstatSync, openSync, readSync, type Stats} from 'node:fs';
+import {sameIdentity} from '../../domain/file.js';
 import {because} from '../../domain/reasons.js';
 import type {DigestRequest, DigestResponse, DigestSource} from './protocol.js';
 
@@ -22,8 +22,8 @@ class Changed extends Error {
 }
 
 /** The file must still be what the scan saw, and all of it must have been read. */
-function check(request: DigestRequest, source: DigestSource, position: number, after: BigIntStats): void {
-	if (position !== source.identity.size || !stillIdentity(source.identity, after)) {
+function check(request: DigestRequest, source: DigestSource, position: number, after: Stats): void {
+	if (position !== source.identity.size || !sameIdentity(source.identity, after)) {
 		throw new Changed(source === request.prefix ? 'metadata-changed' : 'changed');
 	}
 }
@@ -50,7 +50,7 @@ function * feed(request: DigestRequest, source: DigestSource, hashes: Hash[], co
 			yield;
 		}
 
-		check(request, source, position, fstatSync(fd, {bigint: true}));
+		check(request, source, position, fstatSync(fd));
 	} finally {
 		closeSync(fd);
 	}
