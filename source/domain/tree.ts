@@ -1,16 +1,36 @@
 // The web root's images as the scan finds them, and the digests found for them: the data that flows
 // through scan → retain → plan → hash → catalog → write, and what retention and the import read.
+import {sep} from 'node:path';
 import type {FileIdentity} from './file.js';
 import type {Role} from './ftypes.js';
 
 export type ImageFile = {
 	/** Path relative to the web root, with `/`: exactly what goes into an item's `path`. */
-	path: string;
+	readonly path: string;
 	/** Where to read it (a link inside the root already resolved). */
-	absolute: string;
-	role: Role;
-	identity: FileIdentity;
+	readonly absolute: string;
+	readonly role: Role;
+	readonly identity: FileIdentity;
 };
+
+/**
+ * A file read where its path says, under the root: where to read it is made when asked (to probe or
+ * hash it) rather than kept, since a tree of 100,000 versions would hold 300,000 such paths beside
+ * the relative ones (bench/RESULTS.md).
+ */
+class RootedFile implements ImageFile {
+	constructor(private readonly root: string, readonly path: string, readonly role: Role, readonly identity: FileIdentity) {}
+
+	get absolute(): string {
+		return this.root.endsWith(sep) ? this.root + this.path : this.root + sep + this.path;
+	}
+}
+
+/** A file the scan found at `path` under `root`, read at `absolute`: that of a file reached through a link is kept, any other is made again from the root when asked. */
+export function imageFile(root: string, path: string, absolute: string, role: Role, identity: FileIdentity): ImageFile {
+	const rooted = new RootedFile(root, path, role, identity);
+	return rooted.absolute === absolute ? rooted : {path, absolute, role, identity};
+}
 
 export type ProductRef = {
 	/** `os:release:arch:variant` */

@@ -18,7 +18,7 @@ import {because, warning} from '../domain/reasons.js';
 import {errorCode} from '../util/errors.js';
 import {isInside, readBoundedFile} from '../util/small-file.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
-import type {ImageFile, ProductRef, ScannedProduct, ScannedVersion, Tree} from '../domain/tree.js';
+import {imageFile, type ImageFile, type ProductRef, type ScannedProduct, type ScannedVersion, type Tree} from '../domain/tree.js';
 import {imagesProblem} from './nothing.js';
 
 const levelNames = ['os', 'release', 'arch', 'variant', 'version'] as const;
@@ -212,7 +212,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 					continue;
 				}
 
-				const file = {path, absolute, role, identity: identityOf(stats)};
+				const file = imageFile(rootReal, path, absolute, role, identityOf(stats));
 				const twin = files.findIndex(f => f.role.kind === role.kind && f.role.ftype === role.ftype);
 				if (twin === -1) {
 					files.push(file);
