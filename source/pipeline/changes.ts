@@ -47,7 +47,9 @@ export class PublishedBefore {
 /** `run` (a one-shot dry run, or a -N the receipt did not stop), then what it changes against the streams on disk before it. */
 export async function reportingChanges(root: string, emit: Emit, run: (before: PublishedBefore) => Promise<GenerateResult>): Promise<GenerateResult> {
 	const before = new PublishedBefore(root);
-	const result = await run(before);
-	emit({type: 'versions-changed', ...before.changes(result.catalog.products)});
-	return result;
+	// Not awaited here: `run` holds what the run was given (a scanned tree), which the stages let go before their write.
+	return run(before).then(result => {
+		emit({type: 'versions-changed', ...before.changes(result.catalog.products)});
+		return result;
+	});
 }

@@ -35,9 +35,16 @@ export async function generate(context: RunContext, write: boolean, scanned?: Tr
 	}
 
 	const {runStages} = await import('./stages.js');
-	const result = await runStages(tree, context, write, undefined, before, memory);
-	const due = [nextDeletion, result.nextDeletion].filter(time => time !== undefined);
-	return due.length === 0 ? result : {...result, nextDeletion: Math.min(...due)};
+	// Not awaited here: this call's frame would hold the tree through the write (stages.ts).
+	return runStages(tree, context, write, undefined, before, memory).then(result => {
+		const due = [nextDeletion, result.nextDeletion].filter(time => time !== undefined);
+		// Set, not spread: the products text is joined only when asked for (stages.ts).
+		if (due.length > 0) {
+			result.nextDeletion = Math.min(...due);
+		}
+
+		return result;
+	});
 }
 
 /**

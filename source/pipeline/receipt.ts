@@ -209,6 +209,8 @@ export function replay(receipt: Receipt, tree: Tree, emit: Emit): void {
 export class Recorder {
 	private readonly events: Replayed[] = [];
 	private unsettled = false;
+	/** Scanned files whose digest the cache did not hold, once the digests are all in; undefined while they are not, or when the probe could not read some file. */
+	private uncached?: string[];
 
 	constructor(private readonly target: ReceiptTarget, private readonly next: Emit) {}
 
@@ -227,14 +229,23 @@ export class Recorder {
 	};
 
 	/**
-	 * Leave the receipt of a run that published `tree`, unless something may go otherwise next time
-	 * or the probe could not read a file. `outputs` are absolute paths; a missing one (the cache
-	 * could not be saved) leaves no receipt, as does a failure to write it: the next run then does
-	 * the whole job.
+	 * Note what the receipt says of the files of `tree`, once every digest is in: taken before the
+	 * write so that the tree, the facts and the digests need not be held through it.
 	 */
-	async record(tree: Tree, facts: ReadonlyMap<string, FileFacts>, digests: Digests, outputs: readonly string[]): Promise<void> {
+	files(tree: Tree, facts: ReadonlyMap<string, FileFacts>, digests: Digests): void {
 		const files = tree.products.flatMap(p => p.versions.flatMap(v => v.files));
-		if (this.unsettled || !files.every(f => facts.has(f.path))) {
+		// Reported as reused by the next run: the digests the cache held, and those this run added.
+		this.uncached = files.every(f => facts.has(f.path)) ? files.filter(f => !facts.get(f.path)?.sha256 && !digests.files.has(f.path)).map(f => f.path) : undefined;
+	}
+
+	/**
+	 * Leave the receipt of a run that published the tree of `files`, unless something may go
+	 * otherwise next time or the probe could not read a file. `outputs` are absolute paths; a missing
+	 * one (the cache could not be saved) leaves no receipt, as does a failure to write it: the next
+	 * run then does the whole job.
+	 */
+	async record(outputs: readonly string[]): Promise<void> {
+		if (this.unsettled || this.uncached === undefined) {
 			return;
 		}
 
@@ -243,11 +254,9 @@ export class Recorder {
 			return;
 		}
 
-		// Reported as reused by the next run: the digests the cache held, and those this run added.
-		const uncached = files.filter(f => !facts.get(f.path)?.sha256 && !digests.files.has(f.path)).map(f => f.path);
-		const receipt: Receipt = {format, tree: this.target.key, outputs: identities as Receipt['outputs'], uncached, events: this.events};
+		const receipt: Receipt = {format, tree: this.target.key, outputs: identities as Receipt['outputs'], uncached: this.uncached, events: this.events};
 		// Not synced: a receipt lost or damaged in a crash is none, and the next run publishes again;
-		// what it pins (the streams, the cache) was synced before it was written.
+		// what it pins (the streams, the cache) was synced before it is written.
 		await writeAtomic(this.target.path, JSON.stringify(receipt) + '\n', 0o600, false).catch(() => undefined);
 	}
 }

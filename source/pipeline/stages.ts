@@ -83,11 +83,32 @@ export type GenerateResult = {
 	nextDeletion?: number;
 };
 
+/** What the write needs of the stages before it: the scanned tree, the probe's facts, the plan and the digests are not among it. */
+type Cataloged = {
+	root: string;
+	catalog: Catalog;
+	deltas: Delta[];
+	leftovers: string[];
+	nextDeletion?: number;
+	readyAt?: number;
+	/** The digest cache's save, begun once the digests were all in. */
+	saving: Promise<void>;
+	cache: DigestCache;
+	recorder?: Recorder;
+};
+
 /**
  * `write`: publish the streams; `receipt`: where to record what was published, if anywhere;
  * `before`: told, before it is written, that the products file changes (or, dry, would; changes.ts).
+ * The stages up to the catalog run in a call of their own, which the write waits for with none of
+ * their state: the tree, facts, plan and digests of a large tree are tens of MB, and the write's
+ * own memory comes on top of whatever is still live then (bench/RESULTS.md).
  */
 export async function runStages(tree: Tree, context: RunContext, write: boolean, receipt?: ReceiptTarget, before?: {replacing: () => Promise<void>}, memory?: RegenerationMemory): Promise<GenerateResult> {
+	return cataloged(tree, context, write, receipt, memory).then(async made => written(made, context, write, before, memory));
+}
+
+async function cataloged(tree: Tree, context: RunContext, write: boolean, receipt?: ReceiptTarget, memory?: RegenerationMemory): Promise<Cataloged> {
 	const {jobs, signal, settleMs} = context;
 	// A -N run notes what the next one, over the same tree, reports again (receipt.ts).
 	const recorder = receipt && new Recorder(receipt, context.emit);
@@ -154,6 +175,7 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 		}
 	}
 
+	let handedOn = false;
 	try {
 		// A held version keeps what the streams on disk say of it until it has settled.
 		const previous = held?.size ? memory?.published ?? (await readProducts(tree.root, productsPath)).decoded : undefined;
@@ -165,16 +187,34 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 			throw new NothingToPublish(`${which} be published${held?.size ? ` yet (${held.size} still settling)` : ' (see why above)'}`, readyAt);
 		}
 
+		recorder?.files(tree, facts, digests);
+		handedOn = true;
+		return {root: tree.root, catalog: result, deltas, leftovers, nextDeletion, readyAt, saving, cache, recorder};
+	} finally {
+		// Its outcome is an event of this run, whatever the run's own.
+		if (!handedOn) {
+			await saving;
+		}
+	}
+}
+
+async function written({root, catalog: result, deltas, leftovers, nextDeletion, readyAt, saving, cache, recorder}: Cataloged, context: RunContext, write: boolean, before?: {replacing: () => Promise<void>}, memory?: RegenerationMemory): Promise<GenerateResult> {
+	const {signal} = context;
+	const emit = recorder?.emit ?? context.emit;
+	try {
 		const text = streamsText(result.products, result.index, memory?.texts);
+		// Set, not spread: a spread would join the products text, which the write takes in pieces.
+		text.page = () => pagePieces(result.products, memory?.sections);
+		text.packed = memory?.packed;
 		// A cancelled run never publishes: the last point to stop is right before the write.
 		signal?.throwIfAborted();
-		const served = write ? await writeStreams(tree.root, {...text, page: () => pagePieces(result.products, memory?.sections), packed: memory?.packed}, emit, {
+		const served = write ? await writeStreams(root, text, emit, {
 			replacing: async path => (path === productsPath ? before?.replacing() : undefined),
 			pageKept(why) {
 				emit({type: 'warning', path: pagePath, ...warning('page-not-ours', why)});
 			},
 		}) : [];
-		if (!write && before && !(await same(join(tree.root, productsPath), text.products))) {
+		if (!write && before && !(await same(join(root, productsPath), text.productsPieces!))) {
 			await before.replacing();
 		}
 
@@ -185,11 +225,20 @@ export async function runStages(tree: Tree, context: RunContext, write: boolean,
 		if (recorder) {
 			// The receipt pins the cache's file as saved.
 			await saving;
-			const outputs = [...served, ...deltas.map(d => d.path)].map(path => join(tree.root, path));
-			await recorder.record(tree, facts, digests, [...outputs, ...leftovers, ...cache.paths]);
+			const outputs = [...served, ...deltas.map(d => d.path)].map(path => join(root, path));
+			await recorder.record([...outputs, ...leftovers, ...cache.paths]);
 		}
 
-		return {catalog: result, productsText: text.products, indexText: text.index, ...(readyAt === undefined ? {} : {settlingUntil: readyAt}), ...(nextDeletion === undefined ? {} : {nextDeletion})};
+		return {
+			catalog: result,
+			// Joined when asked for (a dry run's output, a bucket's upload), not by every run.
+			get productsText() {
+				return text.products;
+			},
+			indexText: text.index,
+			...(readyAt === undefined ? {} : {settlingUntil: readyAt}),
+			...(nextDeletion === undefined ? {} : {nextDeletion}),
+		};
 	} finally {
 		// Its outcome is an event of this run, whatever the run's own.
 		await saving;
