@@ -31,6 +31,7 @@ import {maxStreamsBytes} from './read.js';
  * changes) has started: the two then take the two cores at once (bench/RESULTS.md).
  */
 export type StreamsText = {
+	/** The products text; written from `productsPieces` when they are given, never joined then. */
 	products: string;
 	index: string;
 	page?: ServedText | (() => ServedText);
@@ -45,22 +46,24 @@ export type ServedText = string | readonly Piece[];
 
 const joined = (served: ServedText) => (typeof served === 'string' ? served : served.map(piece => piece.text).join(''));
 
-/**
- * The text joined from `pieces`, and the pieces as runs of that text: V8 keeps a run of a longer
- * string as a reference into it, so the pieces' own strings (together as long as the text: tens of
- * MB on a large tree) are left to the collector rather than held beside it through the write.
- */
-function joinedPieces(pieces: readonly Piece[]): {text: string; pieces: Piece[]} {
-	const text = joined(pieces);
-	let start = 0;
-	return {text, pieces: pieces.map(piece => {
-		const run = text.slice(start, start += piece.text.length);
-		return piece.of ? {text: run, of: piece.of} : {text: run};
-	})};
-}
+/** The strings a served text is written from, in order. */
+const texts = (served: ServedText) => (typeof served === 'string' ? [served] : served.map(piece => piece.text));
 
 /** The text of each product entry, by the entry: kept by a watcher, so that an entry kept from the last regeneration is not written out again. */
 export type ProductTexts = WeakMap<Product, string>;
+
+/** What sortedJson writes of `{"": 0, [id]: entry}` before the entry's id: `{"":0,`. */
+const entryHead = 6;
+
+/**
+ * `,"ID":ENTRY` (`first`: without the comma) as a run of one string JSON.stringify made flat. Made as
+ * a prefix joined to the entry's own JSON, V8 would copy the piece whole the first time it is
+ * written, hashed or measured, one more copy of every entry (tens of MB on a large tree). The key ""
+ * sorts first, and no id is an array index (each holds colons), which an object would put first.
+ */
+function entryPiece(id: string, product: Product, first: boolean): string {
+	return sortedJson({'': 0, [id]: product}).slice(first ? entryHead : entryHead - 1, -1);
+}
 
 /**
  * stableJson of the products file, as pieces: a product's entry a piece of its own. The text of an
@@ -79,13 +82,15 @@ function productsPieces(file: ProductsFile, texts?: ProductTexts): Piece[] {
 		pieces.push({text: `${before}{`});
 		for (const [index, id] of Object.keys(file.products).sort().entries()) {
 			const product = file.products[id]!;
-			let text = texts?.get(product);
+			if (!texts) {
+				pieces.push({text: entryPiece(id, product, index === 0), of: product});
+				continue;
+			}
+
+			let text = texts.get(product);
 			if (text === undefined) {
-				text = sortedJson(product);
-				if (texts) {
-					text = outsideHeap(text);
-					texts.set(product, text);
-				}
+				text = outsideHeap(sortedJson(product));
+				texts.set(product, text);
 			}
 
 			pieces.push({text: `${index === 0 ? '' : ','}${JSON.stringify(id)}:${text}`, of: product});
@@ -98,10 +103,20 @@ function productsPieces(file: ProductsFile, texts?: ProductTexts): Piece[] {
 	return pieces;
 }
 
-/** Compact: the clients never read the indentation, and a server sends every byte of it at each fetch. */
+/**
+ * Compact: the clients never read the indentation, and a server sends every byte of it at each fetch.
+ * The products text is joined only when asked for (a dry run prints it, a bucket is sent it): the
+ * write takes it in pieces, and a large tree's whole text (tens of MB) is one more copy of it.
+ */
 export function streamsText(products: ProductsFile, index: IndexFile, texts?: ProductTexts): StreamsText {
-	const {text, pieces} = joinedPieces(productsPieces(products, texts));
-	return {products: text, productsPieces: pieces, index: stableJson(index)};
+	const pieces = productsPieces(products, texts);
+	return {
+		get products() {
+			return joined(pieces);
+		},
+		productsPieces: pieces,
+		index: stableJson(index),
+	};
 }
 
 /** The gzip of a served file. Its header holds no name and no time, so the same text gives the same bytes. */
@@ -128,7 +143,7 @@ const step = 256 * 1024;
  * is tens of MB, and reading it whole as a string (next to the new text) was the peak memory of a
  * no-change run. A size that differs answers without reading anything.
  */
-export async function same(path: string, text: string): Promise<boolean> {
+export async function same(path: string, text: ServedText): Promise<boolean> {
 	let handle: FileHandle;
 	try {
 		handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -138,13 +153,13 @@ export async function same(path: string, text: string): Promise<boolean> {
 
 	try {
 		const stats = await handle.stat();
-		if (!stats.isFile() || stats.size !== Buffer.byteLength(text)) {
+		if (!stats.isFile() || stats.size !== texts(text).reduce((sum, piece) => sum + Buffer.byteLength(piece), 0)) {
 			return false;
 		}
 
 		const actual = Buffer.allocUnsafe((step + 1) * 3);
 		let position = 0;
-		for (const expected of utf8Slices(text, step)) {
+		for (const expected of utf8Slices(texts(text), step)) {
 			if (await readFully(handle, actual, expected.length, position) !== expected.length || !actual.subarray(0, expected.length).equals(expected)) {
 				return false;
 			}
@@ -219,7 +234,7 @@ export async function publishedPage(root: string): Promise<string | undefined> {
  * Whether the file at `path` is a gzip of exactly `text`. Unpacking costs a fraction of packing at
  * level 9, which every regeneration paid for an unchanged products file of tens of MB (bench/RESULTS.md).
  */
-async function holdsGzipOf(path: string, text: string): Promise<boolean> {
+async function holdsGzipOf(path: string, text: ServedText): Promise<boolean> {
 	let held: Buffer;
 	try {
 		held = await unpacked(await readBoundedFile(path, {limit: maxStreamsBytes}));
@@ -228,7 +243,7 @@ async function holdsGzipOf(path: string, text: string): Promise<boolean> {
 	}
 
 	let position = 0;
-	for (const expected of utf8Slices(text, step)) {
+	for (const expected of utf8Slices(texts(text), step)) {
 		if (!held.subarray(position, position + expected.length).equals(expected)) {
 			return false;
 		}
@@ -240,7 +255,7 @@ async function holdsGzipOf(path: string, text: string): Promise<boolean> {
 }
 
 /** `packing`: the gzip of the text, started as soon as it is known to be wanted. */
-type Plan = {path: string; absolute: string; text: string; file: boolean; packing?: Promise<Buffer>; staged: Staged[]};
+type Plan = {path: string; absolute: string; text: ServedText; file: boolean; packing?: Promise<Buffer>; staged: Staged[]};
 
 /**
  * A write that failed (no space, no permission): what is published is said, since the files are
@@ -255,22 +270,22 @@ function writeFailed(path: string, replaced: readonly string[], error: unknown):
 /** Publish `streams` under `root`. Returns the paths (relative to the root, with the gzips) it wrote or found already right. */
 export async function writeStreams(root: string, streams: StreamsText, emit: Written, {replacing, pageKept}: WriteOptions = {}): Promise<string[]> {
 	const plans: Plan[] = [];
-	const add = async (path: string, text: string, pieces?: readonly Piece[]) => {
+	const add = async (path: string, text: ServedText) => {
 		const absolute = join(root, path);
 		const file = !(await same(absolute, text));
-		const packing = file || !(await holdsGzipOf(gzipPath(absolute), text)) ? (pieces ? packPieces(pieces, streams.packed) : gzipped(text)) : undefined;
+		const packing = file || !(await holdsGzipOf(gzipPath(absolute), text)) ? (typeof text === 'string' ? gzipped(text) : packPieces(text, streams.packed)) : undefined;
 		// Awaited when staged; a write that fails before then leaves it unawaited, and that is no error.
 		packing?.catch(() => undefined);
 		plans.push({path, absolute, text, file, packing, staged: []});
 	};
 
-	await add(productsPath, streams.products, streams.productsPieces);
+	await add(productsPath, streams.productsPieces ?? streams.products);
 	await add(indexPath, streams.index);
 	if (streams.page !== undefined) {
 		const page = await pageIsOurs(root);
 		if (page.ours) {
 			const served = typeof streams.page === 'function' ? streams.page() : streams.page;
-			await add(pagePath, joined(served), typeof served === 'string' ? undefined : served);
+			await add(pagePath, served);
 		} else {
 			pageKept?.(page.why);
 		}
@@ -286,7 +301,7 @@ export async function writeStreams(root: string, streams: StreamsText, emit: Wri
 	const outcomes = await Promise.allSettled(staging.map(async plan => {
 		await mkdir(dirname(plan.absolute), {recursive: true});
 		const parts = await Promise.allSettled([
-			plan.file ? stage(plan.absolute, plan.text) : undefined,
+			plan.file ? stage(plan.absolute, texts(plan.text)) : undefined,
 			plan.packing?.then(async packed => stage(gzipPath(plan.absolute), packed)),
 		]);
 		// The file before its gzip, as they are placed.
