@@ -6,7 +6,12 @@
 // One build with code splitting, so every module exists once (an error class thrown in one part is
 // the class another part checks for). Its entries have fixed names, as code finds them by URL:
 // cli.js and live.js (the live screens); the wizard and the stages after the scan are chunks loaded
-// when a run needs them. The hash worker piscina starts (pipeline/hash/pool.ts) is worker.js, built
+// when a run needs them. esbuild splits the modules cli.js loads at every start into some 30 chunks
+// (one for each set of entries that shares them) importing one another 90 times, and Node resolves
+// each import statement: paths and URLs taken apart often enough that V8's optimising compiler
+// started at every start, its code paged in, ~5 MB and ~30 ms of CPU (bench/RESULTS.md). Those
+// chunks are then bundled again into one, shared.js, and the other parts import them from there:
+// still every module once, as each chunk lands whole in one file or the other. The hash worker piscina starts (pipeline/hash/pool.ts) is worker.js, built
 // apart as one file: it shares no objects with the rest, and a thread that loads its modules one after
 // another (each read through the thread pool the main thread's probe keeps busy) hashes its first byte
 // later.
@@ -56,6 +61,96 @@ const deferInMeow = {
 	},
 };
 
+/**
+ * Left to Node: a native addon, a pool that starts its own worker file, and packages loaded only for
+ * imports, deltas, the watcher and publishing to a bucket, where a few milliseconds of loading are
+ * nothing.
+ */
+const external = ['lzma-native', 'piscina', 'execa', 'yaml', 'tar-stream', '@aws-sdk/client-s3'];
+/** CommonJS packages inside call require() for Node's own modules: each file of the bundle declares it. */
+const requireBanner = 'import {createRequire as __createRequire} from \'node:module\'; const require = __createRequire(import.meta.url);';
+const bundle = 'dist/bundle/';
+const shared = 'shared.js';
+
+/** The chunks cli.js imports, directly or through one another, each after those it imports (the order Node runs them in). */
+function startChunks(outputs) {
+	const order = [];
+	const seen = new Set();
+	const visit = file => {
+		if (!seen.has(file)) {
+			seen.add(file);
+			for (const {path} of outputs[file].imports.filter(i => i.kind === 'import-statement' && !i.external)) {
+				visit(path);
+			}
+
+			order.push(file);
+		}
+	};
+
+	for (const {path} of outputs[`${bundle}cli.js`].imports.filter(i => i.kind === 'import-statement' && !i.external)) {
+		visit(path);
+	}
+
+	return order;
+}
+
+/** Bundles the chunks of every start into shared.js, and points each other file's imports of them there. */
+async function shareStartChunks(outputs) {
+	const chunks = startChunks(outputs);
+	const names = chunks.flatMap(file => outputs[file].exports);
+	if (new Set(names).size !== names.length) {
+		throw new Error(`two chunks of the start export the same name: ${names.filter((name, i) => names.indexOf(name) !== i).join(', ')}`);
+	}
+
+	const merged = new Set(chunks.map(file => file.slice(bundle.length)));
+	const from = file => `'./${file.slice(bundle.length)}'`;
+	await build({
+		stdin: {
+			contents: chunks.map(file => (outputs[file].exports.length > 0 ? `export {${outputs[file].exports.join(', ')}} from ${from(file)};` : `import ${from(file)};`)).join('\n'),
+			resolveDir: bundle,
+			sourcefile: 'start-chunks',
+			loader: 'js',
+		},
+		outfile: bundle + shared,
+		bundle: true,
+		format: 'esm',
+		platform: 'node',
+		target: 'node20',
+		external,
+		// Only the start's chunks are bundled: what they load on demand (the stages, the live screens)
+		// stays a file of its own, loaded when it was.
+		plugins: [{name: 'start-chunks-only', setup(builder) {
+			builder.onResolve({filter: /.*/}, ({path, kind}) => (kind === 'import-statement' && merged.has(path.replace(/^\.\//, '')) ? undefined : {path, external: true}));
+			// A chunk that never calls require() loses its own: each is a CommonJS module made for it,
+			// and Node's module paths worked out from its directory.
+			builder.onLoad({filter: /[\\/]chunk-\w+\.js$/}, async ({path}) => {
+				const text = await readFile(path, 'utf8');
+				const rest = text.startsWith(requireBanner) ? text.slice(requireBanner.length) : text;
+				return {contents: /\brequire\b/.test(rest) ? text : rest, loader: 'js'};
+			});
+		}}],
+		minifyWhitespace: true,
+		minifySyntax: true,
+		logLevel: 'warning',
+	});
+	for (const file of chunks) {
+		await rm(file);
+	}
+
+	for (const file of Object.keys(outputs).filter(file => file.endsWith('.js') && !chunks.includes(file))) {
+		const text = await readFile(file, 'utf8');
+		const pointed = text.replaceAll(/"\.\/(chunk-\w+\.js)"/g, (quoted, chunk) => (merged.has(chunk) ? `"./${shared}"` : quoted));
+		const left = [...merged].find(chunk => pointed.includes(chunk));
+		if (left) {
+			throw new Error(`${file} still names ${left}, now in ${shared}: esbuild's output changed, see scripts/bundle.mjs`);
+		}
+
+		if (pointed !== text) {
+			await writeFile(file, pointed);
+		}
+	}
+}
+
 const launcher = 'dist/cli.js';
 const marker = '// simplestreams launcher';
 
@@ -64,33 +159,31 @@ if (entry.includes(marker)) {
 	throw new Error(`${launcher} is already the launcher: run tsc before this script (npm run build does both)`);
 }
 
-await rm('dist/bundle', {recursive: true, force: true});
-await build({
+await rm(bundle, {recursive: true, force: true});
+const {metafile} = await build({
+	metafile: true,
 	entryPoints: {
 		cli: launcher,
 		live: 'dist/source/report/live/reporter.js',
 	},
-	outdir: 'dist/bundle',
+	outdir: bundle,
 	bundle: true,
 	splitting: true,
 	format: 'esm',
 	platform: 'node',
 	target: 'node20',
-	// Left to Node: a native addon, a pool that starts its own worker file, and packages loaded only
-	// for imports, deltas, the watcher and publishing to a bucket, where a few milliseconds of loading
-	// are nothing.
-	external: ['lzma-native', 'piscina', 'execa', 'yaml', 'tar-stream', '@aws-sdk/client-s3'],
+	external,
 	// React's production build: the development one checks more and keeps more per frame.
 	define: {'process.env.NODE_ENV': '"production"'},
 	// Ink connects to React DevTools only when DEV=true, from a package that is not installed.
 	alias: {'react-devtools-core': './scripts/no-devtools.mjs'},
 	minifyWhitespace: true,
 	minifySyntax: true,
-	// CommonJS packages inside call require() for Node's own modules.
-	banner: {js: 'import {createRequire as __createRequire} from \'node:module\'; const require = __createRequire(import.meta.url);'},
+	banner: {js: requireBanner},
 	plugins: [deferInMeow],
 	logLevel: 'warning',
 });
+await shareStartChunks(metafile.outputs);
 
 await build({
 	entryPoints: {worker: 'dist/source/pipeline/hash/worker.js'},
