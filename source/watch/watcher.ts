@@ -280,7 +280,6 @@ export class Watcher {
 		this.abort = new AbortController();
 		let streamsChanged = false;
 		let hashedBytes = 0;
-		const sizes = new Map<string, number>();
 		const retention = {retired: 0, deleted: 0, deletedBytes: 0};
 		try {
 			if (!(await this.claimRoot())) {
@@ -296,13 +295,9 @@ export class Watcher {
 			const emit: Emit = event => {
 				if (event.type === 'written') {
 					streamsChanged ||= event.changed;
-				} else if (event.type === 'found') {
-					for (const file of event.files) {
-						sizes.set(file.path, file.size);
-					}
 				} else if (event.type === 'hashed') {
 					// Files' sizes, not hashing work: a rootfs read by two digests is one file of its size.
-					hashedBytes += sizes.get(event.path) ?? 0;
+					hashedBytes += event.size;
 				} else if (event.type === 'retired') {
 					retention.retired++;
 				} else if (event.type === 'deleted') {
