@@ -62,58 +62,73 @@ function withDeltas(versions: Product['versions'], deltas: readonly Delta[]): Pr
 }
 
 /**
- * Who owns what a client must see once, shared by all products in order: `CLIENT\0FINGERPRINT` (the
- * path that claimed it) and `alias\0ALIAS\0ARCH\0TYPE` (the product that claimed it).
+ * Who owns what a client must see once, shared by all products in order, in one map a space: each
+ * client's fingerprints (the path that claimed one), then aliases by `ALIAS\0ARCH\0TYPE` (the product
+ * that claimed one). A fingerprint is its own key in its client's space: the very string the digests
+ * hold, where a key of the client's name and the fingerprint was a new string for every one, which a
+ * watcher's ledgers kept (bench/RESULTS.md).
  */
-type Owners = Map<string, string>;
+type Owners = Array<Map<string, string | undefined>>;
 
-const clientPrefixes = new Map(clients.map(client => [client, `${client.name}\0`]));
+/** Which of the owners' maps a key is in: a client's (by its index in `clients`), or the aliases'. */
+type Space = number;
 
-/** The owners' key of a fingerprint a client sees: one prefix string per client, shared by every key a watcher's ledgers keep. */
-const fingerprintKey = (client: typeof clients[number], fingerprint: string) => clientPrefixes.get(client)! + fingerprint;
+const clientSpaces = new Map(clients.map((client, index) => [client, index]));
+const aliasSpace: Space = clients.length;
+const newOwners = (): Owners => Array.from({length: clients.length + 1}, () => new Map());
 
 /** What cataloging a product does with the owners. */
-type OwnersView = {get: (key: string) => string | undefined; set: (key: string, owner: string) => unknown};
+type OwnersView = {get: (space: Space, key: string) => string | undefined; set: (space: Space, key: string, owner: string) => unknown};
+
+const direct = (owners: Owners): OwnersView => ({
+	get: (space, key) => owners[space]!.get(key),
+	set: (space, key, owner) => owners[space]!.set(key, owner),
+});
 
 /**
  * What cataloging one product read from and wrote to the owners, in order, as flat triples: a read
  * (`key`, what it found), a write (`key`, the new owner), or a claim (`key` found unowned, then
- * written: the new owner), the one step of nearly every fingerprint and alias. A product whose inputs
- * did not change gives the same entry again as long as each of its reads finds what it found before.
+ * written: the new owner), the one step of nearly every fingerprint and alias. A step is one number,
+ * its kind and the key's space. A product whose inputs did not change gives the same entry again as
+ * long as each of its reads finds what it found before.
  */
-type Ledger = Array<string | undefined>;
+type Ledger = Array<number | string | undefined>;
 
-const read = 'r';
-const wrote = 'w';
-const claimed = 'c';
+const read = 0;
+const wrote = 1;
+const claimed = 2;
+const stepOf = (kind: number, space: Space) => kind + (3 * space);
+const kindOf = (step: number) => step % 3;
+const spaceOf = (step: number) => Math.floor(step / 3);
 
 /** The owners as one product's cataloging sees them, its reads and writes noted in `ledger`. */
 function ledgered(owners: Owners, ledger: Ledger): OwnersView {
 	return {
-		get(key: string): string | undefined {
-			const owner = owners.get(key);
-			ledger.push(read, key, owner);
+		get(space: Space, key: string): string | undefined {
+			const owner = owners[space]!.get(key);
+			ledger.push(stepOf(read, space), key, owner);
 			return owner;
 		},
-		set(key: string, owner: string): void {
-			owners.set(key, owner);
+		set(space: Space, key: string, owner: string): void {
+			owners[space]!.set(key, owner);
 			const last = ledger.length - 3;
-			if (ledger[last] === read && ledger[last + 1] === key && ledger[last + 2] === undefined) {
-				ledger[last] = claimed;
+			if (ledger[last] === stepOf(read, space) && ledger[last + 1] === key && ledger[last + 2] === undefined) {
+				ledger[last] = stepOf(claimed, space);
 				ledger[last + 2] = owner;
 			} else {
-				ledger.push(wrote, key, owner);
+				ledger.push(stepOf(wrote, space), key, owner);
 			}
 		},
 	};
 }
 
-/** What `ledger` wrote before `end`, by key: what a product's own reads found of its own writes. */
-function ownWrites(ledger: Ledger, end: number): Map<string, string | undefined> {
-	const own = new Map<string, string | undefined>();
+/** What `ledger` wrote before `end`, by space and key: what a product's own reads found of its own writes. */
+function ownWrites(ledger: Ledger, end: number): Owners {
+	const own = newOwners();
 	for (let at = 0; at < end; at += 3) {
-		if (ledger[at] !== read) {
-			own.set(ledger[at + 1]!, ledger[at + 2]);
+		const step = ledger[at] as number;
+		if (kindOf(step) !== read) {
+			own[spaceOf(step)]!.set(ledger[at + 1] as string, ledger[at + 2] as string | undefined);
 		}
 	}
 
@@ -126,20 +141,23 @@ function ownWrites(ledger: Ledger, end: number): Map<string, string | undefined>
  * product seldom reads a key it wrote.
  */
 function stillHolds(ledger: Ledger, owners: Owners): boolean {
-	let own: Map<string, string | undefined> | undefined;
+	let own: Owners | undefined;
 	for (let at = 0; at < ledger.length; at += 3) {
-		const step = ledger[at];
-		const key = ledger[at + 1]!;
-		const found = step === read ? ledger[at + 2] : undefined;
-		if (step !== wrote && (own?.has(key) ? own.get(key) : owners.get(key)) !== found) {
+		const step = ledger[at] as number;
+		const kind = kindOf(step);
+		const space = spaceOf(step);
+		const key = ledger[at + 1] as string;
+		const found = kind === read ? ledger[at + 2] : undefined;
+		const now = () => (own?.[space]!.has(key) ? own[space]!.get(key) : owners[space]!.get(key));
+		if (kind !== wrote && now() !== found) {
 			own ??= ownWrites(ledger, at);
-			if ((own.has(key) ? own.get(key) : owners.get(key)) !== found) {
+			if (now() !== found) {
 				return false;
 			}
 		}
 
-		if (own && step !== read) {
-			own.set(key, ledger[at + 2]);
+		if (own && kind !== read) {
+			own[space]!.set(key, ledger[at + 2] as string | undefined);
 		}
 	}
 
@@ -148,8 +166,9 @@ function stillHolds(ledger: Ledger, owners: Owners): boolean {
 
 function replayWrites(ledger: Ledger, owners: Owners): void {
 	for (let at = 0; at < ledger.length; at += 3) {
-		if (ledger[at] !== read) {
-			owners.set(ledger[at + 1]!, ledger[at + 2]!);
+		const step = ledger[at] as number;
+		if (kindOf(step) !== read) {
+			owners[spaceOf(step)]!.set(ledger[at + 1] as string, ledger[at + 2] as string);
 		}
 	}
 }
@@ -253,7 +272,7 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 	const products: Record<string, Product> = {};
 	const images = {lxd: 0, incus: 0};
 	let versions = 0;
-	const owners: Owners = new Map();
+	const owners = newOwners();
 	const deltasOf = new Map<string, Delta[]>();
 	for (const delta of deltas) {
 		const list = deltasOf.get(delta.product) ?? [];
@@ -294,7 +313,7 @@ export function catalog(planned: readonly PlannedProduct[], digests: Digests, em
 			}, previous, productDeltas);
 			remembered.set(ref.id, {planned: plannedProduct, digests: found!, deltas: deltaKey, ledger, events, entry});
 		} else {
-			entry = catalogProduct(plannedProduct, digests, owners, emit, previous, productDeltas);
+			entry = catalogProduct(plannedProduct, digests, direct(owners), emit, previous, productDeltas);
 		}
 
 		versions += entry.versions;
@@ -333,14 +352,14 @@ function catalogProduct({product, versions: productVersions, held}: PlannedProdu
 	// A fingerprint a client sees twice breaks both images for it: the first one published keeps it.
 	/** A fingerprint this client has not seen yet is taken for `path`; a second one is skipped and named. */
 	const claim = (client: typeof clients[number], fingerprint: string, path: string): boolean => {
-		const key = fingerprintKey(client, fingerprint);
-		const owner = owners.get(key);
+		const space = clientSpaces.get(client)!;
+		const owner = owners.get(space, fingerprint);
 		if (owner) {
 			emit({type: 'skipped', scope: 'file', path, ...because('duplicate-fingerprint', client.label, fingerprint, owner)});
 			return false;
 		}
 
-		owners.set(key, path);
+		owners.set(space, fingerprint, path);
 		return true;
 	};
 
@@ -407,7 +426,7 @@ function catalogProduct({product, versions: productVersions, held}: PlannedProdu
 			.flatMap(item => (isRootFtype(item.ftype) ? [rootFtypes[item.ftype].type] : isUnifiedFtype(item.ftype) ? ['container'] : [])));
 		const defaults = defaultAliases(ref.os, ref.release, ref.variant);
 		return [...new Set([...defaults, ...aliases])].filter(alias => {
-			const owner = [...types].map(type => owners.get(`alias\0${alias}\0${arch}\0${type}`)).find(o => o !== undefined);
+			const owner = [...types].map(type => owners.get(aliasSpace, `${alias}\0${arch}\0${type}`)).find(o => o !== undefined);
 			if (owner) {
 				const path = defaults.includes(alias) ? ref.path : `${ref.path}/.aliases`;
 				emit({type: 'warning', path, ...warning('alias-taken', alias, owner, arch)});
@@ -415,7 +434,7 @@ function catalogProduct({product, versions: productVersions, held}: PlannedProdu
 			}
 
 			for (const type of types) {
-				owners.set(`alias\0${alias}\0${arch}\0${type}`, ref.id);
+				owners.set(aliasSpace, `${alias}\0${arch}\0${type}`, ref.id);
 			}
 
 			return true;
@@ -441,7 +460,7 @@ function catalogProduct({product, versions: productVersions, held}: PlannedProdu
 				const fingerprints = imagesIn(before.items, client);
 				images[client.name] += fingerprints.length;
 				for (const fingerprint of fingerprints) {
-					owners.set(fingerprintKey(client, fingerprint), version.path);
+					owners.set(clientSpaces.get(client)!, fingerprint, version.path);
 				}
 			}
 		}
