@@ -3,7 +3,7 @@
 // file again for each digest it takes (its own, and one per metadata file it pairs with) costs
 // several times what hashing it does, and on a tree of small versions that was most of a cold run.
 import {Buffer} from 'node:buffer';
-import {createHash, type Hash} from 'node:crypto';
+import {hash} from 'node:crypto';
 import {closeSync, constants, fstatSync, openSync, readSync} from 'node:fs';
 import {sameIdentity, type FileFacts} from '../../domain/file.js';
 import {inspectBytes} from '../../domain/magic.js';
@@ -25,10 +25,11 @@ const unpaired: EarlyFile['paired'] = [];
 /**
  * Where one probe reads its small files, one after the other: each is inspected and hashed before
  * the next is read, so one buffer serves them all (a Buffer a file was a new ArrayBuffer each, its
- * memory outside the heap until the collector came by). One byte more than the largest small file,
- * to tell a file that grew since the scan.
+ * memory outside the heap until the collector came by). Its first half holds the file read, one
+ * byte more than the largest small file to tell a file that grew since the scan; its second, a
+ * metadata file's bytes followed by a rootfs's, hashed together for their combined fingerprint.
  */
-export const readBuffer = () => Buffer.allocUnsafe(smallWork + 1);
+export const readBuffer = () => Buffer.allocUnsafe(2 * (smallWork + 1));
 
 /**
  * The whole file, in `buffer`, or undefined when it is no longer what the scan saw or cannot be read:
@@ -44,7 +45,7 @@ function readWhole(file: ImageFile, buffer: Buffer): Buffer | undefined {
 	}
 
 	try {
-		const bytesRead = readSync(fd, buffer, 0, file.identity.size + 1, 0);
+		const bytesRead = readSync(fd, buffer, 0, Math.min(file.identity.size + 1, smallWork + 1), 0);
 		const after = fstatSync(fd);
 		return bytesRead === file.identity.size && sameIdentity(file.identity, after) ? buffer.subarray(0, bytesRead) : undefined;
 	} catch {
@@ -61,7 +62,15 @@ function readWhole(file: ImageFile, buffer: Buffer): Buffer | undefined {
  */
 export function probeSmall(files: readonly ImageFile[], record: (file: ImageFile, facts: FileFacts) => void, early: EarlyDigests, buffer: Buffer): ImageFile[] {
 	const left: ImageFile[] = [];
-	const metas: Array<{path: string; state: Hash}> = [];
+	const metas: Array<{path: string; bytes: Buffer}> = [];
+	// One-shot digests: a Hash object a file (and one copied a pair) cost more than hashing a few KiB.
+	const joined = (meta: Buffer, root: Buffer) => {
+		const at = smallWork + 1;
+		meta.copy(buffer, at);
+		root.copy(buffer, at + meta.length);
+		return buffer.subarray(at, at + meta.length + root.length);
+	};
+
 	for (const metaPass of [true, false]) {
 		for (const file of files) {
 			if ((file.role.kind === 'meta') !== metaPass) {
@@ -76,15 +85,14 @@ export function probeSmall(files: readonly ImageFile[], record: (file: ImageFile
 			}
 
 			record(file, inspectBytes(bytes));
-			const state = createHash('sha256').update(bytes);
 			if (metaPass) {
-				metas.push({path: file.path, state});
+				// Copied: the buffer is read into again.
+				metas.push({path: file.path, bytes: Buffer.from(bytes)});
 			}
 
 			// A unified tarball is an image of its own: only a rootfs pairs with the metadata.
-			const paired = file.role.kind === 'root' ? metas.map(({path, state: meta}): [string, string] => [path, meta.copy().update(bytes).digest('hex')]) : unpaired;
-			const sha256 = (metaPass ? state.copy() : state).digest('hex');
-			early.set(file.path, {sha256, milliseconds: performance.now() - started, paired});
+			const paired = file.role.kind === 'root' ? metas.map(({path, bytes: meta}): [string, string] => [path, hash('sha256', joined(meta, bytes), 'hex')]) : unpaired;
+			early.set(file.path, {sha256: hash('sha256', bytes, 'hex'), milliseconds: performance.now() - started, paired});
 		}
 	}
 
