@@ -38,6 +38,9 @@ type JournalLine = [kind: Kind, key: string, value?: unknown];
 
 type Kind = 'file' | 'combined' | 'delta';
 
+/** Entries of a snapshot's text made into one string at a time: a file's entry is 200-400 characters. */
+const entriesAPiece = 256;
+
 /** The journal's size at which it is folded into the snapshot: a share of the snapshot, but not for every few lines of a small one. */
 const compactAt = (snapshotBytes: number) => Math.max(1 << 20, snapshotBytes / 2);
 
@@ -221,12 +224,16 @@ class Tracked<V> {
 		return pruned;
 	}
 
-	/** `"name":{…}`, entries in key order, a few thousand at a time: never the whole file as one string. */
+	/**
+	 * `"name":{…}`, entries in key order, a few hundred at a time: never the whole file as one string,
+	 * and no piece as large as V8 places in its large-object space (128 KB), which only a full
+	 * collection frees; a smaller piece dies young, in a scavenge, once written.
+	 */
 	* json(name: string): Generator<string> {
 		const keys = [...this.entries.keys()].sort();
 		yield `${JSON.stringify(name)}:{`;
-		for (let index = 0; index < keys.length; index += 4096) {
-			yield (index === 0 ? '' : ',') + keys.slice(index, index + 4096).map(key => `${JSON.stringify(key)}:${JSON.stringify(this.entries.get(key))}`).join(',');
+		for (let index = 0; index < keys.length; index += entriesAPiece) {
+			yield (index === 0 ? '' : ',') + keys.slice(index, index + entriesAPiece).map(key => `${JSON.stringify(key)}:${JSON.stringify(this.entries.get(key))}`).join(',');
 		}
 
 		yield '}';
