@@ -59,6 +59,14 @@ const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 // concatenating, and join's normalising was a tenth of the scan of a large tree.
 const under = (parent: string, name: string) => (parent.endsWith(sep) ? parent + name : parent + sep + name);
 
+/**
+ * The relative path of `name` in `parent`, as one flat string. The tree's paths are keys of maps (the
+ * probe's facts, the digests, the cache), and a key made by concatenation is flattened when looked
+ * up, after which the string is held twice over: the flat copy and the concatenation that points
+ * to it. Array#join makes the flat string at once.
+ */
+const child = (parent: string, name: string) => [parent, name].join('/');
+
 /** How long the scan may hold the event loop before it lets timers and I/O run. */
 const sliceMilliseconds = 8;
 
@@ -185,7 +193,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 
 		const files: ImageFile[] = [];
 		for (const name of names) {
-			const path = `${rel}/${name}`;
+			const path = child(rel, name);
 			if (requirementFiles.includes(name as typeof requirementFiles[number])) {
 				emit({type: 'warning', path, ...warning('requirements-misplaced')});
 			}
@@ -248,7 +256,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 				await breathe();
 			}
 
-			const path = `${rel}/${dirent.name}`;
+			const path = child(rel, dirent.name);
 			const entry = resolve(dirent, absolute, path, 'version');
 			if (!entry?.isDirectory) {
 				continue;
@@ -294,7 +302,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 		}
 
 		for (const dirent of dirents) {
-			const path = `${rel}/${dirent.name}`;
+			const path = child(rel, dirent.name);
 			if (!wanted(path)) {
 				continue;
 			}
