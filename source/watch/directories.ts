@@ -33,15 +33,33 @@ const versionDepth = 6;
 /** How long the walk that adds watches may hold the event loop before it lets events run. */
 const sliceMilliseconds = 8;
 
-type Watch = {watcher: FSWatcher; ino: bigint; depth: number};
+type Watch = {watcher: FSWatcher; path: string; ino: bigint; depth: number};
 
 export class DirectoryWatches {
 	private readonly watches = new Map<string, Watch>();
+	/**
+	 * Each watch by its watcher, for the listeners every watch shares: a tree of 100,000 versions has
+	 * as many watches, and two closures and their context for each cost more than an entry here.
+	 */
+	private readonly byWatcher = new WeakMap<FSWatcher, Watch>();
+	private readonly changed: (this: FSWatcher, event: string, name: string | null) => void;
+	private readonly failed = (error: unknown) => {
+		this.events.error(error);
+	};
 	/** Set when the limit was reached: no more watches are tried until retry(). */
 	private limited = false;
 	private closed = false;
 
-	constructor(private readonly root: string, private readonly events: DirectoryEvents) {}
+	constructor(private readonly root: string, private readonly events: DirectoryEvents) {
+		const watches = this;
+		// A function, not an arrow: a watcher calls its listener on itself, which says which watch it is.
+		this.changed = function (_event, name) {
+			const watch = watches.byWatcher.get(this);
+			if (watch) {
+				watches.event(watch.path, watch.depth, name);
+			}
+		};
+	}
 
 	/** How many directories are watched. */
 	get size(): number {
@@ -130,13 +148,11 @@ export class DirectoryWatches {
 			this.forget(path);
 		}
 		try {
-			const watcher = watch(path, {persistent: true}, (_event, name) => {
-				this.event(path, depth, name);
-			});
-			watcher.on('error', error => {
-				this.events.error(error);
-			});
-			this.watches.set(path, {watcher, ino, depth});
+			const watcher = watch(path, {persistent: true}, this.changed);
+			watcher.on('error', this.failed);
+			const watched = {watcher, path, ino, depth};
+			this.watches.set(path, watched);
+			this.byWatcher.set(watcher, watched);
 			return true;
 		} catch (error) {
 			if (errorCode(error) === 'ENOSPC') {
