@@ -5,8 +5,9 @@ import {execa} from 'execa';
 import {withRunContext} from '../source/pipeline/context.js';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import {generate, publish} from '../source/pipeline/generate.js';
+import {settledMs} from '../source/pipeline/listings.js';
 import {receiptPath} from '../source/pipeline/receipt.js';
-import {asNobody, collector, copyTree, distModule, distPath, flipLastByte, mtimeNs, rewriteSameSize, tempDir, templateTree, writeFiles} from './helpers/fixtures.js';
+import {asNobody, collector, copyTree, distModule, distPath, flipLastByte, mtimeNs, rewriteSameSize, sleep, tempDir, templateTree, writeFiles} from './helpers/fixtures.js';
 import {deltaPair} from './helpers/images.js';
 
 const template = templateTree('ss-receipt');
@@ -216,4 +217,43 @@ test('the CLI with a relative --cache: a run started in another directory finds 
 	t.notRegex(again, /^hashed /m);
 	const receipt = JSON.parse(await readFile(receiptPath(path.join(dir, 'cache', 'relative.json')), 'utf8')) as {outputs: Array<{path: string}>};
 	t.true(receipt.outputs.every(o => path.isAbsolute(o.path)), 'the receipt names its outputs by absolute path');
+});
+
+test('a version directory settled before the run is not read again while its stat holds; one that changed is', async t => {
+	const {dir, root, cachePath, publishOnce} = await fixture(t);
+	await troubled(root);
+	// What a version's scan reports of its names: a requirements file out of place, a role's second name.
+	await writeFiles(root, {[`${container}/.lxd_requirements`]: '{}', [`${container}/rootfs.squashfs`]: 'hsqs'});
+	// The copy's directories are as new as the run: their listings are kept once their stamps are older than it by the margin.
+	await sleep(settledMs + 200);
+	t.false((await publishOnce()).unchanged);
+	const receipt = JSON.parse(await readFile(receiptPath(cachePath), 'utf8')) as {listings: Record<string, unknown>};
+	t.true(Object.hasOwn(receipt.listings, container));
+	const again = await publishOnce();
+	t.true(again.unchanged);
+	const full = collector();
+	await withRunContext({root, jobs: 2, cachePath}, full.emit, async context => generate(context, true));
+	t.deepEqual(again.events, full.events, 'the listings kept report what reading the directories does');
+	t.true(full.of('warning').some(e => e.path === `${container}/.lxd_requirements`));
+
+	const cli = distPath('cli.js');
+	const trace = path.join(dir, 'trace');
+	/** A -N run under strace: its stderr, and the version directories it opened to read. */
+	const traced = async () => {
+		const result = await execa('strace', ['-f', '-qq', '-e', 'trace=openat', '-o', trace, process.execPath, cli, '-N', '--cache', cachePath, root], {stdin: 'ignore', env: {CI: 'true'}});
+		const opened = (await readFile(trace, 'utf8')).split('\n').filter(line => line.includes('O_DIRECTORY')).map(line => /"([^"]+)"/.exec(line)?.[1] ?? line);
+		return {stderr: result.stderr, opened, versions: opened.filter(where => where.startsWith(`${root}/${product}/`))};
+	};
+
+	// Another build (the CLI's bundle): the receipt's tree is not this one, but its listings serve.
+	t.deepEqual((await traced()).versions, []);
+	const unchanged = await traced();
+	t.regex(unchanged.stderr, /unchanged streams\/v1\/images\.json/);
+	t.true(unchanged.opened.includes(`${root}/${product}`), 'the product directory is still read');
+	t.deepEqual(unchanged.versions, []);
+
+	await writeFile(path.join(root, container, '.requirements'), '{}');
+	const changed = await traced();
+	t.deepEqual(changed.versions, [`${root}/${container}`]);
+	t.true(changed.stderr.includes(`${container}/.requirements`), changed.stderr);
 });

@@ -4,8 +4,9 @@ import test from 'ava';
 import {execa} from 'execa';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import type {Tree} from '../source/domain/tree.js';
+import {Listings} from '../source/pipeline/listings.js';
 import {scan} from '../source/pipeline/scan.js';
-import {asNobody, collector, distModule, permissionsIgnored, tempDir, writeFiles} from './helpers/fixtures.js';
+import {asNobody, collector, distModule, permissionsIgnored, sleep, tempDir, writeFiles} from './helpers/fixtures.js';
 
 const v = 'images/debian/12/amd64/default';
 
@@ -366,5 +367,52 @@ test('results are deterministic and sorted whatever the creation order', async t
 			const paths = x.files.map(f => f.path);
 			t.deepEqual(paths, [...paths].sort());
 		}
+	}
+});
+
+// The race a kept listing guards against needs a filesystem whose stamps are coarser than two
+// changes: ext2 with 128-byte inodes stamps whole seconds (ext4, xfs and tmpfs on Linux 6.13 and
+// later stamp a change finely once a stat has seen the last stamp, so there the stamps move anyway).
+test.serial('a version directory changed again within its timestamp tick after it was listed is listed again', async t => {
+	if (process.getuid?.() !== 0) {
+		t.log('not root: no filesystem with one-second stamps can be mounted; nothing to check');
+		t.pass();
+		return;
+	}
+
+	const dir = await tempDir(t);
+	const image = path.join(dir, 'seconds.img');
+	const root = path.join(dir, 'mnt');
+	await execa('truncate', ['-s', '8M', image]);
+	await execa('mkfs.ext2', ['-q', '-I', '128', image]);
+	await mkdir(root);
+	await execa('mount', ['-o', 'loop', image, root]);
+	try {
+		for (let attempt = 0; attempt < 5; attempt++) {
+			// At the start of a second, so that all of what follows falls within it.
+			await sleep(1000 - (Date.now() % 1000) + 20);
+			const at = `${v}/2024010${attempt + 1}_0000`;
+			await writeFiles(root, version(at, ['lxd.tar.xz', 'root.squashfs']));
+			const listed = new Listings();
+			await scan(root, collector().emit, undefined, listed);
+			const before = await stat(path.join(root, at));
+			await writeFiles(root, version(at, ['disk.qcow2']));
+			const after = await stat(path.join(root, at));
+			if (after.mtimeMs !== before.mtimeMs || after.ctimeMs !== before.ctimeMs) {
+				t.log(`attempt ${attempt + 1}: the second ended between the two changes`);
+				continue;
+			}
+
+			// The directory's stat is as it was when it was listed: only the guard tells the listing is stale.
+			t.false(Object.hasOwn(listed.kept, at));
+			const tree = await scan(root, collector().emit, undefined, new Listings(listed.kept));
+			const scanned = tree.products[0]!.versions.find(found => found.path === at)!;
+			t.deepEqual(scanned.files.map(file => file.path.slice(at.length + 1)), ['disk.qcow2', 'lxd.tar.xz', 'root.squashfs']);
+			return;
+		}
+
+		t.fail('no attempt made both changes within one second');
+	} finally {
+		await execa('umount', [root]);
 	}
 });

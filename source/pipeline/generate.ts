@@ -6,7 +6,8 @@ import type {RegenerationMemory} from './memory.js';
 import type {Tree} from '../domain/tree.js';
 import {reportingChanges, type PublishedBefore} from './changes.js';
 import {noVersions, NothingToPublish} from './nothing.js';
-import {receiptPath, replay, stillPublished, treeKey} from './receipt.js';
+import {lastReceipt, receiptPath, replay, stillPublished, treeKey} from './receipt.js';
+import {Listings} from './listings.js';
 import {scan} from './scan.js';
 import {warmFor} from './hash/pool.js';
 import type {GenerateResult} from './stages.js';
@@ -55,13 +56,16 @@ export async function generate(context: RunContext, write: boolean, scanned?: Tr
  * `scanned`: the tree as already scanned under the root's lock (an import's, rescanned where it placed its version).
  */
 export async function publish(context: RunContext, reportChanges = false, scanned?: Tree): Promise<GenerateResult | 'unchanged'> {
-	const {tree} = await retain(scanned ?? await scan(context.root, context.emit), {...context, write: true}, context.emit);
+	const path = receiptPath(context.cachePath());
+	const last = lastReceipt(path);
+	// The last receipt's listings serve whether or not its tree is this one: each holds only while its directory's stat does.
+	const listings = scanned ? undefined : new Listings(last?.listings);
+	const {tree} = await retain(scanned ?? await scan(context.root, context.emit, undefined, listings), {...context, write: true}, context.emit);
 	context.signal?.throwIfAborted();
 	refuseEmpty(tree, context);
-	const receipt = {path: receiptPath(context.cachePath()), key: treeKey(tree, context.deltas)};
-	const published = stillPublished(receipt);
-	if (published) {
-		replay(published, tree, context.emit);
+	const receipt = {path, key: treeKey(tree, context.deltas), listings};
+	if (stillPublished(last, receipt.key)) {
+		replay(last, tree, context.emit);
 		if (reportChanges) {
 			context.emit({type: 'versions-changed', added: [], removed: []});
 		}

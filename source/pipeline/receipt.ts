@@ -21,6 +21,7 @@ import {isReasonCode} from '../domain/reasons.js';
 import {servedFiles} from '../streams/paths.js';
 import {writeAtomic} from '../util/atomic-write.js';
 import type {DeltaOptions} from './delta-options.js';
+import type {Listings} from './listings.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
 import type {Digests, Tree} from '../domain/tree.js';
 
@@ -37,6 +38,8 @@ export type Receipt = {
 	/** Scanned files whose digest the cache did not hold: all others are reported as reused. */
 	uncached: string[];
 	events: Replayed[];
+	/** The scan's version directories' listings fit to reuse while they hold (listings.ts), by path; checked one by one as the next scan asks. */
+	listings?: Record<string, unknown>;
 };
 
 /** Where the receipt of the runs using a digest cache lives: beside it, outside the web root. */
@@ -147,33 +150,33 @@ function validReceipt(data: unknown): data is Receipt {
 	return typeof r === 'object' && r !== null && r.format === format && isString(r.tree)
 		&& Array.isArray(r.outputs) && r.outputs.every(o => isString(o?.path) && typeof o.identity === 'object' && o.identity !== null)
 		&& Array.isArray(r.uncached) && r.uncached.every(isString)
-		&& Array.isArray(r.events) && r.events.every(validEvent) && r.events.at(-1)?.type === 'cataloged';
+		&& Array.isArray(r.events) && r.events.every(validEvent) && r.events.at(-1)?.type === 'cataloged'
+		&& (r.listings === undefined || (typeof r.listings === 'object' && r.listings !== null && !Array.isArray(r.listings)));
 }
 
-/** Where a run's receipt lives and the key (treeKey) of the tree that run scanned. */
-export type ReceiptTarget = {path: string; key: string};
+/** Where a run's receipt lives, the key (treeKey) of the tree that run scanned, and the listings its scan kept. */
+export type ReceiptTarget = {path: string; key: string; listings?: Listings};
 
 /**
- * The receipt at `path` if it shows that the streams were published from the tree of `key` and are
- * still as that run left them. Anything else (none, unreadable, another format, stale) means: run
- * the pipeline, which is always right; so it is not worth a warning.
+ * The receipt at `path` as the last -N run left it. Anything else (none, unreadable, another
+ * format) is none: the scan lists every directory and the pipeline runs, which is always right; so
+ * it is not worth a warning.
  */
-export function stillPublished({path, key}: ReceiptTarget): Receipt | undefined {
-	let data: unknown;
+export function lastReceipt(path: string): Receipt | undefined {
 	try {
-		data = JSON.parse(readFileSync(path, 'utf8'));
+		const data: unknown = JSON.parse(readFileSync(path, 'utf8'));
+		return validReceipt(data) ? data : undefined;
 	} catch {
 		return undefined;
 	}
+}
 
-	if (!validReceipt(data) || data.tree !== key) {
-		return undefined;
-	}
-
-	return data.outputs.every(o => {
+/** Whether `receipt` shows that the streams were published from the tree of `key` and are still as that run left them. */
+export function stillPublished(receipt: Receipt | undefined, key: string): receipt is Receipt {
+	return receipt?.tree === key && receipt.outputs.every(o => {
 		const identity = identityAt(o.path);
 		return identity !== undefined && sameIdentity(identity, o.identity);
-	}) ? data : undefined;
+	});
 }
 
 /** Emit what the run that wrote `receipt` reported, as a run that found nothing to do would. */
@@ -254,7 +257,7 @@ export class Recorder {
 			return;
 		}
 
-		const receipt: Receipt = {format, tree: this.target.key, outputs: identities as Receipt['outputs'], uncached: this.uncached, events: this.events};
+		const receipt: Receipt = {format, tree: this.target.key, outputs: identities as Receipt['outputs'], uncached: this.uncached, events: this.events, listings: this.target.listings?.kept};
 		// Not synced: a receipt lost or damaged in a crash is none, and the next run publishes again;
 		// what it pins (the streams, the cache) was synced before it is written.
 		await writeAtomic(this.target.path, JSON.stringify(receipt) + '\n', 0o600, false).catch(() => undefined);

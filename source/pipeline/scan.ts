@@ -20,6 +20,7 @@ import {isInside, readBoundedFile} from '../util/small-file.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
 import {imageFile, type ImageFile, type ProductRef, type ScannedProduct, type ScannedVersion, type Tree} from '../domain/tree.js';
 import {imagesProblem} from './nothing.js';
+import type {Listings} from './listings.js';
 
 const levelNames = ['os', 'release', 'arch', 'variant', 'version'] as const;
 
@@ -70,12 +71,15 @@ const child = (parent: string, name: string) => [parent, name].join('/');
 /** How long the scan may hold the event loop before it lets timers and I/O run. */
 const sliceMilliseconds = 8;
 
+const sortedNames = (names: string[]) => sorted(names, byText);
+
 /**
  * `only`: the directories (by path: images/OS, images/OS/RELEASE, … a product) to scan with
  * everything under them, and nothing else; the watcher's rescan of what moved. Without it, the
- * whole tree.
+ * whole tree. `listings`: version directories' listings to reuse while they hold, and to keep
+ * (a -N run's, from and for its receipt).
  */
-export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>): Promise<Tree> {
+export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>, listings?: Listings): Promise<Tree> {
 	emit({type: 'scan-started', root});
 	// Each directory asked for and those above it: the walk goes down through them.
 	const above = only && new Set([...only].flatMap(path => path.split('/').map((_, index, parts) => parts.slice(0, index + 1).join('/'))));
@@ -133,10 +137,11 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>)
 
 	/** A directory's listing, sorted: of entries (to walk the levels) or of names (in a version). */
 	function list(absolute: string, rel: string, scope: Scope): Dirent[] | undefined;
-	function list(absolute: string, rel: string, scope: Scope, names: 'names'): string[] | undefined;
-	function list(absolute: string, rel: string, scope: Scope, names?: 'names'): Dirent[] | string[] | undefined {
+	function list(absolute: string, rel: string, scope: Scope, names: 'names'): readonly string[] | undefined;
+	function list(absolute: string, rel: string, scope: Scope, names?: 'names'): Dirent[] | readonly string[] | undefined {
 		try {
-			return names ? sorted(readdirSync(absolute), byText) : sorted(readdirSync(absolute, {withFileTypes: true}), byName);
+			return !names ? sorted(readdirSync(absolute, {withFileTypes: true}), byName)
+				: listings ? listings.names(absolute, rel, sortedNames) : sortedNames(readdirSync(absolute));
 		} catch (error) {
 			emit({type: 'skipped', scope, path: rel, ...because('unreadable-directory', errorCode(error))});
 			setAside.push(rel);
