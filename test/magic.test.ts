@@ -3,7 +3,7 @@ import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
 import {contentFits, describeExpected, type Content, type Role} from '../source/domain/ftypes.js';
-import {classify, inspectContent, magicLength} from '../source/domain/magic.js';
+import {classify, inspectBytes, inspectContent, magicLength} from '../source/domain/magic.js';
 import {compressedTarball, qcow2, squashfs, tarball, tempDir} from './helpers/fixtures.js';
 
 const files = {'metadata.yaml': 'architecture: x86_64\n', 'templates/hostname.tpl': '{{ container.name }}\n'};
@@ -126,6 +126,33 @@ test('inspectContent: a qcow2 disk with data is whole; cut short it has a proble
 	t.regex(cut.problem ?? '', /truncated/);
 	await truncate(disk, 50);
 	t.regex((await inspectContent(disk)).problem ?? '', /truncated/, 'shorter than a header');
+});
+
+/** A qcow2 header of 512-byte clusters, no L1 table, and a refcount table at 512 in a file of `size` bytes: its last cluster short. */
+function shortQcow2(size: number): Buffer {
+	const bytes = Buffer.alloc(size);
+	bytes.write('QFI\xfb', 'latin1');
+	bytes.writeUInt32BE(3, 4);
+	bytes.writeUInt32BE(9, 20);
+	bytes.writeBigUInt64BE(512n, 48);
+	bytes.writeUInt32BE(1, 56);
+	return bytes;
+}
+
+test('inspect: a qcow2 table that ends inside an entry reads as zeros past the file, never throws', async t => {
+	const dir = await tempDir(t);
+	const disk = path.join(dir, 'disk.qcow2');
+	// The refcount table's last cluster holds 489 bytes: its 62nd entry is one byte.
+	const zeroed = shortQcow2(1001);
+	await writeFile(disk, zeroed);
+	t.deepEqual(await inspectContent(disk), {content: 'qcow2'});
+	t.deepEqual(inspectBytes(zeroed), {content: 'qcow2'});
+	// Its last entry's high half whole, its low half past the end: a block at 2^32, past the end.
+	const pointing = shortQcow2(1004);
+	pointing[1003] = 1;
+	await writeFile(disk, pointing);
+	t.regex((await inspectContent(disk)).problem ?? '', /truncated: its refcount block at byte 4294967296/);
+	t.regex(inspectBytes(pointing).problem ?? '', /truncated: its refcount block at byte 4294967296/);
 });
 
 test('classify on bytes', t => {

@@ -11,16 +11,20 @@
  */
 export type Reading<T> = Generator<[position: number, length: number], T, Buffer>;
 
-// A table entry is read as two 32-bit halves: a BigInt per entry made the L2 tables of a few large
-// disks tens of milliseconds of the probe (bench/RESULTS.md).
+// A table entry is read as two 32-bit halves, not a BigInt an entry (bench/RESULTS.md has what
+// that cost the probe of a few large disks).
 const high = 2 ** 32;
+/** Four zero bytes: what a table cut short by the file's end reads as past it. */
+const zeros = Buffer.alloc(4);
 /**
- * The big-endian 32 bits at `i`, from its bytes: Buffer's readUInt32BE checks its offset through
- * Node's argument validators at each call, and those of a few small disks' tables alone made V8
- * compile the validators with its optimising compiler during a small run, megabytes of the run's
- * peak (bench/RESULTS.md). Past the end, Buffer's reader throws as before.
+ * The big-endian 32 bits at `i`, from its bytes: Buffer's readUInt32BE passes every offset through
+ * Node's argument validators, which V8's optimising compiler then takes up during a small run
+ * (bench/RESULTS.md). A table in a short last cluster may end inside an entry; past the end it reads
+ * as zeros, as qemu reads a file past its end, never as an error.
  */
-const u32 = (table: Buffer, i: number) => (i + 4 <= table.length ? (table[i]! * 0x100_0000) + (table[i + 1]! << 16) + (table[i + 2]! << 8) + table[i + 3]! : table.readUInt32BE(i));
+const u32 = (table: Buffer, i: number): number => (i + 4 <= table.length
+	? (table[i]! * 0x100_0000) + (table[i + 1]! << 16) + (table[i + 2]! << 8) + table[i + 3]!
+	: u32(Buffer.concat([table.subarray(i, i + 4), zeros]), 0));
 /** Bits 9–55 of the entry at `i`: the host offset of a table or standard cluster. */
 const offsetAt = (table: Buffer, i: number) => ((u32(table, i) & 0x00ff_ffff) * high) + ((u32(table, i + 4) & 0xffff_fe00) >>> 0);
 /** Bit 62 of the entry at `i`: a compressed cluster. */
