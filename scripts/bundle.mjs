@@ -6,15 +6,15 @@
 // One build with code splitting, so every module exists once (an error class thrown in one part is
 // the class another part checks for). Its entries have fixed names, as code finds them by URL:
 // cli.js and live.js (the live screens); the wizard and the stages after the scan are chunks loaded
-// when a run needs them. esbuild splits the modules cli.js loads at every start into some 30 chunks
-// (one for each set of entries that shares them) importing one another 90 times, and Node resolves
-// each import statement: paths and URLs taken apart often enough that V8's optimising compiler
-// started at every start, its code paged in, ~5 MB and ~30 ms of CPU (bench/RESULTS.md). Those
-// chunks are then bundled again into one, shared.js, and the other parts import them from there:
-// still every module once, as each chunk lands whole in one file or the other. The hash worker piscina starts (pipeline/hash/pool.ts) is worker.js, built
-// apart as one file: it shares no objects with the rest, and a thread that loads its modules one after
-// another (each read through the thread pool the main thread's probe keeps busy) hashes its first byte
-// later.
+// when a run needs them. esbuild splits the modules cli.js loads at every start into many chunks
+// (one for each set of entries that shares them) importing one another, and Node resolves each
+// import statement: paths and URLs taken apart often enough that V8's optimising compiler started
+// at every start, its code paged in (bench/RESULTS.md has what that cost). Those chunks are then
+// bundled again into one, shared.js, and the other parts import them from there: still every
+// module once, as each chunk lands whole in one file or the other. The hash worker piscina starts
+// (pipeline/hash/pool.ts) is worker.js, built apart as one file: it shares no objects with the
+// rest, and a thread that loads its modules one after another (each read through the thread pool
+// the main thread's probe keeps busy) hashes its first byte later.
 // The tests import the modules tsc wrote under dist/source; the command runs the bundle, built
 // from the same files.
 //

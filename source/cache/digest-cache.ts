@@ -98,6 +98,14 @@ export function defaultCachePath(root: string): string {
 	return join(base, 'simplestreams', `${createHash('sha256').update(root).digest('hex').slice(0, 16)}.json`);
 }
 
+/**
+ * A file's entry: every field at once, in the order they are written (JSON leaves an undefined one
+ * out), so every entry has one shape, its fields inside the object. A spread takes V8's slow path,
+ * once per new file.
+ */
+const fileEntry = ({dev, ino, size, mtimeMs, ctimeMs}: FileIdentity, {content, problem, sha256}: FileFacts): FileEntry =>
+	({dev, ino, size, mtimeMs, ctimeMs, content, problem, sha256});
+
 const isDecimal = (value: unknown): value is string => typeof value === 'string' && /^-?\d+$/.test(value);
 
 /** A file's identity as either format holds it. */
@@ -143,8 +151,7 @@ function readEntry(value: unknown): FileEntry | undefined {
 		return e;
 	}
 
-	// Every field at once, in the order record() writes them (see there).
-	return identity && {dev: identity.dev, ino: identity.ino, size: identity.size, mtimeMs: identity.mtimeMs, ctimeMs: identity.ctimeMs, content: e.content, problem: e.problem, sha256: e.sha256};
+	return identity && fileEntry(identity, e);
 }
 
 const readPair = (value: unknown) => (isHex64(value) ? value : undefined);
@@ -407,10 +414,7 @@ export class DigestCache {
 			entry.sha256 = sha256;
 			this.files.set(path, entry);
 		} else {
-			// Every field at once, in the order they are written (JSON leaves an undefined one out):
-			// one shape, its fields inside the object. A spread takes V8's slow path, once per new file.
-			const {dev, ino, size, mtimeMs, ctimeMs} = identity;
-			this.files.set(path, {dev, ino, size, mtimeMs, ctimeMs, content, problem, sha256});
+			this.files.set(path, fileEntry(identity, facts));
 		}
 
 		this.dirty = true;

@@ -5,9 +5,8 @@ import type {Content} from './ftypes.js';
 
 /**
  * What identifies one state of a file's bytes: any change to it invalidates a digest. Numbers as
- * Node's plain stats give them, not its nanosecond BigInts: a tree of 10,000 versions stats 30,000
- * files a run, and those BigInts and the strings made of them were most of that run's garbage
- * (bench/RESULTS.md). A time is Node's `sec * 1e3 + nsec / 1e6` milliseconds, a double that tells
+ * Node's plain stats give them, not strings of its nanosecond BigInts, made for every file of every
+ * run (bench/RESULTS.md). A time is Node's `sec * 1e3 + nsec / 1e6` milliseconds, a double that tells
  * apart stamps 0.24 µs apart until 2039 (0.49 µs until 2109). What it gives up is finer than a
  * stamp can move between a state hashed and the next: Linux stamps a change from its clock tick
  * (1-10 ms), or, on a filesystem that stamps finer, from a clock read after a stat saw the last

@@ -15,8 +15,8 @@ export type ImageFile = {
 
 /**
  * A file read where its path says, under the root: where to read it is made when asked (to probe or
- * hash it) rather than kept, since a tree of 100,000 versions would hold 300,000 such paths beside
- * the relative ones (bench/RESULTS.md).
+ * hash it) rather than kept, which would be a second path held for every file of the tree beside its
+ * relative one (bench/RESULTS.md).
  */
 class RootedFile implements ImageFile {
 	constructor(private readonly root: string, readonly path: string, readonly role: Role, readonly identity: FileIdentity) {}
