@@ -1,4 +1,4 @@
-import {appendFile, chmod, mkdir, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises';
+import {appendFile, chmod, link, mkdir, readFile, rename, rm, stat, symlink, utimes, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
 import {execa} from 'execa';
@@ -217,6 +217,21 @@ test('the CLI with a relative --cache: a run started in another directory finds 
 	t.notRegex(again, /^hashed /m);
 	const receipt = JSON.parse(await readFile(receiptPath(path.join(dir, 'cache', 'relative.json')), 'utf8')) as {outputs: Array<{path: string}>};
 	t.true(receipt.outputs.every(o => path.isAbsolute(o.path)), 'the receipt names its outputs by absolute path');
+});
+
+test('an image file\'s link led to another name of the same inode: the whole pipeline runs again', async t => {
+	const {root, publishOnce} = await fixture(t);
+	const file = path.join(root, container, 'root.squashfs');
+	const [first, second] = [path.join(root, 'images', 'first.squashfs'), path.join(root, 'images', 'second.squashfs')];
+	await rename(file, first);
+	await link(first, second);
+	await symlink(first, file);
+	t.false((await publishOnce()).unchanged);
+	t.true((await publishOnce()).unchanged);
+	await rm(file);
+	await symlink(second, file);
+	t.false((await publishOnce()).unchanged, 'where a file is read is part of what was published');
+	t.true((await publishOnce()).unchanged);
 });
 
 test('a version directory settled before the run is not read again while its stat holds; one that changed is', async t => {

@@ -32,6 +32,9 @@ export function imageFile(root: string, path: string, absolute: string, role: Ro
 	return rooted.absolute === absolute ? rooted : {path, absolute, role, identity};
 }
 
+/** Where a file reached through a link is read; none for a file read where its path says, under the root. */
+export const linkTarget = (file: ImageFile): string | undefined => (file instanceof RootedFile ? undefined : file.absolute);
+
 export type ProductRef = {
 	/** `os:release:arch:variant` */
 	id: string;

@@ -23,7 +23,7 @@ import {writeAtomic} from '../util/atomic-write.js';
 import type {DeltaOptions} from './delta-options.js';
 import type {Listings} from './listings.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
-import type {Digests, Tree} from '../domain/tree.js';
+import {linkTarget, type Digests, type Tree} from '../domain/tree.js';
 
 const format = 'simplestreams-receipt:2';
 
@@ -72,8 +72,10 @@ export function treeKey(tree: Tree, deltas?: DeltaOptions): string {
 		fields.push(`P${JSON.stringify([ref.id, ref.path, requirements, aliases])}`);
 		for (const version of versions) {
 			fields.push(`V${version.path}`);
-			for (const {path, absolute, identity} of version.files) {
-				fields.push(path, absolute);
+			for (const file of version.files) {
+				// Where a file is read, when a link says: any other is read under the root, which the key holds.
+				fields.push(file.path, linkTarget(file) ?? '');
+				const {identity} = file;
 				if (count === numbers.length) {
 					identities.update(numbers);
 					count = 0;
