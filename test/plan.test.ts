@@ -232,3 +232,26 @@ test('plan is pure: the same input gives the same plan, and the input is untouch
 	t.deepEqual(first.tasks.map(shape), second.tasks.map(shape));
 	t.is(JSON.stringify([p, [...known]]), before);
 });
+
+test('digests the probe took are planned as taken, not as tasks; a rootfs missing a fingerprint with one of its metadata files is hashed', t => {
+	const p = product(ref, {'20240101_0000': {'incus.tar.xz': 100, 'lxd.tar.xz': 100, 'root.squashfs': 1000}});
+	const [incus, lxd, root] = ['incus.tar.xz', 'lxd.tar.xz', 'root.squashfs'].map(name => `${dir}/${name}`) as [string, string, string];
+	const early: NonNullable<PlanOptions['early']> = new Map([
+		[incus, {sha256: digest(incus), milliseconds: 1, paired: []}],
+		[lxd, {sha256: digest(lxd), milliseconds: 1, paired: []}],
+		[root, {sha256: digest(root), milliseconds: 2, paired: [[incus, digest(`${incus} ${root}`)], [lxd, digest(`${lxd} ${root}`)]]}],
+	]);
+	const whole = plan([p], knowledge([p]), {...options(true), early}, collector().emit);
+	t.deepEqual(whole.tasks, []);
+	t.deepEqual(whole.taken.map(taken => `${base(taken.file)} ${taken.work}`), ['root.squashfs 2200', 'incus.tar.xz 100', 'lxd.tar.xz 100']);
+	t.is(whole.cached.files.get(root), digest(root));
+	t.is(whole.cached.combined.get(pathPair(lxd, root)), digest(`${lxd} ${root}`));
+
+	// The probe could not read lxd.tar.xz: the rootfs has no fingerprint with it, so a task takes them all again.
+	early.delete(lxd);
+	early.get(root)!.paired.pop();
+	const partly = plan([p], knowledge([p]), {...options(true), early}, collector().emit);
+	t.deepEqual(partly.taken.map(taken => base(taken.file)), ['incus.tar.xz']);
+	t.deepEqual(partly.tasks.map(shape), ['root.squashfs after incus.tar.xz +file +combined 1100', 'root.squashfs after lxd.tar.xz +combined 1100', 'lxd.tar.xz +file 100']);
+	t.false(partly.cached.files.has(root), 'the rootfs\'s own digest comes from its task');
+});
