@@ -14,6 +14,13 @@ export type ImageFile = {
 };
 
 /**
+ * Where `name` is in the directory `parent`. Not join(): `parent` is already normal and `name` plain
+ * segments, so joining is concatenating, and join's normalising weighed on the scan of a large tree
+ * (bench/RESULTS.md).
+ */
+export const under = (parent: string, name: string) => (parent.endsWith(sep) ? parent + name : parent + sep + name);
+
+/**
  * A file read where its path says, under the root: where to read it is made when asked (to probe or
  * hash it) rather than kept, which would be a second path held for every file of the tree beside its
  * relative one (bench/RESULTS.md).
@@ -22,7 +29,7 @@ class RootedFile implements ImageFile {
 	constructor(private readonly root: string, readonly path: string, readonly role: Role, readonly identity: FileIdentity) {}
 
 	get absolute(): string {
-		return this.root.endsWith(sep) ? this.root + this.path : this.root + sep + this.path;
+		return under(this.root, this.path);
 	}
 }
 

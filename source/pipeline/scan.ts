@@ -7,7 +7,7 @@
 // files are read as every bounded file is (util/small-file.ts), awaited. It yields to the event loop
 // every few milliseconds, so a live display, Ctrl-C and a watcher stay responsive during a long scan.
 import {lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats} from 'node:fs';
-import {join, sep} from 'node:path';
+import {join} from 'node:path';
 import {aliasFile, maxAliasesBytes, parseAliases} from '../domain/aliases.js';
 import {architectureProblem} from '../domain/architectures.js';
 import {identityOf} from '../domain/file.js';
@@ -18,7 +18,7 @@ import {because, warning} from '../domain/reasons.js';
 import {errorCode} from '../util/errors.js';
 import {isInside, readBoundedFile} from '../util/small-file.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
-import {imageFile, type ImageFile, type ProductRef, type ScannedProduct, type ScannedVersion, type Tree} from '../domain/tree.js';
+import {imageFile, under, type ImageFile, type ProductRef, type ScannedProduct, type ScannedVersion, type Tree} from '../domain/tree.js';
 import {imagesProblem} from './nothing.js';
 import type {Listings} from './listings.js';
 
@@ -55,10 +55,6 @@ function sorted<T>(items: T[], compare: (a: T, b: T) => number): T[] {
 }
 
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-// Not join(): `parent` is already normal and an entry's name is one plain segment, so joining is
-// concatenating, and join's normalising was a tenth of the scan of a large tree.
-const under = (parent: string, name: string) => (parent.endsWith(sep) ? parent + name : parent + sep + name);
 
 /**
  * The relative path of `name` in `parent`, as one flat string. The tree's paths are keys of maps (the
