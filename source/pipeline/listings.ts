@@ -1,6 +1,6 @@
 // What a version directory held, kept in a -N run's receipt so that the next run over an unchanged
 // tree stats the directory instead of reading it: one system call instead of five (open, fstat, two
-// getdents, close), 10,000 versions 40,000 calls fewer (bench/RESULTS.md).
+// getdents, close) a version (bench/RESULTS.md).
 //
 // A directory's mtime and ctime move whenever a name in it is added, removed or renamed, but only
 // as finely as the filesystem stamps them: two changes within one tick (a second on ext2/3 and
@@ -21,7 +21,7 @@ export const settledMs = 3000;
 /**
  * The names a version's scan acts on (image files by role, and requirements files, misplaced
  * there), in the order a sorted listing has them. A listing holds which of them are there as one
- * bit each: 10,000 listings of names were 6 MB more at the peak of a run (bench/RESULTS.md).
+ * bit each, not their names, which raised the peak of a run (bench/RESULTS.md).
  */
 const looked = [...fileRoles.map(f => f.name), ...requirementFiles].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 const bits = new Map(looked.map((name, index) => [name, 2 ** index]));

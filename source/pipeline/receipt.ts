@@ -59,8 +59,8 @@ const identityNumbers = 5;
  * holds a NUL), a product's and a version's tagged so that no file's fields (which start `images/`)
  * can pass for either. Where each file is read is part of it: a link inside the root may lead
  * elsewhere tomorrow. The files' identities go as numbers into a digest of their own, which ends
- * the text: the text says how many there are, and making 50,000 strings of them cost more than the
- * rest of the key.
+ * the text: the text says how many there are, and a string made of every number cost more than the
+ * rest of the key (bench/RESULTS.md).
  */
 export function treeKey(tree: Tree, deltas?: DeltaOptions): string {
 	const hash = createHash('sha256').update(`${format}\0${programIdentity()}\0${tree.root}\0${JSON.stringify(deltas ?? null)}\n`);
@@ -88,9 +88,9 @@ export function treeKey(tree: Tree, deltas?: DeltaOptions): string {
 				numbers[count++] = identity.ctimeMs;
 			}
 
-			// Hashed a piece at a time: the whole text of a large tree is megabytes. A piece of some
-			// 100 KB stays below V8's large objects (128 KiB), which only a full collection frees: at
-			// 4,096 fields of 80 characters each piece stayed, 10 MB more at the peak (bench/RESULTS.md).
+			// Hashed a piece at a time: the whole text of a large tree is megabytes. A piece of 1,024
+			// fields of paths of usual lengths stays below V8's large objects (128 KiB), which only a full
+			// collection frees: larger pieces stayed, and raised the peak (bench/RESULTS.md).
 			if (fields.length > 1024) {
 				hash.update(`${fields.join('\0')}\0`);
 				fields.length = 0;
