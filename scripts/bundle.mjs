@@ -1,7 +1,7 @@
 // After tsc: the program as a few ES modules in dist/bundle/, and dist/cli.js as their launcher.
 // From separate files, Node resolves, reads and compiles each module of a run: meow and the modules
-// of a no-change re-run cost ~0.1 s of a 0.5 s budget, Ink and React (some 200 files) ~0.5 s of
-// CPU at every start of a live screen. Bundled, they load in about half and a fifth of that.
+// of a no-change re-run, and Ink and React (some 200 files) at every start of a live screen.
+// Bundled, they load in a fraction of that time (the README, How it works, says how much).
 //
 // One build with code splitting, so every module exists once (an error class thrown in one part is
 // the class another part checks for). Its entries have fixed names, as code finds them by URL:
