@@ -214,7 +214,7 @@ async function written({root, catalog: result, deltas, leftovers, nextDeletion, 
 				emit({type: 'warning', path: pagePath, ...warning('page-not-ours', why)});
 			},
 		}) : [];
-		if (!write && before && !(await same(join(root, productsPath), text.productsPieces!))) {
+		if (!write && before && !(await same(join(root, productsPath), text.productsPieces))) {
 			await before.replacing();
 		}
 

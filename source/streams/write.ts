@@ -31,12 +31,12 @@ import {maxStreamsBytes} from './read.js';
  * changes) has started: the two then take the two cores at once (bench/RESULTS.md).
  */
 export type StreamsText = {
-	/** The products text; written from `productsPieces` when they are given, never joined then. */
+	/** The products text, joined when read; the write takes `productsPieces` and never joins it. */
 	products: string;
 	index: string;
 	page?: ServedText | (() => ServedText);
 	/** The products text as the pieces it is joined from (pack.ts). */
-	productsPieces?: readonly Piece[];
+	productsPieces: readonly Piece[];
 	/** Pieces packed before (a watcher's), by what they were made of. */
 	packed?: PackedPieces;
 };
@@ -279,7 +279,7 @@ export async function writeStreams(root: string, streams: StreamsText, emit: Wri
 		plans.push({path, absolute, text, file, packing, staged: []});
 	};
 
-	await add(productsPath, streams.productsPieces ?? streams.products);
+	await add(productsPath, streams.productsPieces);
 	await add(indexPath, streams.index);
 	if (streams.page !== undefined) {
 		const page = await pageIsOurs(root);
