@@ -47,7 +47,7 @@ const hints: Record<string, string> = {
 };
 
 /** The S3 code of a failure; HEAD answers carry no body, so theirs comes from the status. */
-export function s3Code(error: unknown): string {
+function s3Code(error: unknown): string {
 	if (error instanceof S3ServiceException) {
 		const status = error.$metadata.httpStatusCode;
 		if (error.name === 'NotFound' || (error.name === 'Unknown' && status === 404)) {

@@ -33,7 +33,7 @@ export type RetirementRecord = {format: typeof format; retired: Retired[]};
 
 export const emptyRecord = (): RetirementRecord => ({format, retired: []});
 
-export const recordPath = (root: string) => join(root, recordName);
+const recordPath = (root: string) => join(root, recordName);
 
 const isString = (value: unknown): value is string => typeof value === 'string';
 

@@ -3,16 +3,16 @@
 import {posix} from 'node:path';
 
 /** The web root's directory that holds nothing but streams. */
-export const streamsTop = 'streams';
+const streamsTop = 'streams';
 
 /** The directory both streams files are in, relative to the web root. */
-export const streamsDirectory = `${streamsTop}/v1`;
+const streamsDirectory = `${streamsTop}/v1`;
 
 export const productsPath = `${streamsDirectory}/images.json`;
 export const indexPath = `${streamsDirectory}/index.json`;
 
 /** The two files a client reads, in the order they are written: the products file first. */
-export const streamFiles = [productsPath, indexPath] as const;
+const streamFiles = [productsPath, indexPath] as const;
 
 /** The page people read at the web root: the images the streams offer (page/). */
 export const pagePath = 'index.html';
