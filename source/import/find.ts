@@ -10,6 +10,7 @@ import type {RootFtype} from '../streams/ftypes.js';
 import {inspectContent} from '../domain/magic.js';
 import {printable} from '../util/printable.js';
 import {errorCode} from '../util/errors.js';
+import {compareText} from '../util/compare.js';
 import {bareMetaFile} from './bare.js';
 import type {Found, SourceFile, SourceRoot} from './found.js';
 import {ImportError} from './errors.js';
@@ -84,7 +85,7 @@ export async function findImage(source: string, options: FindOptions = {scratchI
 	});
 	const sorted: Sorted = {metas: [], roots: [], unified: [], ignored: [], odd: []};
 	const {metas, roots, unified, ignored} = sorted;
-	for (const dirent of dirents.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+	for (const dirent of dirents.sort((a, b) => compareText(a.name, b.name))) {
 		const {name} = dirent;
 		if (name.startsWith('.') || dirent.isDirectory()) {
 			continue;

@@ -1,6 +1,7 @@
 // Pure: the images both clients derive, as one row per image (an image both see alike is one row),
 // and the rows a list's terms pick; report/list.ts writes them as a table, JSON or CSV.
 import {allClients, type Client} from '../streams/ftypes.js';
+import {compareText} from '../util/compare.js';
 import type {ClientImage} from './derive.js';
 
 export type ListedImage = {
@@ -24,7 +25,7 @@ export type ListedImage = {
 export function listedImages(images: readonly ClientImage[]): ListedImage[] {
 	const rows = new Map<string, ListedImage>();
 	for (const image of images) {
-		const requirements = Object.fromEntries(Object.entries(image.requirements).sort(([a], [b]) => (a < b ? -1 : 1)));
+		const requirements = Object.fromEntries(Object.entries(image.requirements).sort(([a], [b]) => compareText(a, b)));
 		// The same image with the same aliases and requirements for both clients is one row.
 		const key = JSON.stringify([image.fingerprint, image.type, image.aliases, requirements]);
 		const row = rows.get(key);

@@ -12,6 +12,7 @@ import {identityOf, sameIdentity, type FileIdentity} from '../domain/file.js';
 import {deltaFileName} from '../domain/ftypes.js';
 import {because, type ReasonCode, warning} from '../domain/reasons.js';
 import {deltaRoots, rootFtypes, type DeltaRoot} from '../streams/ftypes.js';
+import {compareText} from '../util/compare.js';
 import {errorCode} from '../util/errors.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {DeltaOptions} from './delta-options.js';
@@ -56,7 +57,7 @@ export function planDeltas(planned: readonly PlannedProduct[], digests: Digests,
 			const sequence = [
 				...versions.map(v => ({name: v.version.name, path: v.version.path, file: publishable(v, kind, digests), held: false})),
 				...(held ?? []).map(v => ({name: v.name, path: v.path, file: undefined, held: true})),
-			].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+			].sort((a, b) => compareText(a.name, b.name));
 			let previous: (typeof sequence)[number] | undefined;
 			for (const entry of sequence) {
 				if (!entry.file && !entry.held) {

@@ -14,6 +14,7 @@
 import {readdirSync, statSync, type Stats} from 'node:fs';
 import {fileRoles} from '../domain/ftypes.js';
 import {requirementFiles} from '../domain/requirements.js';
+import {compareText} from '../util/compare.js';
 
 /** How much older than the scan a directory's stamps must be for its listing to be kept: FAT's two-second stamps, and a second to spare. */
 export const settledMs = 3000;
@@ -23,7 +24,7 @@ export const settledMs = 3000;
  * there), in the order a sorted listing has them. A listing holds which of them are there as one
  * bit each, not their names, which raised the peak of a run (bench/RESULTS.md).
  */
-const looked = [...fileRoles.map(f => f.name), ...requirementFiles].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+const looked = [...fileRoles.map(f => f.name), ...requirementFiles].sort(compareText);
 const bits = new Map(looked.map((name, index) => [name, 2 ** index]));
 /** The names of each set of bits seen, shared by all directories holding the same names. */
 const namesOfBits = new Map<number, readonly string[]>();

@@ -5,6 +5,7 @@ import {because} from '../domain/reasons.js';
 import type {Emit} from './events.js';
 import type {EarlyDigests} from './hash/small.js';
 import {contentPair, pathPair, type Digests, type ImageFile, type ScannedProduct, type ScannedVersion} from '../domain/tree.js';
+import {compareText} from '../util/compare.js';
 
 /** `unified`: unified tarballs, each an image of its own (split images pair `metas` with `roots`). */
 export type PlannedVersion = {version: ScannedVersion; metas: ImageFile[]; roots: ImageFile[]; unified?: ImageFile[]};
@@ -45,7 +46,7 @@ export type PlanOptions = {
 const none: readonly never[] = [];
 
 /** Largest first, then by path: see plan. */
-const largestFirst = (a: HashedFile, b: HashedFile) => b.identity.size - a.identity.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+const largestFirst = (a: HashedFile, b: HashedFile) => b.identity.size - a.identity.size || compareText(a.path, b.path);
 
 function usable(version: ScannedVersion, facts: Map<string, FileFacts>, emit: Emit): PlannedVersion | undefined {
 	const files = version.files.filter(file => {

@@ -5,6 +5,7 @@
 import type {Tree} from '../domain/tree.js';
 import type {Emit, PipelineEvent} from './events.js';
 import {foundEvent, scan, scannedTotals} from './scan.js';
+import {compareText} from '../util/compare.js';
 
 /** An event a scan told, a version found kept as its path only: the tree holds the rest, and one per version adds up. */
 type Told = Exclude<PipelineEvent, {type: 'found'}> | {found: string};
@@ -47,7 +48,7 @@ export function under(path: string, directories: ReadonlySet<string>): boolean {
 /** `previous` with the products under `moved` replaced by those `rescanned` found there. */
 export function merged(previous: Tree, moved: ReadonlySet<string>, rescanned: Tree): Tree {
 	const products = [...previous.products.filter(p => !under(p.ref.path, moved)), ...rescanned.products];
-	products.sort((a, b) => (a.ref.id < b.ref.id ? -1 : a.ref.id > b.ref.id ? 1 : 0));
+	products.sort((a, b) => compareText(a.ref.id, b.ref.id));
 	// A path set aside at or below a product that moved was looked at again; one above the products was not.
 	const setAside = [...previous.setAside.filter(path => !moved.has(path.split('/').slice(0, 5).join('/'))), ...rescanned.setAside];
 	return {root: rescanned.root, products, setAside};

@@ -15,6 +15,7 @@ import {fileRoles, roleOf} from '../domain/ftypes.js';
 import {productSegmentProblem, segmentProblem, versionNameProblem, versionOrderProblem} from '../domain/naming.js';
 import {maxRequirementsBytes, mergeRequirements, parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
 import {because, warning} from '../domain/reasons.js';
+import {compareText} from '../util/compare.js';
 import {errorCode} from '../util/errors.js';
 import {isInside, readBoundedFile} from '../util/small-file.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
@@ -37,7 +38,7 @@ type Followed = Entry & {stats: Stats};
 
 const preference = (name: string) => fileRoles.findIndex(f => f.name === name);
 
-const byName = (a: {name: string}, b: {name: string}) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+const byName = (a: {name: string}, b: {name: string}) => compareText(a.name, b.name);
 
 /**
  * `items` in order. Node lists a directory already sorted on Linux (libuv sorts by strcmp), and a
@@ -54,8 +55,6 @@ function sorted<T>(items: T[], compare: (a: T, b: T) => number): T[] {
 	return items;
 }
 
-const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
 /**
  * The relative path of `name` in `parent`, as one flat string. The tree's paths are keys of maps (the
  * probe's facts, the digests, the cache), and a key made by concatenation is flattened when looked
@@ -67,7 +66,7 @@ const child = (parent: string, name: string) => [parent, name].join('/');
 /** How long the scan may hold the event loop before it lets timers and I/O run. */
 const sliceMilliseconds = 8;
 
-const sortedNames = (names: string[]) => sorted(names, byText);
+const sortedNames = (names: string[]) => sorted(names, compareText);
 
 /**
  * `only`: the directories (by path: images/OS, images/OS/RELEASE, … a product) to scan with
@@ -335,7 +334,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 
 	const images = join(rootReal, 'images');
 	await walk([], images, 'images', {levels: []});
-	products.sort((a, b) => (a.ref.id < b.ref.id ? -1 : a.ref.id > b.ref.id ? 1 : 0));
+	products.sort((a, b) => compareText(a.ref.id, b.ref.id));
 	emit(scannedTotals(products));
 	return {root: rootReal, products, setAside};
 }

@@ -2,6 +2,7 @@
 // (--keep N) and those older than a duration (--older-than), never the newest. Versions are ordered
 // as the clients order them, by name, and dated as the clients date them, by the name.
 import {versionTime} from '../domain/naming.js';
+import {compareText} from '../util/compare.js';
 import {formatDuration} from '../util/format.js';
 
 export type Policy = {keep?: number; olderThanMs?: number};
@@ -25,7 +26,7 @@ export function chooseRetirements(versions: readonly PolicyVersion[], policy: Po
 
 	const chosen: Choice[] = [];
 	for (const [product, list] of byProduct) {
-		const newestFirst = [...list].sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+		const newestFirst = [...list].sort((a, b) => compareText(b.name, a.name));
 		for (const [index, version] of newestFirst.entries()) {
 			if (index === 0) {
 				continue; // The newest stays, whatever the limits: the product's aliases resolve to it.

@@ -13,6 +13,7 @@ import {lstat, mkdir, open, unlink, type FileHandle} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 import {promisify} from 'node:util';
 import {gunzip, gzip, gzipSync} from 'node:zlib';
+import {compareText} from '../util/compare.js';
 import {discard, place, settle, stage, type Staged} from '../util/atomic-write.js';
 import {errorCode, systemReason, UsageError} from '../util/errors.js';
 import {sortedJson, stableJson} from '../util/json.js';
@@ -70,7 +71,7 @@ function entryPiece(id: string, product: Product, first: boolean): string {
  * entry in `texts` is taken as it is (the same bytes: keys sorted at every level, the ids too).
  */
 function productsPieces(file: ProductsFile, texts?: ProductTexts): Piece[] {
-	const fields = Object.entries(file).filter(([, value]) => value !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+	const fields = Object.entries(file).filter(([, value]) => value !== undefined).sort(([a], [b]) => compareText(a, b));
 	const pieces: Piece[] = [{text: '{'}];
 	for (const [at, [key, value]] of fields.entries()) {
 		const before = `${at === 0 ? '' : ','}${JSON.stringify(key)}:`;

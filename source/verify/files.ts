@@ -15,6 +15,7 @@ import {pathPair, type Digests} from '../domain/tree.js';
 import type {DigestTask, HashedFile} from '../pipeline/plan.js';
 import type {Item, ProductsFile} from '../streams/model.js';
 import {insideBase} from '../streams/paths.js';
+import {compareText} from '../util/compare.js';
 import {errorCode} from '../util/errors.js';
 import {mapLimit} from '../util/map-limit.js';
 import type {Problem} from './schema.js';
@@ -95,7 +96,7 @@ export async function checkFiles(products: ProductsFile, images: readonly Client
 		tasks.push({file, wantFile: true, wantCombined: false, work: file.identity.size});
 	}
 
-	tasks.sort((a, b) => b.file.identity.size - a.file.identity.size || (a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : 0));
+	tasks.sort((a, b) => b.file.identity.size - a.file.identity.size || compareText(a.file.path, b.file.path));
 	const digests: Digests = {files: new Map(), combined: new Map()};
 	let hashMilliseconds = 0;
 	const pool = new HashPool(options.jobs);

@@ -12,6 +12,7 @@ import {damagedFiles} from './damaged.js';
 import {checkGzips} from './gzips.js';
 import {checkFiles, type FileCheckOptions} from './files.js';
 import {checkIndex, checkProducts, type Problem} from './schema.js';
+import {compareText} from '../util/compare.js';
 
 export type VerifyReport = {
 	/** No problems: every image works for the clients that see it. */
@@ -69,7 +70,7 @@ export async function verify(options: FileCheckOptions, emit: Emit): Promise<Ver
 	const files = await checkFiles(merged, images, options, emit);
 	problems.push(...files.problems);
 	for (const list of [problems, warnings]) {
-		list.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+		list.sort((a, b) => compareText(order(a), order(b)));
 	}
 
 	for (const {file, messages, next} of damagedFiles(problems, options.root)) {

@@ -1,6 +1,7 @@
 // What a frame shows of the live tree (pure): each subtree's rollup, recomputed only where events
 // changed something, the rows at a level of folding, the window that fits the screen, the totals.
 import {isTrouble, type FileInfo, type LiveModel, type Node, type Rollup} from './state.js';
+import {compareText} from '../../util/compare.js';
 
 const emptyRollup = (): Rollup => ({files: 0, finished: 0, active: 0, problems: 0, size: 0, work: 0, done: 0, versions: 0});
 
@@ -19,7 +20,7 @@ export function rollup(node: Node): Rollup {
 	const sum = emptyRollup();
 	sum.problems = node.notes.length;
 	if (!node.file && !node.sorted) {
-		node.children.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+		node.children.sort((a, b) => compareText(a.name, b.name));
 		node.sorted = true;
 	}
 
