@@ -33,6 +33,11 @@ const versionDepth = 6;
 /** How long the walk that adds watches may hold the event loop before it lets events run. */
 const sliceMilliseconds = 8;
 
+/**
+ * The inode as a BigInt, unlike a file's identity (domain/file.ts): a directory's is compared alone,
+ * with no ctime to tell apart two inodes above 2^53 that round to one double (overlayfs's xino puts
+ * the layer in the top bits), so a directory replaced by a near one would pass for the one watched.
+ */
 type Watch = {watcher: FSWatcher; path: string; ino: bigint; depth: number};
 
 export class DirectoryWatches {

@@ -60,6 +60,7 @@ const lockRetryMs = 2000;
 /** The longest a steady stream of events may postpone a regeneration, in settle windows. */
 const maxDelayWindows = 5;
 
+/** BigInts, as the watches' inodes (directories.ts): compared alone, a rounded inode could pass for another. */
 type DirectoryIdentity = {dev: bigint; ino: bigint};
 
 /** The directory at `path`, or undefined if there is none. */
