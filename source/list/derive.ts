@@ -3,7 +3,7 @@
 import {clientArchitecture} from '../domain/architectures.js';
 import {isCalendarDate} from '../domain/naming.js';
 import {deltaBaseFtype, deltaRootOf, isDeltaRoot, isRootFtype, metaFtypeOf, rootFtypes, unifiedFtypeOf, unifiedRootType, type Client, type ImageType} from '../streams/ftypes.js';
-import type {Item, ProductsFile, Version} from '../streams/model.js';
+import type {Item, Product, ProductsFile, Version} from '../streams/model.js';
 import {clientOrder} from '../streams/sort.js';
 
 export type ItemRef = {key: string; item: Item};
@@ -39,7 +39,18 @@ export const keptVersion = (name: string) => name.length >= 8 && isCalendarDate(
 
 /** The fingerprint a meta item gives a rootfs of `ftype`: the first non-empty field the clients read. */
 export function pairedFingerprint(meta: Item, ftype: string): string | undefined {
-	return isRootFtype(ftype) ? rootFtypes[ftype].fields.map(field => meta[field]).find(v => typeof v === 'string' && v !== '') : undefined;
+	if (!isRootFtype(ftype)) {
+		return undefined;
+	}
+
+	for (const field of rootFtypes[ftype].fields) {
+		const value = meta[field];
+		if (typeof value === 'string' && value !== '') {
+			return value;
+		}
+	}
+
+	return undefined;
 }
 
 /** The fingerprint a client looks a delta's base image up by (§12). */
@@ -61,65 +72,100 @@ const imageOf = (common: Common, own: Pick<ClientImage, 'fingerprint' | 'type' |
 	fingerprint: own.fingerprint, type: own.type, rootType: own.rootType, size: own.size, files: own.files, deltas: own.deltas,
 });
 
-/** The images `client` derives, in its sort order (§9), each with the aliases it owns. */
+/** The deltas in `version` a client would use for its rootfs `root` (§12). */
+function deltasOf(client: Client, product: Product, version: Version, root: string): ImageDelta[] {
+	const deltas: ImageDelta[] = [];
+	if (!isDeltaRoot(root)) {
+		return deltas;
+	}
+
+	for (const key of Object.keys(version.items)) {
+		const item = version.items[key]!;
+		const sourceFingerprint = deltaRootOf(item.ftype) === root && item.delta_base !== undefined ? deltaSource(client, product.versions[item.delta_base], item.ftype) : undefined;
+		if (sourceFingerprint) {
+			deltas.push({key, item, base: item.delta_base!, sourceFingerprint});
+		}
+	}
+
+	return deltas;
+}
+
+/**
+ * The images `client` derives, in its sort order (§9), each with the aliases it owns. A tree has
+ * tens of thousands of images: a version's items are walked by key rather than copied into lists
+ * for each question asked of them.
+ */
 export function clientImages(products: ProductsFile, client: Client): ClientImage[] {
-	const images: Array<{image: ClientImage; claims: string[]}> = [];
-	for (const [id, product] of Object.entries(products.products)) {
+	const images: ClientImage[] = [];
+	// The aliases each product claims, by its id.
+	const claimsOf = new Map<string, string[]>();
+	for (const id of Object.keys(products.products)) {
+		const product = products.products[id]!;
 		const architecture = clientArchitecture(product.arch, client);
 		if (!architecture) {
 			continue;
 		}
 
 		const requirements = (client === 'lxd' ? product.lxd_requirements ?? product.requirements : product.requirements) ?? {};
-		const claims = product.aliases === undefined ? [] : product.aliases.split(',');
-		for (const [name, version] of Object.entries(product.versions)) {
+		claimsOf.set(id, product.aliases === undefined ? [] : product.aliases.split(','));
+		for (const name of Object.keys(product.versions)) {
 			if (!keptVersion(name)) {
 				continue;
 			}
 
+			const version = product.versions[name]!;
 			const common: Common = {client, product: id, version: name, arch: product.arch, architecture, os: product.os ?? '', release: product.release ?? '', variant: product.variant ?? '', requirements};
-			const items = Object.entries(version.items).map(([key, item]) => ({key, item}));
-			for (const unified of items.filter(({item}) => item.ftype === unifiedFtypeOf[client] && item.sha256)) {
-				const vm = client === 'incus' && unified.item.combined_type === 'virtual-machine';
-				images.push({image: imageOf(common, {fingerprint: unified.item.sha256!, type: vm ? 'virtual-machine' : 'container', rootType: unifiedRootType, size: unified.item.size, files: [unified], deltas: []}), claims});
+			const keys = Object.keys(version.items);
+			for (const key of keys) {
+				const item = version.items[key]!;
+				if (item.ftype === unifiedFtypeOf[client] && item.sha256) {
+					const vm = client === 'incus' && item.combined_type === 'virtual-machine';
+					images.push(imageOf(common, {fingerprint: item.sha256, type: vm ? 'virtual-machine' : 'container', rootType: unifiedRootType, size: item.size, files: [{key, item}], deltas: []}));
+				}
 			}
 
-			for (const meta of items.filter(({item}) => item.ftype === metaFtypeOf[client])) {
-				for (const root of items.filter(({item}) => isRootFtype(item.ftype))) {
-					const fingerprint = pairedFingerprint(meta.item, root.item.ftype);
+			for (const metaKey of keys) {
+				const meta = version.items[metaKey]!;
+				if (meta.ftype !== metaFtypeOf[client]) {
+					continue;
+				}
+
+				for (const rootKey of keys) {
+					const root = version.items[rootKey]!;
+					const fingerprint = pairedFingerprint(meta, root.ftype);
 					if (!fingerprint) {
 						continue; // The clients drop the pairing silently.
 					}
 
-					const deltas = items.filter(({item}) => deltaRootOf(item.ftype) === root.item.ftype && isDeltaRoot(root.item.ftype))
-						.flatMap(delta => {
-							const sourceFingerprint = delta.item.delta_base === undefined ? undefined : deltaSource(client, product.versions[delta.item.delta_base], delta.item.ftype);
-							return sourceFingerprint ? [{...delta, base: delta.item.delta_base!, sourceFingerprint}] : [];
-						});
-					images.push({image: imageOf(common, {fingerprint, type: rootFtypes[root.item.ftype as keyof typeof rootFtypes].type, rootType: root.item.ftype, size: meta.item.size + root.item.size, files: [meta, root], deltas}), claims});
+					images.push(imageOf(common, {
+						fingerprint, type: rootFtypes[root.ftype as keyof typeof rootFtypes].type, rootType: root.ftype, size: meta.size + root.size,
+						files: [{key: metaKey, item: meta}, {key: rootKey, item: root}], deltas: deltasOf(client, product, version, root.ftype),
+					}));
 				}
 			}
 		}
 	}
 
-	images.sort((a, b) => clientOrder(a.image, b.image));
+	images.sort(clientOrder);
 	// An alias is keyed by name, image type and architecture; the first image in that order to claim it owns it.
 	const owned = new Set<string>();
-	// The claims (a product's) of which every alias is owned for an image type and architecture:
+	// The claims (a product's) of which every alias is owned, by image type, for these architectures:
 	// owned stays owned, so each later image with them owns none, and is not looked at alias by alias.
-	const spent = new Map<string[], Set<string>>();
-	return images.map(({image, claims}) => {
-		const kind = `${image.type}\0${image.architecture}`;
-		if (claims.length === 0 || spent.get(claims)?.has(kind)) {
-			return image;
+	const spent = new Map<string[], Map<ImageType, Set<string>>>();
+	for (const image of images) {
+		const claims = claimsOf.get(image.product)!;
+		if (claims.length === 0 || spent.get(claims)?.get(image.type)?.has(image.architecture)) {
+			continue;
 		}
 
+		const kind = `${image.type}\0${image.architecture}`;
 		image.aliases = claims.flatMap(alias => [alias, `${alias}/${image.arch}`]).filter(alias => {
 			const key = `${alias}\0${kind}`;
 			return !owned.has(key) && Boolean(owned.add(key));
 		});
-		const spentKinds = spent.get(claims) ?? new Set();
-		spent.set(claims, spentKinds.add(kind));
-		return image;
-	});
+		const spentKinds = spent.get(claims) ?? new Map<ImageType, Set<string>>();
+		spent.set(claims, spentKinds.set(image.type, (spentKinds.get(image.type) ?? new Set()).add(image.architecture)));
+	}
+
+	return images;
 }

@@ -13,11 +13,26 @@ import {outsideHeap} from '../util/outside-heap.js';
 
 const entities: Record<string, string> = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\'': '&#39;'};
 
-/** Text made safe for an element's content and for a quoted attribute value. */
-const escapeHtml = (text: string) => text.replaceAll(/["&'<>]/g, char => entities[char]!);
+/** Text made safe for an element's content and for a quoted attribute value; most has nothing to escape, and is not copied. */
+const escapeHtml = (text: string) => (/["&'<>]/.test(text) ? text.replaceAll(/["&'<>]/g, char => entities[char]!) : text);
 
-/** One row of the page: an image, with the clients that see it (the same fingerprint for both when they share a metadata file). */
-type Row = {image: ClientImage; clients: Client[]; allAliases: string[]};
+/**
+ * One row of the page: an image, with the clients that see it (the same fingerprint for both when
+ * they share a metadata file). `next`: the row made before it of another image with the same
+ * fingerprint (another version or product), so rows are found by the fingerprint string the
+ * products already hold rather than by a key string made for each image.
+ */
+type Row = {image: ClientImage; clients: readonly Client[]; allAliases: readonly string[]; next?: Row};
+
+/** A row's clients, shared by every row seen by the same ones. */
+const seenBy = new Map<Client, readonly Client[]>(allClients.map(client => [client, [client]]));
+
+/** The clients of a row seen by `clients` and now by `client` too: the same list for each row seen by both. */
+const alsoSeenBy = (clients: readonly Client[], client: Client): readonly Client[] =>
+	(clients === seenBy.get(allClients[0]!) && client === allClients[1] ? allClients : [...clients, client]);
+
+const labels = (clients: readonly Client[]) => clients.map(client => clientLabel[client]).join(', ');
+const sharedLabels = new Map([...seenBy.values(), allClients].map(clients => [clients, labels(clients)]));
 
 const typeLabel = {container: 'container', 'virtual-machine': 'VM'} as const;
 
@@ -29,29 +44,37 @@ function published(version: string): string {
 
 /** The rows of each product, in the clients' order. `aliasKeys`: told the key of each alias an image owns. */
 function rows(products: ProductsFile, aliasKeys?: string[]): Map<string, Row[]> {
-	const byKey = new Map<string, Row>();
-	for (const client of allClients) {
-		for (const image of clientImages(products, client)) {
-			aliasKeys?.push(...image.aliases.map(alias => `${client}\0${alias}\0${image.type}\0${image.architecture}`));
-			const key = `${image.product}\0${image.version}\0${image.fingerprint}`;
-			const row = byKey.get(key);
-			if (row) {
-				row.clients.push(client);
-				row.allAliases.push(...image.aliases.filter(alias => !row.allAliases.includes(alias)));
-			} else {
-				byKey.set(key, {image, clients: [client], allAliases: [...image.aliases]});
-			}
-		}
-	}
-
+	const byFingerprint = new Map<string, Row>();
 	// Appended in place: a copy of the list per row was quadratic in a product's versions.
 	const byProduct = new Map<string, Row[]>();
-	for (const row of byKey.values()) {
-		const list = byProduct.get(row.image.product);
-		if (list) {
-			list.push(row);
-		} else {
-			byProduct.set(row.image.product, [row]);
+	for (const client of allClients) {
+		for (const image of clientImages(products, client)) {
+			if (image.aliases.length > 0) {
+				aliasKeys?.push(...image.aliases.map(alias => `${client}\0${alias}\0${image.type}\0${image.architecture}`));
+			}
+
+			const first = byFingerprint.get(image.fingerprint);
+			let row = first;
+			while (row && (row.image.product !== image.product || row.image.version !== image.version)) {
+				row = row.next;
+			}
+
+			if (row) {
+				row.clients = alsoSeenBy(row.clients, client);
+				const added = image.aliases.filter(alias => !row!.allAliases.includes(alias));
+				if (added.length > 0) {
+					row.allAliases = [...row.allAliases, ...added];
+				}
+			} else {
+				const made: Row = {image, clients: seenBy.get(client)!, allAliases: image.aliases, next: first};
+				byFingerprint.set(image.fingerprint, made);
+				const list = byProduct.get(image.product);
+				if (list) {
+					list.push(made);
+				} else {
+					byProduct.set(image.product, [made]);
+				}
+			}
 		}
 	}
 
@@ -79,7 +102,7 @@ function productHeading(id: string, products: ProductsFile): string {
 function imageRow(row: Row): string {
 	const {image} = row;
 	return `<tr><td>${escapeHtml(image.version)}<td>${typeLabel[image.type]}<td class="n">${formatBytes(image.size)}<td><code>${escapeHtml(image.fingerprint.slice(0, 12))}</code>`
-		+ `<td>${escapeHtml(row.allAliases.join(', '))}<td>${row.clients.map(client => clientLabel[client]).join(', ')}<td class="n">${escapeHtml(published(image.version))}`;
+		+ `<td>${escapeHtml(row.allAliases.join(', '))}<td>${sharedLabels.get(row.clients) ?? labels(row.clients)}<td class="n">${escapeHtml(published(image.version))}`;
 }
 
 /** A product's part of the page: its heading and rows, and what the page's head counts of it. */
@@ -93,7 +116,12 @@ function section(id: string, products: ProductsFile, list: readonly Row[]): Sect
 	}
 
 	parts.push('</tbody>\n');
-	return {html: parts.join(''), images: list.length, versions: new Set(list.map(({image}) => image.version)).size};
+	const versions = new Set<string>();
+	for (const {image} of list) {
+		versions.add(image.version);
+	}
+
+	return {html: parts.join(''), images: list.length, versions: versions.size};
 }
 
 /**
