@@ -62,15 +62,39 @@ const deferInMeow = {
 };
 
 /**
- * Left to Node: a native addon, a pool that starts its own worker file, and packages loaded only for
- * imports, deltas, the watcher and publishing to a bucket, where a few milliseconds of loading are
- * nothing.
+ * Left to Node: a native addon, the hash pool (piscina, bundled apart below), and packages loaded
+ * only for imports, deltas, the watcher and publishing to a bucket, where a few milliseconds of
+ * loading are nothing.
  */
 const external = ['lzma-native', 'piscina', 'execa', 'yaml', 'tar-stream', '@aws-sdk/client-s3'];
+
 /** CommonJS packages inside call require() for Node's own modules: each file of the bundle declares it. */
 const requireBanner = 'import {createRequire as __createRequire} from \'node:module\'; const require = __createRequire(import.meta.url);';
 const bundle = 'dist/bundle/';
 const shared = 'shared.js';
+
+// piscina is a dozen CommonJS files on each side of a cold build's hash thread: the main thread
+// resolves, reads and compiles them between the scan and its first digest, and the thread before
+// its first (bench/RESULTS.md). Each side is bundled into one file in dist/bundle/piscina/: index.cjs,
+// and worker.js beside it, where index.cjs starts it from (a directory of CommonJS, as piscina's
+// worker file is one). The pool (pipeline/hash/pool.js) loads that index.cjs instead of the package.
+const piscinaDirectory = `${bundle}piscina/`;
+const piscinaLoad = ['load(\'piscina\')', 'load(\'./piscina/index.cjs\')'];
+
+/** @type {import('esbuild').Plugin} */
+const bundledPiscina = {
+	name: 'bundled-piscina',
+	setup(builder) {
+		builder.onLoad({filter: /[\\/]pipeline[\\/]hash[\\/]pool\.js$/}, async ({path}) => {
+			const text = await readFile(path, 'utf8');
+			if (text.split(piscinaLoad[0]).length - 1 !== 1) {
+				throw new Error(`${path}: expected ${piscinaLoad[0]} once; the pool changed, see scripts/bundle.mjs`);
+			}
+
+			return {contents: text.replace(...piscinaLoad), loader: 'js'};
+		});
+	},
+};
 
 /** The chunks cli.js imports, directly or through one another, each after those it imports (the order Node runs them in). */
 function startChunks(outputs) {
@@ -180,10 +204,28 @@ const {metafile} = await build({
 	minifyWhitespace: true,
 	minifySyntax: true,
 	banner: {js: requireBanner},
-	plugins: [deferInMeow],
+	plugins: [deferInMeow, bundledPiscina],
 	logLevel: 'warning',
 });
 await shareStartChunks(metafile.outputs);
+
+for (const side of ['index', 'worker']) {
+	await build({
+		entryPoints: [`node_modules/piscina/dist/${side}.js`],
+		outfile: `${piscinaDirectory}${side === 'index' ? 'index.cjs' : 'worker.js'}`,
+		bundle: true,
+		format: 'cjs',
+		platform: 'node',
+		target: 'node20',
+		// Optional, and required only for a pool with a nice increment, which ours has not.
+		external: ['@napi-rs/nice'],
+		minifyWhitespace: true,
+		minifySyntax: true,
+		logLevel: 'warning',
+	});
+}
+
+await writeFile(`${piscinaDirectory}package.json`, '{"type": "commonjs"}\n');
 
 await build({
 	entryPoints: {worker: 'dist/source/pipeline/hash/worker.js'},

@@ -7,8 +7,9 @@ import type {Tree} from '../../domain/tree.js';
 import type {DigestRequest, DigestResponse} from './protocol.js';
 
 // piscina is loaded when the first pool is started, not when this module is: a run with nothing to
-// hash (a no-change re-run, a tree of small files) never needs it. (Not named `require`: each module
-// of the bundle, scripts/bundle.mjs, declares one of its own.)
+// hash (a no-change re-run, a tree of small files) never needs it. The bundle loads its one-file build
+// of piscina instead (scripts/bundle.mjs). (Not named `require`: each module of the bundle declares
+// one of its own.)
 const load = createRequire(import.meta.url);
 
 /**
