@@ -6,7 +6,7 @@ import {withRunContext} from '../source/pipeline/context.js';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import {generate, publish} from '../source/pipeline/generate.js';
 import {settledMs} from '../source/pipeline/listings.js';
-import {receiptPath} from '../source/pipeline/receipt.js';
+import {lastReceipt, receiptPath} from '../source/pipeline/receipt.js';
 import {asNobody, collector, copyTree, distModule, distPath, flipLastByte, mtimeNs, rewriteSameSize, sleep, tempDir, templateTree, writeFiles} from './helpers/fixtures.js';
 import {deltaPair} from './helpers/images.js';
 
@@ -215,7 +215,7 @@ test('the CLI with a relative --cache: a run started in another directory finds 
 	const again = await run(root, '../cache/relative.json');
 	t.regex(again, /^unchanged streams\/v1\/images\.json$/m);
 	t.notRegex(again, /^hashed /m);
-	const receipt = JSON.parse(await readFile(receiptPath(path.join(dir, 'cache', 'relative.json')), 'utf8')) as {outputs: Array<{path: string}>};
+	const receipt = lastReceipt(receiptPath(path.join(dir, 'cache', 'relative.json')))!;
 	t.true(receipt.outputs.every(o => path.isAbsolute(o.path)), 'the receipt names its outputs by absolute path');
 });
 
@@ -234,6 +234,25 @@ test('an image file\'s link led to another name of the same inode: the whole pip
 	t.true((await publishOnce()).unchanged);
 });
 
+test('a receipt whose listings are cut short, as a crash can leave it, still stops the run', async t => {
+	const {root, cachePath, publishOnce} = await fixture(t);
+	await troubled(root);
+	await sleep(settledMs + 200);
+	t.false((await publishOnce()).unchanged);
+	const receipt = receiptPath(cachePath);
+	const whole = await readFile(receipt);
+	t.true(lastReceipt(receipt)!.listings!.numbers.length > 0);
+	const full = collector();
+	await withRunContext({root, jobs: 2, cachePath}, full.emit, async context => generate(context, true));
+	// Off by a byte, and by a whole number: either way the listings no longer add up, and the directories are read.
+	for (const cut of [3, 8]) {
+		await writeFile(receipt, whole.subarray(0, whole.length - cut));
+		const again = await publishOnce();
+		t.true(again.unchanged, `cut by ${cut}`);
+		t.deepEqual(again.events, full.events);
+	}
+});
+
 test('a version directory settled before the run is not read again while its stat holds; one that changed is', async t => {
 	const {dir, root, cachePath, publishOnce} = await fixture(t);
 	await troubled(root);
@@ -242,8 +261,8 @@ test('a version directory settled before the run is not read again while its sta
 	// The copy's directories are as new as the run: their listings are kept once their stamps are older than it by the margin.
 	await sleep(settledMs + 200);
 	t.false((await publishOnce()).unchanged);
-	const receipt = JSON.parse(await readFile(receiptPath(cachePath), 'utf8')) as {listings: Record<string, unknown>};
-	t.true(Object.hasOwn(receipt.listings, container));
+	const {listings} = lastReceipt(receiptPath(cachePath))!;
+	t.true(listings!.products.some(([path, names]) => path === product && names.split('/').includes(container.slice(product.length + 1))));
 	const again = await publishOnce();
 	t.true(again.unchanged);
 	const full = collector();

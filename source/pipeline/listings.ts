@@ -39,57 +39,135 @@ function namesOf(present: number): readonly string[] {
 	return names;
 }
 
-/** A version directory's dev, ino, mtimeMs and ctimeMs, and which names the scan acts on are in it (a bit each, in `looked`'s order). */
-export type Listing = [dev: number, ino: number, mtimeMs: number, ctimeMs: number, present: number];
-
-function validListing(listing: unknown): listing is Listing {
-	if (!Array.isArray(listing) || listing.length !== 5 || !listing.every(value => typeof value === 'number')) {
-		return false;
-	}
-
-	const present = listing[4] as number;
-	return Number.isInteger(present) && present >= 0 && present < 2 ** looked.length;
-}
-
-const holds = (listing: Listing, stats: Stats) =>
-	listing[3] === stats.ctimeMs && listing[2] === stats.mtimeMs && listing[1] === stats.ino && listing[0] === stats.dev;
+/** A listing's numbers, in this order, from `numbers[at]` on: the directory's dev, ino, mtimeMs and ctimeMs, and which names the scan acts on are in it (a bit each, in `looked`'s order). */
+const fields = 5;
 
 /**
- * The listings of one scan's version directories, by path (`images/…/VERSION`): reused from the
- * last receipt's where the directory's stat still shows them, and those fit to keep for the next.
+ * Listings as a receipt keeps them: for each product directory with any, its version directories'
+ * names joined by `/` (which no name holds), and the numbers of all of them in one array, `fields` a
+ * name, in that order. The numbers are the receipt's binary part, read back with no parsing
+ * (receipt.ts); read as JSON, they were most of the time a receipt took to read (bench/RESULTS.md).
+ */
+export type StoredListings = {products: Array<[path: string, names: string]>; numbers: Float64Array};
+
+/** Whether `listings` (a receipt's JSON part) has the form of StoredListings' products. */
+export const validProducts = (products: unknown): products is StoredListings['products'] =>
+	Array.isArray(products) && products.every(p => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && typeof p[1] === 'string' && p[1] !== '');
+
+/** One product's listings in the last receipt: its names, where its numbers start, and the name the scan is likely to ask for next. */
+type Listed = {path: string; names: string[]; start: number; next: number};
+/** One product's listings kept by this scan. */
+type Kept = {path: string; names: string[]; numbers: number[]};
+
+/**
+ * The listings of one scan's version directories: reused from the last receipt's where the
+ * directory's stat still shows them, and those fit to keep for the next.
  */
 export class Listings {
-	/** What this scan may hand on: listings of directories whose stamps are older than `settled`. */
-	readonly kept: Record<string, Listing> = {};
 	private readonly settled: number;
+	private readonly last = new Map<string, Listed>();
+	private readonly numbers: Float64Array;
+	/** The product the scan is in: its versions are asked for one after another, in the order they were kept. */
+	private listed?: Listed;
+	private readonly kept = new Map<string, Kept>();
+	private keeping?: Kept;
 
-	/** `last`: the receipt's listings (anything, as read: each is checked when it is asked for). */
-	constructor(private readonly last: Record<string, unknown> = {}, now = Date.now()) {
+	/** `last`: the receipt's listings; any that do not add up are none. */
+	constructor(last?: StoredListings, now = Date.now()) {
 		this.settled = now - settledMs;
+		let start = 0;
+		for (const [path, joined] of last?.products ?? []) {
+			const names = joined.split('/');
+			this.last.set(path, {path, names, start, next: 0});
+			start += names.length * fields;
+		}
+
+		if (start !== last?.numbers.length) {
+			this.last.clear();
+		}
+
+		this.numbers = last?.numbers ?? new Float64Array(0);
 	}
 
 	/**
-	 * The names in the version directory at `absolute`, sorted, or those of them the scan acts on
-	 * (all it reads). Throws what stat or readdir throws.
+	 * The names in the version directory `name` of the product directory `product` (at `absolute`),
+	 * sorted, or those of them the scan acts on (all it reads). Throws what stat or readdir throws.
 	 */
-	names(absolute: string, path: string, sort: (names: string[]) => string[]): readonly string[] {
+	names(absolute: string, product: string, name: string, sort: (names: string[]) => string[]): readonly string[] {
 		const stats = statSync(absolute);
-		const last = Object.hasOwn(this.last, path) ? this.last[path] : undefined;
-		if (validListing(last) && holds(last, stats)) {
-			this.kept[path] = last;
-			return namesOf(last[4]);
+		const at = this.find(product, name);
+		if (at !== undefined && this.holds(at, stats)) {
+			this.keep(product, name, this.numbers, at);
+			return namesOf(this.numbers[at + 4]!);
 		}
 
 		const names = sort(readdirSync(absolute));
 		if (stats.mtimeMs < this.settled && stats.ctimeMs < this.settled) {
 			let present = 0;
-			for (const name of names) {
-				present |= bits.get(name) ?? 0;
+			for (const listed of names) {
+				present |= bits.get(listed) ?? 0;
 			}
 
-			this.kept[path] = [stats.dev, stats.ino, stats.mtimeMs, stats.ctimeMs, present];
+			this.keep(product, name, [stats.dev, stats.ino, stats.mtimeMs, stats.ctimeMs, present], 0);
 		}
 
 		return names;
+	}
+
+	/** What this scan may hand on: listings of directories whose stamps are older than the scan by the margin. */
+	stored(): StoredListings {
+		const kept = [...this.kept.values()];
+		const numbers = new Float64Array(kept.reduce((sum, product) => sum + product.numbers.length, 0));
+		let start = 0;
+		for (const product of kept) {
+			numbers.set(product.numbers, start);
+			start += product.numbers.length;
+		}
+
+		return {products: kept.map(product => [product.path, product.names.join('/')]), numbers};
+	}
+
+	/** Where the last receipt's listing of `name` in `product` starts in its numbers. */
+	private find(product: string, name: string): number | undefined {
+		if (this.listed?.path !== product) {
+			this.listed = this.last.get(product);
+		}
+
+		const {listed} = this;
+		if (!listed) {
+			return undefined;
+		}
+
+		// Usually the next one: a product's versions are listed in the order the last scan kept them.
+		const index = listed.names[listed.next] === name ? listed.next : listed.names.indexOf(name);
+		if (index === -1) {
+			return undefined;
+		}
+
+		listed.next = index + 1;
+		return listed.start + (index * fields);
+	}
+
+	private holds(at: number, stats: Stats): boolean {
+		const n = this.numbers;
+		const present = n[at + 4]!;
+		return n[at + 3] === stats.ctimeMs && n[at + 2] === stats.mtimeMs && n[at + 1] === stats.ino && n[at] === stats.dev
+			&& Number.isInteger(present) && present >= 0 && present < 2 ** looked.length;
+	}
+
+	/** Keep the listing of `name` in `product` whose numbers are `numbers[from]` on. */
+	private keep(product: string, name: string, numbers: ArrayLike<number>, from: number): void {
+		if (this.keeping?.path !== product) {
+			this.keeping = this.kept.get(product);
+			if (!this.keeping) {
+				this.keeping = {path: product, names: [], numbers: []};
+				this.kept.set(product, this.keeping);
+			}
+		}
+
+		this.keeping.names.push(name);
+		for (let index = from; index < from + fields; index++) {
+			this.keeping.numbers.push(numbers[index]!);
+		}
 	}
 }

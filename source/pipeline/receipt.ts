@@ -21,11 +21,11 @@ import {isReasonCode} from '../domain/reasons.js';
 import {servedFiles} from '../streams/paths.js';
 import {writeAtomic} from '../util/atomic-write.js';
 import type {DeltaOptions} from './delta-options.js';
-import type {Listings} from './listings.js';
+import {validProducts, type Listings, type StoredListings} from './listings.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
 import {linkTarget, type Digests, type Tree} from '../domain/tree.js';
 
-const format = 'simplestreams-receipt:2';
+const format = 'simplestreams-receipt:3';
 
 /** The events of a run that are not from the scan, as a no-change run would emit them again. */
 export type Replayed = Extract<PipelineEvent, {type: 'skipped' | 'warning' | 'cataloged' | 'delta-reused' | 'delta-skipped'}>;
@@ -38,9 +38,16 @@ export type Receipt = {
 	/** Scanned files whose digest the cache did not hold: all others are reported as reused. */
 	uncached: string[];
 	events: Replayed[];
-	/** The scan's version directories' listings fit to reuse while they hold (listings.ts), by path; checked one by one as the next scan asks. */
-	listings?: Record<string, unknown>;
+	/** The scan's version directories' listings fit to reuse while they hold (listings.ts); checked one by one as the next scan asks. */
+	listings?: StoredListings;
 };
+
+/**
+ * A receipt as its file holds it: this as one line of JSON, then the listings' numbers, in this
+ * machine's byte order (a receipt lies beside its cache; one of another byte order would hold
+ * numbers no directory's stat matches, so none of its listings would be reused).
+ */
+type ReceiptText = Omit<Receipt, 'listings'> & {listings?: StoredListings['products']};
 
 /** Where the receipt of the runs using a digest cache lives: beside it, outside the web root. */
 export const receiptPath = (cachePath: string) => `${cachePath.replace(/\.json$/, '')}.published.json`;
@@ -147,13 +154,13 @@ function validEvent(event: unknown): event is Replayed {
 	}
 }
 
-function validReceipt(data: unknown): data is Receipt {
-	const r = data as Receipt;
+function validReceipt(data: unknown): data is ReceiptText {
+	const r = data as ReceiptText;
 	return typeof r === 'object' && r !== null && r.format === format && isString(r.tree)
 		&& Array.isArray(r.outputs) && r.outputs.every(o => isString(o?.path) && typeof o.identity === 'object' && o.identity !== null)
 		&& Array.isArray(r.uncached) && r.uncached.every(isString)
 		&& Array.isArray(r.events) && r.events.every(validEvent) && r.events.at(-1)?.type === 'cataloged'
-		&& (r.listings === undefined || (typeof r.listings === 'object' && r.listings !== null && !Array.isArray(r.listings)));
+		&& (r.listings === undefined || validProducts(r.listings));
 }
 
 /** Where a run's receipt lives, the key (treeKey) of the tree that run scanned, and the listings its scan kept. */
@@ -166,8 +173,18 @@ export type ReceiptTarget = {path: string; key: string; listings?: Listings};
  */
 export function lastReceipt(path: string): Receipt | undefined {
 	try {
-		const data: unknown = JSON.parse(readFileSync(path, 'utf8'));
-		return validReceipt(data) ? data : undefined;
+		const bytes = readFileSync(path);
+		// JSON.stringify writes no line break: the first one ends the text.
+		const end = bytes.indexOf(0x0A);
+		const data: unknown = end === -1 ? undefined : JSON.parse(bytes.toString('utf8', 0, end));
+		if (!validReceipt(data)) {
+			return undefined;
+		}
+
+		const {listings, ...receipt} = data;
+		const numbers = bytes.subarray(end + 1);
+		// A copy: a Float64Array's bytes must start at a multiple of 8.
+		return listings && numbers.length % 8 === 0 ? {...receipt, listings: {products: listings, numbers: new Float64Array(numbers.buffer.slice(numbers.byteOffset, numbers.byteOffset + numbers.length))}} : receipt;
 	} catch {
 		return undefined;
 	}
@@ -259,9 +276,11 @@ export class Recorder {
 			return;
 		}
 
-		const receipt: Receipt = {format, tree: this.target.key, outputs: identities as Receipt['outputs'], uncached: this.uncached, events: this.events, listings: this.target.listings?.kept};
+		const listings = this.target.listings?.stored();
+		const receipt: ReceiptText = {format, tree: this.target.key, outputs: identities as Receipt['outputs'], uncached: this.uncached, events: this.events, listings: listings?.products};
+		const bytes = Buffer.concat([Buffer.from(`${JSON.stringify(receipt)}\n`), new Uint8Array(listings?.numbers.buffer ?? new ArrayBuffer(0))]);
 		// Not synced: a receipt lost or damaged in a crash is none, and the next run publishes again;
 		// what it pins (the streams, the cache) was synced before it is written.
-		await writeAtomic(this.target.path, JSON.stringify(receipt) + '\n', 0o600, false).catch(() => undefined);
+		await writeAtomic(this.target.path, bytes, 0o600, false).catch(() => undefined);
 	}
 }

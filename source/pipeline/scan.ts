@@ -130,13 +130,10 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 		return dirent.isSymbolicLink() ? follow(absolute, dirent.name, rel, scope) : {name: dirent.name, absolute, isDirectory: dirent.isDirectory()};
 	}
 
-	/** A directory's listing, sorted: of entries (to walk the levels) or of names (in a version). */
-	function list(absolute: string, rel: string, scope: Scope): Dirent[] | undefined;
-	function list(absolute: string, rel: string, scope: Scope, names: 'names'): readonly string[] | undefined;
-	function list(absolute: string, rel: string, scope: Scope, names?: 'names'): Dirent[] | readonly string[] | undefined {
+	/** A directory's listing as `read` takes it, or none when it cannot be read (said, and the directory set aside). */
+	function list<T>(read: () => T, rel: string, scope: Scope): T | undefined {
 		try {
-			return !names ? sorted(readdirSync(absolute, {withFileTypes: true}), byName)
-				: listings ? listings.names(absolute, rel, sortedNames) : sortedNames(readdirSync(absolute));
+			return read();
 		} catch (error) {
 			emit({type: 'skipped', scope, path: rel, ...because('unreadable-directory', errorCode(error))});
 			setAside.push(rel);
@@ -186,7 +183,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 	function version(product: ProductRef, entry: Entry, rel: string): ScannedVersion | undefined {
 		// Names, not directory entries: only the files named for a role are looked at, with one
 		// lstat each that also tells a link from a file.
-		const names = list(entry.absolute, rel, 'version', 'names');
+		const names = list(() => (listings ? listings.names(entry.absolute, product.path, entry.name, sortedNames) : sortedNames(readdirSync(entry.absolute))), rel, 'version');
 		if (!names) {
 			return undefined;
 		}
@@ -290,7 +287,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 			await breathe();
 		}
 
-		const dirents = list(absolute, rel, scope);
+		const dirents = list(() => sorted(readdirSync(absolute, {withFileTypes: true}), byName), rel, scope);
 		if (!dirents) {
 			return;
 		}
