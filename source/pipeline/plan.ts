@@ -71,7 +71,9 @@ function usable(version: ScannedVersion, facts: Map<string, FileFacts>, emit: Em
 	const roots = files.filter(f => f.role.kind === 'root');
 	const unified = files.filter(f => f.role.kind === 'unified');
 	if ((metas.length > 0 && roots.length > 0) || unified.length > 0) {
-		return {version, metas: roots.length > 0 ? metas : [], roots: metas.length > 0 ? roots : [], unified};
+		// Copies of their length: a filter's array has room for 17, and a watcher keeps every
+		// version's plan until its next full scan (bench/RESULTS.md).
+		return {version, metas: roots.length > 0 ? metas.slice() : [], roots: metas.length > 0 ? roots.slice() : [], unified: unified.length > 0 ? unified.slice() : undefined};
 	}
 
 	emit({type: 'skipped', scope: 'version', path: version.path, ...because(metas.length > 0 ? 'no-rootfs' : roots.length > 0 ? 'no-metadata' : 'no-image-files')});

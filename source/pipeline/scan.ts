@@ -233,7 +233,8 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 			}
 		}
 
-		const scanned = {product, name: entry.name, path: rel, files};
+		// A copy of its length: pushed to, the array has room for 17 files, and the tree is kept (a watcher's, for its life).
+		const scanned = {product, name: entry.name, path: rel, files: files.slice()};
 		emit(foundEvent(scanned));
 		return scanned;
 	}
