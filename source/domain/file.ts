@@ -22,8 +22,15 @@ export type FileIdentity = {
 	ctimeMs: number;
 };
 
+/**
+ * `value` held in the object's own field when it is a small integer: Node's stats give every field
+ * as a boxed double, 16 bytes of its own that an identity kept for each file of the tree (and its
+ * digest cache entry) would keep too (bench/RESULTS.md). The same number either way.
+ */
+const inline = (value: number) => ((value | 0) === value ? value | 0 : value);
+
 export const identityOf = (stats: Stats): FileIdentity =>
-	({dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs});
+	({dev: inline(stats.dev), ino: inline(stats.ino), size: inline(stats.size), mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs});
 
 /** Whether two identities name one state; `b` may be a file's stats as they are now (no identity made of them). */
 export const sameIdentity = (a: FileIdentity, b: FileIdentity) =>
