@@ -15,7 +15,7 @@ import {fileRoles, roleOf} from '../domain/ftypes.js';
 import {productSegmentProblem, segmentProblem, versionNameProblem, versionOrderProblem} from '../domain/naming.js';
 import {maxRequirementsBytes, mergeRequirements, parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
 import {because, warning} from '../domain/reasons.js';
-import {compareText} from '../util/compare.js';
+import {compareText, inOrder} from '../util/compare.js';
 import {errorCode} from '../util/errors.js';
 import {isInside, readBoundedFile} from '../util/small-file.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
@@ -46,13 +46,7 @@ const byName = (a: {name: string}, b: {name: string}) => compareText(a.name, b.n
  * garbage collection (bench/RESULTS.md); checking the order first costs a comparison per name.
  */
 function sorted<T>(items: T[], compare: (a: T, b: T) => number): T[] {
-	for (let index = 1; index < items.length; index++) {
-		if (compare(items[index - 1]!, items[index]!) > 0) {
-			return items.sort(compare);
-		}
-	}
-
-	return items;
+	return inOrder(items, compare) ? items : items.sort(compare);
 }
 
 /**
