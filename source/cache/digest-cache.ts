@@ -31,7 +31,15 @@ const format = 'simplestreams-digests:2';
  */
 const firstFormat = 'simplestreams-digests:1';
 
-type FileEntry = FileIdentity & FileFacts;
+/** A file's entry as the cache's files hold it. */
+type WrittenEntry = FileIdentity & FileFacts;
+
+/**
+ * A file's entry in memory: its identity is the very object the scan made for the file when the
+ * cache was last asked about it, rather than a copy of its own: a watcher keeps its tree and its
+ * cache for its life, a copy for each file in both (bench/RESULTS.md).
+ */
+type FileEntry = FileFacts & {identity: FileIdentity};
 
 /** A journal line: an entry of `kind` set to `value`, or dropped (no value). */
 type JournalLine = [kind: Kind, key: string, value?: unknown];
@@ -62,7 +70,7 @@ export type CacheWarning = {type: 'warning'; path: string; code: ReasonCode; mes
 type CacheFile = {
 	format: typeof format | typeof firstFormat;
 	root: string;
-	files: Record<string, FileEntry>;
+	files: Record<string, WrittenEntry>;
 	combined: Record<string, string>;
 	/** Optional, so caches written before deltas existed still load. */
 	deltas?: Record<string, DeltaEntry>;
@@ -99,11 +107,13 @@ export function defaultCachePath(root: string): string {
 }
 
 /**
- * A file's entry: every field at once, in the order they are written (JSON leaves an undefined one
- * out), so every entry has one shape, its fields inside the object. A spread takes V8's slow path,
- * once per new file.
+ * A file's entry: every field at once, so every entry has one shape, its fields inside the object.
+ * A spread takes V8's slow path, once per new file.
  */
-const fileEntry = ({dev, ino, size, mtimeMs, ctimeMs}: FileIdentity, {content, problem, sha256}: FileFacts): FileEntry =>
+const fileEntry = (identity: FileIdentity, {content, problem, sha256}: FileFacts): FileEntry => ({identity, content, problem, sha256});
+
+/** A file's entry as it is written: its fields in this order (JSON leaves an undefined one out). */
+const writtenEntry = ({identity: {dev, ino, size, mtimeMs, ctimeMs}, content, problem, sha256}: FileEntry): WrittenEntry =>
 	({dev, ino, size, mtimeMs, ctimeMs, content, problem, sha256});
 
 const isDecimal = (value: unknown): value is string => typeof value === 'string' && /^-?\d+$/.test(value);
@@ -140,17 +150,14 @@ function readDelta(value: unknown): DeltaEntry | undefined {
 }
 
 function readEntry(value: unknown): FileEntry | undefined {
-	const e = value as FileEntry;
+	const e = value as WrittenEntry;
 	if (typeof e !== 'object' || e === null || !contents.has(e.content)
 		|| (e.sha256 !== undefined && !isHex64(e.sha256)) || (e.problem !== undefined && typeof e.problem !== 'string')) {
 		return undefined;
 	}
 
+	// The object read serves as the identity until the scan's is there to take its place (lookup).
 	const identity = readIdentity(e);
-	if (identity === e) {
-		return e;
-	}
-
 	return identity && fileEntry(identity, e);
 }
 
@@ -165,9 +172,9 @@ class Tracked<V> {
 	/**
 	 * `journaled`: whether changes are noted for the journal, which is only while there is a snapshot to
 	 * append them to. Without one the next save writes every entry, and a cold run would note each of
-	 * them for nothing.
+	 * them for nothing. `written`: an entry as the cache's files hold it.
 	 */
-	constructor(readonly kind: Kind, private readonly read: (value: unknown) => V | undefined, private readonly journaled: () => boolean) {}
+	constructor(readonly kind: Kind, private readonly read: (value: unknown) => V | undefined, private readonly journaled: () => boolean, private readonly written: (value: V) => unknown = value => value) {}
 
 	/** Take the valid entries of a loaded record; returns how many were not. */
 	load(record: Record<string, unknown>): number {
@@ -240,7 +247,7 @@ class Tracked<V> {
 		const keys = [...this.entries.keys()].sort();
 		yield `${JSON.stringify(name)}:{`;
 		for (let index = 0; index < keys.length; index += entriesAPiece) {
-			yield (index === 0 ? '' : ',') + keys.slice(index, index + entriesAPiece).map(key => `${JSON.stringify(key)}:${JSON.stringify(this.entries.get(key))}`).join(',');
+			yield (index === 0 ? '' : ',') + keys.slice(index, index + entriesAPiece).map(key => `${JSON.stringify(key)}:${JSON.stringify(this.written(this.entries.get(key)!))}`).join(',');
 		}
 
 		yield '}';
@@ -251,7 +258,7 @@ class Tracked<V> {
 		let text = '';
 		for (const key of this.changed) {
 			const value = this.entries.get(key);
-			const line: JournalLine = value === undefined ? [this.kind, key] : [this.kind, key, value];
+			const line: JournalLine = value === undefined ? [this.kind, key] : [this.kind, key, this.written(value)];
 			text += JSON.stringify(line) + '\n';
 		}
 
@@ -319,7 +326,7 @@ export class DigestCache {
 	}
 
 	private readonly journaled = () => this.snapshotBytes !== undefined;
-	private readonly files = new Tracked<FileEntry>('file', readEntry, this.journaled);
+	private readonly files = new Tracked<FileEntry>('file', readEntry, this.journaled, writtenEntry);
 	private readonly pairs = new Tracked<string>('combined', readPair, this.journaled);
 	private readonly deltas = new Tracked<DeltaEntry>('delta', readDelta, this.journaled);
 	private readonly kinds = new Map<Kind, Tracked<unknown>>([this.files, this.pairs, this.deltas].map(t => [t.kind, t as Tracked<unknown>]));
@@ -384,10 +391,12 @@ export class DigestCache {
 	/** What is known of the file at `path` in this exact state. */
 	lookup(path: string, identity: FileIdentity): FileFacts | undefined {
 		const entry = this.files.entries.get(path);
-		if (!entry || !sameIdentity(entry, identity)) {
+		if (!entry || !sameIdentity(entry.identity, identity)) {
 			return undefined;
 		}
 
+		// The same state: the caller's identity, the one its tree keeps, is the one kept here too.
+		entry.identity = identity;
 		this.files.use(path);
 		// Built field by field: conditional spreads cost four times as much, once per file of the tree.
 		const {content, problem, sha256} = entry;
@@ -406,9 +415,10 @@ export class DigestCache {
 	record(path: string, identity: FileIdentity, facts: FileFacts): void {
 		const {content, problem, sha256} = facts;
 		const entry = this.files.entries.get(path);
-		if (entry && sameIdentity(entry, identity)) {
+		if (entry && sameIdentity(entry.identity, identity)) {
 			// The same state of the file, known better (its digest, once hashed): one entry a file
 			// rather than a second one for each file a cold run hashes.
+			entry.identity = identity;
 			entry.content = content;
 			entry.problem = problem;
 			entry.sha256 = sha256;
