@@ -33,10 +33,9 @@ class RootedFile implements ImageFile {
 	}
 }
 
-/** A file the scan found at `path` under `root`, read at `absolute`: that of a file reached through a link is kept, any other is made again from the root when asked. */
-export function imageFile(root: string, path: string, absolute: string, role: Role, identity: FileIdentity): ImageFile {
-	const rooted = new RootedFile(root, path, role, identity);
-	return rooted.absolute === absolute ? rooted : {path, absolute, role, identity};
+/** A file the scan found at `path` under `root`; `elsewhere`: where it is read when a link on the way leads away from there. */
+export function imageFile(root: string, path: string, role: Role, identity: FileIdentity, elsewhere?: string): ImageFile {
+	return elsewhere === undefined ? new RootedFile(root, path, role, identity) : {path, absolute: elsewhere, role, identity};
 }
 
 /** Where a file reached through a link is read; none for a file read where its path says, under the root. */

@@ -96,9 +96,10 @@ export class Listings {
 	names(absolute: string, product: string, name: string, sort: (names: string[]) => string[]): readonly string[] {
 		const stats = statSync(absolute);
 		const at = this.find(product, name);
+		const n = this.numbers;
 		if (at !== undefined && this.holds(at, stats)) {
-			this.keep(product, name, this.numbers, at);
-			return namesOf(this.numbers[at + 4]!);
+			this.keep(product, name).push(n[at]!, n[at + 1]!, n[at + 2]!, n[at + 3]!, n[at + 4]!);
+			return namesOf(n[at + 4]!);
 		}
 
 		const names = sort(readdirSync(absolute));
@@ -108,7 +109,7 @@ export class Listings {
 				present |= bits.get(listed) ?? 0;
 			}
 
-			this.keep(product, name, [stats.dev, stats.ino, stats.mtimeMs, stats.ctimeMs, present], 0);
+			this.keep(product, name).push(stats.dev, stats.ino, stats.mtimeMs, stats.ctimeMs, present);
 		}
 
 		return names;
@@ -155,8 +156,8 @@ export class Listings {
 			&& Number.isInteger(present) && present >= 0 && present < 2 ** looked.length;
 	}
 
-	/** Keep the listing of `name` in `product` whose numbers are `numbers[from]` on. */
-	private keep(product: string, name: string, numbers: ArrayLike<number>, from: number): void {
+	/** Keep the listing of `name` in `product`: its numbers go into the array returned. */
+	private keep(product: string, name: string): number[] {
 		if (this.keeping?.path !== product) {
 			this.keeping = this.kept.get(product);
 			if (!this.keeping) {
@@ -166,8 +167,6 @@ export class Listings {
 		}
 
 		this.keeping.names.push(name);
-		for (let index = from; index < from + fields; index++) {
-			this.keeping.numbers.push(numbers[index]!);
-		}
+		return this.keeping.numbers;
 	}
 }

@@ -11,7 +11,7 @@ import {join} from 'node:path';
 import {aliasFile, maxAliasesBytes, parseAliases} from '../domain/aliases.js';
 import {architectureProblem} from '../domain/architectures.js';
 import {identityOf} from '../domain/file.js';
-import {fileRoles, roleOf} from '../domain/ftypes.js';
+import {fileRoles, roleOf, type Role} from '../domain/ftypes.js';
 import {productSegmentProblem, segmentProblem, versionNameProblem, versionOrderProblem} from '../domain/naming.js';
 import {maxRequirementsBytes, mergeRequirements, parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
 import {because, warning} from '../domain/reasons.js';
@@ -37,6 +37,17 @@ type Entry = {name: string; absolute: string; isDirectory: boolean};
 type Followed = Entry & {stats: Stats};
 
 const preference = (name: string) => fileRoles.findIndex(f => f.name === name);
+
+/** Which of `files` already has `role`, or -1 (a loop: findIndex would make a closure for every file of the tree). */
+function twinIndex(files: readonly ImageFile[], role: Role): number {
+	for (let index = 0; index < files.length; index++) {
+		if (files[index]!.role.kind === role.kind && files[index]!.role.ftype === role.ftype) {
+			return index;
+		}
+	}
+
+	return -1;
+}
 
 const byName = (a: {name: string}, b: {name: string}) => compareText(a.name, b.name);
 
@@ -182,6 +193,9 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 			return undefined;
 		}
 
+		// Read under the root at its path, unless a link to a directory on the way led elsewhere: known
+		// for the version once, not by comparing every file's two paths.
+		const away = entry.absolute === under(rootReal, rel) ? undefined : entry.absolute;
 		const files: ImageFile[] = [];
 		for (const name of names) {
 			const path = child(rel, name);
@@ -195,15 +209,18 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 			}
 
 			try {
-				let absolute = under(entry.absolute, name);
+				const absolute = under(entry.absolute, name);
 				let stats = lstatSync(absolute);
+				// Where it is read when that is not under the root at its path: in a version reached through
+				// a link, or (below) at a followed link's target, never where the link's own path says.
+				let elsewhere = away && absolute;
 				if (stats.isSymbolicLink()) {
 					const target = follow(absolute, name, path, 'file');
 					if (!target) {
 						continue;
 					}
 
-					({absolute, stats} = target);
+					({absolute: elsewhere, stats} = target);
 				}
 
 				if (!stats.isFile()) {
@@ -211,8 +228,8 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 					continue;
 				}
 
-				const file = imageFile(rootReal, path, absolute, role, identityOf(stats));
-				const twin = files.findIndex(f => f.role.kind === role.kind && f.role.ftype === role.ftype);
+				const file = imageFile(rootReal, path, role, identityOf(stats), elsewhere);
+				const twin = twinIndex(files, role);
 				if (twin === -1) {
 					files.push(file);
 					continue;
