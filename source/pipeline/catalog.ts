@@ -367,6 +367,10 @@ function catalogProduct({product, versions: productVersions, held}: PlannedProdu
 		const items: Record<string, Item> = {};
 		const pairedRoots = new Set<ImageFile>();
 		let wholes = 0;
+		// Both clients read one metadata file where a version has only one: the fingerprints of its
+		// pairings are looked up once (a key made and hashed a pairing), not once a client.
+		let paired: ImageFile | undefined;
+		let fingerprints: Array<string | undefined> = [];
 		for (const client of clients) {
 			// A unified tarball is its own fingerprint; one file serves both clients, as a metadata tarball does.
 			const whole = fileFor(client.unified, unified);
@@ -383,10 +387,16 @@ function catalogProduct({product, versions: productVersions, held}: PlannedProdu
 				continue;
 			}
 
+			if (meta !== paired) {
+				paired = meta;
+				fingerprints = roots.map(root => (digests.files.has(root.path) ? digests.combined.get(pathPair(meta.path, root.path)) : undefined));
+			}
+
 			let pairings = 0;
-			for (const root of roots) {
-				const fingerprint = digests.combined.get(pathPair(meta.path, root.path));
-				if (!fingerprint || !digests.files.has(root.path) || !claim(client, fingerprint, root.path)) {
+			for (let index = 0; index < roots.length; index++) {
+				const root = roots[index]!;
+				const fingerprint = fingerprints[index];
+				if (!fingerprint || !claim(client, fingerprint, root.path)) {
 					continue;
 				}
 
