@@ -357,12 +357,14 @@ export function scannedTotals(products: readonly ScannedProduct[]): Extract<Pipe
 	let versions = 0;
 	let files = 0;
 	let bytes = 0;
+	// By index: see treeKey (receipt.ts).
 	for (const product of products) {
 		versions += product.versions.length;
-		for (const version of product.versions) {
+		for (let v = 0; v < product.versions.length; v++) {
+			const version = product.versions[v]!;
 			files += version.files.length;
-			for (const file of version.files) {
-				bytes += file.identity.size;
+			for (let f = 0; f < version.files.length; f++) {
+				bytes += version.files[f]!.identity.size;
 			}
 		}
 	}
