@@ -86,8 +86,12 @@ export type Digests = {
 
 export const pathPair = (metaPath: string, rootPath: string) => `${metaPath}\0${rootPath}`;
 
-/** Cache key of a combined fingerprint: it depends only on the two files' contents. */
-export const contentPair = (metaSha256: string, rootSha256: string) => `${metaSha256}:${rootSha256}`;
+/**
+ * Cache key of a combined fingerprint: it depends only on the two files' contents. Joined, not
+ * concatenated: the digest cache keeps the key, and a concatenation is kept as its flat copy and
+ * the 32-byte node that points to it (bench/RESULTS.md).
+ */
+export const contentPair = (metaSha256: string, rootSha256: string) => [metaSha256, rootSha256].join(':');
 
 /** When a version's newest file was written (epoch ms). mtime, not ctime: a chmod or a rename does not make a finished file look unfinished. */
 export const lastWritten = (version: ScannedVersion) => Math.max(0, ...version.files.map(f => Math.floor(f.identity.mtimeMs)));
