@@ -1,4 +1,4 @@
-import {link, mkdir, readdir, readFile, rename, stat, writeFile} from 'node:fs/promises';
+import {link, mkdir, readdir, readFile, rename, stat, truncate, writeFile} from 'node:fs/promises';
 import {execa} from 'execa';
 import path from 'node:path';
 import test from 'ava';
@@ -50,6 +50,30 @@ test('a lookup misses when any of dev, ino, size, mtime or ctime differs', async
 	}
 
 	t.truthy(loaded.lookup('images/root.squashfs', {...id}));
+});
+
+test('identities past what a small integer holds (a sparse file past 4 GiB, device and inode numbers as overlayfs and btrfs give them) are kept exactly', async t => {
+	const dir = await tempDir(t);
+	const file = path.join(dir, 'images', 'disk.qcow2');
+	await mkdir(path.dirname(file), {recursive: true});
+	await writeFile(file, '');
+	await truncate(file, (2 ** 32) + 5);
+	const sparse = await identity(file);
+	t.is(sparse.size, (2 ** 32) + 5);
+	const large = {dev: (2 ** 40) + 3, ino: (2 ** 53) - 1, size: (2 ** 31) + 1, mtimeMs: sparse.mtimeMs, ctimeMs: sparse.ctimeMs};
+	const cachePath = path.join(dir, 'cache.json');
+	const cache = new DigestCache(cachePath, root);
+	cache.record('images/disk.qcow2', sparse, {content: 'qcow2', sha256: sha});
+	cache.record('images/large', large, {content: 'qcow2', sha256: otherSha});
+	await cache.save();
+	const loaded = await DigestCache.load(cachePath, root, collector().emit);
+	t.is(loaded.lookup('images/disk.qcow2', identityOf(await stat(file)))?.sha256, sha);
+	t.is(loaded.lookup('images/large', {...large})?.sha256, otherSha);
+	// What each number would be cut to as a 32-bit integer is another file.
+	t.is(loaded.lookup('images/disk.qcow2', {...sparse, size: 5}), undefined);
+	for (const field of ['dev', 'ino', 'size'] as const) {
+		t.is(loaded.lookup('images/large', {...large, [field]: large[field] | 0}), undefined, field);
+	}
 });
 
 test('same-size content rewritten with the mtime put back: the ctime moves, the lookup misses', async t => {
