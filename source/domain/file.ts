@@ -13,13 +13,15 @@ import type {Content} from './ftypes.js';
  * stamp; and the bytes hashed were read, by system calls of their own, after the stat that took
  * the identity. An inode above 2^53 is the nearest double: two that round alike are still told
  * apart by their ctimes (a file put in another's place was stamped when it was made or moved).
+ * Read-only: one identity object is shared by the scan's tree and the digest cache's entry for the
+ * file, so one changed in place would make the cache vouch for a state it never hashed.
  */
 export type FileIdentity = {
-	dev: number;
-	ino: number;
-	size: number;
-	mtimeMs: number;
-	ctimeMs: number;
+	readonly dev: number;
+	readonly ino: number;
+	readonly size: number;
+	readonly mtimeMs: number;
+	readonly ctimeMs: number;
 };
 
 /**
