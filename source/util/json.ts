@@ -33,4 +33,3 @@ function sortedKeys(_key: string, value: unknown): unknown {
 
 	return sorted;
 }
-
