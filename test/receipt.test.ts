@@ -253,6 +253,32 @@ test('a receipt whose listings are cut short, as a crash can leave it, still sto
 	}
 });
 
+test('a receipt of the format before (its listings in the JSON, by version path) is none: the run goes through, and leaves one of this format', async t => {
+	const {root, cachePath, publishOnce, expected} = await fixture(t);
+	await troubled(root);
+	await sleep(settledMs + 200);
+	t.false((await publishOnce()).unchanged);
+	const receipt = receiptPath(cachePath);
+	const {listings, ...rest} = lastReceipt(receipt)!;
+	const byPath: Record<string, number[]> = {};
+	let at = 0;
+	for (const [product, names] of listings!.products) {
+		for (const name of names.split('/')) {
+			byPath[`${product}/${name}`] = [...listings!.numbers.subarray(at, at + 5)];
+			at += 5;
+		}
+	}
+
+	t.true(Object.keys(byPath).length > 0);
+	await writeFile(receipt, JSON.stringify({...rest, format: 'simplestreams-receipt:2', listings: byPath}) + '\n');
+	t.is(lastReceipt(receipt), undefined);
+	const upgraded = await publishOnce();
+	t.false(upgraded.unchanged);
+	t.is(await readFile(path.join(root, images), 'utf8'), await expected());
+	t.truthy(lastReceipt(receipt)?.listings);
+	t.true((await publishOnce()).unchanged);
+});
+
 test('a version directory settled before the run is not read again while its stat holds; one that changed is', async t => {
 	const {dir, root, cachePath, publishOnce} = await fixture(t);
 	await troubled(root);
