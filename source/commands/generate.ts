@@ -17,8 +17,10 @@ export const generateCommand: Command = {
 		// Most of what a run's stages make is let go by the next stage, and V8 lets its old generation
 		// grow to up to four times what its last full collection kept before it collects again: the
 		// peak memory of a large tree was that garbage. One run, one heap: it is collected at half as
-		// much again instead (bench/RESULTS.md). A watcher keeps V8's own growth.
-		setFlagsFromString('--heap-growing-percent=50');
+		// much again instead, and the young generation keeps its first size rather than doubling up
+		// to 16 MB a semi-space while a stage keeps most of what it makes (bench/RESULTS.md). A
+		// watcher keeps V8's own sizes.
+		setFlagsFromString('--heap-growing-percent=50 --semi-space-growth-factor=1');
 		const options = {root: rootOperand(operands), ...runOptions(flags)};
 		const write = Boolean(flags.write);
 		if (write && flags.json) {
