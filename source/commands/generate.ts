@@ -2,11 +2,11 @@
 // elsewhere; a dry run prints images.json on stdout off a terminal, or with --json. Ctrl-C (or q),
 // SIGTERM or a hang-up stops the workers and writes nothing (stop.ts). With --to the published tree
 // is then sent to a bucket (without -N: what would be); a stop then aborts the upload.
-import {setFlagsFromString} from 'node:v8';
 import {generate, publish, type GenerateResult} from '../index.js';
 import {reportWidth} from '../report/terminal.js';
 import {rootOperand, runOptions, targetOf, type Command} from './command.js';
 import {CommandLineError} from './flags.js';
+import {keepHeapNearLive} from './heap.js';
 import {showingProgress} from './progress.js';
 
 export const generateCommand: Command = {
@@ -14,13 +14,7 @@ export const generateCommand: Command = {
 	flags: ['write', 'json', 'jobs', 'cache', 'plain', 'allowEmpty', 'deltas', 'deltaRatio', 'vmDeltas', 'to', 'endpoint', 'keep', 'olderThan', 'grace', 'help', 'version'],
 	help: '',
 	async run({flags, operands}) {
-		// Most of what a run's stages make is let go by the next stage, and V8 lets its old generation
-		// grow to up to four times what its last full collection kept before it collects again: the
-		// peak memory of a large tree was that garbage. One run, one heap: it is collected at half as
-		// much again instead, and the young generation keeps its first size rather than doubling up
-		// to 16 MB a semi-space while a stage keeps most of what it makes (bench/RESULTS.md). A
-		// watcher keeps V8's own sizes.
-		setFlagsFromString('--heap-growing-percent=50 --semi-space-growth-factor=1');
+		keepHeapNearLive();
 		const options = {root: rootOperand(operands), ...runOptions(flags)};
 		const write = Boolean(flags.write);
 		if (write && flags.json) {

@@ -5,6 +5,7 @@
 import {watch, type WatchEvent} from '../index.js';
 import {startWatchReporter} from '../report/start.js';
 import {rootOperand, runOptions, targetOf, type Command} from './command.js';
+import {keepHeapNearLive} from './heap.js';
 
 /** How often the whole tree is regenerated even without events: a safety net for lost events. */
 const rescanMs = 10 * 60 * 1000;
@@ -16,6 +17,7 @@ export const watchCommand: Command = {
 	flags: ['watch', 'write', 'jobs', 'cache', 'plain', 'settle', 'log', 'allowEmpty', 'deltas', 'deltaRatio', 'vmDeltas', 'to', 'endpoint', 'keep', 'olderThan', 'grace', 'help', 'version'],
 	help: '',
 	async run({flags, operands}) {
+		keepHeapNearLive();
 		const options = {root: rootOperand(operands), ...runOptions(flags), settleMs: (flags.settle ?? defaultSettleSeconds) * 1000, rescanMs};
 		// The reporter (a live screen in a terminal) starts once the watch holds the root: a refusal
 		// (no root, another writer) is one line without a screen. What the watcher says meanwhile waits.
