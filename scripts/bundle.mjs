@@ -12,9 +12,11 @@
 // at every start, its code paged in (bench/RESULTS.md has what that cost). Those chunks are then
 // bundled again into one, shared.js, and the other parts import them from there: still every
 // module once, as each chunk lands whole in one file or the other. The hash worker piscina starts
-// (pipeline/hash/pool.ts) is worker.js, built apart as one file: it shares no objects with the
+// (pipeline/hash/pool.ts) is worker.cjs, built apart as one file: it shares no objects with the
 // rest, and a thread that loads its modules one after another (each read through the thread pool
-// the main thread's probe keeps busy) hashes its first byte later.
+// the main thread's probe keeps busy) hashes its first byte later. It is CommonJS, which piscina's
+// worker require()s: an ES module there is loaded through Node's ES module loader, a score of
+// Node's own modules more compiled in every new thread before its first digest (bench/RESULTS.md).
 // The tests import the modules tsc wrote under dist/source; the command runs the bundle, built
 // from the same files.
 //
@@ -79,19 +81,27 @@ const shared = 'shared.js';
 // and worker.js beside it, where index.cjs starts it from (a directory of CommonJS, as piscina's
 // worker file is one). The pool (pipeline/hash/pool.js) loads that index.cjs instead of the package.
 const piscinaDirectory = `${bundle}piscina/`;
-const piscinaLoad = ['load(\'piscina\')', 'load(\'./piscina/index.cjs\')'];
+/** In the pool (dist/source/pipeline/hash/pool.js): what it names, and what the bundle has instead. */
+const poolNames = [
+	['load(\'piscina\')', 'load(\'./piscina/index.cjs\')'],
+	['new URL(\'worker.js\', import.meta.url)', 'new URL(\'worker.cjs\', import.meta.url)'],
+];
 
 /** @type {import('esbuild').Plugin} */
 const bundledPiscina = {
 	name: 'bundled-piscina',
 	setup(builder) {
 		builder.onLoad({filter: /[\\/]pipeline[\\/]hash[\\/]pool\.js$/}, async ({path}) => {
-			const text = await readFile(path, 'utf8');
-			if (text.split(piscinaLoad[0]).length - 1 !== 1) {
-				throw new Error(`${path}: expected ${piscinaLoad[0]} once; the pool changed, see scripts/bundle.mjs`);
+			let text = await readFile(path, 'utf8');
+			for (const [named, bundled] of poolNames) {
+				if (text.split(named).length - 1 !== 1) {
+					throw new Error(`${path}: expected ${named} once; the pool changed, see scripts/bundle.mjs`);
+				}
+
+				text = text.replace(named, bundled);
 			}
 
-			return {contents: text.replace(...piscinaLoad), loader: 'js'};
+			return {contents: text, loader: 'js'};
 		});
 	},
 };
@@ -228,10 +238,10 @@ for (const side of ['index', 'worker']) {
 await writeFile(`${piscinaDirectory}package.json`, '{"type": "commonjs"}\n');
 
 await build({
-	entryPoints: {worker: 'dist/source/pipeline/hash/worker.js'},
-	outdir: 'dist/bundle',
+	entryPoints: ['dist/source/pipeline/hash/worker.js'],
+	outfile: `${bundle}worker.cjs`,
 	bundle: true,
-	format: 'esm',
+	format: 'cjs',
 	platform: 'node',
 	target: 'node20',
 	logLevel: 'warning',

@@ -1,10 +1,11 @@
+import {randomBytes} from 'node:crypto';
 import {mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import {execa, type Options} from 'execa';
 import {stableJson} from '../source/util/json.js';
-import {copyTree, distPath, metaTarball, squashfs, tempDir} from './helpers/fixtures.js';
+import {copyTree, distPath, metaTarball, sha256, squashfs, tempDir} from './helpers/fixtures.js';
 
 const cli = distPath('cli.js');
 const {version} = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {version: string};
@@ -221,6 +222,25 @@ test('-N writes both files; a second run reports them unchanged and reuses the d
 	t.regex(String(second.stderr), /2 digests reused from cache/);
 	t.false(String(second.stderr).includes('hashed '));
 	t.false(String(second.stderr).includes(ansi));
+});
+
+test('-N -j 2 hashes a rootfs past the inline size on a worker thread beside the main one: the digests are the files\' own', async t => {
+	const {dir, root, cache, run} = await fixture(t);
+	const version = path.join(root, 'images/acme/1.0/amd64/default/20240101_0000');
+	// Incompressible, so the squashfs stays far above what is hashed inline: with two jobs its own
+	// digest and the combined one are two passes, one of them on the command's worker thread.
+	const content = path.join(dir, 'content');
+	await mkdir(content);
+	await writeFile(path.join(content, 'blob'), randomBytes(1024 * 1024));
+	await execa('mksquashfs', [content, path.join(version, 'root.squashfs'), '-noappend', '-quiet', '-no-progress', '-all-root']);
+	const result = await run(['-N', '-j', '2', '--cache', cache, root]);
+	t.is(result.exitCode, 0, String(result.stderr));
+	const [meta, rootfs] = await Promise.all(['incus.tar.xz', 'root.squashfs'].map(async name => readFile(path.join(version, name))));
+	t.true(rootfs!.length > 512 * 1024);
+	const products = JSON.parse(await readFile(path.join(root, 'streams/v1/images.json'), 'utf8')) as {products: Record<string, {versions: Record<string, {items: Record<string, {sha256: string; combined_squashfs_sha256?: string}>}>}>};
+	const {items} = products.products['acme:1.0:amd64:default']!.versions['20240101_0000']!;
+	t.is(items['root.squashfs']!.sha256, sha256(rootfs!));
+	t.is(items['incus.tar.xz']!.combined_squashfs_sha256, sha256(meta!, rootfs!));
 });
 
 test('an unwritable streams directory exits 1 before any hashing, naming it', async t => {

@@ -8,8 +8,8 @@ import type {DigestRequest, DigestResponse} from './protocol.js';
 
 // piscina is loaded when the first pool is started, not when this module is: a run with nothing to
 // hash (a no-change re-run, a tree of small files) never needs it. The bundle loads its one-file build
-// of piscina instead (scripts/bundle.mjs). (Not named `require`: each module of the bundle declares
-// one of its own.)
+// of piscina instead, and its threads run worker.cjs, the worker built as one CommonJS file
+// (scripts/bundle.mjs). (Not named `require`: each module of the bundle declares one of its own.)
 const load = createRequire(import.meta.url);
 
 /**
