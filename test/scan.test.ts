@@ -1,11 +1,13 @@
-import {chmod, mkdir, rm, stat, symlink} from 'node:fs/promises';
+import {chmod, lstat, mkdir, rm, stat, symlink, utimes} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import {execa} from 'execa';
 import type {PipelineEvent} from '../source/pipeline/events.js';
 import type {Tree} from '../source/domain/tree.js';
 import {Listings} from '../source/pipeline/listings.js';
-import {scan} from '../source/pipeline/scan.js';
+import {scan, scannedTotals} from '../source/pipeline/scan.js';
+import {treeKey} from '../source/pipeline/receipt.js';
+import {identityOf} from '../source/domain/file.js';
 import {asNobody, collector, distModule, permissionsIgnored, sleep, tempDir, writeFiles} from './helpers/fixtures.js';
 
 const v = 'images/debian/12/amd64/default';
@@ -186,6 +188,41 @@ test('symbolic links inside the web root are followed; the item path is the link
 	t.deepEqual(main!.versions[1]!.files.map(f => f.path), [`${v}/20240102_0000/incus.tar.xz`, `${v}/20240102_0000/root.squashfs`]);
 	t.is(main!.versions[1]!.files[0]!.absolute, path.join(tree.root, 'pool/version/incus.tar.xz'));
 	t.deepEqual(cloud!.versions.map(x => x.path), ['images/debian/12/amd64/cloud/20240101_0000', 'images/debian/12/amd64/cloud/20240102_0000']);
+});
+
+test('a version\'s files are made once, when first asked for: the key and the totals read the same before and after', async t => {
+	const root = await tempDir(t);
+	await writeFiles(root, {
+		'pool/shared.squashfs': 'squashfs bytes\n',
+		...version(`${v}/20240101_0000`, ['incus.tar.xz', 'root.squashfs', 'disk.qcow2', 'notes.txt']),
+		...version(`${v}/20240102_0000`, ['lxd.tar.xz']),
+		...version(`${v}/20240103_0000`, ['incus.tar.xz', 'root.squashfs', 'disk.qcow2']),
+	});
+	// One version holds a link, and keeps its files as objects from the start.
+	await symlink('../../../../../../pool/shared.squashfs', path.join(root, v, '20240102_0000/root.squashfs'));
+	// Every number of an identity apart from the others.
+	await utimes(path.join(root, v, '20240103_0000/root.squashfs'), new Date(), new Date(Date.now() - 86_400_000));
+	const {tree, of} = await scanned(root);
+	const before = treeKey(tree);
+	const totals = scannedTotals(tree.products);
+	t.deepEqual(of('scanned'), [totals]);
+	const versions = tree.products[0]!.versions;
+	const files = versions.map(x => x.files);
+	t.deepEqual(files.map(f => f.map(x => x.path.slice(v.length + 1))), [
+		['20240101_0000/disk.qcow2', '20240101_0000/incus.tar.xz', '20240101_0000/root.squashfs'],
+		['20240102_0000/lxd.tar.xz', '20240102_0000/root.squashfs'],
+		['20240103_0000/disk.qcow2', '20240103_0000/incus.tar.xz', '20240103_0000/root.squashfs'],
+	]);
+	for (const file of files.flat()) {
+		t.deepEqual({...file.identity}, identityOf(await stat(file.absolute)), file.path);
+		t.is(file.absolute === path.join(tree.root, file.path), !(await lstat(path.join(tree.root, file.path))).isSymbolicLink(), file.path);
+	}
+
+	// The same objects at every ask: the digest cache shares the identities.
+	t.true(versions.every((x, index) => x.files === files[index] && x.files.every((f, at) => f.identity === files[index]![at]!.identity)));
+	t.is(treeKey(tree), before);
+	t.deepEqual(scannedTotals(tree.products), totals);
+	t.deepEqual(of('found').map(e => e.files), files.map(f => f.map(x => ({path: x.path, size: x.identity.size}))));
 });
 
 test('symbolic links out of the web root, and broken ones, are skipped with the reason', async t => {

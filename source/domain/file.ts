@@ -1,6 +1,5 @@
 // A file's identity (one state of its bytes) and what is known of those bytes before they are
 // hashed: a digest holds only while the identity it was taken under does.
-import type {Stats} from 'node:fs';
 import type {Content} from './ftypes.js';
 
 /**
@@ -31,7 +30,8 @@ export type FileIdentity = {
  */
 const inline = (value: number) => ((value | 0) === value ? value | 0 : value);
 
-export const identityOf = (stats: Stats): FileIdentity =>
+/** `stats`: Node's, or an identity's numbers as the tree holds them (domain/tree.ts). */
+export const identityOf = (stats: FileIdentity): FileIdentity =>
 	({dev: inline(stats.dev), ino: inline(stats.ino), size: inline(stats.size), mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs});
 
 /** Whether two identities name one state; `b` may be a file's stats as they are now (no identity made of them). */

@@ -1,8 +1,8 @@
 // The web root's images as the scan finds them, and the digests found for them: the data that flows
 // through scan → retain → plan → hash → catalog → write, and what retention and the import read.
 import {sep} from 'node:path';
-import type {FileIdentity} from './file.js';
-import type {Role} from './ftypes.js';
+import {identityOf, type FileIdentity} from './file.js';
+import {roleOf, type Role} from './ftypes.js';
 
 export type ImageFile = {
 	/** Path relative to the web root, with `/`: exactly what goes into an item's `path`. */
@@ -19,6 +19,14 @@ export type ImageFile = {
  * (bench/RESULTS.md).
  */
 export const under = (parent: string, name: string) => (parent.endsWith(sep) ? parent + name : parent + sep + name);
+
+/**
+ * The relative path of `name` in `parent`, as one flat string. The tree's paths are keys of maps (the
+ * probe's facts, the digests, the cache), and a key made by concatenation is flattened when looked
+ * up, after which the string is held twice over: the flat copy and the concatenation that points
+ * to it. Array#join makes the flat string at once.
+ */
+export const child = (parent: string, name: string) => [parent, name].join('/');
 
 /**
  * A file read where its path says, under the root: where to read it is made when asked (to probe or
@@ -59,6 +67,156 @@ export type ScannedVersion = {
 	path: string;
 	files: ImageFile[];
 };
+
+/** How many numbers a file's identity is in a ListedVersion: dev, ino, size, mtimeMs, ctimeMs. */
+const identityNumbers = 5;
+
+/**
+ * A version whose files are all read where their paths say, held as their names and their
+ * identities' numbers until something asks for its files. A no-change -N run never does: what it
+ * reads of them (the key, the totals, the replay) goes through visitFiles. The objects of 30,000
+ * files (path, file, identity), made by the scan and kept to its end, were most of what that run's
+ * scavenges copied (bench/RESULTS.md). The files are made once, at the first ask, so the identities
+ * the digest cache shares are the tree's own from then on.
+ */
+class ListedVersion implements ScannedVersion {
+	private made?: ImageFile[];
+	/** The files' identities, `identityNumbers` a file in `names`' order; let go once the files are made. */
+	private numbers?: readonly number[];
+
+	constructor(readonly product: ProductRef, readonly name: string, readonly path: string, private readonly root: string, readonly names: readonly string[], numbers: readonly number[]) {
+		this.numbers = numbers;
+	}
+
+	get files(): ImageFile[] {
+		if (!this.made) {
+			const view = new FileView(this);
+			this.made = this.names.map((name, index) => {
+				view.index = index;
+				return new RootedFile(this.root, child(this.path, name), roleOf(name)!, identityOf(view));
+			});
+			this.numbers = undefined;
+		}
+
+		return this.made;
+	}
+
+	/** The number `field` (0-4: dev, ino, size, mtimeMs, ctimeMs) of the identity of file `index`, while no file is made. */
+	number(index: number, field: number): number {
+		return this.numbers![(index * identityNumbers) + field]!;
+	}
+
+	/** Each file in turn, from the numbers while no file is made. */
+	visit(visit: FileVisit): void {
+		if (this.made) {
+			visitMade(this.made, visit);
+			return;
+		}
+
+		const view = new FileView(this);
+		for (let index = 0; index < this.names.length; index++) {
+			view.index = index;
+			visit(view, undefined);
+		}
+	}
+}
+
+/** What is read of a file, seen without its object: its path and identity. */
+export type FileSeen = Pick<ImageFile, 'path' | 'identity'>;
+
+/** File `index` of a ListedVersion, its path made when asked: one view is moved along a version's files. */
+class FileView implements FileSeen, FileIdentity {
+	index = 0;
+	constructor(private readonly version: ListedVersion) {}
+	get path() {
+		return child(this.version.path, this.version.names[this.index]!);
+	}
+
+	get identity(): FileIdentity {
+		return this;
+	}
+
+	get dev() {
+		return this.version.number(this.index, 0);
+	}
+
+	get ino() {
+		return this.version.number(this.index, 1);
+	}
+
+	get size() {
+		return this.version.number(this.index, 2);
+	}
+
+	get mtimeMs() {
+		return this.version.number(this.index, 3);
+	}
+
+	get ctimeMs() {
+		return this.version.number(this.index, 4);
+	}
+}
+
+/**
+ * What is read of each file of a version without making its objects: the file as seen (valid during
+ * the call only, as a view moves on), and where it is read when a link says (linkTarget).
+ */
+export type FileVisit = (file: FileSeen, target: string | undefined) => void;
+
+function visitMade(files: readonly ImageFile[], visit: FileVisit): void {
+	// By index: see treeKey (receipt.ts).
+	for (let index = 0; index < files.length; index++) {
+		const file = files[index]!;
+		visit(file, linkTarget(file));
+	}
+}
+
+/** Each file of `version` in turn, as FileVisit says: the files' objects are not made for it. */
+export function visitFiles(version: ScannedVersion, visit: FileVisit): void {
+	if (version instanceof ListedVersion) {
+		version.visit(visit);
+	} else {
+		visitMade(version.files, visit);
+	}
+}
+
+/** How many files `version` holds, without making them. */
+export const fileCount = (version: ScannedVersion) => (version instanceof ListedVersion ? version.names.length : version.files.length);
+
+/** Version names' lists, shared by every version holding the same names in the same order. */
+const sharedNames = new Map<string, readonly string[]>();
+
+/**
+ * The version the scan found at `path` (named `name`, in `product`) with `files`, which it hands over:
+ * kept as names and numbers when every file is read under `root` where its path says, as they are.
+ */
+export function scannedVersion(product: ProductRef, name: string, path: string, root: string, files: ImageFile[]): ScannedVersion {
+	if (!files.every(file => file instanceof RootedFile)) {
+		// A copy of its length: pushed to, the array has room for 17 files, and the tree is kept (a watcher's, for its life).
+		return {product, name, path, files: files.slice()};
+	}
+
+	const names = files.map(file => file.path.slice(path.length + 1));
+	const key = names.join('/');
+	let shared = sharedNames.get(key);
+	if (!shared) {
+		shared = names;
+		sharedNames.set(key, shared);
+	}
+
+	const numbers = new Array<number>(files.length * identityNumbers);
+	for (let index = 0; index < files.length; index++) {
+		const {identity} = files[index]!;
+		const at = index * identityNumbers;
+		numbers[at] = identity.dev;
+		numbers[at + 1] = identity.ino;
+		numbers[at + 2] = identity.size;
+		numbers[at + 3] = identity.mtimeMs;
+		numbers[at + 4] = identity.ctimeMs;
+	}
+
+	return new ListedVersion(product, name, path, root, shared, numbers);
+}
 
 export type ScannedProduct = {
 	ref: ProductRef;

@@ -23,7 +23,7 @@ import {writeAtomic} from '../util/atomic-write.js';
 import type {DeltaOptions} from './delta-options.js';
 import {validProducts, type Listings, type StoredListings} from './listings.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
-import {linkTarget, type Digests, type Tree} from '../domain/tree.js';
+import {visitFiles, type Digests, type FileSeen, type Tree} from '../domain/tree.js';
 
 const format = 'simplestreams-receipt:3';
 
@@ -75,30 +75,29 @@ export function treeKey(tree: Tree, deltas?: DeltaOptions): string {
 	const numbers = new Float64Array(identityNumbers * 4096);
 	let count = 0;
 	const fields: string[] = [];
+	const take = ({path, identity}: FileSeen, target: string | undefined) => {
+		// Where a file is read, when a link says: any other is read under the root, which the key holds.
+		fields.push(path, target ?? '');
+		if (count === numbers.length) {
+			identities.update(numbers);
+			count = 0;
+		}
+
+		numbers[count++] = identity.dev;
+		numbers[count++] = identity.ino;
+		numbers[count++] = identity.size;
+		numbers[count++] = identity.mtimeMs;
+		numbers[count++] = identity.ctimeMs;
+	};
+
 	for (const {ref, requirements, aliases, versions} of tree.products) {
 		fields.push(`P${JSON.stringify([ref.id, ref.path, requirements, aliases])}`);
-		// Versions and files by index, here and in replay and scannedTotals: loops run once a run are
-		// mostly run before V8 optimises them, and there a for-of makes an object a step (bench/RESULTS.md).
+		// Versions by index, here and in replay and scannedTotals: loops run once a run are mostly run
+		// before V8 optimises them, and there a for-of makes an object a step (bench/RESULTS.md).
 		for (let v = 0; v < versions.length; v++) {
 			const version = versions[v]!;
 			fields.push(`V${version.path}`);
-			for (let f = 0; f < version.files.length; f++) {
-				const file = version.files[f]!;
-				// Where a file is read, when a link says: any other is read under the root, which the key holds.
-				fields.push(file.path, linkTarget(file) ?? '');
-				const {identity} = file;
-				if (count === numbers.length) {
-					identities.update(numbers);
-					count = 0;
-				}
-
-				numbers[count++] = identity.dev;
-				numbers[count++] = identity.ino;
-				numbers[count++] = identity.size;
-				numbers[count++] = identity.mtimeMs;
-				numbers[count++] = identity.ctimeMs;
-			}
-
+			visitFiles(version, take);
 			// Hashed a piece at a time: the whole text of a large tree is megabytes. A piece of 1,024
 			// fields of paths of usual lengths stays below V8's large objects (128 KiB), which only a full
 			// collection frees: larger pieces stayed, and raised the peak (bench/RESULTS.md).
@@ -204,18 +203,17 @@ export function stillPublished(receipt: Receipt | undefined, key: string): recei
 
 /** Emit what the run that wrote `receipt` reported, as a run that found nothing to do would. */
 export function replay(receipt: Receipt, tree: Tree, emit: Emit): void {
-	// Usually none: then no path is looked up (each lookup would flatten and hash a path the scan
-	// built by concatenation).
+	// Usually none: then no path is looked up.
 	const uncached = receipt.uncached.length > 0 ? new Set(receipt.uncached) : undefined;
+	const report = ({path}: FileSeen) => {
+		if (!uncached?.has(path)) {
+			emit({type: 'cached', path});
+		}
+	};
+
 	for (const {versions} of tree.products) {
 		for (let v = 0; v < versions.length; v++) {
-			const {files} = versions[v]!;
-			for (let f = 0; f < files.length; f++) {
-				const {path} = files[f]!;
-				if (!uncached?.has(path)) {
-					emit({type: 'cached', path});
-				}
-			}
+			visitFiles(versions[v]!, report);
 		}
 	}
 

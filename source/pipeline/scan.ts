@@ -19,7 +19,7 @@ import {compareText, inOrder} from '../util/compare.js';
 import {errorCode} from '../util/errors.js';
 import {isInside, readBoundedFile} from '../util/small-file.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
-import {imageFile, under, type ImageFile, type ProductRef, type ScannedProduct, type ScannedVersion, type Tree} from '../domain/tree.js';
+import {child, fileCount, imageFile, scannedVersion, under, visitFiles, type FileSeen, type ImageFile, type ProductRef, type ScannedProduct, type ScannedVersion, type Tree} from '../domain/tree.js';
 import {imagesProblem} from './nothing.js';
 import type {Listings} from './listings.js';
 
@@ -59,14 +59,6 @@ const byName = (a: {name: string}, b: {name: string}) => compareText(a.name, b.n
 function sorted<T>(items: T[], compare: (a: T, b: T) => number): T[] {
 	return inOrder(items, compare) ? items : items.sort(compare);
 }
-
-/**
- * The relative path of `name` in `parent`, as one flat string. The tree's paths are keys of maps (the
- * probe's facts, the digests, the cache), and a key made by concatenation is flattened when looked
- * up, after which the string is held twice over: the flat copy and the concatenation that points
- * to it. Array#join makes the flat string at once.
- */
-const child = (parent: string, name: string) => [parent, name].join('/');
 
 /** How long the scan may hold the event loop before it lets timers and I/O run. */
 const sliceMilliseconds = 8;
@@ -244,10 +236,8 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 			}
 		}
 
-		// A copy of its length: pushed to, the array has room for 17 files, and the tree is kept (a watcher's, for its life).
-		const scanned = {product, name: entry.name, path: rel, files: files.slice()};
-		emit(foundEvent(scanned));
-		return scanned;
+		emit(foundEvent({product, name: entry.name, path: rel, files}));
+		return scannedVersion(product, entry.name, rel, rootReal, files);
 	}
 
 	async function product(segments: string[], absolute: string, rel: string, dirents: Dirent[], inherited: Inherited) {
@@ -348,7 +338,10 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 	return {root: rootReal, products, setAside};
 }
 
-/** A version directory found, with its recognised files. */
+/**
+ * A version directory found, with its recognised files. The scan tells it from the files it has
+ * just made, before the version keeps only their names and numbers (scannedVersion).
+ */
 export const foundEvent = ({product, name, path, files}: ScannedVersion): Extract<PipelineEvent, {type: 'found'}> =>
 	({type: 'found', product, version: name, path, files: files.map(f => ({path: f.path, size: f.identity.size}))});
 
@@ -357,15 +350,17 @@ export function scannedTotals(products: readonly ScannedProduct[]): Extract<Pipe
 	let versions = 0;
 	let files = 0;
 	let bytes = 0;
+	const count = (file: FileSeen) => {
+		bytes += file.identity.size;
+	};
+
 	// By index: see treeKey (receipt.ts).
 	for (const product of products) {
 		versions += product.versions.length;
 		for (let v = 0; v < product.versions.length; v++) {
 			const version = product.versions[v]!;
-			files += version.files.length;
-			for (let f = 0; f < version.files.length; f++) {
-				bytes += version.files[f]!.identity.size;
-			}
+			files += fileCount(version);
+			visitFiles(version, count);
 		}
 	}
 
