@@ -128,8 +128,12 @@ export type FileSeen = Pick<ImageFile, 'path' | 'identity'>;
 class FileView implements FileSeen, FileIdentity {
 	index = 0;
 	constructor(private readonly version: ListedVersion) {}
+	/**
+	 * Concatenated, not joined (child): a path seen here is read once and let go (the key's text, a
+	 * replayed event), and a concatenation is one small object where a join copies the text.
+	 */
 	get path() {
-		return child(this.version.path, this.version.names[this.index]!);
+		return `${this.version.path}/${this.version.names[this.index]!}`;
 	}
 
 	get identity(): FileIdentity {
