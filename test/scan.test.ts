@@ -194,9 +194,11 @@ test('a version\'s files are made once, when first asked for: the key and the to
 	const root = await tempDir(t);
 	await writeFiles(root, {
 		'pool/shared.squashfs': 'squashfs bytes\n',
-		...version(`${v}/20240101_0000`, ['incus.tar.xz', 'root.squashfs', 'disk.qcow2', 'notes.txt']),
+		...version(`${v}/20240101_0000`, ['incus.tar.xz', 'root.squashfs', 'notes.txt']),
 		...version(`${v}/20240102_0000`, ['lxd.tar.xz']),
-		...version(`${v}/20240103_0000`, ['incus.tar.xz', 'root.squashfs', 'disk.qcow2']),
+		...version(`${v}/20240103_0000`, ['incus.tar.xz', 'root.squashfs']),
+		// Names as long as the version before's, other names.
+		...version(`${v}/20240104_0000`, ['disk-kvm.img', 'root.squashfs']),
 	});
 	// One version holds a link, and keeps its files as objects from the start.
 	await symlink('../../../../../../pool/shared.squashfs', path.join(root, v, '20240102_0000/root.squashfs'));
@@ -209,9 +211,10 @@ test('a version\'s files are made once, when first asked for: the key and the to
 	const versions = tree.products[0]!.versions;
 	const files = versions.map(x => x.files);
 	t.deepEqual(files.map(f => f.map(x => x.path.slice(v.length + 1))), [
-		['20240101_0000/disk.qcow2', '20240101_0000/incus.tar.xz', '20240101_0000/root.squashfs'],
+		['20240101_0000/incus.tar.xz', '20240101_0000/root.squashfs'],
 		['20240102_0000/lxd.tar.xz', '20240102_0000/root.squashfs'],
-		['20240103_0000/disk.qcow2', '20240103_0000/incus.tar.xz', '20240103_0000/root.squashfs'],
+		['20240103_0000/incus.tar.xz', '20240103_0000/root.squashfs'],
+		['20240104_0000/disk-kvm.img', '20240104_0000/root.squashfs'],
 	]);
 	for (const file of files.flat()) {
 		t.deepEqual({...file.identity}, identityOf(await stat(file.absolute)), file.path);

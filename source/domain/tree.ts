@@ -189,6 +189,24 @@ export const fileCount = (version: ScannedVersion) => (version instanceof Listed
 
 /** Version names' lists, shared by every version holding the same names in the same order. */
 const sharedNames = new Map<string, readonly string[]>();
+/** The list the last version took: usually the next one's too, found with no name made to look it up. */
+let lastNames: readonly string[] = [];
+
+/** Whether `files`, of the version at `path`, are named `names`, in that order. */
+function namedAs(names: readonly string[], path: string, files: readonly ImageFile[]): boolean {
+	if (names.length !== files.length) {
+		return false;
+	}
+
+	for (let index = 0; index < files.length; index++) {
+		const file = files[index]!.path;
+		if (file.length !== path.length + 1 + names[index]!.length || !file.endsWith(names[index]!)) {
+			return false;
+		}
+	}
+
+	return true;
+}
 
 /**
  * The version the scan found at `path` (named `name`, in `product`) with `files`, which it hands over:
@@ -200,12 +218,11 @@ export function scannedVersion(product: ProductRef, name: string, path: string, 
 		return {product, name, path, files: files.slice()};
 	}
 
-	const names = files.map(file => file.path.slice(path.length + 1));
-	const key = names.join('/');
-	let shared = sharedNames.get(key);
-	if (!shared) {
-		shared = names;
-		sharedNames.set(key, shared);
+	if (!namedAs(lastNames, path, files)) {
+		const names = files.map(file => file.path.slice(path.length + 1));
+		const key = names.join('/');
+		lastNames = sharedNames.get(key) ?? names;
+		sharedNames.set(key, lastNames);
 	}
 
 	const numbers = new Array<number>(files.length * identityNumbers);
@@ -219,7 +236,7 @@ export function scannedVersion(product: ProductRef, name: string, path: string, 
 		numbers[at + 4] = identity.ctimeMs;
 	}
 
-	return new ListedVersion(product, name, path, root, shared, numbers);
+	return new ListedVersion(product, name, path, root, lastNames, numbers);
 }
 
 export type ScannedProduct = {
