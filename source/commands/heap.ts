@@ -7,6 +7,15 @@
 // process's own, and V8 reads them as it sizes its spaces.
 import {setFlagsFromString} from 'node:v8';
 
+const flags = '--heap-growing-percent=50 --semi-space-growth-factor=1';
+
 export function keepHeapNearLive(): void {
-	setFlagsFromString('--heap-growing-percent=50 --semi-space-growth-factor=1');
+	setFlagsFromString(flags);
+	// A worker thread's start (the hash pool's) sets V8's flags back to those the process started
+	// with, for this thread's heap too: they are set again once the thread is up.
+	process.on('worker', worker => {
+		worker.once('online', () => {
+			setFlagsFromString(flags);
+		});
+	});
 }
