@@ -42,7 +42,7 @@ class RootedFile implements ImageFile {
 }
 
 /** A file the scan found at `path` under `root`; `elsewhere`: where it is read when a link on the way leads away from there. */
-export function imageFile(root: string, path: string, role: Role, identity: FileIdentity, elsewhere?: string): ImageFile {
+function imageFile(root: string, path: string, role: Role, identity: FileIdentity, elsewhere?: string): ImageFile {
 	return elsewhere === undefined ? new RootedFile(root, path, role, identity) : {path, absolute: elsewhere, role, identity};
 }
 
@@ -192,15 +192,14 @@ const sharedNames = new Map<string, readonly string[]>();
 /** The list the last version took: usually the next one's too, found with no name made to look it up. */
 let lastNames: readonly string[] = [];
 
-/** Whether `files`, of the version at `path`, are named `names`, in that order. */
-function namedAs(names: readonly string[], path: string, files: readonly ImageFile[]): boolean {
+/** Whether `files` are named `names`, in that order. */
+function namedAs(names: readonly string[], files: readonly FoundFile[]): boolean {
 	if (names.length !== files.length) {
 		return false;
 	}
 
 	for (let index = 0; index < files.length; index++) {
-		const file = files[index]!.path;
-		if (file.length !== path.length + 1 + names[index]!.length || !file.endsWith(names[index]!)) {
+		if (files[index]!.name !== names[index]) {
 			return false;
 		}
 	}
@@ -209,17 +208,23 @@ function namedAs(names: readonly string[], path: string, files: readonly ImageFi
 }
 
 /**
- * The version the scan found at `path` (named `name`, in `product`) with `files`, which it hands over:
- * kept as names and numbers when every file is read under `root` where its path says, as they are.
+ * A file as the scan finds it, before its version keeps it: its name in the version directory, its
+ * path, its identity (Node's stats will do: no identity is made of them for a version kept as
+ * numbers), and where it is read when that is not under the root at its path.
  */
-export function scannedVersion(product: ProductRef, name: string, path: string, root: string, files: ImageFile[]): ScannedVersion {
-	if (!files.every(file => file instanceof RootedFile)) {
-		// A copy of its length: pushed to, the array has room for 17 files, and the tree is kept (a watcher's, for its life).
-		return {product, name, path, files: files.slice()};
+export type FoundFile = {readonly name: string; readonly path: string; readonly role: Role; readonly identity: FileIdentity; readonly elsewhere: string | undefined};
+
+/**
+ * The version the scan found at `path` (named `name`, in `product`) with `files`: kept as names and
+ * numbers when every file is read under `root` where its path says, as they are.
+ */
+export function scannedVersion(product: ProductRef, name: string, path: string, root: string, files: readonly FoundFile[]): ScannedVersion {
+	if (files.some(file => file.elsewhere !== undefined)) {
+		return {product, name, path, files: files.map(file => imageFile(root, file.path, file.role, identityOf(file.identity), file.elsewhere))};
 	}
 
-	if (!namedAs(lastNames, path, files)) {
-		const names = files.map(file => file.path.slice(path.length + 1));
+	if (!namedAs(lastNames, files)) {
+		const names = files.map(file => file.name);
 		const key = names.join('/');
 		lastNames = sharedNames.get(key) ?? names;
 		sharedNames.set(key, lastNames);

@@ -10,7 +10,6 @@ import {lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats}
 import {join} from 'node:path';
 import {aliasFile, maxAliasesBytes, parseAliases} from '../domain/aliases.js';
 import {architectureProblem} from '../domain/architectures.js';
-import {identityOf} from '../domain/file.js';
 import {fileRoles, roleOf, type Role} from '../domain/ftypes.js';
 import {productSegmentProblem, segmentProblem, versionNameProblem, versionOrderProblem} from '../domain/naming.js';
 import {maxRequirementsBytes, mergeRequirements, parseRequirements, requirementFiles, type Requirements} from '../domain/requirements.js';
@@ -19,7 +18,7 @@ import {compareText, inOrder} from '../util/compare.js';
 import {errorCode} from '../util/errors.js';
 import {isInside, readBoundedFile} from '../util/small-file.js';
 import type {Emit, PipelineEvent, Scope} from './events.js';
-import {child, fileCount, imageFile, scannedVersion, under, visitFiles, type FileSeen, type ImageFile, type ProductRef, type ScannedProduct, type ScannedVersion, type Tree} from '../domain/tree.js';
+import {child, fileCount, scannedVersion, under, visitFiles, type FileSeen, type FoundFile, type ProductRef, type ScannedProduct, type ScannedVersion, type Tree} from '../domain/tree.js';
 import {imagesProblem} from './nothing.js';
 import type {Listings} from './listings.js';
 
@@ -39,7 +38,7 @@ type Followed = Entry & {stats: Stats};
 const preference = (name: string) => fileRoles.findIndex(f => f.name === name);
 
 /** Which of `files` already has `role`, or -1 (a loop: findIndex would make a closure for every file of the tree). */
-function twinIndex(files: readonly ImageFile[], role: Role): number {
+function twinIndex(files: readonly FoundFile[], role: Role): number {
 	for (let index = 0; index < files.length; index++) {
 		if (files[index]!.role.kind === role.kind && files[index]!.role.ftype === role.ftype) {
 			return index;
@@ -188,7 +187,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 		// Read under the root at its path, unless a link to a directory on the way led elsewhere: known
 		// for the version once, not by comparing every file's two paths.
 		const away = entry.absolute === under(rootReal, rel) ? undefined : entry.absolute;
-		const files: ImageFile[] = [];
+		const files: FoundFile[] = [];
 		for (const name of names) {
 			const path = child(rel, name);
 			if (requirementFiles.includes(name as typeof requirementFiles[number])) {
@@ -220,7 +219,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 					continue;
 				}
 
-				const file = imageFile(rootReal, path, role, identityOf(stats), elsewhere);
+				const file: FoundFile = {name, path, role, identity: stats, elsewhere};
 				const twin = twinIndex(files, role);
 				if (twin === -1) {
 					files.push(file);
@@ -228,7 +227,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 				}
 
 				// Two names for one role: the one earlier in fileRoles serves, the other is left out.
-				const [kept, left] = preference(name) < preference(files[twin]!.path.slice(rel.length + 1)) ? [file, files[twin]!] : [files[twin]!, file];
+				const [kept, left] = preference(name) < preference(files[twin]!.name) ? [file, files[twin]!] : [files[twin]!, file];
 				files[twin] = kept;
 				emit({type: 'skipped', scope: 'file', path: left.path, ...because('role-taken', kept.path, role.ftype)});
 			} catch (error) {
@@ -342,7 +341,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
  * A version directory found, with its recognised files. The scan tells it from the files it has
  * just made, before the version keeps only their names and numbers (scannedVersion).
  */
-export const foundEvent = ({product, name, path, files}: ScannedVersion): Extract<PipelineEvent, {type: 'found'}> =>
+export const foundEvent = ({product, name, path, files}: Omit<ScannedVersion, 'files'> & {files: readonly FileSeen[]}): Extract<PipelineEvent, {type: 'found'}> =>
 	({type: 'found', product, version: name, path, files: files.map(f => ({path: f.path, size: f.identity.size}))});
 
 /** What a scan found, counted: the event that ends it. */
