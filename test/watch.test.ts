@@ -122,6 +122,20 @@ test.serial('deleting a version, then a whole product, removes them from the str
 	t.pass();
 });
 
+test.serial('a watcher started over published streams tells the versions that came and went while none ran', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+		await version(root, '20240102_0000');
+		await execa(process.execPath, [cli, '-N', root, '--cache', path.join(root, '..', 'published-cache.json')], {env: {CI: 'true'}});
+		await rm(path.join(root, product, '20240102_0000'), {recursive: true});
+		await version(root, '20240103_0000');
+	}, ['--log', 'json']);
+	const first = w.log().split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as {type: string; added?: string[]; removed?: string[]}).find(event => event.type === 'regenerated');
+	t.deepEqual(first?.added, ['acme:1.0:amd64:default 20240103_0000']);
+	t.deepEqual(first?.removed, ['acme:1.0:amd64:default 20240102_0000']);
+	t.deepEqual(versionsIn(await readStreams(w.root)), ['20240101_0000', '20240103_0000']);
+});
+
 test.serial('a changed requirements file changes the published requirements', async t => {
 	const w = await startWatcher(t, async root => {
 		await version(root, '20240101_0000');

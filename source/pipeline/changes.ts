@@ -1,26 +1,40 @@
 // What a run changes in what clients list: the versions it publishes (or a dry run would) that the
 // streams on disk do not, and those they hold that it drops, each named `product version`.
-import type {ProductsFile} from '../streams/model.js';
+import type {Product} from '../streams/model.js';
 import {productsPath} from '../streams/paths.js';
 import {readProducts} from '../streams/read.js';
 import type {Emit} from './events.js';
 import {versionNames} from './memory.js';
 import type {GenerateResult} from './stages.js';
 
+/**
+ * A products file as far as what changes is concerned: each product's entry, or, for the file on
+ * disk, only the names of its versions (its entries, parsed, are hundreds of MB of a large tree's).
+ */
+export type Listed = {readonly products: Readonly<Record<string, Product | readonly string[]>>};
+
+const namesOf = (listed: Product | readonly string[]): readonly string[] => (Array.isArray(listed) ? listed as readonly string[] : versionNames(listed as Product));
+
+/** The names of the versions of each product in the products file on disk, if it can be read. */
+export async function publishedVersions(root: string): Promise<Listed | undefined> {
+	const {decoded} = await readProducts(root, productsPath);
+	return decoded && {products: Object.fromEntries(Object.entries(decoded.products).map(([id, product]) => [id, Object.keys(product.versions)]))};
+}
+
 /** The versions of `products` that `other` lacks; a product that is the same entry in both (a watcher keeps those it did not rebuild) is not looked into. */
-function missing(products: ProductsFile | undefined, other: ProductsFile | undefined): string[] {
+function missing(products: Listed | undefined, other: Listed | undefined): string[] {
 	return Object.entries(products?.products ?? {}).flatMap(([id, product]) => {
 		const there = other?.products[id];
 		if (there === product) {
 			return [];
 		}
 
-		const theirs = new Set(there ? versionNames(there) : []);
-		return versionNames(product).filter(version => !theirs.has(version)).map(version => `${id} ${version}`);
+		const theirs = new Set(there ? namesOf(there) : []);
+		return namesOf(product).filter(version => !theirs.has(version)).map(version => `${id} ${version}`);
 	});
 }
 
-export function versionChanges(before?: ProductsFile, after?: ProductsFile): {added: string[]; removed: string[]} {
+export function versionChanges(before?: Listed, after?: Listed): {added: string[]; removed: string[]} {
 	return {added: missing(after, before), removed: missing(before, after)};
 }
 
@@ -30,16 +44,16 @@ export function versionChanges(before?: ProductsFile, after?: ProductsFile): {ad
  */
 export class PublishedBefore {
 	private replaced = false;
-	private before?: ProductsFile;
+	private before?: Listed;
 
 	constructor(private readonly root: string) {}
 
 	async replacing(): Promise<void> {
 		this.replaced = true;
-		this.before = (await readProducts(this.root, productsPath)).decoded;
+		this.before = await publishedVersions(this.root);
 	}
 
-	changes(after: ProductsFile): {added: string[]; removed: string[]} {
+	changes(after: Listed): {added: string[]; removed: string[]} {
 		return this.replaced ? versionChanges(this.before, after) : {added: [], removed: []};
 	}
 }

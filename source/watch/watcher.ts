@@ -12,7 +12,7 @@ import {relative, sep} from 'node:path';
 import {warning} from '../domain/reasons.js';
 import {requirementFiles} from '../domain/requirements.js';
 import type {RunContext} from '../pipeline/context.js';
-import {versionChanges} from '../pipeline/changes.js';
+import {publishedVersions, versionChanges, type Listed} from '../pipeline/changes.js';
 import {generate} from '../pipeline/generate.js';
 import {keepAsText, regenerationMemory} from '../pipeline/memory.js';
 import type {Emit} from '../pipeline/events.js';
@@ -20,9 +20,6 @@ import type {Tree} from '../domain/tree.js';
 import {merged, under} from '../pipeline/rescan.js';
 import {scan} from '../pipeline/scan.js';
 import {NothingToPublish} from '../pipeline/nothing.js';
-import type {ProductsFile} from '../streams/model.js';
-import {productsPath} from '../streams/paths.js';
-import {readProducts} from '../streams/read.js';
 import {errorCode} from '../util/errors.js';
 import {acquireLock, LockHeld, watchCommand, type Lock} from '../util/lock.js';
 import {DirectoryWatches} from './directories.js';
@@ -84,17 +81,12 @@ function movedBy(segments: readonly string[]): string | undefined {
 
 type ScanProblem = Extract<WatchEvent, {type: 'skipped' | 'warning'}>;
 
-/** The streams already on disk: what a held-back version keeps until it has settled. */
-async function published(root: string): Promise<ProductsFile | undefined> {
-	return (await readProducts(root, productsPath)).decoded;
-}
-
 export class Watcher {
 	private directories?: DirectoryWatches;
 	private readonly root: string;
 	private readonly settleMs: number;
-	/** What the last regeneration published (or, before the first, what is on disk): to tell what it added and removed. */
-	private previous?: ProductsFile;
+	/** What the last regeneration published (or, before the first, the versions on disk): to tell what it added and removed. */
+	private previous?: Listed;
 	private timer?: NodeJS.Timeout;
 	private firstPending?: number;
 	private changes = 0;
@@ -292,7 +284,7 @@ export class Watcher {
 			}
 
 			this.emit({type: 'regenerating', reason, changes});
-			this.previous ??= await published(this.root);
+			this.previous ??= await publishedVersions(this.root);
 			const emit: Emit = event => {
 				if (event.type === 'written') {
 					streamsChanged ||= event.changed;
