@@ -1,8 +1,8 @@
 // The watcher on trees of small versions (3 files each: lxd.tar.xz, root.squashfs, disk.qcow2, as
 // the many corpus): for 1,000, 10,000 and 100,000 versions, the time from its start to the first
-// regeneration (cold, then again with its digest cache: a warm restart), the latency from the rename
-// that completes an upload (a new product, so index.json itself changes) to index.json, its peak and
-// current RSS, and the inotify watches it holds. Run by bench/run.ts (--only watch-scale) or alone:
+// regeneration (cold, then again with its digest cache and the streams it wrote: a warm restart), the
+// latency from the rename that completes an upload (a new product, so index.json itself changes) to
+// index.json, its peak and current RSS (and the warm restart's peak), and the inotify watches it holds. Run by bench/run.ts (--only watch-scale) or alone:
 // node dist/bench/watch-scale.js [--dir DIR] [--versions 1000,10000,100000] [--settle 0.5].
 import {spawn} from 'node:child_process';
 import {cp, appendFile, mkdir, readdir, readFile, rename, rm, writeFile} from 'node:fs/promises';
@@ -22,6 +22,8 @@ export type ScaleFigures = {
 	latenciesMs: number[];
 	peakRssBytes: number;
 	rssBytes: number;
+	/** The warm restart's peak RSS, to its first regeneration. */
+	warmPeakRssBytes: number;
 	watches: number;
 	/** The 1-minute load average when the uploads began. */
 	load: number;
@@ -136,15 +138,17 @@ export async function scaleFigures(base: string, cli: string, versions: number, 
 
 	const restarted = performance.now();
 	watcher = startWatcher(cli, root, cache, settle, log);
+	let warmPeak = 0;
 	try {
 		await waitFor('first regeneration after a restart', async () => watcher.regenerations() > 0);
+		warmPeak = (await memory(watcher.pid)).peak;
 	} finally {
 		await watcher.stop();
 	}
 
 	const warmStartMs = performance.now() - restarted;
-	log(`  watch-scale ${versions}: warm restart to the first regeneration ${(warmStartMs / 1000).toFixed(1)} s; RSS ${(now / 1e6).toFixed(0)} MB (peak ${(peak / 1e6).toFixed(0)} MB), ${watches} inotify watches`);
-	return {versions, coldStartMs, warmStartMs, latenciesMs, peakRssBytes: peak, rssBytes: now, watches, load, settle, cpuPerUploadMs};
+	log(`  watch-scale ${versions}: warm restart to the first regeneration ${(warmStartMs / 1000).toFixed(1)} s (peak ${(warmPeak / 1e6).toFixed(0)} MB); RSS ${(now / 1e6).toFixed(0)} MB (peak ${(peak / 1e6).toFixed(0)} MB), ${watches} inotify watches`);
+	return {versions, coldStartMs, warmStartMs, latenciesMs, peakRssBytes: peak, rssBytes: now, warmPeakRssBytes: warmPeak, watches, load, settle, cpuPerUploadMs};
 }
 
 /** The issue's (#17) target for the watcher's memory at 100,000 versions: well under 1 GB. */
@@ -165,7 +169,7 @@ export function scaleRows(figures: ScaleFigures[]): {rows: FigureRow[]; notes: s
 				row(`${at} RSS after the uploads (peak)`, `${mb(f.rssBytes)} (${mb(f.peakRssBytes)})`, judged ? `< ${mb(rssTargetBytes)}` : '', judged ? (f.peakRssBytes < rssTargetBytes ? 'PASS' : 'MISS') : ''),
 			];
 		}),
-		notes: figures.map(f => `watch, ${f.versions.toLocaleString('en')} versions (--settle ${f.settle}, a new product per upload so that index.json changes; 1-minute load ${f.load.toFixed(1)} at the uploads): upload → index.json ${f.latenciesMs.map(v => s(v)).join(', ')}; cold start to the first regeneration ${s(f.coldStartMs)}, warm restart ${s(f.warmStartMs)}; ${f.watches.toLocaleString('en')} inotify watches`),
+		notes: figures.map(f => `watch, ${f.versions.toLocaleString('en')} versions (--settle ${f.settle}, a new product per upload so that index.json changes; 1-minute load ${f.load.toFixed(1)} at the uploads): upload → index.json ${f.latenciesMs.map(v => s(v)).join(', ')}; cold start to the first regeneration ${s(f.coldStartMs)}, warm restart ${s(f.warmStartMs)} (peak RSS ${mb(f.warmPeakRssBytes)}); ${f.watches.toLocaleString('en')} inotify watches`),
 	};
 }
 
