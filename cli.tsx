@@ -10,7 +10,7 @@ import {importCommand} from './source/commands/import.js';
 import {listCommand} from './source/commands/list.js';
 import {mirrorCommand} from './source/commands/mirror.js';
 import {pruneCommand, removeCommand, restoreCommand} from './source/commands/retire.js';
-import {quitAfterHangUp} from './source/commands/stop.js';
+import {endWhenWritten, quitAfterHangUp} from './source/commands/stop.js';
 import {verifyCommand} from './source/commands/verify.js';
 import {watchCommand} from './source/commands/watch.js';
 import {defaultDeltaRatio} from './source/pipeline/delta-options.js';
@@ -133,3 +133,5 @@ try {
 		process.exitCode = 1;
 	}
 }
+
+await endWhenWritten();

@@ -205,6 +205,19 @@ test('a dry run prints the products JSON on stdout and nothing else, progress on
 	t.truthy(await stat(cache), 'the digest cache went where --cache said');
 });
 
+test('a dry run\'s products JSON larger than a pipe holds reaches the reader whole before the process ends', async t => {
+	const {root, cache, run} = await fixture(t);
+	const aliases = Array.from({length: 4500}, (_, n) => `acme/${'extra'.repeat(40)}-${n}`);
+	await writeFile(path.join(root, 'images/acme/1.0/amd64/default/.aliases'), `${aliases.join('\n')}\n`);
+	const result = await run(['--cache', cache, root]);
+	t.is(result.exitCode, 0, String(result.stderr));
+	const stdout = String(result.stdout);
+	// Written at once, what a pipe cannot take (64 KiB by default) waits in the process for the reader.
+	t.true(stdout.length > 4 * 64 * 1024, `${stdout.length} bytes`);
+	const products = JSON.parse(stdout) as {products: Record<string, {aliases: string}>};
+	t.is(products.products['acme:1.0:amd64:default']!.aliases.split(',').length, 2 + aliases.length);
+});
+
 test('-N writes both files; a second run reports them unchanged and reuses the digests', async t => {
 	const {root, cache, run} = await fixture(t);
 	const first = await run(['-N', '--cache', cache, root]);

@@ -22,6 +22,23 @@ export function quitAfterHangUp(): void {
 	}
 }
 
+/**
+ * A one-shot command whose work is over (everything it wrote awaited, its threads ended, its lock
+ * released) ends its process at once once its output is all with the system: Node's own exit
+ * first tears down the heap, page by page, tens of milliseconds after the last byte for a run over
+ * a large tree (bench/RESULTS.md). The plain reporter's last lines go out at the next turn of the
+ * event loop (report/loggers/plain.ts); output still queued for a pipe, or a hang-up's signal on
+ * its way, is left to Node's own exit, which waits for them.
+ */
+export async function endWhenWritten(): Promise<void> {
+	await new Promise(resolve => {
+		setImmediate(resolve);
+	});
+	if (!hungUp && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) {
+		process.exit();
+	}
+}
+
 export class Stop {
 	private readonly controller = new AbortController();
 	private exitCode: number = codes.SIGINT;
