@@ -23,6 +23,9 @@ export type FileIdentity = {
 	readonly ctimeMs: number;
 };
 
+/** How many numbers an identity is, where one is held or hashed as numbers (dev, ino, size, mtimeMs, ctimeMs). */
+export const identityNumbers = 5;
+
 /**
  * `value` held in the object's own field when it is a small integer: Node's stats give every field
  * as a boxed double, 16 bytes of its own that an identity kept for each file of the tree (and its

@@ -1,7 +1,7 @@
 // The web root's images as the scan finds them, and the digests found for them: the data that flows
 // through scan → retain → plan → hash → catalog → write, and what retention and the import read.
 import {sep} from 'node:path';
-import {identityOf, type FileIdentity} from './file.js';
+import {identityNumbers, identityOf, type FileIdentity} from './file.js';
 import {roleOf, type Role} from './ftypes.js';
 
 export type ImageFile = {
@@ -67,9 +67,6 @@ export type ScannedVersion = {
 	path: string;
 	files: ImageFile[];
 };
-
-/** How many numbers a file's identity is in a ListedVersion: dev, ino, size, mtimeMs, ctimeMs. */
-const identityNumbers = 5;
 
 /**
  * A version whose files are all read where their paths say, held as their names and their

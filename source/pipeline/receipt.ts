@@ -16,7 +16,7 @@
 import {createHash} from 'node:crypto';
 import {readFileSync, statSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
-import {identityOf, sameIdentity, type FileFacts, type FileIdentity} from '../domain/file.js';
+import {identityNumbers, identityOf, sameIdentity, type FileFacts, type FileIdentity} from '../domain/file.js';
 import {isReasonCode} from '../domain/reasons.js';
 import {servedFiles} from '../streams/paths.js';
 import {writeAtomic} from '../util/atomic-write.js';
@@ -57,9 +57,6 @@ function programIdentity(): string {
 	const {ino, size, mtimeMs} = statSync(fileURLToPath(import.meta.url));
 	return `${ino}:${size}:${mtimeMs}`;
 }
-
-/** How many of a file's numbers the key takes: its identity's five. */
-const identityNumbers = 5;
 
 /**
  * One digest over everything the streams are made from: NUL-separated fields (no path or JSON text
