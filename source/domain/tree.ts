@@ -71,8 +71,8 @@ export type ScannedVersion = {
 /**
  * A version whose files are all read where their paths say, held as their names and their
  * identities' numbers until something asks for its files. A no-change -N run never does: what it
- * reads of them (the key, the totals, the replay) goes through visitFiles. The objects of 30,000
- * files (path, file, identity), made by the scan and kept to its end, were most of what that run's
+ * reads of them (the key, the totals, the replay) goes through visitFiles. The objects of every
+ * file (path, file, identity), made by the scan and kept to its end, were most of what that run's
  * scavenges copied (bench/RESULTS.md). The files are made once, at the first ask, so the identities
  * the digest cache shares are the tree's own from then on.
  */

@@ -338,8 +338,8 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 }
 
 /**
- * A version directory found, with its recognised files. The scan tells it from the files it has
- * just made, before the version keeps only their names and numbers (scannedVersion).
+ * A version directory found, with its recognised files. The scan tells it from the files as it
+ * found them, before the version keeps only their names and numbers (scannedVersion).
  */
 export const foundEvent = ({product, name, path, files}: Omit<ScannedVersion, 'files'> & {files: readonly FileSeen[]}): Extract<PipelineEvent, {type: 'found'}> =>
 	({type: 'found', product, version: name, path, files: files.map(f => ({path: f.path, size: f.identity.size}))});
