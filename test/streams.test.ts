@@ -1,6 +1,6 @@
 // The format's one reader and one writer: what the writer publishes the reader decodes as it was,
 // and a streams file that is no regular file, or larger than the bound, is a problem, not a hang.
-import {mkdir, open, writeFile} from 'node:fs/promises';
+import {mkdir, open, readFile, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {gunzipSync} from 'node:zlib';
 import test from 'ava';
@@ -11,6 +11,7 @@ import {indexPath, productsPath} from '../source/streams/paths.js';
 import {maxStreamsBytes, readStreams} from '../source/streams/read.js';
 import {packedAlone, packPieces} from '../source/streams/pack.js';
 import {streamsText, writeStreams} from '../source/streams/write.js';
+import {writeAtomic} from '../source/util/atomic-write.js';
 import {collector, digest, product, productRef, tempDir} from './helpers/fixtures.js';
 
 test('what the writer publishes, readStreams reads back as the same products', async t => {
@@ -54,6 +55,14 @@ test('an index that is a FIFO is reported, not waited on; a products file over t
 	t.is(large.products[0]!.decoded, undefined);
 });
 
+test('a file written from text and bytes in pieces holds them in order: a short piece first, then pieces longer than a step, of characters of several bytes', async t => {
+	const dir = await tempDir(t);
+	const pieces = ['{', Buffer.from([0x1F, 0x8B, 0xFF]), 'é'.repeat(300_000), Buffer.from('bytes'), '😀'.repeat(200_000), '}'];
+	const file = path.join(dir, 'pieces');
+	await writeAtomic(file, pieces);
+	t.deepEqual(await readFile(file), Buffer.concat(pieces.map(piece => (typeof piece === 'string' ? Buffer.from(piece) : piece))));
+});
+
 test('a served file packed piece by piece is a gzip of its whole text that gzip itself reads, the same bytes whether its large pieces were packed before or not', async t => {
 	const dir = await tempDir(t);
 	const large = (seed: string) => `"${seed}":{${Array.from({length: 100_000}, (_, n) => `"${seed}${n}":"${(n * 7919).toString(16)}"`).join(',')}}`;
@@ -63,10 +72,10 @@ test('a served file packed piece by piece is a gzip of its whole text that gzip 
 	t.true(a.text.length >= packedAlone && b.text.length >= packedAlone, 'two pieces packed alone');
 	const whole = pieces.map(piece => piece.text).join('');
 	const packed = new WeakMap<object, Buffer>();
-	const first = await packPieces(pieces, packed);
+	const first = Buffer.concat(await packPieces(pieces, packed));
 	t.true(packed.has(a.of) && packed.has(b.of));
-	t.deepEqual(await packPieces(pieces, packed), first, 'from the pieces kept');
-	t.deepEqual(await packPieces(pieces), first, 'the same bytes packed anew');
+	t.deepEqual(Buffer.concat(await packPieces(pieces, packed)), first, 'from the pieces kept');
+	t.deepEqual(Buffer.concat(await packPieces(pieces)), first, 'the same bytes packed anew');
 	const file = path.join(dir, 'images.json.gz');
 	await writeFile(file, first);
 	await execa('gzip', ['-t', file]);

@@ -34,13 +34,13 @@ const step = 64 * 1024;
 export const packedAtOnce = step;
 
 /**
- * `text` deflated at level 9 and ended by a sync flush, its bytes handed to zlib a step at a time
- * through one Buffer: given whole, zlib took a copy of each run's bytes (of all runs at once, the
- * length of the text), left for the collector after the write (bench/RESULTS.md).
+ * `text` deflated at level 9 and ended by a sync flush, as the parts zlib gave, its bytes handed to
+ * zlib a step at a time through one Buffer: given whole, zlib took a copy of each run's bytes (of all
+ * runs at once, the length of the text), left for the collector after the write (bench/RESULTS.md).
  */
-async function deflated(text: string): Promise<Buffer> {
+async function deflated(text: string): Promise<Buffer[]> {
 	if (text.length <= packedAtOnce) {
-		return deflateRawSync(text, {level: 9, finishFlush: constants.Z_SYNC_FLUSH});
+		return [deflateRawSync(text, {level: 9, finishFlush: constants.Z_SYNC_FLUSH})];
 	}
 
 	const zip = createDeflateRaw({level: 9, finishFlush: constants.Z_SYNC_FLUSH});
@@ -70,7 +70,7 @@ async function deflated(text: string): Promise<Buffer> {
 		zip.destroy();
 	}
 
-	return Buffer.concat(parts);
+	return parts;
 }
 
 /** The runs packed apart: each large piece alone, the small ones between joined. */
@@ -90,19 +90,27 @@ function runs(pieces: readonly Piece[]): Piece[] {
 	return joined.filter(run => run.text.length > 0);
 }
 
-export async function packPieces(pieces: readonly Piece[], packed?: PackedPieces): Promise<Buffer> {
+/**
+ * The gzip of the text the pieces join into, as its parts in order: written as they are, where one
+ * Buffer of the whole gzip (and one of each run's) was a copy of every byte beside the parts, alive
+ * until the collector came by after the write, at a large run's peak memory (bench/RESULTS.md).
+ */
+export async function packPieces(pieces: readonly Piece[], packed?: PackedPieces): Promise<Buffer[]> {
 	const parts = await Promise.all(runs(pieces).map(async ({text, of}) => {
 		const kept = of && packed?.get(of);
 		if (kept) {
-			return kept;
+			return [kept];
 		}
 
 		const made = await deflated(text);
-		if (of) {
-			packed?.set(of, made);
+		if (!of || !packed) {
+			return made;
 		}
 
-		return made;
+		// Kept whole: a watcher keeps it for its life, not as the slices of zlib's output chunks.
+		const whole = Buffer.concat(made);
+		packed.set(of, whole);
+		return [whole];
 	}));
 	let crc = 0;
 	let size = 0;
@@ -114,5 +122,5 @@ export async function packPieces(pieces: readonly Piece[], packed?: PackedPieces
 	const trailer = Buffer.alloc(8);
 	trailer.writeUInt32LE(crc >>> 0, 0);
 	trailer.writeUInt32LE(size % (2 ** 32), 4);
-	return Buffer.concat([header, ...parts, finalBlock, trailer]);
+	return [header, ...parts.flat(), finalBlock, trailer];
 }

@@ -255,8 +255,8 @@ async function holdsGzipOf(path: string, text: ServedText): Promise<boolean> {
 	return position === held.length;
 }
 
-/** `packing`: the gzip of the text, started as soon as it is known to be wanted. */
-type Plan = {path: string; absolute: string; text: ServedText; file: boolean; packing?: Promise<Buffer>; staged: Staged[]};
+/** `packing`: the gzip of the text (or its parts, in order), started as soon as it is known to be wanted. */
+type Plan = {path: string; absolute: string; text: ServedText; file: boolean; packing?: Promise<Buffer | Buffer[]>; staged: Staged[]};
 
 /**
  * A write that failed (no space, no permission): what is published is said, since the files are

@@ -15,11 +15,11 @@ const step = 256 * 1024;
 export type Staged = {path: string; temporary: string};
 
 /**
- * The first half of an atomic replace: write `data` to a temporary file in the same directory and
- * fsync it. A failure removes the temporary file. Several files staged first and placed after are
+ * The first half of an atomic replace: write `data` (text, bytes, or both in pieces) to a temporary
+ * file in the same directory and fsync it. A failure removes the temporary file. Several files staged first and placed after are
  * placed together or, when a staging fails, none of them (discard the others).
  */
-export async function stage(path: string, data: string | Uint8Array | Iterable<string>, mode = 0o644, synced = true): Promise<Staged> {
+export async function stage(path: string, data: string | Uint8Array | Iterable<string | Uint8Array>, mode = 0o644, synced = true): Promise<Staged> {
 	// The writer's pid in the name: a temporary file whose writer was killed is known as such.
 	const temporary = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
 	const handle = await open(temporary, 'wx', mode);
@@ -89,7 +89,7 @@ export async function settle(directory: string, names: readonly string[], durabl
  * synced, for a file whose loss or damage in a crash only costs work done again (its reader must
  * take a file it cannot read for none); a reader still sees the old bytes or the new ones.
  */
-export async function writeAtomic(path: string, data: string | Uint8Array | Iterable<string>, mode = 0o644, synced = true): Promise<void> {
+export async function writeAtomic(path: string, data: string | Uint8Array | Iterable<string | Uint8Array>, mode = 0o644, synced = true): Promise<void> {
 	await place(await stage(path, data, mode, synced));
 	await settle(dirname(path), [basename(path)], synced);
 }
