@@ -27,7 +27,8 @@ export function defaultAliases(os: string, release: string, variant: string): st
 
 /** Parse an `.aliases` file: the valid aliases, and a problem per bad line. */
 export function parseAliases(text: string): {aliases: string[]; problems: string[]} {
-	const aliases: string[] = [];
+	// A set, not the list searched line by line: a file at the size limit has tens of thousands of lines.
+	const aliases = new Set<string>();
 	const problems: string[] = [];
 	for (const [index, raw] of text.split('\n').entries()) {
 		const line = raw.replace(/#.*/, '').trim();
@@ -38,12 +39,12 @@ export function parseAliases(text: string): {aliases: string[]; problems: string
 		const problem = aliasProblem(line);
 		if (problem) {
 			problems.push(`line ${index + 1}: ${problem}; ignored`);
-		} else if (!aliases.includes(line)) {
-			aliases.push(line);
+		} else {
+			aliases.add(line);
 		}
 	}
 
-	return {aliases, problems};
+	return {aliases: [...aliases], problems};
 }
 
 export function formatAliases(aliases: readonly string[]): string {
