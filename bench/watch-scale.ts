@@ -2,7 +2,8 @@
 // the many corpus): for 1,000, 10,000 and 100,000 versions, the time from its start to the first
 // regeneration (cold, then again with its digest cache and the streams it wrote: a warm restart), the
 // latency from the rename that completes an upload (a new product, so index.json itself changes) to
-// index.json, its peak and current RSS (and the warm restart's peak), and the inotify watches it holds. Run by bench/run.ts (--only watch-scale) or alone:
+// index.json, its peak and current RSS (and the warm restart's peak), and the inotify watches it
+// holds. Run by bench/run.ts (--only watch-scale) or alone:
 // node dist/bench/watch-scale.js [--dir DIR] [--versions 1000,10000,100000] [--settle 0.5].
 import {spawn} from 'node:child_process';
 import {cp, appendFile, mkdir, readdir, readFile, rename, rm, writeFile} from 'node:fs/promises';

@@ -16,8 +16,9 @@ export type Staged = {path: string; temporary: string};
 
 /**
  * The first half of an atomic replace: write `data` (text, bytes, or both in pieces) to a temporary
- * file in the same directory and fsync it. A failure removes the temporary file. Several files staged first and placed after are
- * placed together or, when a staging fails, none of them (discard the others).
+ * file in the same directory and fsync it. A failure removes the temporary file. Several files
+ * staged first and placed after are placed together or, when a staging fails, none of them
+ * (discard the others).
  */
 export async function stage(path: string, data: string | Uint8Array | Iterable<string | Uint8Array>, mode = 0o644, synced = true): Promise<Staged> {
 	// The writer's pid in the name: a temporary file whose writer was killed is known as such.
