@@ -23,20 +23,21 @@ const header = Buffer.from([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 2, 3]);
 /** A final empty block (fixed Huffman): the deflate stream ends after the last sync flush. */
 const finalBlock = Buffer.from([3, 0]);
 
-/** Characters of a run handed to zlib per step. */
-const step = 64 * 1024;
+/** Characters of a run handed to zlib per step: each run packed at once has a Buffer of a step's most. */
+const step = 16 * 1024;
 
 /**
  * A text this short is packed at once on the calling thread: a millisecond or two, and the zlib
  * state (some hundreds of KB at level 9) is freed before the next file's is made, where the thread
  * pool held one for each file of a small run at the same time.
  */
-export const packedAtOnce = step;
+export const packedAtOnce = 64 * 1024;
 
 /**
  * `text` deflated at level 9 and ended by a sync flush, as the parts zlib gave, its bytes handed to
- * zlib a step at a time through one Buffer: given whole, zlib took a copy of each run's bytes (of all
- * runs at once, the length of the text), left for the collector after the write (bench/RESULTS.md).
+ * zlib a step at a time through one Buffer: given whole, zlib took a copy of each run's bytes (of
+ * all runs at once, the length of the text), left for the collector after the write
+ * (bench/RESULTS.md).
  */
 async function deflated(text: string): Promise<Buffer[]> {
 	if (text.length <= packedAtOnce) {

@@ -16,9 +16,9 @@ export function * slices(text: string, size: number): Generator<string> {
 /**
  * `text` (or the pieces it comes in) as UTF-8 bytes, `size` characters at a time, each step encoded
  * into the same Buffer (the one yielded, valid until the next step): a large text never costs a
- * Buffer of its own bytes, nor a text in pieces one Buffer a piece. A piece given as bytes is yielded
- * as it is. The Buffer is made for the first step, and for a step's most only when a later step needs
- * more: a short text (a few hundred bytes) does not cost the most a step can take (768 KB a write).
+ * Buffer of its own bytes, nor a text in pieces one Buffer a piece. A piece given as bytes is
+ * yielded as it is. The Buffer is made for the first step, and for a step's most only when a later
+ * step needs more: a short text (a few hundred bytes) does not cost the most a step can take.
  */
 export function * utf8Slices(text: string | Iterable<string | Uint8Array>, size: number): Generator<Uint8Array> {
 	const encoder = new TextEncoder();
