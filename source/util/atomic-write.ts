@@ -8,8 +8,8 @@ import {utf8Slices} from './slices.js';
  * Characters written per call, encoded into one Buffer per file: a large text is never held as one
  * Buffer beside itself, nor left behind as a Buffer a step (tens of MB of them for a large tree's
  * streams and digest cache, held until the collector came by: bench/RESULTS.md). The files of a
- * publish are staged at once, each with its Buffer of a step's most: a step of 64K characters is
- * still a few dozen writes for a large products file.
+ * publish are staged at once, each with its Buffer of a step's most, so the step is small: a write
+ * call per step still costs little beside the bytes it writes (bench/RESULTS.md).
  */
 const step = 64 * 1024;
 
