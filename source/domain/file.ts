@@ -23,8 +23,23 @@ export type FileIdentity = {
 	readonly ctimeMs: number;
 };
 
-/** How many numbers an identity is, where one is held or hashed as numbers (dev, ino, size, mtimeMs, ctimeMs). */
+/**
+ * Where each of an identity's numbers is, where one is held or hashed as numbers in a row (a
+ * version the tree keeps as numbers, the receipt's key): one order for both, set here.
+ */
+export const identityField = {dev: 0, ino: 1, size: 2, mtimeMs: 3, ctimeMs: 4} as const;
+
+/** How many numbers an identity is, held as numbers. */
 export const identityNumbers = 5;
+
+/** `identity`'s numbers into `numbers`, from `at` on, each where identityField says. */
+export function putIdentity(numbers: number[] | Float64Array, at: number, identity: FileIdentity): void {
+	numbers[at + identityField.dev] = identity.dev;
+	numbers[at + identityField.ino] = identity.ino;
+	numbers[at + identityField.size] = identity.size;
+	numbers[at + identityField.mtimeMs] = identity.mtimeMs;
+	numbers[at + identityField.ctimeMs] = identity.ctimeMs;
+}
 
 /**
  * `value` held in the object's own field when it is a small integer: Node's stats give every field

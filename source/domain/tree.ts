@@ -1,7 +1,7 @@
 // The web root's images as the scan finds them, and the digests found for them: the data that flows
 // through scan → retain → plan → hash → catalog → write, and what retention and the import read.
 import {sep} from 'node:path';
-import {identityNumbers, identityOf, type FileIdentity} from './file.js';
+import {identityField, identityNumbers, identityOf, putIdentity, type FileIdentity} from './file.js';
 import {roleOf, type Role} from './ftypes.js';
 
 export type ImageFile = {
@@ -98,7 +98,7 @@ class ListedVersion implements ScannedVersion {
 		return this.made;
 	}
 
-	/** The number `field` (0-4: dev, ino, size, mtimeMs, ctimeMs) of the identity of file `index`, while no file is made. */
+	/** The number `field` (identityField's) of the identity of file `index`, while no file is made. */
 	number(index: number, field: number): number {
 		return this.numbers![(index * identityNumbers) + field]!;
 	}
@@ -138,23 +138,23 @@ class FileView implements FileSeen, FileIdentity {
 	}
 
 	get dev() {
-		return this.version.number(this.index, 0);
+		return this.version.number(this.index, identityField.dev);
 	}
 
 	get ino() {
-		return this.version.number(this.index, 1);
+		return this.version.number(this.index, identityField.ino);
 	}
 
 	get size() {
-		return this.version.number(this.index, 2);
+		return this.version.number(this.index, identityField.size);
 	}
 
 	get mtimeMs() {
-		return this.version.number(this.index, 3);
+		return this.version.number(this.index, identityField.mtimeMs);
 	}
 
 	get ctimeMs() {
-		return this.version.number(this.index, 4);
+		return this.version.number(this.index, identityField.ctimeMs);
 	}
 }
 
@@ -229,13 +229,7 @@ export function scannedVersion(product: ProductRef, name: string, path: string, 
 
 	const numbers = new Array<number>(files.length * identityNumbers);
 	for (let index = 0; index < files.length; index++) {
-		const {identity} = files[index]!;
-		const at = index * identityNumbers;
-		numbers[at] = identity.dev;
-		numbers[at + 1] = identity.ino;
-		numbers[at + 2] = identity.size;
-		numbers[at + 3] = identity.mtimeMs;
-		numbers[at + 4] = identity.ctimeMs;
+		putIdentity(numbers, index * identityNumbers, files[index]!.identity);
 	}
 
 	return new ListedVersion(product, name, path, root, lastNames, numbers);

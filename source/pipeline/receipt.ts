@@ -16,7 +16,7 @@
 import {createHash} from 'node:crypto';
 import {readFileSync, statSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
-import {identityNumbers, identityOf, sameIdentity, type FileFacts, type FileIdentity} from '../domain/file.js';
+import {identityNumbers, identityOf, putIdentity, sameIdentity, type FileFacts, type FileIdentity} from '../domain/file.js';
 import {isReasonCode} from '../domain/reasons.js';
 import {servedFiles} from '../streams/paths.js';
 import {writeAtomic} from '../util/atomic-write.js';
@@ -80,11 +80,8 @@ export function treeKey(tree: Tree, deltas?: DeltaOptions): string {
 			count = 0;
 		}
 
-		numbers[count++] = identity.dev;
-		numbers[count++] = identity.ino;
-		numbers[count++] = identity.size;
-		numbers[count++] = identity.mtimeMs;
-		numbers[count++] = identity.ctimeMs;
+		putIdentity(numbers, count, identity);
+		count += identityNumbers;
 	};
 
 	for (const {ref, requirements, aliases, versions} of tree.products) {
