@@ -13,12 +13,12 @@ import type {GenerateResult} from './stages.js';
  */
 export type Listed = {readonly products: Readonly<Record<string, Product | readonly string[]>>};
 
-const namesOf = (listed: Product | readonly string[]): readonly string[] => (Array.isArray(listed) ? listed as readonly string[] : versionNames(listed as Product));
+const namesOf = (listed: Product | readonly string[]): readonly string[] => ('versions' in listed ? versionNames(listed) : listed);
 
 /** The names of the versions of each product in the products file on disk, if it can be read. */
 export async function publishedVersions(root: string): Promise<Listed | undefined> {
 	const {decoded} = await readProducts(root, productsPath);
-	return decoded && {products: Object.fromEntries(Object.entries(decoded.products).map(([id, product]) => [id, Object.keys(product.versions)]))};
+	return decoded && {products: Object.fromEntries(Object.entries(decoded.products).map(([id, product]) => [id, versionNames(product)]))};
 }
 
 /** The versions of `products` that `other` lacks; a product that is the same entry in both (a watcher keeps those it did not rebuild) is not looked into. */
