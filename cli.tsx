@@ -117,21 +117,27 @@ async function main(): Promise<number> {
 
 	return command.run({flags, operands});
 }
-try {
-	process.exitCode = await main();
-	quitAfterHangUp();
-} catch (error) {
-	if (error instanceof CommandLineError) {
-		process.stderr.write(`simplestreams: ${error.message}\n`);
-		process.exitCode = 2;
-	} else if (error instanceof UsageError) {
-		process.stderr.write(`simplestreams: ${error.message}\n`);
-		process.exitCode = 1;
-	} else {
-		const code = (error as NodeJS.ErrnoException).code;
-		process.stderr.write(`simplestreams: ${code ? `${(error as NodeJS.ErrnoException).path ?? ''} ${code}: ` : ''}${(error as Error).stack ?? String(error)}\n`);
-		process.exitCode = 1;
+
+/** main, how it ended, and the process's end; not awaited at the top, so the start can run as a script (scripts/bundle.mjs). */
+async function run(): Promise<void> {
+	try {
+		process.exitCode = await main();
+		quitAfterHangUp();
+	} catch (error) {
+		if (error instanceof CommandLineError) {
+			process.stderr.write(`simplestreams: ${error.message}\n`);
+			process.exitCode = 2;
+		} else if (error instanceof UsageError) {
+			process.stderr.write(`simplestreams: ${error.message}\n`);
+			process.exitCode = 1;
+		} else {
+			const code = (error as NodeJS.ErrnoException).code;
+			process.stderr.write(`simplestreams: ${code ? `${(error as NodeJS.ErrnoException).path ?? ''} ${code}: ` : ''}${(error as Error).stack ?? String(error)}\n`);
+			process.exitCode = 1;
+		}
 	}
+
+	await endWhenWritten();
 }
 
-await endWhenWritten();
+void run();

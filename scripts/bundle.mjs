@@ -1,11 +1,13 @@
-// After tsc: the program as a few ES modules in dist/bundle/, and dist/cli.js as their launcher.
+// After tsc: the program as a few ES modules in dist/bundle/, the start among them as a script
+// (start.js, with V8's code cache for it in start.cache), and dist/cli.js as their launcher
+// (scripts/launcher.mjs).
 // From separate files, Node resolves, reads and compiles each module of a run: meow and the modules
 // of a no-change re-run, and Ink and React (some 200 files) at every start of a live screen.
 // Bundled, they load in a fraction of that time (the README, How it works, says how much).
 //
 // One build with code splitting, so every module exists once (an error class thrown in one part is
 // the class another part checks for). Its entries have fixed names, as code finds them by URL:
-// cli.js and live.js (the live screens); the wizard and the stages after the scan are chunks loaded
+// cli.js (made the start script after) and live.js (the live screens); the wizard and the stages after the scan are chunks loaded
 // when a run needs them. esbuild splits the modules cli.js loads at every start into many chunks
 // (one for each set of entries that shares them) importing one another, and Node resolves each
 // import statement: paths and URLs taken apart often enough that V8's optimising compiler started
@@ -35,7 +37,10 @@
 // costing the start again. That file (its dependencies, three quarters of the start bundle) is also
 // minified with its names: it is parsed at every start, and a stack trace through it names
 // another project's internals anyway.
+import {spawnSync} from 'node:child_process';
 import {readFile, rm, writeFile} from 'node:fs/promises';
+import {resolve} from 'node:path';
+import {Script} from 'node:vm';
 import {build, transform} from 'esbuild';
 
 /** In meow's bundled dependencies (node_modules/meow/build/dependencies.js): what loads a module at once, and the same module loaded at its first call. */
@@ -247,4 +252,51 @@ await build({
 	logLevel: 'warning',
 });
 
-await writeFile(launcher, `#!/usr/bin/env node\n${marker}: the program is dist/bundle/ (scripts/bundle.mjs)\nimport './bundle/cli.js';\n`);
+// The start as a script (scripts/launcher.mjs says why): cli.js and meow in one function, its
+// imports of shared.js and of Node's modules made through the require() it is given, its import()s
+// of the chunks through the function it is given (a script's own import() would need a vm callback
+// that Node 20 loses for a script compiled from a cache), and import.meta the one it is given
+// (start.js's, in the same directory as cli.js was).
+const startEntry = `${bundle}cli.js`;
+const {outputFiles: [start], metafile: startMeta} = await build({
+	entryPoints: [startEntry],
+	bundle: true,
+	write: false,
+	metafile: true,
+	outfile: `${bundle}start.js`,
+	format: 'cjs',
+	platform: 'node',
+	target: 'node20',
+	define: {'import.meta': 'importMeta'},
+	plugins: [{name: 'bundle-files-apart', setup(builder) {
+		builder.onResolve({filter: /^\.\//}, ({path, kind}) => (kind === 'entry-point' ? undefined : {path, external: true}));
+	}}],
+	minifyWhitespace: true,
+	minifySyntax: true,
+	logLevel: 'warning',
+});
+const required = [...start.text.matchAll(/\brequire\("(\.[^"]*)"\)/g)].map(([, path]) => path).filter(path => path !== `./${shared}`);
+if (required.length > 0) {
+	throw new Error(`the start requires ${required.join(', ')}: only ./${shared} is given to it, see scripts/launcher.mjs`);
+}
+
+const chunkImports = startMeta.outputs[`${bundle}start.js`].imports.filter(i => i.kind === 'dynamic-import').length;
+const dynamicImports = start.text.match(/\bimport\(/g) ?? [];
+if (dynamicImports.length !== chunkImports) {
+	throw new Error(`the start has ${dynamicImports.length} import( for ${chunkImports} import()s of chunks: esbuild's output changed, see scripts/bundle.mjs`);
+}
+
+await writeFile(`${bundle}start.js`, `(function (require, importMeta, importChunk) {${start.text.replace(/^#!.*\n/, '').replaceAll(/\bimport\(/g, 'importChunk(')}})\n`);
+await rm(startEntry);
+await writeFile(launcher, await readFile('scripts/launcher.mjs', 'utf8'));
+const cacheMade = spawnSync(process.execPath, ['scripts/start-cache.mjs'], {stdio: ['ignore', 'ignore', 'inherit']});
+if (cacheMade.status !== 0) {
+	throw new Error(`scripts/start-cache.mjs ended with ${cacheMade.status ?? cacheMade.signal}`);
+}
+
+// V8 takes a cache only under the flags it was made with: one made after a run had set some
+// (commands/heap.ts) would be rejected at every start, and the start compiled from its text.
+const startText = await readFile(`${bundle}start.js`, 'utf8');
+if (new Script(startText, {filename: resolve(`${bundle}start.js`), cachedData: await readFile(`${bundle}start.cache`)}).cachedDataRejected) {
+	throw new Error(`V8 rejects ${bundle}start.cache: see scripts/start-cache.mjs`);
+}

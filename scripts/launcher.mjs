@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// simplestreams launcher: the program is dist/bundle/ (scripts/bundle.mjs), and this file is copied
+// to dist/cli.js by the build.
+//
+// The start (cli.tsx, the commands and meow, which every run loads) is dist/bundle/start.js, a
+// script rather than an ES module: Node 20 keeps no code cache for ES modules, and V8 compiles a
+// script from the cache the build made beside it (start.cache) instead of parsing its text at every
+// start. The script is a function given require(), import.meta and import(): its imports of
+// shared.js, which the chunks loaded later import too, are this module's, so each module still
+// exists once, and its chunks are imported by this module, through Node's module loader as ever.
+import {readFileSync} from 'node:fs';
+import {createRequire} from 'node:module';
+import {fileURLToPath} from 'node:url';
+import {Script} from 'node:vm';
+import * as shared from './bundle/shared.js';
+
+const start = new URL('bundle/start.js', import.meta.url);
+
+/**
+ * The build's code cache, or none: a build without one, or a package copied without it. V8 checks
+ * it against its own version and flags, and a cache it rejects (another Node, a run with other V8
+ * flags) is a compile of the text, as without one.
+ */
+function codeCache() {
+	try {
+		return readFileSync(new URL('bundle/start.cache', import.meta.url));
+	} catch {
+		return undefined;
+	}
+}
+
+/** The compiled start; the build's scripts/start-cache.mjs makes the cache from it once it has run. */
+export const startScript = new Script(readFileSync(start, 'utf8'), {
+	filename: fileURLToPath(start),
+	cachedData: codeCache(),
+});
+
+const load = createRequire(start);
+startScript.runInThisContext()(id => (id === './shared.js' ? shared : load(id)), {url: start.href}, chunk => import(new URL(chunk, start)));
