@@ -81,6 +81,31 @@ test('a .gz of another version beside an unchanged file is replaced; the file is
 	await consistent(t, root, 'after');
 });
 
+test('beside an unchanged file, a .gz that unpacks to its bytes is kept whatever its level; one that unpacks to more, less or other bytes, or to nothing, is replaced', async t => {
+	// Long enough for the comparison to cross the steps the text is encoded in and the chunks zlib unpacks in.
+	const text = built(Array.from({length: 1500}, (_, index) => `2024${String(index).padStart(8, '0')}`));
+	const whole = text.products;
+	t.true(whole.length > 600_000, `${whole.length} characters`);
+	const middle = whole.length >> 1;
+	const cases: Array<[string, Buffer, boolean]> = [
+		['the same bytes packed at level 1', gzipSync(whole, {level: 1}), true],
+		['one byte more', gzipSync(`${whole} `), false],
+		['one byte fewer', gzipSync(whole.slice(0, -1)), false],
+		['one byte other in the middle', gzipSync(`${whole.slice(0, middle)}${whole[middle] === '0' ? '1' : '0'}${whole.slice(middle + 1)}`), false],
+		['no gzip at all', Buffer.from(whole), false],
+	];
+	for (const [label, packed, kept] of cases) {
+		const root = await tempDir(t);
+		await writeStreams(root, text, collector().emit);
+		const gz = gzipPath(path.join(root, productsPath));
+		await writeFile(gz, packed);
+		const before = await mtimeNs(gz);
+		await writeStreams(root, text, collector().emit);
+		t.is(await mtimeNs(gz) === before, kept, `${label}: ${kept ? 'kept' : 'replaced'}`);
+		await consistent(t, root, label);
+	}
+});
+
 test('indented streams of an older version with a stale .gz become a compact pair', async t => {
 	const root = await tempDir(t);
 	const old = built(['20231201_0000']);

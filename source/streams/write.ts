@@ -12,7 +12,7 @@ import {constants} from 'node:fs';
 import {lstat, mkdir, open, unlink, type FileHandle} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 import {promisify} from 'node:util';
-import {gunzip, gzip, gzipSync} from 'node:zlib';
+import {createGunzip, gunzip, gzip, gzipSync} from 'node:zlib';
 import {compareText} from '../util/compare.js';
 import {discard, place, settle, stage, type Staged} from '../util/atomic-write.js';
 import {errorCode, systemReason, UsageError} from '../util/errors.js';
@@ -230,29 +230,65 @@ export async function publishedPage(root: string): Promise<string | undefined> {
 	}
 }
 
-/** One file to publish and what of it changes. */
 /**
  * Whether the file at `path` is a gzip of exactly `text`. Unpacking costs a fraction of packing at
- * level 9, which every regeneration paid for an unchanged products file of tens of MB (bench/RESULTS.md).
+ * level 9, which every regeneration paid for an unchanged products file of tens of MB
+ * (bench/RESULTS.md). Unpacked a chunk at a time and compared as it comes: unpacked whole, the text
+ * was a Buffer of its own beside zlib's chunks joined into it (twice its size outside the heap, at
+ * the end of a cold run's write: bench/RESULTS.md), and nothing past the text's length is unpacked.
  */
 async function holdsGzipOf(path: string, text: ServedText): Promise<boolean> {
-	let held: Buffer;
+	let packed: Buffer;
 	try {
-		held = await unpacked(await readBoundedFile(path, {limit: maxStreamsBytes}));
+		packed = await readBoundedFile(path, {limit: maxStreamsBytes});
 	} catch {
 		return false;
 	}
 
-	let position = 0;
-	for (const expected of utf8Slices(texts(text), step)) {
-		if (!held.subarray(position, position + expected.length).equals(expected)) {
-			return false;
-		}
+	const expected = utf8Slices(texts(text), step);
+	// The step of the text compared so far, and how far.
+	let wanted: Uint8Array = new Uint8Array(0);
+	let at = 0;
+	const unpacking = createGunzip();
+	unpacking.end(packed);
+	try {
+		for await (const chunk of unpacking as AsyncIterable<Buffer>) {
+			for (let offset = 0; offset < chunk.length;) {
+				if (at === wanted.length) {
+					const next = expected.next();
+					if (next.done) {
+						return false;
+					}
 
-		position += expected.length;
+					wanted = next.value;
+					at = 0;
+					continue;
+				}
+
+				const length = Math.min(chunk.length - offset, wanted.length - at);
+				if (!chunk.subarray(offset, offset + length).equals(wanted.subarray(at, at + length))) {
+					return false;
+				}
+
+				offset += length;
+				at += length;
+			}
+		}
+	} catch {
+		return false;
 	}
 
-	return position === held.length;
+	if (at < wanted.length) {
+		return false;
+	}
+
+	for (let next = expected.next(); !next.done; next = expected.next()) {
+		if (next.value.length > 0) {
+			return false;
+		}
+	}
+
+	return true;
 }
 
 /** `packing`: the gzip of the text (or its parts, in order), started as soon as it is known to be wanted. */
