@@ -217,7 +217,7 @@ export type FoundFile = {readonly name: string; readonly path: string; readonly 
  */
 export function scannedVersion(product: ProductRef, name: string, path: string, root: string, files: readonly FoundFile[]): ScannedVersion {
 	if (files.some(file => file.elsewhere !== undefined)) {
-		return {product, name, path, files: files.map(file => imageFile(root, file.path, file.role, identityOf(file.identity), file.elsewhere))};
+		return {product, name, path, files: files.map(file => imageFile(root, child(path, file.name), file.role, identityOf(file.identity), file.elsewhere))};
 	}
 
 	if (!namedAs(lastNames, files)) {

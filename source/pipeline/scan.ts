@@ -176,7 +176,8 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 		}
 	}
 
-	function version(product: ProductRef, entry: Entry, rel: string): ScannedVersion | undefined {
+	/** `rooted`: whether `entry` is where its path says under the root, no link on the way. */
+	function version(product: ProductRef, entry: Entry, rel: string, rooted: boolean): ScannedVersion | undefined {
 		// Names, not directory entries: only the files named for a role are looked at, with one
 		// lstat each that also tells a link from a file.
 		const names = list(() => (listings ? listings.names(entry.absolute, product.path, entry.name, sortedNames) : sortedNames(readdirSync(entry.absolute))), rel, 'version');
@@ -184,12 +185,12 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 			return undefined;
 		}
 
-		// Read under the root at its path, unless a link to a directory on the way led elsewhere: known
-		// for the version once, not by comparing every file's two paths.
-		const away = entry.absolute === under(rootReal, rel) ? undefined : entry.absolute;
+		// Where the files are read, when not under the root at their paths.
+		const away = rooted ? undefined : entry.absolute;
 		const files: FoundFile[] = [];
 		for (const name of names) {
-			const path = child(rel, name);
+			// Concatenated: a found file's path goes into events, and is joined flat only where a version keeps it (scannedVersion).
+			const path = `${rel}/${name}`;
 			if (requirementFiles.includes(name as typeof requirementFiles[number])) {
 				emit({type: 'warning', path, ...warning('requirements-misplaced')});
 			}
@@ -248,6 +249,9 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 			return;
 		}
 
+		// Whether the product directory is where its path says under the root: then so is each version
+		// in it that is no link, known once a product rather than by comparing every version's two paths.
+		const rooted = absolute === under(rootReal, rel);
 		const versions: ScannedVersion[] = [];
 		for (const dirent of dirents) {
 			if (due()) {
@@ -266,7 +270,7 @@ export async function scan(root: string, emit: Emit, only?: ReadonlySet<string>,
 				continue;
 			}
 
-			const scanned = version(ref, entry, path);
+			const scanned = version(ref, entry, path, rooted && !dirent.isSymbolicLink());
 			if (scanned) {
 				versions.push(scanned);
 			}
