@@ -317,3 +317,22 @@ test('a version directory settled before the run is not read again while its sta
 	t.deepEqual(changed.versions, [`${root}/${container}`]);
 	t.true(changed.stderr.includes(`${container}/.requirements`), changed.stderr);
 });
+
+test('a run the receipt stops keeps the listings of version directories settled since it was written: the receipt holds them for the next run', async t => {
+	const {root, cachePath, publishOnce} = await fixture(t);
+	// Its directories are as new as the run: it keeps no listing of them.
+	t.false((await publishOnce()).unchanged);
+	const listed = () => lastReceipt(receiptPath(cachePath))!.listings?.products.some(([path, names]) => path === product && names.split('/').includes(container.slice(product.length + 1))) ?? false;
+	t.false(listed());
+	await sleep(settledMs + 200);
+	const again = await publishOnce();
+	t.true(again.unchanged);
+	t.true(listed(), 'the stopped run wrote the listings it read');
+	// The receipt still stops the run, which reports the same, and reads what it holds as before.
+	const third = await publishOnce();
+	t.true(third.unchanged);
+	t.deepEqual(third.events, again.events);
+	const full = collector();
+	await withRunContext({root, jobs: 2, cachePath}, full.emit, async context => generate(context, true));
+	t.deepEqual(third.events, full.events);
+});

@@ -6,7 +6,7 @@ import type {RegenerationMemory} from './memory.js';
 import type {Tree} from '../domain/tree.js';
 import {reportingChanges, type PublishedBefore} from './changes.js';
 import {noVersions, NothingToPublish} from './nothing.js';
-import {lastReceipt, receiptPath, replay, stillPublished, treeKey} from './receipt.js';
+import {lastReceipt, receiptPath, relist, replay, stillPublished, treeKey} from './receipt.js';
 import {Listings} from './listings.js';
 import {scan} from './scan.js';
 import {warmFor} from './hash/pool.js';
@@ -68,6 +68,10 @@ export async function publish(context: RunContext, reportChanges = false, scanne
 		replay(last, tree, context.emit);
 		if (reportChanges) {
 			context.emit({type: 'versions-changed', added: [], removed: []});
+		}
+
+		if (listings) {
+			await relist(path, last, listings);
 		}
 
 		return 'unchanged';

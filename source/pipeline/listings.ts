@@ -71,6 +71,7 @@ export class Listings {
 	private listed?: Listed;
 	private readonly kept = new Map<string, Kept>();
 	private keeping?: Kept;
+	private read = false;
 
 	/** `last`: the receipt's listings; any that do not add up are none. */
 	constructor(last?: StoredListings, now = Date.now()) {
@@ -110,9 +111,15 @@ export class Listings {
 			}
 
 			this.keep(product, name).push(stats.dev, stats.ino, stats.mtimeMs, stats.ctimeMs, present);
+			this.read = true;
 		}
 
 		return names;
+	}
+
+	/** Whether this scan kept a listing it read, not one the last receipt held. */
+	get learned(): boolean {
+		return this.read;
 	}
 
 	/** What this scan may hand on: listings of directories whose stamps are older than the scan by the margin. */

@@ -274,11 +274,28 @@ export class Recorder {
 			return;
 		}
 
-		const listings = this.target.listings?.stored();
-		const receipt: ReceiptText = {format, tree: this.target.key, outputs: identities as Receipt['outputs'], uncached: this.uncached, events: this.events, listings: listings?.products};
-		const bytes = Buffer.concat([Buffer.from(`${JSON.stringify(receipt)}\n`), new Uint8Array(listings?.numbers.buffer ?? new ArrayBuffer(0))]);
-		// Not synced: a receipt lost or damaged in a crash is none, and the next run publishes again;
-		// what it pins (the streams, the cache) was synced before it is written.
-		await writeAtomic(this.target.path, bytes, 0o600, false).catch(() => undefined);
+		await writeReceipt(this.target.path, {format, tree: this.target.key, outputs: identities as Receipt['outputs'], uncached: this.uncached, events: this.events}, this.target.listings?.stored());
+	}
+}
+
+/** Write a receipt: `receipt` as its JSON line, then the numbers of `listings`. A failure leaves none, or the one before: the next run does the whole job, or reads the directories again. */
+async function writeReceipt(path: string, receipt: Omit<ReceiptText, 'listings'>, listings: StoredListings | undefined): Promise<void> {
+	const text: ReceiptText = {...receipt, listings: listings?.products};
+	const bytes = Buffer.concat([Buffer.from(`${JSON.stringify(text)}\n`), new Uint8Array(listings?.numbers.buffer ?? new ArrayBuffer(0))]);
+	// Not synced: a receipt lost or damaged in a crash is none, and the next run publishes again;
+	// what it pins (the streams, the cache) was synced before it is written.
+	await writeAtomic(path, bytes, 0o600, false).catch(() => undefined);
+}
+
+/**
+ * After a run that `receipt` stopped: when its scan read version directories that the receipt
+ * holds no listing of, or none that still holds, and kept theirs (settled since the run that
+ * published, or never kept: an import's run scans no listings), the receipt is written again with
+ * the listings this scan has, the rest of it as it was. A run the receipt stops writes nothing
+ * else, so without this every later run over the same tree would read those directories again.
+ */
+export async function relist(path: string, receipt: Receipt, listings: Listings): Promise<void> {
+	if (listings.learned) {
+		await writeReceipt(path, receipt, listings.stored());
 	}
 }
