@@ -188,6 +188,7 @@ async function shareStartChunks(outputs) {
 			await writeFile(file, pointed);
 		}
 	}
+	return names;
 }
 
 const launcher = 'dist/cli.js';
@@ -222,7 +223,7 @@ const {metafile} = await build({
 	plugins: [deferInMeow, bundledPiscina],
 	logLevel: 'warning',
 });
-await shareStartChunks(metafile.outputs);
+const sharedNames = await shareStartChunks(metafile.outputs);
 
 for (const side of ['index', 'worker']) {
 	await build({
@@ -252,14 +253,15 @@ await build({
 	logLevel: 'warning',
 });
 
-// The start as a script (scripts/launcher.mjs says why): cli.js and meow in one function, its
-// imports of shared.js and of Node's modules made through the require() it is given, its import()s
-// of the chunks through the function it is given (a script's own import() would need a vm callback
-// that Node 20 loses for a script compiled from a cache), and import.meta the one it is given
-// (start.js's, in the same directory as cli.js was).
+// The start as a script (scripts/launcher.mjs says why): cli.js and shared.js in one function, its
+// imports of Node's modules made through the require() it is given, its import()s of the chunks
+// through the function it is given (a script's own import() would need a vm callback that Node 20
+// loses for a script compiled from a cache), import.meta the one it is given (start.js's, in the
+// same directory as cli.js was), and shared.js's exports those of the module it is given, which
+// the launcher exports: shared.js itself becomes those exports for the chunks, which import it.
 const startEntry = `${bundle}cli.js`;
 const {outputFiles: [start], metafile: startMeta} = await build({
-	entryPoints: [startEntry],
+	stdin: {contents: `export * from './${shared}';\nimport './cli.js';\n`, resolveDir: bundle, sourcefile: 'start', loader: 'js'},
 	bundle: true,
 	write: false,
 	metafile: true,
@@ -269,15 +271,19 @@ const {outputFiles: [start], metafile: startMeta} = await build({
 	target: 'node20',
 	define: {'import.meta': 'importMeta'},
 	plugins: [{name: 'bundle-files-apart', setup(builder) {
-		builder.onResolve({filter: /^\.\//}, ({path, kind}) => (kind === 'entry-point' ? undefined : {path, external: true}));
+		builder.onResolve({filter: /^\.\//}, ({path, kind}) => (kind === 'import-statement' && [`./${shared}`, './cli.js'].includes(path) ? undefined : {path, external: true}));
 	}}],
 	minifyWhitespace: true,
 	minifySyntax: true,
 	logLevel: 'warning',
 });
-const required = [...start.text.matchAll(/\brequire\("(\.[^"]*)"\)/g)].map(([, path]) => path).filter(path => path !== `./${shared}`);
+const required = [...start.text.matchAll(/\brequire\("(\.[^"]*)"\)/g)].map(([, path]) => path);
 if (required.length > 0) {
-	throw new Error(`the start requires ${required.join(', ')}: only ./${shared} is given to it, see scripts/launcher.mjs`);
+	throw new Error(`the start requires ${required.join(', ')}: only Node's modules are given to it, see scripts/launcher.mjs`);
+}
+
+if (start.text.includes('__esm(')) {
+	throw new Error(`esbuild initialises a module of the start lazily: ${shared}'s exports for the chunks would be read before it, see scripts/launcher.mjs`);
 }
 
 const chunkImports = startMeta.outputs[`${bundle}start.js`].imports.filter(i => i.kind === 'dynamic-import').length;
@@ -286,8 +292,9 @@ if (dynamicImports.length !== chunkImports) {
 	throw new Error(`the start has ${dynamicImports.length} import( for ${chunkImports} import()s of chunks: esbuild's output changed, see scripts/bundle.mjs`);
 }
 
-await writeFile(`${bundle}start.js`, `(function (require, importMeta, importChunk) {${start.text.replace(/^#!.*\n/, '').replaceAll(/\bimport\(/g, 'importChunk(')}})\n`);
+await writeFile(`${bundle}start.js`, `(function (require, importMeta, importChunk, module) {${start.text.replace(/^#!.*\n/, '').replaceAll(/\bimport\(/g, 'importChunk(')}})\n`);
 await rm(startEntry);
+await writeFile(`${bundle}${shared}`, `import {shared} from '../cli.js';\nexport const {${sharedNames.join(', ')}} = shared;\n`);
 await writeFile(launcher, await readFile('scripts/launcher.mjs', 'utf8'));
 const cacheMade = spawnSync(process.execPath, ['scripts/start-cache.mjs'], {stdio: ['ignore', 'ignore', 'inherit']});
 if (cacheMade.status !== 0) {

@@ -2,17 +2,19 @@
 // simplestreams launcher: the program is dist/bundle/ (scripts/bundle.mjs), and this file is copied
 // to dist/cli.js by the build.
 //
-// The start (cli.tsx, the commands and meow, which every run loads) is dist/bundle/start.js, a
-// script rather than an ES module: Node 20 keeps no code cache for ES modules, and V8 compiles a
+// The start (cli.tsx, the commands, meow and the modules every run loads) is dist/bundle/start.js,
+// a script rather than ES modules: Node 20 keeps no code cache for ES modules, and V8 compiles a
 // script from the cache the build made beside it (start.cache) instead of parsing its text at every
-// start. The script is a function given require(), import.meta and import(): its imports of
-// shared.js, which the chunks loaded later import too, are this module's, so each module still
-// exists once, and its chunks are imported by this module, through Node's module loader as ever.
+// start. The script is a function given require(), import.meta, import() and a module: its chunks
+// are imported by this module, through Node's module loader as ever, and the exports of shared.js
+// (the modules the chunks loaded later share with the start) are this module's `shared`, which
+// dist/bundle/shared.js exports to those chunks, so each module still exists once. The chunks see
+// each export as the start's top level left it: none of those modules assigns an export again (no
+// `export let`), and the build fails if esbuild would initialise one of them lazily.
 import {readFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import {fileURLToPath} from 'node:url';
 import {Script} from 'node:vm';
-import * as shared from './bundle/shared.js';
 
 const start = new URL('bundle/start.js', import.meta.url);
 
@@ -35,5 +37,6 @@ export const startScript = new Script(readFileSync(start, 'utf8'), {
 	cachedData: codeCache(),
 });
 
-const load = createRequire(start);
-startScript.runInThisContext()(id => (id === './shared.js' ? shared : load(id)), {url: start.href}, chunk => import(new URL(chunk, start)));
+const started = {exports: {}};
+startScript.runInThisContext()(createRequire(start), {url: start.href}, chunk => import(new URL(chunk, start)), started);
+export const shared = started.exports;
