@@ -16,6 +16,7 @@ import {rssMethod, waitQuiet} from './measure.js';
 import {markdownTable, textTable, type Table} from './table.js';
 import {treeFigure} from './terminal.js';
 import {watchFigures, watchRows} from './watch.js';
+import {nodeStartNote} from './start.js';
 import {scaleFigures, scaleRows, type ScaleFigures} from './watch-scale.js';
 
 const issueRows = ['multi', 'single', 'many', 'few'] as const;
@@ -200,11 +201,13 @@ async function main(): Promise<void> {
 		notes.push(...scale.notes);
 	}
 
+	const start = rows.length > 0 ? await nodeStartNote(repeat, settle) : undefined;
 	const loads = quietness.load;
 	const info = [
 		...machine(),
 		`limit: SHA-256 at ${(limit.rate / 1e9).toFixed(2)} GB/s per core, the faster of openssl speed -bytes 4194304 sha256 (${limit.openssl ? `${(limit.openssl / 1e9).toFixed(2)} GB/s` : 'not run'}) and Node's hash (${(limit.node / 1e9).toFixed(2)} GB/s), both per CPU second, × ${limit.cores} cores`,
 		`simplestreams: node ${flags.cli ? cli : 'dist/cli.js'} -N ROOT --cache FILE${flags.jobs ? ` -j ${flags.jobs}` : ''}; cold: no digest cache, no receipt, no streams, files in the page cache`,
+		...(start ? [start] : []),
 		`time, CPU time (user + system, all threads) and peak RSS: ${rssMethod}; MB = 10^6 bytes; each figure the median of ${repeat} runs, RSS the highest`,
 		`corpora: ${corpusVersion} in ${base}`,
 		`machine load: 1-minute load average ${startLoad.toFixed(1)} at the start, ${loads.length > 0 ? `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} before the timed runs` : 'no timed runs'}; ${Number(flags.quiet) === 0 ? `${quietness.runs} timed runs, none waiting for a quiet machine (--quiet 0)` : quietness.busy === 0 ? `every one of the ${quietness.runs} timed runs started on an idle machine (other processes < 10% CPU for 1 s)` : `${quietness.busy} of ${quietness.runs} timed runs started while other processes kept the CPUs ≥ 10% busy: their wall times are pessimistic, judge by CPU time`}`,
