@@ -9,7 +9,7 @@ import {catalog} from '../source/pipeline/catalog.js';
 import {pathPair, type Digests} from '../source/domain/tree.js';
 import {indexPath, productsPath} from '../source/streams/paths.js';
 import {maxStreamsBytes, readStreams} from '../source/streams/read.js';
-import {packedAlone, packPieces} from '../source/streams/pack.js';
+import {packedAlone, packPieces, type PackedPieces} from '../source/streams/pack.js';
 import {streamsText, writeStreams} from '../source/streams/write.js';
 import {writeAtomic} from '../source/util/atomic-write.js';
 import {collector, digest, product, productRef, tempDir} from './helpers/fixtures.js';
@@ -71,7 +71,7 @@ test('a served file packed piece by piece is a gzip of its whole text that gzip 
 	const pieces = [{text: '{"products":{'}, a, {text: ',"small":{"x":"é"}'}, b, {text: '}}\n'}];
 	t.true(a.text.length >= packedAlone && b.text.length >= packedAlone, 'two pieces packed alone');
 	const whole = pieces.map(piece => piece.text).join('');
-	const packed = new WeakMap<object, Buffer>();
+	const packed: PackedPieces = new WeakMap();
 	const first = Buffer.concat(await packPieces(pieces, packed));
 	t.true(packed.has(a.of) && packed.has(b.of));
 	t.deepEqual(Buffer.concat(await packPieces(pieces, packed)), first, 'from the pieces kept');

@@ -12,7 +12,7 @@ import {errorCode} from '../util/errors.js';
 import {catalog, unmovedProducts, type Catalog} from './catalog.js';
 import type {RunContext} from './context.js';
 import type {Emit} from './events.js';
-import type {RegenerationMemory} from './memory.js';
+import {keepPublished, type RegenerationMemory} from './memory.js';
 import {retireLeftovers} from '../retention/orphans.js';
 import {leftoverDeltas} from './delta-leftovers.js';
 import {makeDeltas, planDeltas, type Delta} from './delta.js';
@@ -213,6 +213,7 @@ async function written({root, catalog: result, deltas, leftovers, nextDeletion, 
 			pageKept(why) {
 				emit({type: 'warning', path: pagePath, ...warning('page-not-ours', why)});
 			},
+			held: memory && {path: productsPath, take: file => keepPublished(memory, file, text.productsPieces)},
 		}) : [];
 		if (!write && before && !(await same(join(root, productsPath), text.productsPieces))) {
 			await before.replacing();

@@ -7,12 +7,32 @@
 import {once} from 'node:events';
 import {constants, crc32, createDeflateRaw, deflateRawSync} from 'node:zlib';
 import {utf8Slices} from '../util/slices.js';
+import type {PublishedBytes} from './published.js';
 
-/** A run of a served file's text; `of`: what it was made of (a product entry, a page section), for a piece large enough to be packed alone. */
-export type Piece = {text: string; of?: object};
+/**
+ * A run of a served file's text; `of`: what it was made of (a product entry, a page section), for a
+ * piece large enough to be packed alone. `bytes`: the rest of the run, as it lies in a file published
+ * before (published.ts), after `text`; such a run is always packed alone.
+ */
+export type Piece = {text: string; of?: object; bytes?: PublishedBytes};
 
-/** Each large piece packed, by what it was made of. */
-export type PackedPieces = WeakMap<object, Buffer>;
+/** A piece's text, then its bytes read from where they were published. */
+export function * pieceParts(piece: Piece): Generator<string | Uint8Array> {
+	yield piece.text;
+	if (piece.bytes) {
+		yield * piece.bytes.chunks();
+	}
+}
+
+/** The bytes of a piece in UTF-8. */
+export const pieceSize = (piece: Piece) => Buffer.byteLength(piece.text) + (piece.bytes?.length ?? 0);
+
+/**
+ * Each large piece packed, by what it was made of, with the size of the text it was packed from:
+ * the same product entry is written with a comma before it or without (when it is the first), and
+ * what was packed with one is not the piece without.
+ */
+export type PackedPieces = WeakMap<object, {size: number; bytes: Buffer}>;
 
 /** A piece this long or longer is packed alone: splitting the text there costs its gzip next to nothing. */
 export const packedAlone = 1024 * 1024;
@@ -39,8 +59,8 @@ export const packedAtOnce = 64 * 1024;
  * all runs at once, the length of the text), left for the collector after the write
  * (bench/RESULTS.md).
  */
-async function deflated(text: string): Promise<Buffer[]> {
-	if (text.length <= packedAtOnce) {
+async function deflated(text: string | Iterable<string | Uint8Array>): Promise<Buffer[]> {
+	if (typeof text === 'string' && text.length <= packedAtOnce) {
 		return [deflateRawSync(text, {level: 9, finishFlush: constants.Z_SYNC_FLUSH})];
 	}
 
@@ -79,7 +99,7 @@ function runs(pieces: readonly Piece[]): Piece[] {
 	const joined: Piece[] = [];
 	let small: string[] = [];
 	for (const piece of pieces) {
-		if (piece.text.length >= packedAlone) {
+		if (piece.bytes || piece.text.length >= packedAlone) {
 			joined.push({text: small.join('')}, piece);
 			small = [];
 		} else {
@@ -88,7 +108,7 @@ function runs(pieces: readonly Piece[]): Piece[] {
 	}
 
 	joined.push({text: small.join('')});
-	return joined.filter(run => run.text.length > 0);
+	return joined.filter(run => run.text.length > 0 || run.bytes);
 }
 
 /**
@@ -97,27 +117,31 @@ function runs(pieces: readonly Piece[]): Piece[] {
  * until the collector came by after the write, at a large run's peak memory (bench/RESULTS.md).
  */
 export async function packPieces(pieces: readonly Piece[], packed?: PackedPieces): Promise<Buffer[]> {
-	const parts = await Promise.all(runs(pieces).map(async ({text, of}) => {
-		const kept = of && packed?.get(of);
-		if (kept) {
-			return [kept];
+	const parts = await Promise.all(runs(pieces).map(async run => {
+		const kept = run.of && packed?.get(run.of);
+		if (kept && kept.size === pieceSize(run)) {
+			return [kept.bytes];
 		}
 
-		const made = await deflated(text);
+		const made = await deflated(run.bytes ? pieceParts(run) : run.text);
+		const {of} = run;
 		if (!of || !packed) {
 			return made;
 		}
 
 		// Kept whole: a watcher keeps it for its life, not as the slices of zlib's output chunks.
 		const whole = Buffer.concat(made);
-		packed.set(of, whole);
+		packed.set(of, {size: pieceSize(run), bytes: whole});
 		return [whole];
 	}));
 	let crc = 0;
 	let size = 0;
-	for (const {text} of pieces) {
-		crc = crc32(text, crc);
-		size += Buffer.byteLength(text);
+	for (const piece of pieces) {
+		for (const part of pieceParts(piece)) {
+			crc = crc32(part, crc);
+		}
+
+		size += pieceSize(piece);
 	}
 
 	const trailer = Buffer.alloc(8);

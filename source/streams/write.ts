@@ -8,7 +8,7 @@
 // anything is placed, so a failed write leaves the published files as they were; then, for each
 // file, the old .gz goes first, the file is renamed over, and its new .gz follows. A reader sees the
 // old pair, the old or new file alone (served plain), or the new pair.
-import {constants} from 'node:fs';
+import {closeSync, constants, openSync} from 'node:fs';
 import {lstat, mkdir, open, unlink, type FileHandle} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 import {promisify} from 'node:util';
@@ -23,7 +23,8 @@ import {outsideHeap} from '../util/outside-heap.js';
 import {utf8Slices} from '../util/slices.js';
 import type {IndexFile, Product, ProductsFile} from './model.js';
 import {gzipPath, indexPath, pageMarker, pagePath, productsPath} from './paths.js';
-import {packedAtOnce, packPieces, type PackedPieces, type Piece} from './pack.js';
+import {packedAtOnce, pieceParts, pieceSize, packPieces, type PackedPieces, type Piece} from './pack.js';
+import {PublishedFile, type PublishedBytes} from './published.js';
 import {maxStreamsBytes} from './read.js';
 
 /**
@@ -45,13 +46,28 @@ export type StreamsText = {
 /** A served file's text, or the pieces it is joined from, packed piece by piece (pack.ts). */
 export type ServedText = string | readonly Piece[];
 
-const joined = (served: ServedText) => (typeof served === 'string' ? served : served.map(piece => piece.text).join(''));
+const joined = (served: ServedText) => (typeof served === 'string' ? served : served.map(piece => piece.text + (piece.bytes?.text() ?? '')).join(''));
 
-/** The strings a served text is written from, in order. */
-const texts = (served: ServedText) => (typeof served === 'string' ? [served] : served.map(piece => piece.text));
+/** What a served text is written from, in order (bytes read from a published file valid until the next step). */
+function * texts(served: ServedText): Generator<string | Uint8Array> {
+	if (typeof served === 'string') {
+		yield served;
+		return;
+	}
 
-/** The text of each product entry, by the entry: kept by a watcher, so that an entry kept from the last regeneration is not written out again. */
-export type ProductTexts = WeakMap<Product, string>;
+	for (const piece of served) {
+		yield * pieceParts(piece);
+	}
+}
+
+/** The bytes of a served text in UTF-8. */
+const servedSize = (served: ServedText) => (typeof served === 'string' ? Buffer.byteLength(served) : served.reduce((sum, piece) => sum + pieceSize(piece), 0));
+
+/**
+ * The text of each product entry, by the entry: kept by a watcher, so that an entry kept from the
+ * last regeneration is not written out again; once published, as where it lies in images.json.
+ */
+export type ProductTexts = WeakMap<Product, string | PublishedBytes>;
 
 /** What sortedJson writes of `{"": 0, [id]: entry}` before the entry's id: `{"":0,`. */
 const entryHead = 6;
@@ -94,7 +110,8 @@ function productsPieces(file: ProductsFile, texts?: ProductTexts): Piece[] {
 				texts.set(product, text);
 			}
 
-			pieces.push({text: `${index === 0 ? '' : ','}${JSON.stringify(id)}:${text}`, of: product});
+			const head = `${index === 0 ? '' : ','}${JSON.stringify(id)}:`;
+			pieces.push(typeof text === 'string' ? {text: head + text, of: product} : {text: head, bytes: text, of: product});
 		}
 
 		pieces.push({text: '}'});
@@ -134,6 +151,8 @@ export type WriteOptions = {
 	replacing?: (path: string) => Promise<void>;
 	/** Told, before anything is written, why the page at the root is left alone: it is not one this program wrote. */
 	pageKept?: (why: string) => void;
+	/** A file to hold open once placed: `take` is given the file as written (not told when it is left as it was). */
+	held?: {path: string; take: (file: PublishedFile) => void};
 };
 
 /** Characters of the text compared per step (at most 3 bytes each in UTF-8). */
@@ -154,7 +173,7 @@ export async function same(path: string, text: ServedText): Promise<boolean> {
 
 	try {
 		const stats = await handle.stat();
-		if (!stats.isFile() || stats.size !== texts(text).reduce((sum, piece) => sum + Buffer.byteLength(piece), 0)) {
+		if (!stats.isFile() || stats.size !== servedSize(text)) {
 			return false;
 		}
 
@@ -305,7 +324,7 @@ function writeFailed(path: string, replaced: readonly string[], error: unknown):
 }
 
 /** Publish `streams` under `root`. Returns the paths (relative to the root, with the gzips) it wrote or found already right. */
-export async function writeStreams(root: string, streams: StreamsText, emit: Written, {replacing, pageKept}: WriteOptions = {}): Promise<string[]> {
+export async function writeStreams(root: string, streams: StreamsText, emit: Written, {replacing, pageKept, held}: WriteOptions = {}): Promise<string[]> {
 	const plans: Plan[] = [];
 	const add = async (path: string, text: ServedText) => {
 		const absolute = join(root, path);
@@ -357,6 +376,8 @@ export async function writeStreams(root: string, streams: StreamsText, emit: Wri
 
 	const replaced: string[] = [];
 	for (const [at, plan] of plans.entries()) {
+		// Opened while staged, before its name is the published one: what is held is what was written.
+		const kept = plan.file && plan.path === held?.path ? openSync(plan.staged[0]!.temporary, 'r') : undefined;
 		try {
 			if (plan.file) {
 				// Gone before the file changes: a server then sends the file itself, never the old gzip.
@@ -371,12 +392,20 @@ export async function writeStreams(root: string, streams: StreamsText, emit: Wri
 				await place(staged);
 			}
 		} catch (error) {
+			if (kept !== undefined) {
+				closeSync(kept);
+			}
+
 			await Promise.all(plans.slice(at).flatMap(p => p.staged).map(discard));
 			throw writeFailed(plan.path, replaced, error);
 		}
 
 		if (plan.file) {
 			replaced.push(plan.path);
+		}
+
+		if (kept !== undefined) {
+			held!.take(new PublishedFile(plan.absolute, kept));
 		}
 
 		try {

@@ -14,7 +14,7 @@ import {requirementFiles} from '../domain/requirements.js';
 import type {RunContext} from '../pipeline/context.js';
 import {publishedVersions, versionChanges, type Listed} from '../pipeline/changes.js';
 import {generate} from '../pipeline/generate.js';
-import {keepAsText, regenerationMemory} from '../pipeline/memory.js';
+import {forget, intact, keepAsText, regenerationMemory} from '../pipeline/memory.js';
 import type {Emit} from '../pipeline/events.js';
 import type {Tree} from '../domain/tree.js';
 import {merged, under} from '../pipeline/rescan.js';
@@ -177,6 +177,7 @@ export class Watcher {
 		this.abort?.abort();
 		await this.running?.catch(() => undefined);
 		this.directories?.close();
+		forget(this.memory);
 		await this.lock?.release();
 		this.emit({type: 'stopped'});
 	}
@@ -364,7 +365,8 @@ export class Watcher {
 	private async scan(emit: Emit): Promise<Tree> {
 		const {moved} = this;
 		this.moved = new Set();
-		const everything = this.everything || !this.tree;
+		// A published file its memory lies in, written to behind its back: everything is made again.
+		const everything = this.everything || !this.tree || !intact(this.memory);
 		this.everything = false;
 		const found = new Map<string, ScanProblem[]>();
 		const noting: Emit = event => {
@@ -381,6 +383,7 @@ export class Watcher {
 		};
 
 		if (everything) {
+			forget(this.memory);
 			this.memory = regenerationMemory();
 			this.tree = await scan(this.root, noting);
 			this.problems = found;
