@@ -1,4 +1,6 @@
+import {spawn} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
+import {once} from 'node:events';
 import {mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -235,6 +237,18 @@ test('-N writes both files; a second run reports them unchanged and reuses the d
 	t.regex(String(second.stderr), /2 digests reused from cache/);
 	t.false(String(second.stderr).includes('hashed '));
 	t.false(String(second.stderr).includes(ansi));
+});
+
+test('a reader of the output that goes away (2>&1 | head) costs the output, not the run: -N publishes and exits 0', async t => {
+	const {root, cache} = await fixture(t);
+	const writing = spawn(process.execPath, [cli, '-N', '--plain', '--cache', cache, root], {stdio: ['ignore', 'pipe', 'pipe']});
+	// Closed before the program has started: each line it writes meets a pipe without a reader.
+	writing.stdout.destroy();
+	writing.stderr.destroy();
+	const [code] = await once(writing, 'exit') as [number | null];
+	t.is(code, 0);
+	const products = JSON.parse(await readFile(path.join(root, 'streams/v1/images.json'), 'utf8')) as {products: Record<string, unknown>};
+	t.deepEqual(Object.keys(products.products), ['acme:1.0:amd64:default']);
 });
 
 test('-N -j 2 hashes a rootfs past the inline size on a worker thread beside the main one: the digests are the files\' own', async t => {

@@ -4,6 +4,7 @@
 // cache keeps what finished, nothing is published. A second request quits at once.
 import {setMaxListeners} from 'node:events';
 import {attached} from '../report/terminal.js';
+import {errorCode} from '../util/errors.js';
 
 const codes = {SIGINT: 130, SIGTERM: 143, SIGHUP: 129} as const;
 
@@ -19,6 +20,21 @@ export function quitAfterHangUp(): void {
 	if (hungUp) {
 		process.removeAllListeners('SIGHUP');
 		process.kill(process.pid, 'SIGHUP');
+	}
+}
+
+/**
+ * A reader of the output that went away (`simplestreams -N 2>&1 | head`) costs the output that
+ * follows, not the run: the pipe's EPIPE, with no listener, is an uncaught error that ends the
+ * process before it publishes. Any other error of the output is thrown as before.
+ */
+export function outliveReaders(): void {
+	for (const output of [process.stdout, process.stderr]) {
+		output.on('error', error => {
+			if (errorCode(error) !== 'EPIPE') {
+				throw error;
+			}
+		});
 	}
 }
 
