@@ -49,8 +49,10 @@ function rows(products: ProductsFile, aliasKeys?: string[]): Map<string, Row[]> 
 	const byProduct = new Map<string, Row[]>();
 	for (const client of allClients) {
 		for (const image of clientImages(products, client)) {
-			if (image.aliases.length > 0) {
-				aliasKeys?.push(...image.aliases.map(alias => `${client}\0${alias}\0${image.type}\0${image.architecture}`));
+			if (aliasKeys) {
+				for (const alias of image.aliases) {
+					aliasKeys.push(`${client}\0${alias}\0${image.type}\0${image.architecture}`);
+				}
 			}
 
 			const first = byFingerprint.get(image.fingerprint);
@@ -61,7 +63,9 @@ function rows(products: ProductsFile, aliasKeys?: string[]): Map<string, Row[]> 
 
 			if (row) {
 				row.clients = alsoSeenBy(row.clients, client);
-				const added = image.aliases.filter(alias => !row!.allAliases.includes(alias));
+				// A set, not includes(): a product's .aliases may list tens of thousands, which each image carries.
+				const known = new Set(row.allAliases);
+				const added = image.aliases.filter(alias => !known.has(alias));
 				if (added.length > 0) {
 					row.allAliases = [...row.allAliases, ...added];
 				}
