@@ -40,7 +40,6 @@
 import {spawnSync} from 'node:child_process';
 import {readFile, rm, writeFile} from 'node:fs/promises';
 import {resolve} from 'node:path';
-import {Script} from 'node:vm';
 import {build, transform} from 'esbuild';
 
 /** In meow's bundled dependencies (node_modules/meow/build/dependencies.js): what loads a module at once, and the same module loaded at its first call. */
@@ -296,14 +295,17 @@ await writeFile(`${bundle}start.js`, `(function (require, importMeta, importChun
 await rm(startEntry);
 await writeFile(`${bundle}${shared}`, `import {shared} from '../cli.js';\nexport const {${sharedNames.join(', ')}} = shared;\n`);
 await writeFile(launcher, await readFile('scripts/launcher.mjs', 'utf8'));
-const cacheMade = spawnSync(process.execPath, ['scripts/start-cache.mjs'], {stdio: ['ignore', 'ignore', 'inherit']});
+// V8 takes a cache only under the flags it was made with: it is made and checked without the
+// NODE_OPTIONS of the build's shell (a build under --max-old-space-size would make one every plain
+// start rejects), and after --version, not after a run that had set flags (commands/heap.ts).
+const plainEnv = {...process.env};
+delete plainEnv.NODE_OPTIONS;
+const cacheMade = spawnSync(process.execPath, ['scripts/start-cache.mjs'], {env: plainEnv, stdio: ['ignore', 'ignore', 'inherit']});
 if (cacheMade.status !== 0) {
 	throw new Error(`scripts/start-cache.mjs ended with ${cacheMade.status ?? cacheMade.signal}`);
 }
 
-// V8 takes a cache only under the flags it was made with: one made after a run had set some
-// (commands/heap.ts) would be rejected at every start, and the start compiled from its text.
-const startText = await readFile(`${bundle}start.js`, 'utf8');
-if (new Script(startText, {filename: resolve(`${bundle}start.js`), cachedData: await readFile(`${bundle}start.cache`)}).cachedDataRejected) {
-	throw new Error(`V8 rejects ${bundle}start.cache: see scripts/start-cache.mjs`);
+const acceptance = 'const {readFileSync} = require("node:fs"); const [, text, cache] = process.argv; process.exitCode = new (require("node:vm").Script)(readFileSync(text, "utf8"), {filename: text, cachedData: readFileSync(cache)}).cachedDataRejected ? 1 : 0;';
+if (spawnSync(process.execPath, ['-e', acceptance, resolve(`${bundle}start.js`), resolve(`${bundle}start.cache`)], {env: plainEnv, stdio: 'inherit'}).status !== 0) {
+	throw new Error(`V8 rejects ${bundle}start.cache in a fresh process: see scripts/start-cache.mjs`);
 }
