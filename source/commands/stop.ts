@@ -23,15 +23,19 @@ export function quitAfterHangUp(): void {
 	}
 }
 
+/** How a write finds its reader gone: a pipe's reader ended, or the terminal hung up (SIGHUP's own handler stops the run then). */
+const readerGone = new Set(['EPIPE', 'EIO']);
+
 /**
- * A reader of the output that went away (`simplestreams -N 2>&1 | head`) costs the output that
- * follows, not the run: the pipe's EPIPE, with no listener, is an uncaught error that ends the
- * process before it publishes. Any other error of the output is thrown as before.
+ * A reader of the output that went away (`simplestreams -N 2>&1 | head`, a dropped SSH session)
+ * costs the output that follows, not the run: the error, with no listener, is an uncaught error
+ * that ends the process before it publishes (a hang-up's EIO thrown from here while the hash
+ * threads ended killed the process with SIGSEGV). Any other error of the output is thrown as before.
  */
 export function outliveReaders(): void {
 	for (const output of [process.stdout, process.stderr]) {
 		output.on('error', error => {
-			if (errorCode(error) !== 'EPIPE') {
+			if (!readerGone.has(errorCode(error))) {
 				throw error;
 			}
 		});
