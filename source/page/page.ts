@@ -63,11 +63,13 @@ function rows(products: ProductsFile, aliasKeys?: string[]): Map<string, Row[]> 
 
 			if (row) {
 				row.clients = alsoSeenBy(row.clients, client);
-				// A set, not includes(): a product's .aliases may list tens of thousands, which each image carries.
-				const known = new Set(row.allAliases);
-				const added = image.aliases.filter(alias => !known.has(alias));
-				if (added.length > 0) {
-					row.allAliases = [...row.allAliases, ...added];
+				if (image.aliases.length > 0) {
+					// A set, not includes(): a product's .aliases may list tens of thousands, which each image carries.
+					const known = new Set(row.allAliases);
+					const added = image.aliases.filter(alias => !known.has(alias));
+					if (added.length > 0) {
+						row.allAliases = [...row.allAliases, ...added];
+					}
 				}
 			} else {
 				const made: Row = {image, clients: seenBy.get(client)!, allAliases: image.aliases, next: first};
