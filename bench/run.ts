@@ -13,10 +13,10 @@ import {deltaFigure, verifyFigure, type FigureRow} from './deltas.js';
 import {issueColumns, issueHeaders, largeRow, smallRows, type IssueRow, type RunOptions} from './issue.js';
 import {limitMilliseconds, measureLimit, shaBytes} from './limit.js';
 import {rssMethod, waitQuiet} from './measure.js';
+import {nodeStartNote} from './start.js';
 import {markdownTable, textTable, type Table} from './table.js';
 import {treeFigure} from './terminal.js';
 import {watchFigures, watchRows} from './watch.js';
-import {nodeStartNote} from './start.js';
 import {scaleFigures, scaleRows, type ScaleFigures} from './watch-scale.js';
 
 const issueRows = ['multi', 'single', 'many', 'few'] as const;
