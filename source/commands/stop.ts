@@ -29,8 +29,8 @@ const readerGone = new Set(['EPIPE', 'EIO']);
 /**
  * A reader of the output that went away (`simplestreams -N 2>&1 | head`, a dropped SSH session)
  * costs the output that follows, not the run: the error, with no listener, is an uncaught error
- * that ends the process before it publishes (a hang-up's EIO thrown from here while the hash
- * threads ended killed the process with SIGSEGV). Any other error of the output is thrown as before.
+ * that ends the process before it publishes, or before a hang-up's own stop. Any other error of the
+ * output is thrown as before.
  */
 export function outliveReaders(): void {
 	for (const output of [process.stdout, process.stderr]) {
