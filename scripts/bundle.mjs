@@ -297,12 +297,13 @@ await writeFile(`${bundle}${shared}`, `import {shared} from '../cli.js';\nexport
 await writeFile(launcher, await readFile('scripts/launcher.mjs', 'utf8'));
 // V8 takes a cache only under the flags it was made with: it is made and checked without the
 // NODE_OPTIONS of the build's shell (a build under --max-old-space-size would make one every plain
-// start rejects), and after --version, not after a run that had set flags (commands/heap.ts).
+// start rejects), and by a run that leaves the heap's flags unset (scripts/start-cache.mjs).
 const plainEnv = {...process.env};
 delete plainEnv.NODE_OPTIONS;
-const cacheMade = spawnSync(process.execPath, ['scripts/start-cache.mjs'], {env: plainEnv, stdio: ['ignore', 'ignore', 'inherit']});
+// The run's report is on stderr: shown when the cache could not be made.
+const cacheMade = spawnSync(process.execPath, ['scripts/start-cache.mjs'], {env: plainEnv, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'});
 if (cacheMade.status !== 0) {
-	throw new Error(`scripts/start-cache.mjs ended with ${cacheMade.status ?? cacheMade.signal}`);
+	throw new Error(`scripts/start-cache.mjs ended with ${cacheMade.status ?? cacheMade.signal}:\n${cacheMade.stderr}`);
 }
 
 const acceptance = 'const {readFileSync} = require("node:fs"); const [, text, cache] = process.argv; process.exitCode = new (require("node:vm").Script)(readFileSync(text, "utf8"), {filename: text, cachedData: readFileSync(cache)}).cachedDataRejected ? 1 : 0;';

@@ -1,11 +1,38 @@
 // V8's code cache for the start (see scripts/launcher.mjs), made by the build in a process of its own
-// that runs `simplestreams --version`: made once the start has run, the cache holds the functions it
-// compiled on their first call (meow's parser, the flags) as well as its top level. It is made from
-// the start.js of the same build, which it must match: V8 checks the text's length, not its bytes.
-import {writeFileSync} from 'node:fs';
+// that runs the program once: made once the start has run, the cache holds the functions it
+// compiled on their first call as well as its top level. The run is the no-change `simplestreams -N`
+// of a copy of examples/webroot that another process has just published: the flags' parser, the
+// scan, the receipt's key, the replay and the plain report of a run stopped by its receipt, the
+// row of the bench that is mostly these (bench/RESULTS.md). A run that publishes compiles the rest
+// on their first call, as every run did before. The cache is made from the start.js of the same
+// build, which it must match: V8 checks the text's length, not its bytes.
+import {spawnSync} from 'node:child_process';
+import {cpSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+import v8 from 'node:v8';
 
-process.argv.splice(2, Infinity, '--version');
-const {startScript} = await import('../dist/cli.js');
-process.once('exit', () => {
-	writeFileSync(new URL('../dist/bundle/start.cache', import.meta.url), startScript.createCachedData());
+const cli = new URL('../dist/cli.js', import.meta.url);
+const scratch = mkdtempSync(join(tmpdir(), 'simplestreams-start-cache-'));
+const root = join(scratch, 'webroot');
+cpSync(fileURLToPath(new URL('../examples/webroot/images', import.meta.url)), join(root, 'images'), {recursive: true});
+const noChange = ['-N', root, '--cache', join(scratch, 'digests.json')];
+const published = spawnSync(process.execPath, [fileURLToPath(cli), ...noChange], {stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'});
+if (published.status !== 0) {
+	rmSync(scratch, {recursive: true, force: true});
+	throw new Error(`publishing ${root} ended with ${published.status ?? published.signal}:\n${published.stderr}`);
+}
+
+// V8 takes a cache only under the flags it was made with, and every -N sets some for its heap
+// (commands/heap.ts): they size the heap, not the code, and this run leaves them as a plain start
+// has them (scripts/bundle.mjs checks that a fresh process accepts the cache).
+v8.setFlagsFromString = () => {};
+process.argv.splice(2, Infinity, ...noChange);
+const {startScript} = await import(cli);
+process.once('exit', code => {
+	rmSync(scratch, {recursive: true, force: true});
+	if (code === 0) {
+		writeFileSync(new URL('../dist/bundle/start.cache', import.meta.url), startScript.createCachedData());
+	}
 });
