@@ -5,11 +5,12 @@ import {mkdir, readdir, readFile, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
 import {execa} from 'execa';
-import {busyboxImage, type RootKind} from './helpers/busybox.js';
+import {busyboxImage} from './helpers/busybox.js';
 import {sha256File, sha256Files} from './helpers/clients.js';
-import {baseImage, exec, launch, project, startDaemon, unique, type Daemon} from './helpers/daemon.js';
-import {metadataTarball, qcow2Disk, tempDir} from './helpers/images.js';
-import {selfSigned, serve, type Server} from './helpers/server.js';
+import {baseImage, exec, launch, startDaemon, unique, type Daemon} from './helpers/daemon.js';
+import {copiesVm, launchesContainer, publish, served, version} from './helpers/daemon-tree.js';
+import {tempDir} from './helpers/images.js';
+import {selfSigned, serve} from './helpers/server.js';
 
 let daemon: Daemon;
 
@@ -21,74 +22,9 @@ test.after.always(async () => {
 	await daemon?.stop();
 });
 
-type LocalImage = {fingerprint: string; size: number; type: string; properties: Record<string, string>; aliases: Array<{name: string}>};
-
-const localImage = async (fingerprint: string) =>
-	JSON.parse((await daemon.incus(['query', `/1.0/images/${fingerprint}?project=${project}`])).stdout) as LocalImage;
-
-type Version = {dir: string; meta: string; root: string};
-
-/** images/busybox/RELEASE/amd64/VARIANT/VERSION with a metadata tarball and one rootfs or disk. */
-async function version(webroot: string, release: string, name: string, kind: RootKind | 'qcow2', options: {variant?: string; marker?: string} = {}): Promise<Version> {
-	const variant = options.variant ?? 'default';
-	const dir = path.join(webroot, 'images/busybox', release, 'amd64', variant, name);
-	const marker = options.marker ?? `${release} ${variant} ${name} ${kind}`;
-	const meta = await metadataTarball(path.join(dir, 'incus.tar.xz'), {os: 'busybox', release, variant, arch: 'amd64', serial: name, seed: marker});
-	const root = kind === 'qcow2'
-		? await qcow2Disk(path.join(dir, 'disk.qcow2'), {content: marker})
-		: await busyboxImage(path.join(dir, kind === 'squashfs' ? 'root.squashfs' : 'root.tar.xz'), kind, {'etc/marker': `${marker}\n`});
-	return {dir, meta, root};
-}
-
-async function publish(t: ExecutionContext, webroot: string, ...flags: string[]): Promise<void> {
-	const run = await execa('node', [path.resolve('dist/cli.js'), '-N', ...flags, webroot, '--cache', path.join(webroot, '..', 'cache.json')], {reject: false, env: {CI: 'true'}});
-	t.is(run.exitCode, 0, run.stderr);
-	await daemon.forgetIndexes();
-}
-
-/** A tree served to the daemon as remote `name`, over the daemon's CA (or `pin`ned). */
-async function served(t: ExecutionContext, webroot: string, server?: Server): Promise<{name: string; server: Server}> {
-	const name = unique('tree');
-	const used = server ?? await serve(webroot, {ca: daemon.ca});
-	t.teardown(async () => used.stop());
-	await daemon.addRemote(name, used.url);
-	return {name, server: used};
-}
-
-for (const kind of ['squashfs', 'root.tar.xz'] as RootKind[]) {
-	test.serial(`a ${kind} container is launched: exec works and the hostname template is applied`, async t => {
-		const tmp = await tempDir('ss-daemon');
-		t.teardown(async () => tmp.cleanup());
-		const webroot = path.join(tmp.path, 'webroot');
-		const built = await version(webroot, '1.36', '20240601_00:00', kind);
-		await publish(t, webroot);
-		const {name} = await served(t, webroot);
-
-		const instance = await launch(t, daemon, `${name}:busybox/1.36`);
-		t.is(await exec(daemon, instance, 'head', '-n1', '/etc/hostname'), instance, 'the /etc/hostname template ran at create');
-		t.is(await exec(daemon, instance, 'cat', '/etc/marker'), `1.36 default 20240601_00:00 ${kind}`);
-		t.is(await baseImage(daemon, instance), await sha256Files([built.meta, built.root]));
-	});
-}
-
-test.serial('a VM image is copied with --vm: its fingerprint, stored files, size and requirements are the published ones', async t => {
-	const tmp = await tempDir('ss-daemon');
-	t.teardown(async () => tmp.cleanup());
-	const webroot = path.join(tmp.path, 'webroot');
-	const built = await version(webroot, '1.36', '20240601_00:00', 'qcow2', {variant: 'vm'});
-	await writeFile(path.join(webroot, 'images/busybox/1.36/amd64/vm/.lxd_requirements'), '{"secureboot": "false"}\n');
-	await publish(t, webroot);
-	const {name} = await served(t, webroot);
-
-	await daemon.incus(['image', 'copy', `${name}:busybox/1.36/vm`, 'local:', '--vm']);
-	const fingerprint = await sha256Files([built.meta, built.root]);
-	const image = await localImage(fingerprint);
-	t.is(image.type, 'virtual-machine');
-	t.is(image.size, (await readFile(built.meta)).length + (await readFile(built.root)).length);
-	t.is(image.properties['requirements.secureboot'], 'false');
-	t.is(await sha256File(path.join(daemon.dir, 'images', fingerprint)), await sha256File(built.meta));
-	t.is(await sha256File(path.join(daemon.dir, 'images', `${fingerprint}.rootfs`)), await sha256File(built.root));
-});
+test.serial(launchesContainer, () => daemon, 'squashfs');
+test.serial(launchesContainer, () => daemon, 'root.tar.xz');
+test.serial(copiesVm, () => daemon);
 
 test.serial('aliases resolve to the newest version, containers and VMs apart', async t => {
 	const tmp = await tempDir('ss-daemon');
@@ -99,15 +35,15 @@ test.serial('aliases resolve to the newest version, containers and VMs apart', a
 	// The VM disk shares its version's metadata tarball.
 	await writeFile(vm.meta, await readFile(oldContainer.meta));
 	const newContainer = await version(webroot, '2.0', '20240701_00:00', 'squashfs');
-	await publish(t, webroot);
-	const {name} = await served(t, webroot);
+	await publish(t, daemon, webroot);
+	const {name} = await served(t, daemon, webroot);
 
 	const container = await launch(t, daemon, `${name}:busybox/2.0`);
 	t.is(await baseImage(daemon, container), await sha256Files([newContainer.meta, newContainer.root]));
 	t.is(await exec(daemon, container, 'cat', '/etc/marker'), '2.0 default 20240701_00:00 squashfs');
 	const alias = unique('vm');
-	await daemon.incus(['image', 'copy', `${name}:busybox/2.0`, 'local:', '--vm', '--alias', alias]);
-	const copied = (await daemon.incus(['image', 'info', alias])).stdout;
+	await daemon.client(['image', 'copy', `${name}:busybox/2.0`, 'local:', '--vm', '--alias', alias]);
+	const copied = (await daemon.client(['image', 'info', alias])).stdout;
 	t.regex(copied, new RegExp(`Fingerprint: ${await sha256Files([oldContainer.meta, vm.root])}`), 'the newest VM is the older version\'s');
 	t.regex(copied, /Type: virtual-machine/);
 });
@@ -117,20 +53,20 @@ test.serial('image refresh fetches the squashfs.vcdiff delta, not the whole root
 	t.teardown(async () => tmp.cleanup());
 	const webroot = path.join(tmp.path, 'webroot');
 	await version(webroot, '3.0', '20240601_00:00', 'squashfs');
-	await publish(t, webroot, '--deltas');
-	const {name, server} = await served(t, webroot);
+	await publish(t, daemon, webroot, '--deltas');
+	const {name, server} = await served(t, daemon, webroot);
 	const alias = unique('refresh');
-	await daemon.incus(['image', 'copy', `${name}:busybox/3.0`, 'local:', '--alias', alias, '--auto-update']);
+	await daemon.client(['image', 'copy', `${name}:busybox/3.0`, 'local:', '--alias', alias, '--auto-update']);
 
 	const next = await version(webroot, '3.0', '20240701_00:00', 'squashfs');
-	await publish(t, webroot, '--deltas');
+	await publish(t, daemon, webroot, '--deltas');
 	const delta = (await readdir(next.dir)).find(f => f.endsWith('.vcdiff'));
 	t.truthy(delta, 'the generator made a delta');
 	const logged = (await readFile(server.accessLog, 'utf8')).length;
-	await daemon.incus(['image', 'refresh', alias]);
+	await daemon.client(['image', 'refresh', alias]);
 
 	const fingerprint = await sha256Files([next.meta, next.root]);
-	t.regex((await daemon.incus(['image', 'info', alias])).stdout, new RegExp(`Fingerprint: ${fingerprint}`));
+	t.regex((await daemon.client(['image', 'info', alias])).stdout, new RegExp(`Fingerprint: ${fingerprint}`));
 	const fetched = (await readFile(server.accessLog, 'utf8')).slice(logged).split('\n').filter(line => / 200 /.test(line));
 	t.true(fetched.some(line => line.includes(`20240701_00:00/${delta!}`)), fetched.join('\n'));
 	t.false(fetched.some(line => line.includes('20240701_00:00/root.squashfs')), fetched.join('\n'));
@@ -142,14 +78,14 @@ test.serial('a tree served with a self-signed certificate is launched once the c
 	t.teardown(async () => tmp.cleanup());
 	const webroot = path.join(tmp.path, 'webroot');
 	await version(webroot, '4.0', '20240601_00:00', 'squashfs');
-	await publish(t, webroot);
+	await publish(t, daemon, webroot);
 	const ca = await selfSigned(tmp.path);
 	const server = await serve(webroot, {ca});
 	t.teardown(async () => server.stop());
 
 	const unpinned = unique('unpinned');
 	await daemon.addRemote(unpinned, server.url);
-	const refused = await daemon.incus(['launch', `${unpinned}:busybox/4.0`, unique('c')], {reject: false});
+	const refused = await daemon.client(['launch', `${unpinned}:busybox/4.0`, unique('c')], {reject: false});
 	t.not(refused.exitCode, 0, 'neither the client nor the daemon trusts the certificate unpinned');
 
 	const pinned = unique('pinned');
@@ -171,16 +107,16 @@ test.serial('the round trip: launch, change, publish, export the unified image, 
 	t.teardown(async () => tmp.cleanup());
 	const webroot = path.join(tmp.path, 'webroot');
 	await version(webroot, '5.0', '20240601_00:00', 'squashfs');
-	await publish(t, webroot);
-	const {name} = await served(t, webroot);
+	await publish(t, daemon, webroot);
+	const {name} = await served(t, daemon, webroot);
 	const first = await launch(t, daemon, `${name}:busybox/5.0`);
 	await exec(daemon, first, 'sh', '-c', 'echo changed in the container > /etc/marker');
-	await daemon.incus(['stop', '--force', first]);
+	await daemon.client(['stop', '--force', first]);
 	const alias = unique('published');
-	await daemon.incus(['publish', first, '--alias', alias]);
+	await daemon.client(['publish', first, '--alias', alias]);
 	const exported = path.join(tmp.path, 'export');
 	await mkdir(exported);
-	await daemon.incus(['image', 'export', alias, `${exported}/`]);
+	await daemon.client(['image', 'export', alias, `${exported}/`]);
 	const [unified, ...more] = await readdir(exported);
 	t.deepEqual(more, [], `incus publish made one unified tarball: ${unified!}`);
 
@@ -199,16 +135,16 @@ test.serial('a split export (its files named after the fingerprint) and a bare r
 	// The split image comes from another server, as when an image moves between two.
 	const elsewhere = path.join(tmp.path, 'elsewhere');
 	const built = await version(elsewhere, '6.0', '20240601_00:00', 'squashfs');
-	await publish(t, elsewhere);
-	const other = await served(t, elsewhere);
+	await publish(t, daemon, elsewhere);
+	const other = await served(t, daemon, elsewhere);
 	const alias = unique('split');
-	await daemon.incus(['image', 'copy', `${other.name}:busybox/6.0`, 'local:', '--alias', alias]);
+	await daemon.client(['image', 'copy', `${other.name}:busybox/6.0`, 'local:', '--alias', alias]);
 	const exported = path.join(tmp.path, 'export');
 	await mkdir(exported);
-	await daemon.incus(['image', 'export', alias, `${exported}/`]);
+	await daemon.client(['image', 'export', alias, `${exported}/`]);
 	const fingerprint = await sha256Files([built.meta, built.root]);
 	t.deepEqual((await readdir(exported)).sort(), [`${fingerprint}.squashfs`, `meta-${fingerprint}.tar.xz`]);
-	await daemon.incus(['image', 'delete', alias]); // so the launch below downloads it again
+	await daemon.client(['image', 'delete', alias]); // so the launch below downloads it again
 
 	const webroot = path.join(tmp.path, 'webroot');
 	await mkdir(webroot);
@@ -216,7 +152,7 @@ test.serial('a split export (its files named after the fingerprint) and a bare r
 	const bare = path.join(tmp.path, 'bare');
 	await busyboxImage(path.join(bare, 'rootfs.squashfs'), 'squashfs', {'etc/marker': 'bare\n'});
 	await importInto(t, bare, webroot, '--os', 'busybox', '--release', '6.0', '--variant', 'bare', '--version', '20240801_00:00');
-	const {name} = await served(t, webroot);
+	const {name} = await served(t, daemon, webroot);
 	const fromExport = await launch(t, daemon, `${name}:busybox/6.0`);
 	t.is(await baseImage(daemon, fromExport), fingerprint, 'the same image, published from the export');
 	t.is(await exec(daemon, fromExport, 'cat', '/etc/marker'), '6.0 default 20240601_00:00 squashfs');

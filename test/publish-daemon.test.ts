@@ -39,10 +39,10 @@ test('a container is launched from a tree published to a bucket', async t => {
 	await daemon!.addRemote(remote, `${store!.url}/launch/images-server`);
 	const instance = `c-bucket-${process.pid}`;
 	t.teardown(async () => {
-		await daemon!.incus(['delete', '--force', instance], {reject: false});
+		await daemon!.client(['delete', '--force', instance], {reject: false});
 	});
-	await daemon!.incus(['launch', `${remote}:busybox/1.36`, instance]);
-	t.is((await daemon!.incus(['exec', instance, '--', 'cat', '/etc/marker'])).stdout.trim(), 'from the bucket');
-	const config = JSON.parse((await daemon!.incus(['query', `/1.0/instances/${instance}?project=${project}`])).stdout) as {config: Record<string, string>};
+	await daemon!.client(['launch', `${remote}:busybox/1.36`, instance]);
+	t.is((await daemon!.client(['exec', instance, '--', 'cat', '/etc/marker'])).stdout.trim(), 'from the bucket');
+	const config = JSON.parse((await daemon!.client(['query', `/1.0/instances/${instance}?project=${project}`])).stdout) as {config: Record<string, string>};
 	t.is(config.config['volatile.base_image'], await sha256Files([meta, root]));
 });
