@@ -13,7 +13,7 @@
 // Runs that depend on more than that do not write a receipt: the watcher (settling depends on the
 // clock), a run that could not read some file (it may be readable next time), and one whose delta
 // could not be made (xdelta3 missing or failing: it may work next time).
-import {createHash} from 'node:crypto';
+import {createHash, type Hash} from 'node:crypto';
 import {readFileSync, statSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import {identityNumbers, identityOf, putIdentity, sameIdentity, type FileFacts, type FileIdentity} from '../domain/file.js';
@@ -96,15 +96,21 @@ export function treeKey(tree: Tree, deltas?: DeltaOptions): string {
 			// fields of paths of usual lengths stays below V8's large objects (128 KiB), which only a full
 			// collection frees: larger pieces stayed, and raised the peak (bench/RESULTS.md).
 			if (fields.length > 1024) {
-				hash.update(`${fields.join('\0')}\0`);
+				hashFields(hash, fields);
 				fields.length = 0;
 			}
 		}
 	}
 
 	identities.update(numbers.subarray(0, count));
-	return hash.update(`${fields.join('\0')}\0`).update(identities.digest()).digest('hex');
+	return hashFields(hash, fields).update(identities.digest()).digest('hex');
 }
+
+/**
+ * `fields`, each ended by a NUL. The last NUL is a hash input of its own: added to the joined text,
+ * it made a concatenation that the hash flattens into a copy of the whole piece first.
+ */
+const hashFields = (hash: Hash, fields: readonly string[]) => hash.update(fields.join('\0')).update('\0');
 
 function identityAt(path: string): FileIdentity | undefined {
 	try {
