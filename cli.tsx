@@ -9,8 +9,9 @@ import {generateCommand} from './source/commands/generate.js';
 import {importCommand} from './source/commands/import.js';
 import {listCommand} from './source/commands/list.js';
 import {mirrorCommand} from './source/commands/mirror.js';
+import {outliveOutputErrors} from './source/commands/output.js';
 import {pruneCommand, removeCommand, restoreCommand} from './source/commands/retire.js';
-import {endWhenWritten, outliveReaders, quitAfterHangUp} from './source/commands/stop.js';
+import {endWhenWritten, quitAfterHangUp} from './source/commands/stop.js';
 import {verifyCommand} from './source/commands/verify.js';
 import {watchCommand} from './source/commands/watch.js';
 import {defaultDeltaRatio} from './source/pipeline/delta-options.js';
@@ -120,7 +121,7 @@ async function main(): Promise<number> {
 
 /** main, how it ended, and the process's end; not awaited at the top, so the start can run as a script (scripts/bundle.mjs). */
 async function run(): Promise<void> {
-	outliveReaders();
+	outliveOutputErrors();
 	try {
 		process.exitCode = await main();
 		quitAfterHangUp();

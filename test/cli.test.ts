@@ -1,13 +1,14 @@
 import {spawn} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
 import {once} from 'node:events';
-import {mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile} from 'node:fs/promises';
+import {mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, symlink, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import {execa, type Options} from 'execa';
 import {stableJson} from '../source/util/json.js';
 import {copyTree, distPath, metaTarball, sha256, squashfs, tempDir} from './helpers/fixtures.js';
+import {readStreams, until, versionsIn} from './helpers/watch.js';
 
 const cli = distPath('cli.js');
 const {version} = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {version: string};
@@ -249,6 +250,56 @@ test('a reader of the output that goes away (2>&1 | head) costs the output, not 
 	t.is(code, 0);
 	const products = JSON.parse(await readFile(path.join(root, 'streams/v1/images.json'), 'utf8')) as {products: Record<string, unknown>};
 	t.deepEqual(Object.keys(products.products), ['acme:1.0:amd64:default']);
+});
+
+/**
+ * The CLI with one of its outputs on /dev/full, whose every write fails with ENOSPC as a file's on a
+ * full disk does; `stderr()`: what it said on the other (a pipe), when that is stderr.
+ */
+async function onFullDisk(t: Parameters<typeof tempDir>[0], output: 'stdout' | 'stderr', args: string[]) {
+	const full = await open('/dev/full', 'w');
+	t.teardown(async () => full.close());
+	const running = spawn(process.execPath, [cli, ...args], {
+		stdio: ['ignore', output === 'stdout' ? full.fd : 'ignore', output === 'stderr' ? full.fd : 'pipe'],
+		env: {...process.env, CI: undefined},
+	});
+	let stderr = '';
+	running.stderr?.setEncoding('utf8').on('data', (text: string) => {
+		stderr += text;
+	});
+	const exited = once(running, 'close') as Promise<[number | null]>;
+	return {running, exitCode: async () => (await exited)[0], stderr: () => stderr};
+}
+
+const lostStdout = /^simplestreams: cannot write to stdout \(ENOSPC: no space left on the device\): the rest of its output is lost$/gm;
+
+test('output that cannot be written (a full disk) costs the output, not the run: -N publishes, exit 1; a dry run and --help say once what failed, no stack', async t => {
+	const {root, cache} = await fixture(t);
+	t.is(await (await onFullDisk(t, 'stderr', ['-N', '--plain', '--cache', cache, root])).exitCode(), 1);
+	const products = JSON.parse(await readFile(path.join(root, 'streams/v1/images.json'), 'utf8')) as {products: Record<string, unknown>};
+	t.deepEqual(Object.keys(products.products), ['acme:1.0:amd64:default']);
+
+	for (const args of [['--plain', '--cache', cache, root], ['--json', '--cache', cache, root], ['--help'], ['list', root]]) {
+		const run = await onFullDisk(t, 'stdout', args);
+		t.is(await run.exitCode(), 1, args.join(' '));
+		t.is(run.stderr().match(lostStdout)?.length, 1, run.stderr());
+		t.notRegex(run.stderr(), /^\s+at /m, 'no stack');
+	}
+});
+
+test('a watcher whose log cannot be written (--log json on a full disk) says so once, goes on publishing, and ends with exit 1', async t => {
+	const {dir, root, cache} = await fixture(t);
+	const watching = await onFullDisk(t, 'stdout', ['--watch', '--log', 'json', '--settle', '0.2', '--cache', cache, root]);
+	const versions = async () => readStreams(root).then(streams => versionsIn(streams).join(' '));
+	await until('the first publish', async () => await versions() === '20240101_0000');
+	const upload = path.join(dir, 'upload');
+	await Promise.all([metaTarball(path.join(upload, 'incus.tar.xz'), 'upload'), squashfs(path.join(upload, 'root.squashfs'), 'upload')]);
+	await rename(upload, path.join(root, 'images/acme/1.0/amd64/default/20240102_0000'));
+	await until('the upload published', async () => await versions() === '20240101_0000 20240102_0000');
+
+	watching.running.kill('SIGTERM');
+	t.is(await watching.exitCode(), 1);
+	t.is(watching.stderr().match(lostStdout)?.length, 1, watching.stderr());
 });
 
 test('-N -j 2 hashes a rootfs past the inline size on a worker thread beside the main one: the digests are the files\' own', async t => {

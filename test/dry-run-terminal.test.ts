@@ -34,6 +34,16 @@ test.serial('a dry run in an 80×24 terminal: the summary and what would change,
 	t.regex(asked.capture(), /"size": ?\d+/);
 });
 
+test.serial('a dry run in a terminal whose JSON cannot be written (> /dev/full, a full disk): the screen, then one line saying so, exit 1', async t => {
+	const {dir, root, env} = await exampleRoot(t);
+	const term = terminal(t, dir, [root], '> /dev/full', {width: 120, height: 24}, {env});
+	t.is(await term.exitCode(), 1);
+	const screen = term.capture();
+	t.regex(screen, /✓ would publish 6 images for LXD, 6 for Incus/);
+	t.regex(screen, /^simplestreams: cannot write to stdout \(ENOSPC: no space left on the device\): the rest of its output is lost$/m, screen);
+	t.notRegex(screen, /^\s+at /m, screen);
+});
+
 test('every run names the versions it adds and drops: -N, an unchanged -N, a dry run after a removal', async t => {
 	const {root, run} = await exampleRoot(t);
 	const first = await run(['-N', '--plain', root]);

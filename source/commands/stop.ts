@@ -4,7 +4,6 @@
 // cache keeps what finished, nothing is published. A second request quits at once.
 import {setMaxListeners} from 'node:events';
 import {attached} from '../report/terminal.js';
-import {errorCode} from '../util/errors.js';
 
 const codes = {SIGINT: 130, SIGTERM: 143, SIGHUP: 129} as const;
 
@@ -20,25 +19,6 @@ export function quitAfterHangUp(): void {
 	if (hungUp) {
 		process.removeAllListeners('SIGHUP');
 		process.kill(process.pid, 'SIGHUP');
-	}
-}
-
-/** How a write finds its reader gone: a pipe's reader ended, or the terminal hung up (SIGHUP's own handler stops the run then). */
-const readerGone = new Set(['EPIPE', 'EIO']);
-
-/**
- * A reader of the output that went away (`simplestreams -N 2>&1 | head`, a dropped SSH session)
- * costs the output that follows, not the run: the error, with no listener, is an uncaught error
- * that ends the process before it publishes, or before a hang-up's own stop. Any other error of the
- * output is thrown as before.
- */
-export function outliveReaders(): void {
-	for (const output of [process.stdout, process.stderr]) {
-		output.on('error', error => {
-			if (!readerGone.has(errorCode(error))) {
-				throw error;
-			}
-		});
 	}
 }
 
@@ -103,11 +83,7 @@ export class Stop {
 				}
 
 				if (name === 'SIGHUP') {
-					hungUp = true;
-					// Nothing is left to write to: what the reporter still says is lost, not fatal.
-					for (const stream of [process.stdout, process.stderr]) {
-						stream.on('error', () => undefined);
-					}
+					hungUp = true; // What the reporter still says is lost (commands/output.ts).
 				}
 
 				this.request(code);
