@@ -136,6 +136,14 @@ function ownWrites(ledger: Ledger, end: number): Owners {
 }
 
 /**
+ * The owner of `key` as a product's cataloging sees it: its own writes so far (`own`, once they are
+ * looked at), else the owners. A function of its own, not a closure made at each step of a ledger: a
+ * watcher checks every product's ledger at each regeneration, hundreds of thousands of steps on a
+ * large tree, and each closure was an object and a context of its own (bench/RESULTS.md).
+ */
+const ownerNow = (owners: Owners, own: Owners | undefined, space: Space, key: string) => (own?.[space]!.has(key) ? own[space]!.get(key) : owners[space]!.get(key));
+
+/**
  * Whether each read of `ledger` finds in `owners` what it found before (its own writes seen as they
  * were made). The product's own writes are looked at only when a read finds something else: a
  * product seldom reads a key it wrote.
@@ -148,10 +156,9 @@ function stillHolds(ledger: Ledger, owners: Owners): boolean {
 		const space = spaceOf(step);
 		const key = ledger[at + 1] as string;
 		const found = kind === read ? ledger[at + 2] : undefined;
-		const now = () => (own?.[space]!.has(key) ? own[space]!.get(key) : owners[space]!.get(key));
-		if (kind !== wrote && now() !== found) {
+		if (kind !== wrote && ownerNow(owners, own, space, key) !== found) {
 			own ??= ownWrites(ledger, at);
-			if (now() !== found) {
+			if (ownerNow(owners, own, space, key) !== found) {
 				return false;
 			}
 		}
