@@ -6,6 +6,7 @@
 // keeps its first size (bench/RESULTS.md). Set once, before the first stage: the flags are the
 // process's own, and V8 reads them as it sizes its spaces.
 import {setFlagsFromString} from 'node:v8';
+import {runInNewContext} from 'node:vm';
 
 const flags = '--heap-growing-percent=50 --semi-space-growth-factor=1';
 
@@ -18,4 +19,19 @@ export function keepHeapNearLive(): void {
 			setFlagsFromString(flags);
 		});
 	});
+}
+
+/**
+ * A full collection, for a process that stays: a watcher, once a regeneration is done. V8 collects the
+ * old generation only when it has grown by half again what its last full collection kept, and keeps
+ * the pages it took until then: a regeneration at the start (every product's texts, the scan and plan
+ * of the whole tree) left the heap sized for its garbage for the watcher's life, and each later one
+ * piled its own on top. V8's `gc` is taken once from a context made while the flag that exposes it
+ * is set.
+ */
+export function fullCollection(): () => void {
+	setFlagsFromString('--expose-gc');
+	const collect = runInNewContext('gc') as () => void;
+	setFlagsFromString('--no-expose-gc');
+	return collect;
 }

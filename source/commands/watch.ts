@@ -5,7 +5,7 @@
 import {watch, type WatchEvent} from '../index.js';
 import {startWatchReporter} from '../report/start.js';
 import {rootOperand, runOptions, targetOf, type Command} from './command.js';
-import {keepHeapNearLive} from './heap.js';
+import {fullCollection, keepHeapNearLive} from './heap.js';
 
 /** How often the whole tree is regenerated even without events: a safety net for lost events. */
 const rescanMs = 10 * 60 * 1000;
@@ -27,8 +27,13 @@ export const watchCommand: Command = {
 		};
 
 		const to = targetOf(flags);
+		const collect = fullCollection();
 		const watching = await watch({...options, ...(to ? {to} : {})}, event => {
 			emit(event);
+			if (event.type === 'regenerated') {
+				// Once the regeneration has let go of what it made: after the jobs it left are done.
+				setImmediate(collect);
+			}
 		});
 
 		let stop = () => {};
