@@ -6,6 +6,7 @@ import {access, constants, mkdir, realpath, stat} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {warning} from './domain/reasons.js';
 import type {ImportEmit} from './import/execute.js';
+import {journalNames} from './import/journals.js';
 import type {ImportPlan} from './import/plan.js';
 import type {HeldRoot, PlanImportOptions, PlanImportResult} from './import/planning.js';
 import type {ListedImage} from './list/listed.js';
@@ -145,6 +146,10 @@ async function holding<T>(root: string, command: string, work: () => Promise<T>)
 
 /** The imports a killed run left half done, finished or undone (import/journal.ts), by a holder of the root's lock; true when there were any. */
 async function recoverHolding(root: string, emit: Emit): Promise<boolean> {
+	if ((await journalNames(root)).length === 0) {
+		return false;
+	}
+
 	const {ImportJournal} = await import('./import/journal.js');
 	const recovered = await ImportJournal.recover(root);
 	for (const {path, message} of recovered) {

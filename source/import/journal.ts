@@ -4,11 +4,12 @@
 // next run that writes the root (-N, --watch, -i -N), once the import's process is gone: rolled back
 // while the version was still being assembled, rolled forward once it was whole.
 import {randomBytes} from 'node:crypto';
-import {lstat, mkdir, readdir, realpath, rename, rm, rmdir, unlink} from 'node:fs/promises';
+import {lstat, mkdir, realpath, rename, rm, rmdir, unlink} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {writeAtomic} from '../util/atomic-write.js';
 import {ownerGone, running} from '../util/owner.js';
 import {readBoundedFile} from '../util/small-file.js';
+import {journalNames, journalPrefix} from './journals.js';
 
 type State = {
 	pid: number;
@@ -31,8 +32,6 @@ type State = {
 	phase: 'assembling' | 'whole';
 };
 
-const prefix = '.simplestreams.import-';
-
 /** The dot-files' old texts are in it, each at most a MiB. */
 const maxJournalBytes = 4 * 1024 * 1024;
 
@@ -40,7 +39,7 @@ const exists = async (path: string) => lstat(path).then(() => true, () => false)
 
 export class ImportJournal {
 	static async begin(root: string, fields: Omit<State, 'pid' | 'since' | 'moved' | 'restore' | 'removeSources' | 'phase'>): Promise<ImportJournal> {
-		const journal = new ImportJournal(root, join(root, `${prefix}${process.pid}-${randomBytes(4).toString('hex')}.json`), {
+		const journal = new ImportJournal(root, join(root, `${journalPrefix}${process.pid}-${randomBytes(4).toString('hex')}.json`), {
 			pid: process.pid, since: Date.now(), moved: [], restore: [], removeSources: [], phase: 'assembling', ...fields,
 		});
 		await journal.save();
@@ -143,8 +142,7 @@ export class ImportJournal {
 	static async recover(root: string): Promise<Array<{path: string; message: string}>> {
 		const said: Array<{path: string; message: string}> = [];
 		const rootReal = await realpath(root);
-		const names = await readdir(root).catch(() => []);
-		for (const name of names.filter(n => n.startsWith(prefix) && n.endsWith('.json'))) {
+		for (const name of await journalNames(root)) {
 			const path = join(root, name);
 			let state: State;
 			try {
