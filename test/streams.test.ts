@@ -1,6 +1,6 @@
 // The format's one reader and one writer: what the writer publishes the reader decodes as it was,
 // and a streams file that is no regular file, or larger than the bound, is a problem, not a hang.
-import {mkdir, open, readFile, writeFile} from 'node:fs/promises';
+import {appendFile, mkdir, open, readFile, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {gunzipSync} from 'node:zlib';
 import test from 'ava';
@@ -10,7 +10,8 @@ import {pathPair, type Digests} from '../source/domain/tree.js';
 import {indexPath, productsPath} from '../source/streams/paths.js';
 import {maxStreamsBytes, readStreams} from '../source/streams/read.js';
 import {packedAlone, packPieces, type PackedPieces} from '../source/streams/pack.js';
-import {streamsText, writeStreams} from '../source/streams/write.js';
+import {PublishedBytes, PublishedFileChanged, type PublishedFile} from '../source/streams/published.js';
+import {streamsText, writeStreams, type StreamsText} from '../source/streams/write.js';
 import {writeAtomic} from '../source/util/atomic-write.js';
 import {collector, digest, product, productRef, tempDir} from './helpers/fixtures.js';
 
@@ -31,6 +32,24 @@ test('what the writer publishes, readStreams reads back as the same products', a
 	t.is(streams.products.length, 1);
 	t.deepEqual(streams.products[0]!.typeErrors, []);
 	t.deepEqual(streams.products[0]!.decoded, {products: built.products.products});
+});
+
+test('a text read from a published file someone else wrote to since fails the write as that, not as a write that could not be made, and leaves the files as they are', async t => {
+	const root = await tempDir(t);
+	let held: PublishedFile | undefined;
+	const first: StreamsText = {products: '', index: '{}', productsPieces: [{text: '{"products":{"a":'}, {text: '"x'.padEnd(100, 'y') + '"'}, {text: '}}'}]};
+	await writeStreams(root, first, collector().emit, {held: {path: productsPath, take(file) {
+		held = file;
+	}}});
+	t.teardown(() => held?.close());
+	const products = path.join(root, productsPath);
+	const written = await readFile(products, 'utf8');
+	const again: StreamsText = {products: '', index: '{"changed":1}', productsPieces: [{text: '{"products":{"a":', bytes: new PublishedBytes(held!, 17, 101)}, {text: ',"b":1}}'}]};
+	await appendFile(products, ' ');
+	const error = await t.throwsAsync(writeStreams(root, again, collector().emit), {instanceOf: PublishedFileChanged});
+	t.regex(error!.message, /images\.json was written to by someone else since it was published$/);
+	t.is(await readFile(products, 'utf8'), `${written} `);
+	t.is(await readFile(path.join(root, indexPath), 'utf8'), '{}');
 });
 
 test('an index that is a FIFO is reported, not waited on; a products file over the bound is not read', async t => {

@@ -122,6 +122,46 @@ test.serial('deleting a version, then a whole product, removes them from the str
 	t.pass();
 });
 
+test.serial('what the watcher published, changed by someone else (deleted, replaced, written to in place), is said and published again; its own writes start nothing', async t => {
+	const w = await startWatcher(t, async root => {
+		await version(root, '20240101_0000');
+	});
+	const served = ['streams/v1/images.json', 'streams/v1/index.json', 'index.html'].flatMap(file => [file, `${file}.gz`]);
+	const read = async () => Promise.all(served.map(async file => readFile(path.join(w.root, file), 'base64').catch(() => '')));
+	const published = await read();
+	t.true(published.every(text => text !== ''));
+	const regenerations = () => w.log().split('\n').filter(line => line.includes('regenerated in')).length;
+	const first = regenerations();
+	const repaired = async (file: string, done: number) => {
+		await until(`${file} published again`, async () => (await read()).every((text, at) => text === published[at]) && regenerations() === first + done);
+		t.regex(w.log(), new RegExp(`full rescan: ${file.replaceAll('.', '\\.')} was written to, replaced or deleted by someone else; publishing it again`), file);
+	};
+
+	await rm(path.join(w.root, 'streams/v1/index.json.gz'));
+	await repaired('streams/v1/index.json.gz', 1);
+	await rm(path.join(w.root, 'index.html'));
+	await repaired('index.html', 2);
+	await writeFile(path.join(w.root, 'index.html.other'), 'not the page');
+	await rename(path.join(w.root, 'index.html.other'), path.join(w.root, 'index.html'));
+	await until('the page replaced', async () => regenerations() === first + 3);
+	t.regex(w.log(), /warning index\.html: .*not a page simplestreams wrote/, 'a page put there by someone else is theirs: left alone');
+	t.is(await readFile(path.join(w.root, 'index.html'), 'utf8'), 'not the page');
+	published[4] = Buffer.from('not the page').toString('base64');
+	await appendFile(path.join(w.root, 'streams/v1/images.json'), ' ');
+	await repaired('streams/v1/images.json', 4);
+	await rm(path.join(w.root, 'streams'), {recursive: true});
+	await repaired('streams/v1/images.json', 5);
+	t.false(w.log().includes('cannot write'), w.log());
+
+	// Its own writes start no regeneration of their own: after an upload, one more and no other.
+	const upload = await version(w.root, '.20240102_0000');
+	await rename(upload.dir, path.join(w.root, product, '20240102_0000'));
+	await until('the upload', async () => versionsIn(await readStreams(w.root)).includes('20240102_0000') && regenerations() === first + 6);
+	await rm(path.join(w.root, 'streams/v1/index.json'));
+	await until('index.json published again', async () => regenerations() === first + 7 && (await stat(path.join(w.root, 'streams/v1/index.json')).catch(() => undefined)) !== undefined);
+	t.is(regenerations(), first + 7, w.log());
+});
+
 test.serial('a watcher started over published streams tells the versions that came and went while none ran', async t => {
 	const w = await startWatcher(t, async root => {
 		await version(root, '20240101_0000');

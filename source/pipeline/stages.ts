@@ -77,6 +77,8 @@ export type GenerateResult = {
 	catalog: Catalog;
 	productsText: string;
 	indexText: string;
+	/** The files it published or found already right, relative to the root (the gzips too); none for a dry run. */
+	served: readonly string[];
 	/** When the earliest held-back version is due (epoch ms), if any was held back. */
 	settlingUntil?: number;
 	/** When the next retired entry is due for deletion (epoch ms), if any waits (generate.ts; a delta retired by this run). */
@@ -237,6 +239,7 @@ async function written({root, catalog: result, deltas, leftovers, nextDeletion, 
 				return text.products;
 			},
 			indexText: text.index,
+			served,
 			...(readyAt === undefined ? {} : {settlingUntil: readyAt}),
 			...(nextDeletion === undefined ? {} : {nextDeletion}),
 		};

@@ -9,6 +9,9 @@ import {closeSync, fstatSync, readSync} from 'node:fs';
 /** Bytes read per step: what a write, a comparison or a gzip takes in at once. */
 const block = 64 * 1024;
 
+/** What a read of a published file meets when someone else wrote to it since: not a failure of the program's own write. */
+export class PublishedFileChanged extends Error {}
+
 /** A served file as it was published, held open. */
 export class PublishedFile {
 	private readonly stamp: string;
@@ -52,7 +55,7 @@ export class PublishedFile {
 
 	private check(): void {
 		if (!this.intact) {
-			throw new Error(`${this.path} changed since it was written`);
+			throw new PublishedFileChanged(`${this.path} was written to by someone else since it was published`);
 		}
 	}
 

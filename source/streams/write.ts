@@ -24,7 +24,7 @@ import {utf8Slices} from '../util/slices.js';
 import type {IndexFile, Product, ProductsFile} from './model.js';
 import {gzipPath, indexPath, pageMarker, pagePath, productsPath} from './paths.js';
 import {packedAtOnce, pieceParts, pieceSize, packPieces, type PackedPieces, type Piece} from './pack.js';
-import {PublishedFile, type PublishedBytes} from './published.js';
+import {PublishedFile, PublishedFileChanged, type PublishedBytes} from './published.js';
 import {maxStreamsBytes} from './read.js';
 
 /**
@@ -317,7 +317,12 @@ type Plan = {path: string; absolute: string; text: ServedText; file: boolean; pa
  * A write that failed (no space, no permission): what is published is said, since the files are
  * placed one after the other and a failure may come between them.
  */
-function writeFailed(path: string, replaced: readonly string[], error: unknown): UsageError {
+function writeFailed(path: string, replaced: readonly string[], error: unknown): Error {
+	// Not this write's failure: the published file its text was read from changed under it (a watcher's).
+	if (error instanceof PublishedFileChanged) {
+		return error;
+	}
+
 	const published = replaced.length === 0 ? 'the published streams are as they were'
 		: `${replaced.join(' and ')} ${replaced.length === 1 ? 'is' : 'are'} new, the rest as it was: run again once it can be written`;
 	return new UsageError(`cannot write ${path} (${systemReason(error)}); ${published}`);

@@ -20,10 +20,12 @@ import type {Tree} from '../domain/tree.js';
 import {merged, under} from '../pipeline/rescan.js';
 import {scan} from '../pipeline/scan.js';
 import {NothingToPublish} from '../pipeline/nothing.js';
+import {PublishedFileChanged} from '../streams/published.js';
 import {errorCode} from '../util/errors.js';
 import {acquireLock, LockHeld, watchCommand, type Lock} from '../util/lock.js';
 import {DirectoryWatches} from './directories.js';
 import type {WatchEmit, WatchEvent} from './events.js';
+import {ServedFiles} from './served.js';
 
 export type WatchOptions = {
 	/** Every regeneration runs in it: one digest cache and one hash pool for the watch's life. Its settle window is the debounce too. */
@@ -83,6 +85,10 @@ type ScanProblem = Extract<WatchEvent, {type: 'skipped' | 'warning'}>;
 
 export class Watcher {
 	private directories?: DirectoryWatches;
+	/** What it published, watched for someone else's hand (served.ts). */
+	private served?: ServedFiles;
+	/** Whether the served files are looked at once the regeneration under way ends: its writes are not yet recorded. */
+	private servedAgain = false;
 	private readonly root: string;
 	private readonly settleMs: number;
 	/** What the last regeneration published (or, before the first, the versions on disk): to tell what it added and removed. */
@@ -177,6 +183,7 @@ export class Watcher {
 		this.abort?.abort();
 		await this.running?.catch(() => undefined);
 		this.directories?.close();
+		this.served?.close();
 		forget(this.memory);
 		await this.lock?.release();
 		this.emit({type: 'stopped'});
@@ -185,6 +192,11 @@ export class Watcher {
 	private async watchTree(identity: DirectoryIdentity | undefined): Promise<void> {
 		const {root} = this;
 		this.watchedRoot = identity;
+		this.served?.close();
+		this.served = new ServedFiles(root, () => {
+			void this.checkServed();
+		});
+		this.served.watchDirectories();
 		this.directories = new DirectoryWatches(root, {
 			change: path => {
 				const segments = relative(root, path).split(sep);
@@ -257,6 +269,11 @@ export class Watcher {
 		this.changes = 0;
 		this.running = this.regenerate(this.reason, changes).finally(() => {
 			this.running = undefined;
+			if (this.servedAgain) {
+				this.servedAgain = false;
+				void this.checkServed();
+			}
+
 			if (this.again) {
 				this.again = false;
 				this.schedule('changes during the last regeneration', this.settleMs);
@@ -318,6 +335,7 @@ export class Watcher {
 			}
 
 			this.nothing = undefined;
+			await this.served?.record(result.served);
 			const versions = versionChanges(this.previous, result.catalog.products);
 			keepAsText(this.memory, result.catalog.products);
 			this.previous = result.catalog.products;
@@ -356,9 +374,38 @@ export class Watcher {
 				return;
 			}
 
+			// Someone else's write, not a failure of this one: said by the look at the served files that follows.
+			if (error instanceof PublishedFileChanged) {
+				this.servedAgain = true;
+				return;
+			}
+
 			this.emit({type: 'regeneration-failed', message: (error as Error).message});
 			await this.rootWatched();
 		}
+	}
+
+	/**
+	 * Whether a served file is still what the last regeneration left; if not, it is said and everything
+	 * is published again. Not while a regeneration runs: what it writes is recorded when it ends.
+	 */
+	private async checkServed(): Promise<void> {
+		if (this.running) {
+			this.servedAgain = true;
+			return;
+		}
+
+		const changed = await this.served?.changed();
+		if (changed === undefined || this.stopping) {
+			return;
+		}
+
+		if (this.running) {
+			this.servedAgain = true;
+			return;
+		}
+
+		this.rescan(`${changed} was written to, replaced or deleted by someone else; publishing it again`);
 	}
 
 	/** The tree now: the last one with the directories that moved scanned again, or all of it scanned. */
@@ -476,6 +523,7 @@ export class Watcher {
 		this.everything = true;
 		this.directories?.close();
 		this.directories = undefined;
+		this.served?.close();
 		const replacement = await directoryAt(root);
 		if (replacement) {
 			await this.watchAgain(replacement);
