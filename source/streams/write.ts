@@ -159,6 +159,65 @@ export type WriteOptions = {
 const step = 256 * 1024;
 
 /**
+ * Whether `chunks`, bytes as they arrive in pieces of any size, are exactly `text`: compared as they
+ * come, a step of the text at a time, and nothing past the text's length is asked for.
+ */
+async function holds(chunks: AsyncIterable<Buffer>, text: ServedText): Promise<boolean> {
+	const expected = utf8Slices(texts(text), step);
+	// The step of the text compared so far, and how far.
+	let wanted: Uint8Array = new Uint8Array(0);
+	let at = 0;
+	for await (const chunk of chunks) {
+		for (let offset = 0; offset < chunk.length;) {
+			if (at === wanted.length) {
+				const next = expected.next();
+				if (next.done) {
+					return false;
+				}
+
+				wanted = next.value;
+				at = 0;
+				continue;
+			}
+
+			const length = Math.min(chunk.length - offset, wanted.length - at);
+			if (!chunk.subarray(offset, offset + length).equals(wanted.subarray(at, at + length))) {
+				return false;
+			}
+
+			offset += length;
+			at += length;
+		}
+	}
+
+	if (at < wanted.length) {
+		return false;
+	}
+
+	for (let next = expected.next(); !next.done; next = expected.next()) {
+		if (next.value.length > 0) {
+			return false;
+		}
+	}
+
+	return true;
+}
+
+/** A file's bytes from its start, a block at a time into one Buffer (the one yielded, valid until the next). */
+async function * contents(handle: FileHandle): AsyncGenerator<Buffer> {
+	const buffer = Buffer.allocUnsafe(step * 3);
+	for (let position = 0; ;) {
+		const {bytesRead} = await handle.read(buffer, 0, buffer.length, position);
+		if (bytesRead === 0) {
+			return;
+		}
+
+		position += bytesRead;
+		yield buffer.subarray(0, bytesRead);
+	}
+}
+
+/**
  * Whether the file holds exactly `text`. Compared a step at a time: the products file of a large tree
  * is tens of MB, and reading it whole as a string (next to the new text) was the peak memory of a
  * no-change run. A size that differs answers without reading anything.
@@ -177,17 +236,7 @@ export async function same(path: string, text: ServedText): Promise<boolean> {
 			return false;
 		}
 
-		const actual = Buffer.allocUnsafe((step + 1) * 3);
-		let position = 0;
-		for (const expected of utf8Slices(texts(text), step)) {
-			if (await readFully(handle, actual, expected.length, position) !== expected.length || !actual.subarray(0, expected.length).equals(expected)) {
-				return false;
-			}
-
-			position += expected.length;
-		}
-
-		return true;
+		return await holds(contents(handle), text);
 	} catch {
 		return false;
 	} finally {
@@ -264,50 +313,13 @@ async function holdsGzipOf(path: string, text: ServedText): Promise<boolean> {
 		return false;
 	}
 
-	const expected = utf8Slices(texts(text), step);
-	// The step of the text compared so far, and how far.
-	let wanted: Uint8Array = new Uint8Array(0);
-	let at = 0;
 	const unpacking = createGunzip();
 	unpacking.end(packed);
 	try {
-		for await (const chunk of unpacking as AsyncIterable<Buffer>) {
-			for (let offset = 0; offset < chunk.length;) {
-				if (at === wanted.length) {
-					const next = expected.next();
-					if (next.done) {
-						return false;
-					}
-
-					wanted = next.value;
-					at = 0;
-					continue;
-				}
-
-				const length = Math.min(chunk.length - offset, wanted.length - at);
-				if (!chunk.subarray(offset, offset + length).equals(wanted.subarray(at, at + length))) {
-					return false;
-				}
-
-				offset += length;
-				at += length;
-			}
-		}
+		return await holds(unpacking as AsyncIterable<Buffer>, text);
 	} catch {
 		return false;
 	}
-
-	if (at < wanted.length) {
-		return false;
-	}
-
-	for (let next = expected.next(); !next.done; next = expected.next()) {
-		if (next.value.length > 0) {
-			return false;
-		}
-	}
-
-	return true;
 }
 
 /** `packing`: the gzip of the text (or its parts, in order), started as soon as it is known to be wanted. */
