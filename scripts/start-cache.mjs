@@ -5,7 +5,8 @@
 // scan, the receipt's key, the replay and the plain report of a run stopped by its receipt, the
 // row of the bench that is mostly these (bench/RESULTS.md). A run that publishes compiles the rest
 // on their first call, as every run did before. The cache is made from the start.js of the same
-// build, which it must match: V8 checks the text's length, not its bytes.
+// build, which it must match: V8 checks the text's length, not its bytes. It is then checked the way
+// every start takes it, in a fresh process: this one has run the program, with its flags.
 import {spawnSync} from 'node:child_process';
 import {cpSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -14,6 +15,8 @@ import {fileURLToPath} from 'node:url';
 import v8 from 'node:v8';
 
 const cli = new URL('../dist/cli.js', import.meta.url);
+const start = fileURLToPath(new URL('../dist/bundle/start.js', import.meta.url));
+const cache = fileURLToPath(new URL('../dist/bundle/start.cache', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'simplestreams-start-cache-'));
 const root = join(scratch, 'webroot');
 cpSync(fileURLToPath(new URL('../examples/webroot/images', import.meta.url)), join(root, 'images'), {recursive: true});
@@ -26,13 +29,20 @@ if (published.status !== 0) {
 
 // V8 takes a cache only under the flags it was made with, and every -N sets some for its heap
 // (commands/heap.ts): they size the heap, not the code, and this run leaves them as a plain start
-// has them (scripts/bundle.mjs checks that a fresh process accepts the cache).
+// has them (a fresh process takes the cache: checked below).
 v8.setFlagsFromString = () => {};
 process.argv.splice(2, Infinity, ...noChange);
 const {startScript} = await import(cli);
 process.once('exit', code => {
 	rmSync(scratch, {recursive: true, force: true});
-	if (code === 0) {
-		writeFileSync(new URL('../dist/bundle/start.cache', import.meta.url), startScript.createCachedData());
+	if (code !== 0) {
+		return;
+	}
+
+	writeFileSync(cache, startScript.createCachedData());
+	const acceptance = 'const {readFileSync} = require("node:fs"); const [, text, cache] = process.argv; process.exitCode = new (require("node:vm").Script)(readFileSync(text, "utf8"), {filename: text, cachedData: readFileSync(cache)}).cachedDataRejected ? 1 : 0;';
+	if (spawnSync(process.execPath, ['-e', acceptance, start, cache], {stdio: 'inherit'}).status !== 0) {
+		process.stderr.write(`V8 rejects ${cache} in a fresh process\n`);
+		process.exitCode = 1;
 	}
 });
