@@ -287,6 +287,18 @@ test('output that cannot be written (a full disk) costs the output, not the run:
 	}
 });
 
+test('output to a file that fills up part way through a write (ulimit -f: a short write, then EFBIG) is said once and ends with exit 1, not cut short in silence', async t => {
+	const {dir, root, cache} = await fixture(t);
+	for (const args of [['--plain', '--cache', cache, root], ['--help']]) {
+		const out = path.join(dir, 'out');
+		// 1 KiB: less than either output, which each goes to the file in one write.
+		const run = await execa('bash', ['-c', 'ulimit -f 1; exec "$@" > "$OUT"', 'bash', process.execPath, cli, ...args], {reject: false, env: {OUT: out, CI: undefined}});
+		t.is((await stat(out)).size, 1024, args.join(' '));
+		t.is(run.exitCode, 1, args.join(' '));
+		t.is(run.stderr.match(/^simplestreams: cannot write to stdout \(EFBIG\): the rest of its output is lost$/gm)?.length, 1, run.stderr);
+	}
+});
+
 test('a watcher whose log cannot be written (--log json on a full disk) says so once, goes on publishing, and ends with exit 1', async t => {
 	const {dir, root, cache} = await fixture(t);
 	const watching = await onFullDisk(t, 'stdout', ['--watch', '--log', 'json', '--settle', '0.2', '--cache', cache, root]);

@@ -4,6 +4,7 @@
 // chose to, and costs nothing but the output; any other error (ENOSPC: a full disk under a log file)
 // lost output someone meant to keep, so it is said once on stderr, when that still takes lines, and
 // the process ends with exit code 1 where it would have ended with 0.
+import {writeSync} from 'node:fs';
 import {errorCode, systemReason} from '../util/errors.js';
 
 const readerGone = new Set(['EPIPE', 'EIO']);
@@ -24,9 +25,35 @@ function failed(name: keyof typeof outputs, error: unknown): void {
 	}
 }
 
+/**
+ * Node writes an output that is a file (`> out.json`, `2>> log`; its SyncWriteStream) with one write
+ * a chunk and drops what a short write left: a disk that fills up, or a size limit reached, part way
+ * through a chunk cut the output short with no error. Here the rest is written until it is all
+ * written or a write fails, and that failure is the stream's error, as any other.
+ */
+function writeWhole(output: (typeof outputs)[keyof typeof outputs]): void {
+	if (output.constructor.name !== 'SyncWriteStream') {
+		return;
+	}
+
+	output._write = (chunk: Uint8Array, _encoding, callback) => {
+		try {
+			for (let written = 0; written < chunk.length;) {
+				written += writeSync(output.fd, chunk, written);
+			}
+		} catch (error) {
+			callback(error as Error);
+			return;
+		}
+
+		callback();
+	};
+}
+
 /** Keep the run going whatever its output's errors; call once, before anything is written. */
 export function outliveOutputErrors(): void {
 	for (const [name, output] of Object.entries(outputs) as Array<[keyof typeof outputs, NodeJS.WriteStream]>) {
+		writeWhole(outputs[name]);
 		output.on('error', error => {
 			failed(name, error);
 		});
