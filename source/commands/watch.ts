@@ -17,7 +17,7 @@ export const watchCommand: Command = {
 	flags: ['watch', 'write', 'jobs', 'cache', 'plain', 'settle', 'log', 'allowEmpty', 'deltas', 'deltaRatio', 'vmDeltas', 'to', 'endpoint', 'keep', 'olderThan', 'grace', 'help', 'version'],
 	help: '',
 	async run({flags, operands}) {
-		keepHeapNearLive();
+		keepHeapNearLive(25);
 		const options = {root: rootOperand(operands), ...runOptions(flags), settleMs: (flags.settle ?? defaultSettleSeconds) * 1000, rescanMs};
 		// The reporter (a live screen in a terminal) starts once the watch holds the root: a refusal
 		// (no root, another writer) is one line without a screen. What the watcher says meanwhile waits.
