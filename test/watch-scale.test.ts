@@ -73,18 +73,19 @@ test.serial('a change rescans only the products (or the directories above them) 
 	t.deepEqual(versionsIn(await readStreams(w.root), 'zeta:1.0:amd64:default'), ['20240102_0000'], 'the removed version is gone');
 });
 
-test.serial('one watch per directory down to the versions, none per file, and none on uploads in progress', async t => {
+test.serial('one watch per directory down to the versions and on the way to what it published, none per file, and none on uploads in progress', async t => {
 	const w = await startWatcher(t, async root => {
 		await version(root, '20240101_0000');
 		await version(root, '20240102_0000');
 		await version(root, '.20240103_0000');
 	});
-	// The root, images/, acme/, 1.0/, amd64/, default/ and the two versions; their four files have none.
-	await until('the watches', async () => (await inotifyWatches(w.watcher.pid!)) === 8);
+	// The root, images/, acme/, 1.0/, amd64/, default/ and the two versions; their four files have
+	// none. And streams/ and streams/v1/, for what it published (watch/served.ts).
+	await until('the watches', async () => (await inotifyWatches(w.watcher.pid!)) === 10);
 	const upload = await version(w.tmp.path, '20240104_0000');
 	await rename(upload.dir, path.join(w.root, product, '20240104_0000'));
 	await until('the new version', async () => versionsIn(await readStreams(w.root)).includes('20240104_0000'));
-	await until('its watch', async () => (await inotifyWatches(w.watcher.pid!)) === 9);
+	await until('its watch', async () => (await inotifyWatches(w.watcher.pid!)) === 11);
 	t.pass();
 });
 
