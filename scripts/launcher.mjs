@@ -15,20 +15,30 @@ import {readFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import {fileURLToPath} from 'node:url';
 import {Script} from 'node:vm';
+import {crc32} from 'node:zlib';
 
 const start = new URL('bundle/start.js', import.meta.url);
 
 /**
  * The build's code cache, or none: a build without one, or a package copied without it. V8 checks
  * it against its own version and flags, and a cache it rejects (another Node, a run with other V8
- * flags) is a compile of the text, as without one.
+ * flags) is a compile of the text, as without one. V8 checks only a cache's header and length, and
+ * a cache damaged past its header ends the process in V8's deserialiser (a fatal error, exit 133),
+ * so the file ends with the CRC-32 of the cache before it (scripts/start-cache.mjs), and a cache
+ * that does not match it is not given to V8. A checksum, not a digest: it catches damage, and
+ * whoever could forge the cache could as well write start.js; zlib is loaded by every start anyway.
  */
 function codeCache() {
+	let file;
 	try {
-		return readFileSync(new URL('bundle/start.cache', import.meta.url));
+		file = readFileSync(new URL('bundle/start.cache', import.meta.url));
 	} catch {
 		return undefined;
 	}
+
+	const length = file.length - 4;
+	const cache = file.subarray(0, Math.max(length, 0));
+	return length > 0 && crc32(cache) === file.readUInt32LE(length) ? cache : undefined;
 }
 
 /** The compiled start; the build's scripts/start-cache.mjs makes the cache from it once it has run. */

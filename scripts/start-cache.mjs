@@ -5,17 +5,19 @@
 // scan, the receipt's key, the replay and the plain report of a run stopped by its receipt, the
 // row of the bench that is mostly these (bench/RESULTS.md). A run that publishes compiles the rest
 // on their first call, as every run did before. The cache is made from the start.js of the same
-// build, which it must match: V8 checks the text's length, not its bytes. It is then checked the way
-// every start takes it, in a fresh process: this one has run the program, with its flags.
+// build, which it must match: V8 checks the text's length, not its bytes. The file ends with the
+// CRC-32 of the cache, which the launcher checks before giving V8 the cache (it says why). It is
+// then checked the way every start takes it, through the launcher in a fresh process: this one has
+// run the program, with its flags.
 import {spawnSync} from 'node:child_process';
 import {cpSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import v8 from 'node:v8';
+import {crc32} from 'node:zlib';
 
 const cli = new URL('../dist/cli.js', import.meta.url);
-const start = fileURLToPath(new URL('../dist/bundle/start.js', import.meta.url));
 const cache = fileURLToPath(new URL('../dist/bundle/start.cache', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'simplestreams-start-cache-'));
 const root = join(scratch, 'webroot');
@@ -39,10 +41,13 @@ process.once('exit', code => {
 		return;
 	}
 
-	writeFileSync(cache, startScript.createCachedData());
-	const acceptance = 'const {readFileSync} = require("node:fs"); const [, text, cache] = process.argv; process.exitCode = new (require("node:vm").Script)(readFileSync(text, "utf8"), {filename: text, cachedData: readFileSync(cache)}).cachedDataRejected ? 1 : 0;';
-	if (spawnSync(process.execPath, ['-e', acceptance, start, cache], {stdio: 'inherit'}).status !== 0) {
-		process.stderr.write(`V8 rejects ${cache} in a fresh process\n`);
+	const data = startScript.createCachedData();
+	const checksum = Buffer.alloc(4);
+	checksum.writeUInt32LE(crc32(data));
+	writeFileSync(cache, Buffer.concat([data, checksum]));
+	const acceptance = 'const {startScript} = await import(process.argv[1]); process.exitCode = startScript.cachedDataRejected === false ? 0 : 1;';
+	if (spawnSync(process.execPath, ['--input-type=module', '-e', acceptance, cli.href, '--version'], {stdio: ['ignore', 'ignore', 'inherit']}).status !== 0) {
+		process.stderr.write(`the launcher does not give V8 ${cache} or V8 rejects it, in a fresh process\n`);
 		process.exitCode = 1;
 	}
 });

@@ -1,7 +1,7 @@
 import {spawn} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
 import {once} from 'node:events';
-import {mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, symlink, writeFile} from 'node:fs/promises';
+import {cp, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, symlink, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -59,6 +59,22 @@ test('--version prints the package version', async t => {
 	const result = await run(['--version']);
 	t.is(result.exitCode, 0);
 	t.is(String(result.stdout).trim(), version);
+});
+
+test('a start.cache damaged past its header is not used: --version prints the version and exits 0', async t => {
+	// V8 checks only a cache's header (its version, flags and length) before deserialising the rest.
+	// The damaged cache goes in a copy of the build: the other tests run dist/ meanwhile.
+	const dir = await tempDir(t);
+	await cp(distPath('bundle'), path.join(dir, 'dist/bundle'), {recursive: true});
+	await cp(cli, path.join(dir, 'dist/cli.js'));
+	await cp(new URL('../../package.json', import.meta.url), path.join(dir, 'package.json'));
+	const cache = path.join(dir, 'dist/bundle/start.cache');
+	const built = await readFile(cache);
+	await writeFile(cache, Buffer.concat([built.subarray(0, 64), randomBytes(built.length - 64)]));
+	const result = await execa(process.execPath, [path.join(dir, 'dist/cli.js'), '--version'], {reject: false, stdin: 'ignore'});
+	t.is(result.exitCode, 0, String(result.stderr));
+	t.is(String(result.stdout).trim(), version);
+	t.is(String(result.stderr), '');
 });
 
 test('an unknown flag exits non-zero and names it', async t => {
