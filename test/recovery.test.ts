@@ -1,7 +1,7 @@
 // What killed processes leave behind never blocks or strands the next run: locks whose owner is
 // gone, temporary files of killed writes, imports killed half way; and an import whose file
 // changes under the hash publishes nothing with that digest.
-import {mkdir, readdir, readFile, utimes, writeFile} from 'node:fs/promises';
+import {mkdir, readdir, readFile, rename, utimes, writeFile} from 'node:fs/promises';
 import {hostname} from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -9,7 +9,7 @@ import {execa} from 'execa';
 import {lockStaleness, type Holder} from '../source/util/lock.js';
 import {ownerGone, running} from '../source/util/owner.js';
 import {defaultCachePath} from '../source/cache/digest-cache.js';
-import {distPath, flipLastByte, metaTarball, oneVersionRoot, rewriteSameSize, squashfs, tempDir} from './helpers/fixtures.js';
+import {copyExample, distPath, flipLastByte, metaTarball, oneVersionRoot, rewriteSameSize, squashfs, tempDir} from './helpers/fixtures.js';
 import {cacheOnDisk} from './helpers/cache.js';
 import {importSource, listTree, snapshot} from './helpers/import.js';
 
@@ -240,4 +240,45 @@ test('an import whose file changes while it is hashed is refused and put back; n
 	t.true((await readdir(src)).includes('lxd.tar.xz'), 'the file is back in SRC');
 	const cached = await cacheOnDisk(path.join(dir, 'cache.json')).catch(() => ({files: {}}));
 	t.false(Object.keys(cached.files).some(file => file.endsWith('lxd.tar.xz')), 'no digest of it cached');
+});
+
+test('a watcher the system refuses a hash thread (its user at the process limit: EAGAIN) hashes on its own thread and publishes', async t => {
+	const dir = await tempDir(t);
+	const root = path.join(dir, 'www');
+	await copyExample(root);
+	// Only small files at the start, so that no hash thread has been started when the limit is reached.
+	const version = path.join(root, 'images/demo/1.0/amd64/default/20240615_00:00');
+	await rename(path.join(root, 'images/demo'), path.join(dir, 'demo'));
+	// A user of its own: the process limit counts every process and thread of the user.
+	const uid = String(61_000 + (process.pid % 4000));
+	const as = ['--reuid', uid, '--regid', uid, '--clear-groups'];
+	await execa('chown', ['-R', uid, dir]);
+	const limit = 64;
+	const watcher = execa('setpriv', [...as, 'bash', '-c', `ulimit -u ${limit} && exec "$@"`, 'bash', process.execPath, cli, '--watch', '--settle', '0.2', '--cache', path.join(dir, 'cache.json'), root], {reject: false, stdin: 'ignore', env: {CI: 'true', HOME: dir}, all: true});
+	const holders: Array<ReturnType<typeof execa>> = [];
+	t.teardown(() => {
+		watcher.kill('SIGKILL');
+		for (const holder of holders) {
+			holder.kill('SIGKILL');
+		}
+	});
+	let log = '';
+	watcher.all!.on('data', (chunk: Buffer) => {
+		log += chunk.toString();
+	});
+	await until('the watcher\'s first regeneration', () => log.includes('regenerat'));
+	// Started by root, which the limit does not hold: the user is now at its limit.
+	for (let i = 0; i < limit; i++) {
+		holders.push(execa('setpriv', [...as, 'sleep', '600'], {reject: false}));
+	}
+
+	await until('the processes that fill the limit', async () => (await execa('ps', ['-L', '-u', uid, '-o', 'lwp=']).then(r => r.stdout.split('\n').length, () => 0)) >= limit);
+	await execa('mv', [path.join(dir, 'demo'), path.join(root, 'images/demo')]);
+	await execa('chown', ['-R', uid, root]);
+	await until('a regeneration after the move', () => /regenerated|regeneration failed, previous streams kept: (?!nothing)/.test(log));
+	const images = await readFile(path.join(root, 'streams/v1/images.json'), 'utf8').catch(() => '');
+	t.true(images.includes(path.relative(root, version)), log);
+	t.notRegex(log, /EAGAIN|\n\s+at /);
+	watcher.kill('SIGTERM');
+	t.is((await watcher).exitCode, 0, log);
 });

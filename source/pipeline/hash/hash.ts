@@ -157,9 +157,9 @@ export async function hash(tasks: readonly DigestTask[], pool: HashPool, digests
 		};
 
 		// Small tasks stay on this thread whatever lane takes them: handing one to a worker costs more
-		// than hashing it.
+		// than hashing it. So do all tasks when the system refused to start the threads.
 		const run = async (task: DigestTask, slot: number, worker: boolean) => {
-			if (worker && task.work > smallWork) {
+			if (worker && task.work > smallWork && pool.available) {
 				settle(task, await pool.digest(request(task, slot), signal));
 			} else {
 				signal?.throwIfAborted();

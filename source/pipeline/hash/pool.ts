@@ -28,6 +28,11 @@ export class HashPool {
 	/** The worker threads. */
 	readonly threads: number;
 	private piscina?: Piscina<DigestRequest, DigestResponse>;
+	/**
+	 * The system refused to start a thread (EAGAIN at the process limit): until the next rest, no task
+	 * goes to the threads and this thread hashes them all, slower but complete.
+	 */
+	private refused = false;
 	/** The ends of the threads of each rest. */
 	private readonly endings: Array<Promise<void>> = [];
 	private destroyed = false;
@@ -38,7 +43,17 @@ export class HashPool {
 
 	/** A digest on a worker; aborting `signal` while it runs ends that worker (a digest is one synchronous loop). */
 	async digest(request: DigestRequest, signal?: AbortSignal): Promise<DigestResponse> {
-		return this.workers().run(request, signal ? {signal} : {});
+		const workers = this.workers();
+		if (!workers) {
+			throw new Error('no hash thread could be started');
+		}
+
+		return workers.run(request, signal ? {signal} : {});
+	}
+
+	/** Whether a task can go to a thread, starting them if need be: not once the system refused to. */
+	get available(): boolean {
+		return this.threads > 0 && this.workers() !== undefined;
 	}
 
 	/** Whether the threads have been started (a watcher's stay for its life). */
@@ -66,6 +81,9 @@ export class HashPool {
 			this.endings.push(ending);
 			this.piscina = undefined;
 		}
+
+		// A limit reached then may have room by the next digest (a watcher's next regeneration).
+		this.refused = false;
 	}
 
 	async destroy(): Promise<void> {
@@ -75,19 +93,28 @@ export class HashPool {
 	}
 
 	/** Small files are hashed on the calling thread (hash.ts): a run that has only those never starts a thread. */
-	private workers(): Piscina<DigestRequest, DigestResponse> {
+	private workers(): Piscina<DigestRequest, DigestResponse> | undefined {
 		if (this.destroyed) {
 			throw new Error('the hash pool has been destroyed');
 		}
 
-		if (!this.piscina) {
+		if (!this.piscina && !this.refused) {
 			const {Piscina} = load('piscina') as typeof import('piscina');
-			this.piscina = new Piscina({
-				filename: new URL('worker.js', import.meta.url).href,
-				minThreads: this.threads,
-				maxThreads: this.threads,
-				idleTimeout: 60_000,
-			});
+			try {
+				this.piscina = new Piscina({
+					filename: new URL('worker.js', import.meta.url).href,
+					minThreads: this.threads,
+					maxThreads: this.threads,
+					idleTimeout: 60_000,
+				});
+			} catch (error) {
+				// Node throws this when the system will not create the thread (pthread_create: EAGAIN).
+				if ((error as NodeJS.ErrnoException).code !== 'ERR_WORKER_INIT_FAILED') {
+					throw error;
+				}
+
+				this.refused = true;
+			}
 		}
 
 		return this.piscina;
