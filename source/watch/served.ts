@@ -64,7 +64,11 @@ export class ServedFiles {
 					this.touched();
 				});
 				this.watches.set(directory, {watcher, ino});
-			} catch {}
+			} catch {
+				// Gone since the lstat, unreadable, or past the watch limit: left out of `watches`, it is
+				// tried again on the next event and after each regeneration (record), and the periodic
+				// rescan repairs what goes unseen meanwhile, as for a watch that fails later.
+			}
 		}
 	}
 
