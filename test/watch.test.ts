@@ -44,8 +44,7 @@ test.serial('a version that arrives by renaming its upload directory is publishe
 test.serial('a slow copy into a visible directory never publishes a partial digest', async t => {
 	const w = await startWatcher(t, async root => {
 		await version(root, '20240101_0000');
-	});
-	// The finished disk, written slowly into the tree in chunks (pauses shorter than the settle window).
+	}, ['--log', 'json']);
 	const source = await qcow2Disk(path.join(w.tmp.path, 'source.qcow2'), {sizeMiB: 8, content: 'slow copy '.repeat(50_000)});
 	const bytes = await readFile(source);
 	const meta = await version(w.tmp.path, '20240102_0000', []);
@@ -53,31 +52,51 @@ test.serial('a slow copy into a visible directory never publishes a partial dige
 	await mkdir(target, {recursive: true});
 	await writeFile(path.join(target, 'incus.tar.xz'), await readFile(meta.files['incus.tar.xz']!));
 	const final = createHash('sha256').update(bytes).digest('hex');
+	const publishedDisk = async () => (await readStreams(w.root))?.products['acme:1.0:amd64:default']?.versions['20240102_0000']?.items['disk.qcow2']?.sha256;
+	// Every digest the streams show while the copy runs, read beside it.
 	const seen = new Set<string>();
-	const handle = await open(path.join(target, 'disk.qcow2'), 'w');
-	const settling = /waiting for images\/acme\/1\.0\/amd64\/default\/20240102_0000 to settle/;
-	// Long enough (48 pauses of 100 ms or more) that the debounce's limit of five settle windows
-	// forces a regeneration while the disk is still partial: the polls after it are what can fail.
-	const chunk = Math.ceil(bytes.length / 48);
-	let pollsWhilePartialAndHeld = 0;
-	for (let offset = 0; offset < bytes.length; offset += chunk) {
-		await handle.write(bytes.subarray(offset, offset + chunk));
-		await handle.sync();
-		const partial = offset + chunk < bytes.length;
-		for (let poll = 0; poll < 2; poll++) {
-			await sleep(50);
-			const held = settling.test(w.log());
-			const item = (await readStreams(w.root))?.products['acme:1.0:amd64:default']?.versions['20240102_0000']?.items['disk.qcow2'];
-			pollsWhilePartialAndHeld += partial && held ? 1 : 0;
-			if (item) {
-				seen.add(item.sha256);
+	let copying = true;
+	const reading = (async () => {
+		while (copying) {
+			const digest = await publishedDisk();
+			if (digest) {
+				seen.add(digest);
 			}
-		}
-	}
 
+			await sleep(50);
+		}
+	})();
+	// A regeneration held the version back as settling, and ended: the streams it wrote are what can fail.
+	const heldBack = () => {
+		const events = w.log().split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as {type: string; path?: string});
+		const held = events.findIndex(event => event.type === 'settling' && event.path === `${product}/20240102_0000`);
+		return held >= 0 && events.slice(held).some(event => event.type === 'regenerated');
+	};
+
+	// The copy: half the disk, then 1 KiB at a time, pauses far shorter than the settle window, until a
+	// regeneration has looked at the partial disk (the debounce forces one within five settle windows;
+	// 1 KiB a probe lasts longer than until's bound, so the disk is still partial when it does).
+	const handle = await open(path.join(target, 'disk.qcow2'), 'w');
+	let offset = Math.floor(bytes.length / 2);
+	await handle.write(bytes.subarray(0, offset));
+	await until('a regeneration that held the partial disk back', async () => {
+		if (heldBack()) {
+			return true;
+		}
+
+		const {bytesWritten} = await handle.write(bytes.subarray(offset, offset + 1024));
+		offset += bytesWritten;
+		return false;
+	}).catch((error: Error) => {
+		throw new Error(`${error.message}; log:\n${w.log()}`);
+	});
+	const afterHeld = await publishedDisk();
+	t.true(afterHeld === undefined || afterHeld === final, 'the regeneration that held it published no digest of the partial disk');
+	await handle.write(bytes.subarray(offset));
 	await handle.close();
-	await until('the finished disk', async () => (await readStreams(w.root))?.products['acme:1.0:amd64:default']?.versions['20240102_0000']?.items['disk.qcow2']?.sha256 === final);
-	t.true(pollsWhilePartialAndHeld > 0, 'a regeneration looked at the partial disk, and the streams were read after it');
+	await until('the finished disk', async () => (await publishedDisk()) === final);
+	copying = false;
+	await reading;
 	t.deepEqual([...seen].filter(digest => digest !== final), [], 'no digest of a partial file was ever published');
 });
 
