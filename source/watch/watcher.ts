@@ -289,6 +289,7 @@ export class Watcher {
 
 		const started = performance.now();
 		this.abort = new AbortController();
+		const {signal} = this.abort;
 		let streamsChanged = false;
 		let hashedBytes = 0;
 		const retention = {retired: 0, deleted: 0, deletedBytes: 0};
@@ -356,7 +357,8 @@ export class Watcher {
 		} catch (error) {
 			// What it scanned may not have been taken in: the next one looks at everything.
 			this.everything = true;
-			if (this.stopping) {
+			// Stopped, or the root replaced: the renewed watch brings a regeneration of its own.
+			if (this.stopping || signal.aborted) {
 				return;
 			}
 
@@ -508,6 +510,9 @@ export class Watcher {
 			return true;
 		}
 
+		// A regeneration under way claimed the lock of the directory that was here: it must not write
+		// into the new one, whose lock may be another simplestreams'.
+		this.abort?.abort();
 		void this.rewatch();
 		return false;
 	}
